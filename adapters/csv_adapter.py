@@ -1,0 +1,94 @@
+"""Read CSV exports: UTF-8, UTF-8 with BOM or Windows-1252; comma, semicolon or tab separated."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Iterator, Literal
+
+from carecheck import hookimpl
+from carecheck.adapter_api import Adapter, AdapterOptions, RowProblem, SourceRows
+from carecheck.errors import InputError
+
+from .sniff import encoding_error, text_encoding
+
+ENCODINGS = {"auto": None, "utf-8": "utf-8", "utf-8-sig": "utf-8-sig", "cp1252": "cp1252",
+             "windows-1252": "cp1252", "latin-1": "latin-1", "iso-8859-1": "latin-1"}
+DELIMITERS = {"auto": None, ",": ",", "comma": ",", ";": ";", "semicolon": ";", "\t": "\t", "tab": "\t"}
+
+
+class CSVOptions(AdapterOptions):
+    encoding: Literal[tuple(ENCODINGS)] = "auto"  # type: ignore[valid-type]
+    delimiter: Literal[tuple(DELIMITERS)] = "auto"  # type: ignore[valid-type]
+
+
+def _pick_delimiter(header_line: str) -> str:
+    counts = {d: header_line.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+class CSVAdapter(Adapter):
+    name = "csv"
+    description = "CSV exports (UTF-8, UTF-8 with BOM, Windows-1252; comma, semicolon or tab)"
+    extensions = (".csv", ".tsv", ".txt")
+    options_model = CSVOptions
+
+    def open(self, path: Path, options: CSVOptions) -> SourceRows:
+        encoding = ENCODINGS[options.encoding] or text_encoding(path, "a CSV file")
+        handle = open(path, "r", encoding=encoding, newline="")
+        try:
+            try:
+                first = handle.readline()
+            except UnicodeDecodeError:
+                raise encoding_error(path, encoding, 1) from None
+            if not first.strip():
+                raise InputError(f"{path}: the file is empty (no header row)")
+            delimiter = DELIMITERS[options.delimiter] or _pick_delimiter(first)
+            header = next(csv.reader([first], delimiter=delimiter))
+            columns = [name.strip().lstrip("\ufeff") for name in header]
+            _check_header(path, columns)
+        except BaseException:
+            handle.close()
+            raise
+        reader = csv.reader(handle, delimiter=delimiter)
+        return SourceRows(
+            columns=columns,
+            rows=_rows(path, reader, columns, encoding),
+            label=str(path),
+            close=handle.close,
+        )
+
+
+def _check_header(path: Path, columns: list[str]) -> None:
+    seen: set[str] = set()
+    for position, name in enumerate(columns, 1):
+        if not name:
+            continue
+        if name in seen:
+            raise InputError(f"{path}: row 1: column {name!r} appears twice in the header")
+        seen.add(name)
+
+
+def _rows(path: Path, reader, columns: list[str], encoding: str) -> Iterator[tuple[int, dict]]:
+    width = len(columns)
+    number = 1
+    try:
+        for number, cells in enumerate(reader, 2):
+            if not cells or not any(cell.strip() for cell in cells):
+                continue  # blank lines at the end of Excel exports
+            if len(cells) > width and any(cell.strip() for cell in cells[width:]):
+                yield number, RowProblem(f"{len(cells)} cells but the header has {width} columns")
+                continue
+            if len(cells) < width:
+                cells = cells + [""] * (width - len(cells))
+            yield number, dict(zip(columns, cells))
+    except UnicodeDecodeError:
+        raise encoding_error(path, encoding, number + 1) from None
+    except csv.Error as error:
+        raise InputError(f"{path}: row {number + 1}: unreadable CSV ({error})") from None
+
+
+@hookimpl
+def carecheck_register_adapters(register):
+    register(CSVAdapter())

@@ -1,0 +1,103 @@
+"""Read JSON Lines streams (one object per line) and JSON files (an array of objects)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+from carecheck import hookimpl
+from carecheck.adapter_api import Adapter, AdapterOptions, RowProblem, SourceRows
+from carecheck.errors import InputError
+
+from .sniff import describe_binary, head
+
+
+def _peek_columns(first: tuple[int, Any] | None) -> list[str]:
+    if first and isinstance(first[1], dict):
+        return list(first[1])
+    return []
+
+
+def _with_first(first, rest: Iterator) -> Iterator:
+    if first is not None:
+        yield first
+    yield from rest
+
+
+def _check_start(path: Path, what: str) -> bytes:
+    start = head(path, 16)
+    if not start.strip():
+        raise InputError(f"{path}: the file is empty")
+    kind = describe_binary(start)
+    if kind:
+        raise InputError(f"{path}: this is {kind}, not {what}")
+    return start
+
+
+def _lines(path: Path, handle) -> Iterator[tuple[int, Any]]:
+    number = 0
+    try:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as error:
+                yield number, RowProblem(f"not valid JSON ({error.msg} at column {error.colno})")
+                continue
+            if not isinstance(value, dict):
+                yield number, RowProblem("not a JSON object")
+                continue
+            yield number, value
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: line {number + 1}: the text is not UTF-8, as JSON must be") from None
+
+
+class JSONLinesAdapter(Adapter):
+    name = "jsonl"
+    description = "JSON Lines streams: one JSON object per line (read as a stream)"
+    extensions = (".jsonl", ".ndjson")
+
+    def open(self, path: Path, options: AdapterOptions) -> SourceRows:
+        _check_start(path, "a JSON Lines file")
+        handle = open(path, "r", encoding="utf-8-sig")
+        rows = _lines(path, handle)
+        try:
+            first = next(rows, None)
+        except BaseException:
+            handle.close()
+            raise
+        return SourceRows(_peek_columns(first), _with_first(first, rows), str(path), handle.close)
+
+
+class JSONAdapter(Adapter):
+    name = "json"
+    description = "JSON files holding an array of objects (read whole), or JSON Lines"
+    extensions = (".json",)
+
+    def open(self, path: Path, options: AdapterOptions) -> SourceRows:
+        start = _check_start(path, "a JSON file")
+        if not start.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
+            return JSONLinesAdapter().open(path, options)
+        try:
+            with open(path, "r", encoding="utf-8-sig") as handle:
+                data = json.load(handle)
+        except UnicodeDecodeError:
+            raise InputError(f"{path}: the text is not UTF-8, as JSON must be") from None
+        except json.JSONDecodeError as error:
+            raise InputError(f"{path}: line {error.lineno}: not valid JSON ({error.msg})") from None
+        if not data:
+            raise InputError(f"{path}: the file is empty (an empty JSON array)")
+
+        def rows() -> Iterator[tuple[int, Any]]:
+            for number, item in enumerate(data, 1):
+                yield number, item if isinstance(item, dict) else RowProblem("array item is not a JSON object")
+
+        return SourceRows(_peek_columns((1, data[0])), rows(), str(path))
+
+
+@hookimpl
+def carecheck_register_adapters(register):
+    register(JSONLinesAdapter())
+    register(JSONAdapter())

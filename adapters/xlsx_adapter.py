@@ -1,0 +1,71 @@
+"""Read a named sheet of an Excel workbook (.xlsx), row by row in openpyxl's read-only mode."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Any, Iterator
+
+from carecheck import hookimpl
+from carecheck.adapter_api import Adapter, AdapterOptions, SourceRows
+from carecheck.errors import InputError
+
+from .sniff import ZIP_MAGIC, describe_binary, head
+
+
+class XLSXOptions(AdapterOptions):
+    sheet: str | None = None
+    header_row: int = 1
+
+
+class XLSXAdapter(Adapter):
+    name = "xlsx"
+    description = "Excel workbooks (.xlsx): one named sheet, header in its first row"
+    extensions = (".xlsx", ".xlsm")
+    options_model = XLSXOptions
+
+    def open(self, path: Path, options: XLSXOptions) -> SourceRows:
+        import openpyxl
+
+        start = head(path, 16)
+        if not start:
+            raise InputError(f"{path}: the file is empty")
+        if not start.startswith(ZIP_MAGIC):
+            kind = describe_binary(start) or "a text or other non-Excel file"
+            raise InputError(f"{path}: this is {kind}, not an Excel .xlsx workbook")
+        try:
+            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+            raise InputError(f"{path}: not a readable Excel workbook ({type(error).__name__})") from None
+        try:
+            if options.sheet is None:
+                sheet = book.worksheets[0]
+            elif options.sheet in book.sheetnames:
+                sheet = book[options.sheet]
+            else:
+                raise InputError(
+                    f"{path}: no sheet named {options.sheet!r} (sheets: {', '.join(book.sheetnames)})"
+                )
+            cells = sheet.iter_rows(min_row=options.header_row, values_only=True)
+            header = next(cells, None)
+            if header is None or not any(value not in (None, "") for value in header):
+                raise InputError(f"{path}: sheet {sheet.title!r} is empty (no header row)")
+            columns = [str(value).strip() if value is not None else "" for value in header]
+        except BaseException:
+            book.close()
+            raise
+        return SourceRows(
+            columns, _rows(cells, columns, options.header_row), f"{path}[{sheet.title}]", book.close
+        )
+
+
+def _rows(cells, columns: list[str], header_row: int) -> Iterator[tuple[int, dict[str, Any]]]:
+    for number, values in enumerate(cells, header_row + 1):
+        if not any(value not in (None, "") for value in values):
+            continue
+        yield number, {column: value for column, value in zip(columns, values) if column}
+
+
+@hookimpl
+def carecheck_register_adapters(register):
+    register(XLSXAdapter())

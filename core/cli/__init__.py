@@ -1,0 +1,113 @@
+"""The ``carecheck`` command line: the only place errors become messages and exit codes.
+
+Exit codes, the same for every command:
+
+- 0: success;
+- 1: the checks ran and failed a threshold the user set (for example ``--fail-under``);
+- 2: a usage or input error, reported in one line;
+- 3: an internal error (a bug in carecheck).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from .. import __version__, plugin_manager
+from ..errors import CarecheckError
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+EXIT_OK = 0
+EXIT_CHECKS_FAILED = 1
+EXIT_INPUT_ERROR = 2
+EXIT_INTERNAL_ERROR = 3
+
+
+class UserError(click.ClickException):
+    """A one-line message for something the user can put right."""
+
+    exit_code = EXIT_INPUT_ERROR
+
+
+class InternalError(click.ClickException):
+    exit_code = EXIT_INTERNAL_ERROR
+
+
+class CarecheckGroup(click.Group):
+    """Turns carecheck's own exceptions into one-line messages and keeps tracebacks for bugs."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except CarecheckError as error:
+            raise UserError(str(error)) from None
+        except KeyboardInterrupt:
+            raise click.Abort() from None
+        except Exception as error:
+            if os.environ.get("CARECHECK_RAISE_ERRORS"):
+                raise
+            raise InternalError(
+                f"internal error ({type(error).__name__}): this is a bug in carecheck; "
+                "run again with CARECHECK_RAISE_ERRORS=1 to see the traceback"
+            ) from None
+        finally:
+            _warn_plugin_failures()
+
+
+def _warn_plugin_failures() -> None:
+    for failure in plugin_manager.failures():
+        key = (failure.plugin, failure.stage)
+        if key not in _warned:
+            _warned.add(key)
+            click.echo(f"Warning: {failure.message()}; skipped", err=True)
+
+
+_warned: set[tuple[str, str]] = set()
+
+
+@click.group(cls=CarecheckGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "--version", prog_name="carecheck")
+def _root() -> None:
+    """Check whether CQC improvement actions have produced measurable service recovery.
+
+    carecheck reads the evidence a care provider already keeps, checks it against measurable
+    targets per review period, fires escalation rules on early warning signs and gives a
+    consolidated assurance verdict.
+
+    \b
+    Example:
+        carecheck import incidents.csv --kind incident
+        carecheck records
+    """
+
+
+def build_cli() -> click.Group:
+    """The root command with the built-in commands, then every plugin's commands."""
+    from . import import_cmd, plugins_cmd, records_cmd, schema_cmd
+
+    cli = CarecheckGroup(
+        name="carecheck",
+        callback=_root.callback,
+        params=list(_root.params),
+        help=_root.help,
+        context_settings=CONTEXT_SETTINGS,
+    )
+    for module in (plugins_cmd, import_cmd, records_cmd, schema_cmd):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+    cli.plugin_commands = plugin_manager.register_commands(cli)  # type: ignore[attr-defined]
+    return cli
+
+
+def main() -> None:
+    try:
+        cli = build_cli()
+    except CarecheckError as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(EXIT_INPUT_ERROR)
+    cli(prog_name="carecheck")

@@ -1,0 +1,101 @@
+"""``carecheck import``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import InputError
+from ..importer import ImportRequest, ImportResult, import_source
+from ..manifest import load_manifest
+from ..records import KINDS
+from ..store import open_store
+from .options import db_option
+
+SHOWN_REJECTIONS = 20
+
+
+def _parse_option(values: tuple[str, ...]) -> dict[str, str]:
+    options = {}
+    for value in values:
+        key, sep, setting = value.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{value!r} is not KEY=VALUE", param_hint="--option")
+        options[key.strip()] = setting
+    return options
+
+
+def _report(result: ImportResult) -> None:
+    if result.skipped:
+        click.echo(
+            f"{result.path}: unchanged since import {result.import_id}, skipped (use --force to read it again)"
+        )
+        return
+    click.echo(
+        f"{result.path}: {result.kind}: {result.rows_read} rows read = {result.rows_accepted} accepted"
+        f" + {result.rows_rejected} rejected; records {result.records_new} new,"
+        f" {result.records_changed} changed, {result.records_unchanged} unchanged"
+    )
+    for rejection in result.rejections[:SHOWN_REJECTIONS]:
+        click.echo(f"  rejected row {rejection.row}: {rejection.reason}")
+    if result.rows_rejected > SHOWN_REJECTIONS:
+        click.echo(
+            f"  ... and {result.rows_rejected - SHOWN_REJECTIONS} more rejected rows"
+            f" (all are in the store's rejected_rows table, import {result.import_id})"
+        )
+
+
+@click.command(name="import")
+@click.argument("source", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--kind", type=click.Choice(sorted(KINDS)), help="The record kind the source holds.")
+@click.option("--adapter", help="The adapter to read it with (default: from the file's extension).")
+@click.option("--mapping", help="A mapping file, or the name of a mapping a plugin registered.")
+@click.option("--source-name", help="The record system the file came from, kept as provenance.")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="An adapter option, e.g. sheet=Incidents, query='SELECT ...', encoding=cp1252.")
+@click.option("--manifest", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A YAML list of files to import, each with its kind, options and mapping.")
+@click.option("--force", is_flag=True, help="Read the file again even if it is unchanged since its last import.")
+@db_option
+def import_(source, kind, adapter, mapping, source_name, options, manifest, force, db_path) -> None:
+    """Import records from a file into the evidence store.
+
+    Each file is imported whole or not at all. Rows that cannot be read are rejected with their
+    row number and reason, and the rest are imported. Importing the same file again adds nothing;
+    a changed row updates its record and keeps the earlier version in the history table.
+
+    \b
+    Example:
+        carecheck import incidents.csv --kind incident --mapping incidents.yaml
+        carecheck import tracker.xlsx --kind improvement_action --option sheet=Actions
+        carecheck import --manifest export/manifest.yaml
+    """
+    if manifest and (source or kind):
+        raise click.UsageError("give either SOURCE with --kind, or --manifest, not both")
+    if manifest:
+        requests = load_manifest(manifest)
+    elif source is None:
+        raise click.UsageError("give a SOURCE file (with --kind) or --manifest")
+    elif kind is None:
+        raise click.UsageError("--kind is required with SOURCE")
+    else:
+        requests = [ImportRequest(source, kind, adapter, _parse_option(options), mapping, source_name)]
+    db = open_store(db_path)
+    failed: list[str] = []
+    try:
+        for request in requests:
+            try:
+                _report(import_source(db, request, force=force))
+            except InputError as error:
+                if len(requests) == 1:
+                    raise
+                failed.append(str(error))
+                click.echo(f"Error: {error}", err=True)
+    finally:
+        db.close()
+    if failed:
+        raise InputError(f"{len(failed)} of {len(requests)} files were not imported (see above)")
+
+
+COMMANDS = [import_]

@@ -1,0 +1,84 @@
+"""``carecheck records``: what the store holds."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import click
+from tabulate import tabulate
+
+from ..records import KINDS
+from ..references import dangling_references, service_names
+from ..store import open_store
+from .options import db_option, json_option
+
+SHOWN_FINDINGS = 20
+
+
+def record_counts(db) -> list[dict]:
+    """Records by kind, service (as the register names it) and month of their event."""
+    names = service_names(db)
+    counts: dict[tuple[str, str, str], int] = {}
+    for kind, model in KINDS.items():
+        rows = db.execute(
+            f"SELECT service, substr([{model.event_field}], 1, 7), COUNT(*) FROM [{kind}] GROUP BY 1, 2"
+        ).fetchall()
+        for service, month, count in rows:
+            key = (kind, names.get(service, service), month or "(no date)")
+            counts[key] = counts.get(key, 0) + count
+    return [
+        {"kind": kind, "service": service, "month": month, "records": count}
+        for (kind, service, month), count in sorted(counts.items())
+    ]
+
+
+@click.command(name="records")
+@db_option
+@json_option
+@click.option("--dangling", is_flag=True, help="List every reference that points at no record.")
+def records_list(db_path: str, as_json: bool, dangling: bool) -> None:
+    """Count the records in the store by kind, service and month.
+
+    Also reports data-quality findings: references to records that are not in the store, and
+    services missing from the service register.
+
+    \b
+    Example:
+        carecheck records
+        carecheck records --json --db evidence.db
+    """
+    db = open_store(db_path)
+    try:
+        counts = record_counts(db)
+        findings = dangling_references(db)
+        rejected = db.execute("SELECT COUNT(*) FROM rejected_rows").fetchone()[0]
+    finally:
+        db.close()
+    if as_json:
+        click.echo(json.dumps({
+            "counts": counts,
+            "rows_rejected": rejected,
+            "dangling_references": [asdict(finding) for finding in findings],
+        }, indent=2))
+        return
+    if not counts:
+        click.echo("The store holds no records yet: import some with 'carecheck import'.")
+    else:
+        click.echo(tabulate([tuple(c.values()) for c in counts], headers=("kind", "service", "month", "records")))
+        totals: dict[str, int] = {}
+        for count in counts:
+            totals[count["kind"]] = totals.get(count["kind"], 0) + count["records"]
+        click.echo("\nTotal: " + ", ".join(f"{kind} {n}" for kind, n in sorted(totals.items())))
+    click.echo(f"Rows rejected on import: {rejected}")
+    click.echo(f"References that point at nothing: {len(findings)}")
+    shown = findings if dangling else findings[:SHOWN_FINDINGS]
+    for finding in shown:
+        click.echo(
+            f"  {finding.kind} {finding.record_id}: {finding.field} -> {finding.target_kind} {finding.target_id} not found"
+        )
+    if len(findings) > len(shown):
+        click.echo(f"  ... and {len(findings) - len(shown)} more (use --dangling to list all)")
+
+
+COMMANDS = [records_list]

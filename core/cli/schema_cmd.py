@@ -1,0 +1,34 @@
+"""``carecheck schema``: JSON Schemas for editors and integrators."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..records import KINDS
+
+
+@click.group(name="schema")
+def schema() -> None:
+    """Print JSON Schemas of carecheck's inputs.
+
+    \b
+    Example:
+        carecheck schema record incident
+    """
+
+
+@schema.command(name="record")
+@click.argument("kind", type=click.Choice(sorted(KINDS)))
+def schema_record(kind: str) -> None:
+    """Print the JSON Schema of a record kind.
+
+    \b
+    Example:
+        carecheck schema record safeguarding_concern > concern.schema.json
+    """
+    click.echo(json.dumps(KINDS[kind].model_json_schema(), indent=2))
+
+
+COMMANDS = [schema]

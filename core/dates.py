@@ -1,0 +1,137 @@
+"""Reading dates the way UK exports write them, and counting working days in England.
+
+Dates are day-first: ``03/04/2026`` is 3 April 2026, never 4 March. Times without an offset
+are wall-clock times in Europe/London; every datetime carecheck keeps is timezone-aware.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+from zoneinfo import ZoneInfo
+
+LONDON = ZoneInfo("Europe/London")
+
+_DAY_FIRST = re.compile(
+    r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})"
+    r"(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*$"
+)
+_ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
+
+
+class DateParseError(ValueError):
+    """A value that is not a date carecheck can read. The message quotes it: dates are not free text."""
+
+
+def _year(text: str) -> int:
+    year = int(text)
+    # Two-digit years in care exports are this century.
+    return 2000 + year if len(text) == 2 else year
+
+
+def parse_datetime(value, fmt: str | None = None) -> datetime:
+    """Read a timestamp: a ``datetime``, an ISO 8601 string or a day-first UK string.
+
+    With ``fmt`` (a ``strptime`` format from a mapping file) only that format is accepted.
+    Naive results are placed in Europe/London.
+    """
+    if isinstance(value, datetime):
+        result = value
+    elif isinstance(value, date):
+        result = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text:
+            raise DateParseError("empty date")
+        try:
+            if fmt:
+                result = datetime.strptime(text, fmt)
+            else:
+                match = _DAY_FIRST.match(text)
+                if match:
+                    day, month, year, hour, minute, second = match.groups()
+                    result = datetime(
+                        _year(year), int(month), int(day),
+                        int(hour or 0), int(minute or 0), int(second or 0),
+                    )
+                else:
+                    result = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            expected = f" (expected {fmt})" if fmt else " (expected DD/MM/YYYY [HH:MM] or ISO 8601)"
+            raise DateParseError(f"unreadable date {text[:40]!r}{expected}") from None
+    else:
+        raise DateParseError(f"unreadable date of type {type(value).__name__}")
+    if result.tzinfo is None:
+        result = result.replace(tzinfo=LONDON)
+    return result.astimezone(LONDON)
+
+
+def parse_date(value, fmt: str | None = None) -> date:
+    """Read a calendar date (day-first or ISO); a timestamp gives its Europe/London date."""
+    if isinstance(value, datetime):
+        return (value if value.tzinfo is None else value.astimezone(LONDON)).date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and not fmt:
+        match = _ISO_DATE.match(value)
+        if match:
+            try:
+                return date(int(match[1]), int(match[2]), int(match[3]))
+            except ValueError:
+                raise DateParseError(f"unreadable date {value.strip()[:40]!r}") from None
+    return parse_datetime(value, fmt).date()
+
+
+def london_date(moment: datetime) -> date:
+    """The calendar date of ``moment`` in Europe/London."""
+    return moment.astimezone(LONDON).date()
+
+
+@lru_cache(maxsize=64)
+def _bank_holidays(year: int) -> frozenset[date]:
+    import holidays
+
+    return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year).keys())
+
+
+class WorkingDays:
+    """Working days in England and Wales: weekdays that are not bank holidays or local closures.
+
+    Counting starts from the day after the event and is inclusive, so the fifth working day
+    after Thursday 2 April 2026 is Monday 13 April 2026 (Good Friday and Easter Monday skipped).
+    """
+
+    def __init__(self, closures: Iterable[date] = ()):
+        self.closures = frozenset(closures)
+
+    @classmethod
+    def from_file(cls, path: Path) -> "WorkingDays":
+        """Load extra closure days, one ISO or day-first date per line; ``#`` starts a comment."""
+        from .errors import InputError
+
+        closures = []
+        for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+            text = line.split("#", 1)[0].strip()
+            if not text:
+                continue
+            try:
+                closures.append(parse_date(text))
+            except DateParseError as error:
+                raise InputError(f"{path}: line {number}: {error}") from None
+        return cls(closures)
+
+    def is_working_day(self, day: date) -> bool:
+        return day.weekday() < 5 and day not in _bank_holidays(day.year) and day not in self.closures
+
+    def add(self, start: date, days: int) -> date:
+        """The ``days``-th working day after ``start`` (``days`` = 0 gives ``start`` itself)."""
+        current = start
+        remaining = days
+        while remaining > 0:
+            current += timedelta(days=1)
+            if self.is_working_day(current):
+                remaining -= 1
+        return current

@@ -1,0 +1,77 @@
+"""Import manifests: a YAML list of the files of an export folder, each with its kind and options.
+
+::
+
+    - path: incidents.csv
+      kind: incident
+      mapping: mappings/incidents.yaml
+    - path: tracker.xlsx
+      kind: improvement_action
+      options: {sheet: Actions}
+
+Relative paths are read from the manifest's folder. ``files:`` may hold the list instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import InputError
+from .importer import ImportRequest
+from .mapping import render_validation_errors
+
+
+class ManifestEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    kind: str
+    adapter: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    mapping: str | None = None
+    source_name: str | None = None
+
+
+class Manifest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    files: list[ManifestEntry] = Field(min_length=1)
+
+
+def load_manifest(path: Path) -> list[ImportRequest]:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such manifest") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    if isinstance(data, list):
+        data = {"files": data}
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: a manifest is a YAML list of files")
+    try:
+        manifest = Manifest.model_validate(data)
+    except ValidationError as error:
+        raise InputError(f"{path}: {render_validation_errors(error.errors())}") from None
+    base = path.parent
+    requests = []
+    for entry in manifest.files:
+        mapping = entry.mapping
+        if mapping is not None and (base / mapping).exists():
+            mapping = str(base / mapping)
+        requests.append(
+            ImportRequest(
+                path=base / entry.path,
+                kind=entry.kind,
+                adapter=entry.adapter,
+                options=entry.options,
+                mapping=mapping,
+                source_name=entry.source_name,
+            )
+        )
+    return requests

@@ -1,0 +1,64 @@
+"""The evidence store's schema, as sqlite-utils migrations.
+
+Record tables (one per record kind) are not created here: :func:`carecheck.store.sync_record_tables`
+creates each from its pydantic model and adds columns when a model gains a field, so a kind added
+by a plugin gets its table the same way. The tables below hold what every kind shares.
+"""
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("carecheck")
+
+
+@migrations()
+def m001_imports(db: Database) -> None:
+    db["imports"].create(
+        {
+            "id": int,
+            "started_at": str,
+            "finished_at": str,
+            "source_file": str,
+            "source_name": str,
+            "kind": str,
+            "adapter": str,
+            "file_hash": str,
+            "options_hash": str,
+            "rows_read": int,
+            "rows_accepted": int,
+            "rows_rejected": int,
+            "records_new": int,
+            "records_changed": int,
+            "records_unchanged": int,
+        },
+        pk="id",
+    )
+    db["imports"].create_index(["file_hash", "options_hash"])
+
+
+@migrations()
+def m002_rejected_rows(db: Database) -> None:
+    db["rejected_rows"].create(
+        {"id": int, "import_id": int, "source_file": str, "row": int, "field": str, "reason": str},
+        pk="id",
+        foreign_keys=[("import_id", "imports", "id")],
+    )
+    db["rejected_rows"].create_index(["import_id"])
+
+
+@migrations()
+def m003_record_history(db: Database) -> None:
+    # The earlier version of a record that a later import changed.
+    db["record_history"].create(
+        {
+            "id": int,
+            "kind": str,
+            "record_id": str,
+            "content_hash": str,
+            "data": str,
+            "import_id": int,
+            "superseded_at": str,
+            "superseded_by_import": int,
+        },
+        pk="id",
+    )
+    db["record_history"].create_index(["kind", "record_id"])

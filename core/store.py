@@ -1,0 +1,100 @@
+"""The evidence store: one SQLite file, opened through sqlite-utils.
+
+It holds personal data, so it is created readable and writable by its owner only. It runs in WAL
+mode with a busy timeout, so a report can read while an import writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import typing
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from .errors import InputError
+from .migrations import migrations
+from .records import KINDS, Record
+
+DEFAULT_DB = "carecheck.db"
+BUSY_TIMEOUT_MS = 10_000
+
+
+def _create_private(path: Path) -> None:
+    if not path.parent.exists():
+        raise InputError(f"{path}: the folder {path.parent} does not exist")
+    try:
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+    os.close(descriptor)
+
+
+def open_store(path: str | Path = DEFAULT_DB) -> Database:
+    """Open (creating if needed) the evidence store at ``path`` and bring its schema up to date."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a carecheck database")
+    _create_private(path)
+    try:
+        db = Database(path)
+        db.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.conn.execute("PRAGMA journal_mode = WAL")
+        db.conn.execute("PRAGMA synchronous = NORMAL")
+        migrations.apply(db)
+        sync_record_tables(db)
+    except sqlite3.DatabaseError as error:
+        raise InputError(f"{path}: not a carecheck database ({error})") from None
+    return db
+
+
+def column_type(annotation: Any) -> type:
+    """The SQLite column type for a model field: dates and lists are stored as text."""
+    for candidate in typing.get_args(annotation) or (annotation,):
+        if typing.get_origin(candidate) is typing.Annotated:
+            return column_type(typing.get_args(candidate)[0])
+        if candidate is bool or candidate is int:
+            return int
+        if candidate is float:
+            return float
+    return str
+
+
+def record_columns(model: type[Record]) -> dict[str, type]:
+    columns = {name: column_type(info.annotation) for name, info in model.model_fields.items()}
+    columns["import_id"] = int
+    return columns
+
+
+def sync_record_tables(db: Database, models: typing.Iterable[type[Record]] | None = None) -> None:
+    """Create each record kind's table, or add the columns its model has gained."""
+    for model in models or KINDS.values():
+        table = db[model.kind]
+        columns = record_columns(model)
+        if not table.exists():
+            with db.atomic():
+                table.create(columns, pk="id")
+                table.create_index(["service"])
+                table.create_index([model.event_field])
+            continue
+        existing = set(table.columns_dict)
+        for name, kind in columns.items():
+            if name not in existing:
+                table.add_column(name, kind)
+
+
+def to_column(value: Any) -> Any:
+    """A Python value as the store keeps it."""
+    if isinstance(value, datetime) or isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if isinstance(value, bool):
+        return int(value)
+    return value

@@ -1,0 +1,1 @@
+"""carecheck's built-in domain plugins, registered through the same hooks a third party uses."""
