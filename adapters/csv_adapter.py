@@ -12,7 +12,7 @@ from carecheck.errors import InputError
 
 from .sniff import encoding_error, text_encoding
 
-ENCODINGS = {"auto": None, "utf-8": "utf-8", "utf-8-sig": "utf-8-sig", "cp1252": "cp1252",
+ENCODINGS = {"auto": None, "utf-8": "utf-8", "utf-8-sig": "utf-8", "cp1252": "cp1252",
              "windows-1252": "cp1252", "latin-1": "latin-1", "iso-8859-1": "latin-1"}
 DELIMITERS = {"auto": None, ",": ",", "comma": ",", ";": ";", "semicolon": ";", "\t": "\t", "tab": "\t"}
 
@@ -36,28 +36,35 @@ class CSVAdapter(Adapter):
 
     def open(self, path: Path, options: CSVOptions) -> SourceRows:
         encoding = ENCODINGS[options.encoding] or text_encoding(path, "a CSV file")
-        handle = open(path, "r", encoding=encoding, newline="")
+        handle = open(path, "rb")
         try:
-            try:
-                first = handle.readline()
-            except UnicodeDecodeError:
-                raise encoding_error(path, encoding, 1) from None
+            lines = _decoded_lines(path, handle, encoding)
+            first = next(lines, "")
             if not first.strip():
                 raise InputError(f"{path}: the file is empty (no header row)")
             delimiter = DELIMITERS[options.delimiter] or _pick_delimiter(first)
             header = next(csv.reader([first], delimiter=delimiter))
-            columns = [name.strip().lstrip("\ufeff") for name in header]
+            columns = [name.strip() for name in header]
             _check_header(path, columns)
         except BaseException:
             handle.close()
             raise
-        reader = csv.reader(handle, delimiter=delimiter)
-        return SourceRows(
-            columns=columns,
-            rows=_rows(path, reader, columns, encoding),
-            label=str(path),
-            close=handle.close,
-        )
+        reader = csv.reader(lines, delimiter=delimiter)
+        return SourceRows(columns=columns, rows=_rows(path, reader, columns), label=str(path), close=handle.close)
+
+
+def _decoded_lines(path: Path, handle, encoding: str) -> Iterator[str]:
+    """Decode line by line, so an encoding error names the line it is on."""
+    if encoding == "utf-16":
+        raise InputError(f"{path}: UTF-16 text is not supported; save the file as CSV UTF-8 or plain CSV")
+    for number, raw in enumerate(handle, 1):
+        try:
+            line = raw.decode(encoding)
+        except UnicodeDecodeError:
+            raise encoding_error(path, encoding, number) from None
+        if number == 1:
+            line = line.lstrip("\ufeff")
+        yield line
 
 
 def _check_header(path: Path, columns: list[str]) -> None:
@@ -70,7 +77,7 @@ def _check_header(path: Path, columns: list[str]) -> None:
         seen.add(name)
 
 
-def _rows(path: Path, reader, columns: list[str], encoding: str) -> Iterator[tuple[int, dict]]:
+def _rows(path: Path, reader, columns: list[str]) -> Iterator[tuple[int, dict]]:
     width = len(columns)
     number = 1
     try:
@@ -83,8 +90,6 @@ def _rows(path: Path, reader, columns: list[str], encoding: str) -> Iterator[tup
             if len(cells) < width:
                 cells = cells + [""] * (width - len(cells))
             yield number, dict(zip(columns, cells))
-    except UnicodeDecodeError:
-        raise encoding_error(path, encoding, number + 1) from None
     except csv.Error as error:
         raise InputError(f"{path}: row {number + 1}: unreadable CSV ({error})") from None
 

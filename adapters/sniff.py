@@ -50,7 +50,7 @@ def text_encoding(path: Path, what: str) -> str:
     if kind:
         raise InputError(f"{path}: this is {kind}, not {what}")
     if start.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
+        return "utf-8"  # the BOM is dropped from the first line
     if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     decoder = codecs.getincrementaldecoder("utf-8")()

@@ -141,7 +141,7 @@ def failures() -> list[PluginFailure]:
 
 def _impls(hook_name: str) -> list[pluggy.HookImpl]:
     """The implementations of a hook, built-ins first, then third parties in registration order."""
-    impls = list(reversed(getattr(get_plugin_manager().hook, hook_name).get_hookimpls()))
+    impls = list(getattr(get_plugin_manager().hook, hook_name).get_hookimpls())
     impls.sort(key=lambda impl: not is_builtin(impl.plugin_name))
     return impls
 

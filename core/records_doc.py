@@ -1,0 +1,89 @@
+"""Generate ``docs/records.md`` from the record models, so the two cannot drift.
+
+Regenerate with ``python -m carecheck.records_doc docs/records.md``; a test fails when the file
+and the models disagree.
+"""
+
+from __future__ import annotations
+
+import sys
+import typing
+from pathlib import Path
+
+from .records import RECORD_MODELS, Record
+
+HEADER = """# Evidence records
+
+<!-- Generated from carecheck/records.py by `python -m carecheck.records_doc docs/records.md`. Do not edit. -->
+
+Every source carecheck reads ends up as one of these record kinds. A mapping file
+(see [architecture](architecture.md)) names the source column for each field; a column that already
+has the field's name needs no mapping. Dates are read day-first (`03/04/2026` is 3 April 2026) or
+as ISO 8601; times without an offset are Europe/London. Yes/no fields read `Y`, `Yes`, `TRUE`, `1`
+(and their opposites). Several values in one cell are joined with `;`.
+
+Fields marked *free text* may hold personal details: carecheck never quotes them in messages or
+reports. Fields marked *refers to* hold the id of another record; a reference that points at no
+record is reported as a data-quality finding (`carecheck records`).
+
+Every kind also carries provenance, set on import: `source_system`, `source_file`, `source_row`,
+`imported_at` and `content_hash`.
+"""
+
+
+def _type_name(annotation) -> str:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        inner, *metadata = typing.get_args(annotation)
+        return _type_name(inner)
+    if origin is typing.Literal:
+        return "one of " + ", ".join(f"`{value}`" for value in typing.get_args(annotation))
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        parts = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return " or ".join(_type_name(part) for part in parts)
+    if origin is list:
+        return "list of " + _type_name(typing.get_args(annotation)[0])
+    names = {"str": "text", "int": "whole number", "float": "number", "bool": "yes/no",
+             "date": "date", "datetime": "date and time"}
+    return names.get(getattr(annotation, "__name__", str(annotation)), str(annotation))
+
+
+def _notes(model: type[Record], name: str) -> str:
+    info = model.model_fields[name]
+    notes = []
+    if info.is_required():
+        notes.append("**required**")
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    if extra.get("free_text"):
+        notes.append("*free text*")
+    if "ref" in extra:
+        target = extra["ref"]
+        notes.append(f"*refers to* the kind named in `{target[1:]}`" if target.startswith("@") else f"*refers to* `{target}`")
+    if name == model.event_field:
+        notes.append("sets the review period")
+    return ", ".join(notes)
+
+
+def render() -> str:
+    lines = [HEADER]
+    lines.append("| kind | title | event date |\n|---|---|---|")
+    for model in RECORD_MODELS:
+        lines.append(f"| [`{model.kind}`](#{model.kind}) | {model.title} | `{model.event_field}` |")
+    for model in RECORD_MODELS:
+        lines.append(f"\n## {model.kind}\n\n{model.title}. {(model.__doc__ or '').strip()}\n")
+        lines.append("| field | type | notes | description |\n|---|---|---|---|")
+        for name in model.content_fields():
+            info = model.model_fields[name]
+            lines.append(
+                f"| `{name}` | {_type_name(info.annotation)} | {_notes(model, name)} | {info.description or ''} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else None
+    text = render()
+    if target:
+        target.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)

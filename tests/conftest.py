@@ -1,0 +1,77 @@
+import csv
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+from click.testing import CliRunner
+
+from carecheck import plugin_manager
+from carecheck.cli import build_cli
+from carecheck.store import open_store
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "examples" / "sample"
+
+
+def pytest_configure(config):
+    sys._called_from_test = True
+
+
+def pytest_report_header(config):
+    return f"SQLite {sqlite3.sqlite_version}, sqlite-utils {sqlite_utils.__version__ if hasattr(sqlite_utils, '__version__') else ''}"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_plugins(monkeypatch, tmp_path):
+    monkeypatch.delenv("CARECHECK_LOAD_PLUGINS", raising=False)
+    monkeypatch.delenv("CARECHECK_RAISE_ERRORS", raising=False)
+    monkeypatch.setenv("CARECHECK_DB", str(tmp_path / "default.db"))
+    plugin_manager.reset()
+    yield
+    plugin_manager.reset()
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    return tmp_path / "evidence.db"
+
+
+@pytest.fixture
+def db(db_path):
+    store = open_store(db_path)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def run_cli():
+    """Invoke the CLI; returns the click Result (stdout and stderr kept apart)."""
+
+    def invoke(*args, input=None):
+        return CliRunner().invoke(build_cli(), [str(a) for a in args], input=input, catch_exceptions=False)
+
+    return invoke
+
+
+def write_csv(path: Path, rows: list[list], encoding="utf-8", delimiter=","):
+    with open(path, "w", newline="", encoding=encoding) as handle:
+        csv.writer(handle, delimiter=delimiter).writerows(rows)
+    return path
+
+
+INCIDENT_HEADER = ["id", "service", "occurred_at", "harm_level", "cause"]
+
+
+@pytest.fixture
+def incidents_csv(tmp_path):
+    return write_csv(
+        tmp_path / "incidents.csv",
+        [
+            INCIDENT_HEADER,
+            ["I1", "Oak House", "02/04/2026 09:15", "none", "fall"],
+            ["I2", "Oak House", "03/04/2026", "low", "fall"],
+            ["I3", "Oak House", "2026-04-10T22:05:00", "moderate", "medication"],
+        ],
+    )

@@ -1,0 +1,166 @@
+"""Every built-in adapter, read through the importer into the store."""
+
+import json
+import sqlite3
+
+import openpyxl
+import pytest
+
+from carecheck.errors import InputError
+from carecheck.importer import ImportRequest, import_source
+
+from conftest import INCIDENT_HEADER, write_csv
+
+ROWS = [
+    ["I1", "Oak House", "02/04/2026 09:15", "none", "fall"],
+    ["I2", "Oak House", "03/04/2026 10:00", "low", "fall"],
+]
+
+
+def occurred(db):
+    return dict(db.execute("SELECT id, occurred_at FROM incident ORDER BY id").fetchall())
+
+
+EXPECTED = {"I1": "2026-04-02T09:15:00+01:00", "I2": "2026-04-03T10:00:00+01:00"}
+
+
+@pytest.mark.parametrize(
+    "encoding,delimiter",
+    [("utf-8", ","), ("utf-8-sig", ","), ("cp1252", ","), ("utf-8", ";"), ("utf-8", "\t")],
+)
+def test_csv_encodings_and_delimiters(db, tmp_path, encoding, delimiter):
+    rows = [INCIDENT_HEADER + ["description"]] + [row + ["café – £5 ‘note’"] for row in ROWS]
+    path = write_csv(tmp_path / "in.csv", rows, encoding=encoding, delimiter=delimiter)
+    result = import_source(db, ImportRequest(path, "incident"))
+    assert (result.rows_read, result.rows_accepted) == (2, 2)
+    assert occurred(db) == EXPECTED
+    assert db.execute("SELECT description FROM incident WHERE id='I1'").fetchone()[0] == "café – £5 ‘note’"
+
+
+def test_windows_1252_with_day_first_dates(db, tmp_path):
+    path = write_csv(
+        tmp_path / "export.csv",
+        [INCIDENT_HEADER + ["description"], ["I9", "Oak House", "03/04/2026 14:40", "low", "fall", "£20 – missing"]],
+        encoding="cp1252",
+    )
+    assert b"\xa320 \x96 missing" in path.read_bytes()  # really Windows-1252 bytes
+    import_source(db, ImportRequest(path, "incident"))
+    occurred_at, description = db.execute("SELECT occurred_at, description FROM incident").fetchone()
+    assert occurred_at == "2026-04-03T14:40:00+01:00"  # 3 April, not 4 March
+    assert description == "£20 – missing"
+
+
+def test_forced_wrong_encoding_is_a_one_line_error(db, tmp_path):
+    path = write_csv(tmp_path / "in.csv", [INCIDENT_HEADER + ["d"], ROWS[0] + ["\x81"]], encoding="latin-1")
+    with pytest.raises(InputError, match=r"in.csv: row 2: the text is not valid utf-8"):
+        import_source(db, ImportRequest(path, "incident", options={"encoding": "utf-8"}))
+
+
+def test_jsonl_stream_with_a_bad_line(db, tmp_path):
+    path = tmp_path / "in.jsonl"
+    lines = [json.dumps(dict(zip(INCIDENT_HEADER, row))) for row in ROWS]
+    path.write_text(lines[0] + "\n{not json\n" + lines[1] + "\n", encoding="utf-8")
+    result = import_source(db, ImportRequest(path, "incident"))
+    assert (result.rows_read, result.rows_accepted, result.rows_rejected) == (3, 2, 1)
+    assert result.rejections[0].row == 2
+    assert occurred(db) == EXPECTED
+
+
+def test_json_array_and_nested_lists(db, tmp_path):
+    path = tmp_path / "visits.json"
+    path.write_text(json.dumps([
+        {"id": "V1", "service": "Oak House", "visit_date": "05/03/2026", "actions_reviewed": ["A1=completed", "A2=overdue"]},
+    ]))
+    import_source(db, ImportRequest(path, "oversight_visit"))
+    visit_date, reviewed = db.execute("SELECT visit_date, actions_reviewed FROM oversight_visit").fetchone()
+    assert visit_date == "2026-03-05"
+    assert json.loads(reviewed) == ["A1=completed", "A2=overdue"]
+
+
+def test_xlsx_named_sheet_with_real_dates(db, tmp_path):
+    from datetime import datetime
+
+    book = openpyxl.Workbook()
+    book.active.title = "Cover"
+    book.active.append(["This sheet is not the data"])
+    sheet = book.create_sheet("Incidents")
+    sheet.append(INCIDENT_HEADER)
+    sheet.append(["I1", "Oak House", datetime(2026, 4, 2, 9, 15), "none", "fall"])
+    sheet.append([None, None, None, None, None])
+    sheet.append([1002, "Oak House", "03/04/2026 10:00", "low", "fall"])
+    path = tmp_path / "export.xlsx"
+    book.save(path)
+    result = import_source(db, ImportRequest(path, "incident", options={"sheet": "Incidents"}))
+    assert (result.rows_read, result.rows_accepted) == (2, 2)
+    assert occurred(db) == {"1002": "2026-04-03T10:00:00+01:00", "I1": "2026-04-02T09:15:00+01:00"}
+    with pytest.raises(InputError, match=r"no sheet named 'Nope' \(sheets: Cover, Incidents\)"):
+        import_source(db, ImportRequest(path, "incident", options={"sheet": "Nope"}), force=True)
+
+
+def _source_db(tmp_path):
+    path = tmp_path / "vendor.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE inc (ref TEXT, home TEXT, happened TEXT, harm TEXT)")
+    conn.executemany("INSERT INTO inc VALUES (?, ?, ?, ?)", [
+        ("I1", "Oak House", "02/04/2026 09:15", "none"), ("I2", "Oak House", "03/04/2026 10:00", "low"),
+        ("I3", "Elm Court", "04/04/2026 10:00", "low"),
+    ])
+    conn.commit()
+    conn.close()
+    return path
+
+
+def test_sqlite_query_is_read_only(db, tmp_path):
+    path = _source_db(tmp_path)
+    query = "SELECT ref AS id, home AS service, happened AS occurred_at, harm AS harm_level FROM inc WHERE home = 'Oak House'"
+    result = import_source(db, ImportRequest(path, "incident", adapter="sqlite", options={"query": query}))
+    assert result.rows_accepted == 2
+    assert occurred(db) == EXPECTED
+    with pytest.raises(InputError, match="vendor.sqlite: the query failed: attempt to write a readonly database"):
+        import_source(db, ImportRequest(path, "incident", adapter="sqlite", options={"query": "DELETE FROM inc"}))
+
+
+def test_sqlite_table_with_mapping(db, tmp_path):
+    path = _source_db(tmp_path)
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("fields: {id: ref, service: home, occurred_at: happened, harm_level: harm}\n")
+    result = import_source(
+        db, ImportRequest(path, "incident", adapter="sqlite", options={"table": "inc"}, mapping=str(mapping))
+    )
+    assert result.rows_accepted == 3
+    with pytest.raises(InputError, match="no table named 'missing'"):
+        import_source(db, ImportRequest(path, "incident", adapter="sqlite", options={"table": "missing"}))
+    with pytest.raises(InputError, match="give exactly one of the options table or query"):
+        import_source(db, ImportRequest(path, "incident", adapter="sqlite"))
+
+
+@pytest.mark.parametrize(
+    "name,content,message",
+    [
+        ("empty.csv", b"", "the file is empty"),
+        ("blank.csv", b"\r\n\r\n", r"the file is empty \(no header row\)"),
+        ("header.csv", b"id,service,occurred_at\r\n", "the file has a header but no rows"),
+        ("book.csv", b"PK\x03\x04rest-of-a-zip", "this is an Excel workbook or other zip archive, not a CSV file"),
+        ("data.csv", b"SQLite format 3\x00....", "this is a SQLite database, not a CSV file"),
+        ("bin.csv", b"id,service\r\n\x00\x01\x02", "this is a binary file, not a CSV file"),
+        ("text.xlsx", b"id,service\r\n", "this is a text or other non-Excel file, not an Excel .xlsx workbook"),
+        ("broken.json", b"[{\"id\": 1,", r"line 1: not valid JSON"),
+        ("notdb.sqlite", b"id,service\n", "not a SQLite database"),
+    ],
+)
+def test_files_that_are_not_what_they_say(db, tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    options = {"table": "t"} if name.endswith(".sqlite") else {}
+    with pytest.raises(InputError, match=message):
+        import_source(db, ImportRequest(path, "incident", options=options))
+    assert db.execute("SELECT COUNT(*) FROM imports").fetchone()[0] == 0
+
+
+def test_unknown_extension_and_adapter(db, tmp_path):
+    path = tmp_path / "export.dat"
+    path.write_text("x")
+    with pytest.raises(InputError, match=r"cannot tell which adapter reads \.dat; pass --adapter"):
+        import_source(db, ImportRequest(path, "incident"))
+    with pytest.raises(InputError, match=r"unknown adapter 'nope' \(available: csv, json, jsonl, sqlite, xlsx\)"):
+        import_source(db, ImportRequest(path, "incident", adapter="nope"))

@@ -1,0 +1,26 @@
+import tomllib
+
+from carecheck import records_doc
+
+from conftest import REPO
+
+
+def test_records_doc_matches_the_models():
+    current = (REPO / "docs" / "records.md").read_text(encoding="utf-8")
+    assert current == records_doc.render(), "regenerate with: python -m carecheck.records_doc docs/records.md"
+
+
+def test_readme_explains_every_dependency():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    readme = (REPO / "README.md").read_text()
+    names = project["dependencies"] + project["optional-dependencies"]["test"]
+    for requirement in names:
+        name = requirement.split(";")[0].split(">")[0].split("=")[0].split("<")[0].strip()
+        assert f"`{name}`" in readme, f"README does not explain the dependency {name}"
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (REPO / ".ci" / "run").read_text()
+    command = ci.strip().splitlines()[-1]
+    assert command.startswith("python -m pip install")
+    assert command in (REPO / "README.md").read_text()

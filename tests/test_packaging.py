@@ -1,0 +1,100 @@
+"""The installed package: its wheel's contents, and a third-party plugin installed through its entry point.
+
+carecheck's wheel is built once per test session; the fresh virtual environment borrows the
+test environment's dependencies through a ``.pth`` file rather than compiling them again.
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+
+EXAMPLE_PLUGIN = REPO / "examples" / "carecheck-examplecare"
+
+
+def _pip(*args, python=None):
+    command = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    if python:
+        command += ["--python", str(python)]
+    subprocess.run(command + list(args), check=True, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory):
+    source = tmp_path_factory.mktemp("src") / "carecheck"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(".git", "build", "dist", "*.egg-info", "__pycache__", "*.db"))
+    out = tmp_path_factory.mktemp("wheel")
+    _pip("wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", str(out), str(source))
+    (built,) = out.glob("carecheck-*.whl")
+    return built
+
+
+@pytest.fixture(scope="session")
+def fresh_venv(tmp_path_factory, wheel):
+    venv = tmp_path_factory.mktemp("venv") / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()
+    parent = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    Path(site, "_borrowed_dependencies.pth").write_text("\n".join(sorted(parent)) + "\n")
+    _pip("install", "--no-deps", "--no-index", str(wheel), python=python)
+    return venv
+
+
+def test_wheel_holds_only_the_carecheck_namespace(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {name.split("/")[0] for name in names}
+    assert top == {"carecheck", f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info"}
+    for expected in [
+        "carecheck/__init__.py", "carecheck/hookspecs.py", "carecheck/cli/__init__.py",
+        "carecheck/adapters/csv_adapter.py", "carecheck/plugins/__init__.py", "carecheck/rulesets/__init__.py",
+    ]:
+        assert expected in names
+    assert not any(name.startswith(("core/", "plugins/", "adapters/", "tests/", "rulesets/")) for name in names)
+
+
+def test_third_party_plugin_installed_through_its_entry_point(fresh_venv, tmp_path):
+    python = fresh_venv / "bin" / "python"
+    _pip("install", "--no-deps", "--no-index", "--no-build-isolation", str(EXAMPLE_PLUGIN), python=python)
+    carecheck = fresh_venv / "bin" / "carecheck"
+
+    where = subprocess.run([str(python), "-c", "import carecheck; print(carecheck.__file__)"],
+                           capture_output=True, text=True, check=True).stdout
+    assert where.startswith(str(fresh_venv))
+
+    listed = subprocess.run([str(carecheck), "plugins", "--json"], capture_output=True, text=True, cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    plugins = {p["name"]: p for p in json.loads(listed.stdout)["plugins"]}
+    assert plugins["examplecare"] == {
+        "name": "examplecare", "version": "1.2.0", "builtin": False, "distribution": "carecheck-examplecare",
+        "provides": ["adapter:examplecare", "mapping:examplecare-incidents"],
+    }
+    assert plugins["carecheck.adapters.csv_adapter"]["builtin"] is True
+
+    export = tmp_path / "export.ecx"
+    export.write_text(json.dumps({"records": [
+        {"ref": "E1", "location": "Oak", "when": "02/04/2026 10:00", "harm": "H2", "causeCode": "fall"},
+        {"ref": "E2", "location": "Oak", "when": "03/04/2026 11:00", "harm": "H9", "causeCode": "fall"},
+    ]}))
+    used = subprocess.run(
+        [str(carecheck), "import", str(export), "--kind", "incident", "--mapping", "examplecare-incidents",
+         "--db", str(tmp_path / "t.db")],
+        capture_output=True, text=True,
+    )
+    assert used.returncode == 0, used.stderr
+    assert "2 rows read = 1 accepted + 1 rejected" in used.stdout
+    # carecheck_register_adapters and carecheck_register_mappings, used by a real installed plugin.
+
+    off = subprocess.run([str(carecheck), "plugins", "--json"], capture_output=True, text=True,
+                         env={"CARECHECK_LOAD_PLUGINS": "", "PATH": "/usr/bin:/bin"})
+    assert "examplecare" not in {p["name"] for p in json.loads(off.stdout)["plugins"]}

@@ -1,0 +1,182 @@
+import json
+from importlib.metadata import EntryPoint
+from pathlib import Path
+
+import pytest
+
+from carecheck import hookimpl, plugin_manager
+from carecheck.adapter_api import Adapter, SourceRows
+from carecheck.importer import ImportRequest, import_source
+
+BUILTIN_ADAPTERS = ["csv", "json", "jsonl", "sqlite", "xlsx"]
+
+
+class PipeAdapter(Adapter):
+    name = "pipe"
+    description = "pipe-separated test files"
+    extensions = (".pipe",)
+
+    def open(self, path, options):
+        lines = Path(path).read_text().splitlines()
+        columns = lines[0].split("|")
+        rows = ((n, dict(zip(columns, line.split("|")))) for n, line in enumerate(lines[1:], 2))
+        return SourceRows(columns, rows, str(path))
+
+
+class PipePlugin:
+    @hookimpl
+    def carecheck_register_adapters(self, register):
+        register(PipeAdapter())
+
+
+class RaisingPlugin:
+    @hookimpl
+    def carecheck_register_adapters(self, register):
+        raise RuntimeError("vendor licence file not found")
+
+    @hookimpl
+    def carecheck_register_mappings(self, register):
+        register("raising-incidents", "/nowhere.yaml")
+
+
+class GreedyPlugin:
+    @hookimpl
+    def carecheck_register_adapters(self, register):
+        register(PipeAdapter())  # takes a name another plugin already has
+
+
+@pytest.fixture
+def register_plugin():
+    names = []
+
+    def register(plugin, name):
+        plugin_manager.get_plugin_manager().register(plugin, name=name)
+        names.append(name)
+
+    yield register
+    for name in names:
+        plugin_manager.get_plugin_manager().unregister(name=name)
+
+
+def test_builtins_are_registered_through_the_hooks():
+    assert sorted(plugin_manager.get_adapters()) == BUILTIN_ADAPTERS
+    owners = {name: reg.plugin for name, reg in plugin_manager.get_adapters().items()}
+    assert owners["xlsx"] == "carecheck.adapters.xlsx_adapter"
+
+
+def test_third_party_adapter_is_used(register_plugin, db, tmp_path):
+    register_plugin(PipePlugin(), "carecheck-pipe")
+    path = tmp_path / "incidents.pipe"
+    path.write_text("id|service|occurred_at\nI1|Oak|02/04/2026\n")
+    result = import_source(db, ImportRequest(path, "incident"))
+    assert (result.adapter, result.rows_accepted) == ("pipe", 1)
+
+
+def test_plugin_raising_in_a_hook_is_reported_and_skipped(register_plugin, run_cli):
+    register_plugin(RaisingPlugin(), "carecheck-raising")
+    register_plugin(PipePlugin(), "carecheck-pipe")
+    assert sorted(plugin_manager.get_adapters()) == sorted(BUILTIN_ADAPTERS + ["pipe"])
+    failures = [f.message() for f in plugin_manager.failures()]
+    assert failures == [
+        "plugin 'carecheck-raising' failed in carecheck_register_adapters: RuntimeError: vendor licence file not found"
+    ]
+    result = run_cli("plugins", "--json")
+    assert result.exit_code == 0
+    payload = json.loads(result.stdout)
+    assert payload["failed"] == [{
+        "plugin": "carecheck-raising", "stage": "carecheck_register_adapters",
+        "error": "RuntimeError: vendor licence file not found",
+    }]
+    by_name = {p["name"]: p for p in payload["plugins"]}
+    assert by_name["carecheck-raising"]["provides"] == ["mapping:raising-incidents"]
+    assert by_name["carecheck-pipe"]["provides"] == ["adapter:pipe"]
+    assert "Warning: plugin 'carecheck-raising' failed in carecheck_register_adapters" in result.stderr
+
+
+def test_duplicate_adapter_name_is_refused_for_the_later_plugin(register_plugin):
+    register_plugin(PipePlugin(), "first")
+    register_plugin(GreedyPlugin(), "second")
+    adapters = plugin_manager.get_adapters()
+    assert adapters["pipe"].plugin == "first"
+    assert [f.message() for f in plugin_manager.failures()] == [
+        "plugin 'second' failed in carecheck_register_adapters: ValueError: adapter name 'pipe' is already taken"
+    ]
+
+
+def test_plugin_that_fails_to_import_is_reported(monkeypatch, run_cli):
+    broken = EntryPoint(name="broken", value="carecheck_plugin_that_does_not_exist", group="carecheck")
+    monkeypatch.setattr(plugin_manager, "entry_points", lambda group: [broken])
+    monkeypatch.setenv("CARECHECK_LOAD_PLUGINS", "broken")
+    plugin_manager.reset()
+    result = run_cli("plugins")
+    assert result.exit_code == 0
+    assert "FAILED  broken: import: ModuleNotFoundError: No module named 'carecheck_plugin_that_does_not_exist'" in result.stdout
+    assert "carecheck.adapters.csv_adapter" in result.stdout
+
+
+def test_disabled_plugins_are_not_loaded(monkeypatch):
+    loaded = []
+
+    class FakeEntryPoint:
+        name = "quiet"
+        dist = None
+
+        def load(self):
+            loaded.append(self.name)
+            return PipePlugin()
+
+    monkeypatch.setattr(plugin_manager, "entry_points", lambda group: [FakeEntryPoint()])
+    monkeypatch.setenv("CARECHECK_LOAD_PLUGINS", "quiet")
+    monkeypatch.setenv("CARECHECK_DISABLED_PLUGINS", "quiet")
+    plugin_manager.reset()
+    plugin_manager.get_plugin_manager()
+    assert loaded == []
+    monkeypatch.delenv("CARECHECK_DISABLED_PLUGINS")
+    plugin_manager.reset()
+    assert "pipe" in plugin_manager.get_adapters()
+    assert loaded == ["quiet"]
+
+
+def test_plugins_table(run_cli):
+    result = run_cli("plugins")
+    assert "carecheck.adapters.json_adapter    0.1.0      built-in  adapter:jsonl, adapter:json" in result.output
+
+
+def test_every_hook_is_documented_and_tested():
+    from carecheck import hookspecs
+
+    source = Path(__file__).read_text() + Path(__file__).with_name("test_packaging.py").read_text()
+    docs = (Path(__file__).parent.parent / "docs" / "plugins.md").read_text()
+    hooks = [name for name in dir(hookspecs) if name.startswith("carecheck_")]
+    assert hooks
+    for name in hooks:
+        assert getattr(hookspecs, name).__doc__.strip(), name
+        assert name in source, f"no test mentions {name}"
+        spec = plugin_manager.get_plugin_manager().hook.__dict__[name].spec
+        assert f"{name}({', '.join(spec.argnames)})" in docs, f"docs/plugins.md lacks {name}"
+
+
+def test_hook_carecheck_register_commands(register_plugin):
+    import click
+
+    from carecheck.cli import build_cli
+
+    class CommandPlugin:
+        @hookimpl
+        def carecheck_register_commands(self, cli):
+            @cli.command(name="hello")
+            def hello():
+                """Say hello.
+
+                \b
+                Example:
+                    carecheck hello
+                """
+                click.echo("hello from a plugin")
+
+    register_plugin(CommandPlugin(), "carecheck-hello")
+    from click.testing import CliRunner
+
+    cli = build_cli()
+    assert CliRunner().invoke(cli, ["hello"]).output == "hello from a plugin\n"
+    assert cli.plugin_commands == {"hello": "carecheck-hello"}

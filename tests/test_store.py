@@ -1,0 +1,144 @@
+import json
+import os
+import stat
+
+import pytest
+from sqlite_utils import Database
+
+from carecheck import importer
+from carecheck.importer import ImportRequest, import_source
+from carecheck.migrations import migrations
+from carecheck.store import open_store
+
+from conftest import INCIDENT_HEADER, write_csv
+
+
+def counts(db):
+    return {
+        "incident": db.execute("SELECT COUNT(*) FROM incident").fetchone()[0],
+        "history": db.execute("SELECT COUNT(*) FROM record_history").fetchone()[0],
+        "imports": db.execute("SELECT COUNT(*) FROM imports").fetchone()[0],
+        "rejected": db.execute("SELECT COUNT(*) FROM rejected_rows").fetchone()[0],
+    }
+
+
+def test_store_is_private_wal_with_busy_timeout(db_path):
+    db = open_store(db_path)
+    assert stat.S_IMODE(os.stat(db_path).st_mode) == 0o600
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 10_000
+    assert [m.name for m in migrations.applied(db)] == ["m001_imports", "m002_rejected_rows", "m003_record_history"]
+    db.close()
+
+
+def test_migrations_from_blank_and_part_way(tmp_path):
+    db = Database(memory=True)
+    migrations.apply(db, stop_before="m003_record_history")
+    assert not db["record_history"].exists()
+    db["imports"].insert({"source_file": "legacy.csv", "kind": "incident"})
+    migrations.apply(db)
+    assert db["record_history"].exists()
+    assert db.execute("SELECT source_file FROM imports").fetchone()[0] == "legacy.csv"
+
+
+def test_not_a_database(tmp_path):
+    from carecheck.errors import InputError
+
+    path = tmp_path / "notes.db"
+    path.write_text("these are not the droids")
+    with pytest.raises(InputError, match="notes.db: not a carecheck database"):
+        open_store(path)
+
+
+def test_same_file_twice_adds_nothing(db, incidents_csv):
+    first = import_source(db, ImportRequest(incidents_csv, "incident"))
+    assert (first.records_new, first.records_changed) == (3, 0)
+    assert import_source(db, ImportRequest(incidents_csv, "incident")).skipped
+    forced = import_source(db, ImportRequest(incidents_csv, "incident"), force=True)
+    assert (forced.records_new, forced.records_changed, forced.records_unchanged) == (0, 0, 3)
+    assert counts(db) == {"incident": 3, "history": 0, "imports": 2, "rejected": 0}
+
+
+def test_changed_row_keeps_the_earlier_version_and_missing_rows_stay(db, tmp_path, incidents_csv):
+    import_source(db, ImportRequest(incidents_csv, "incident"))
+    later = write_csv(
+        tmp_path / "later.csv",
+        [
+            INCIDENT_HEADER,
+            ["I2", "Oak House", "03/04/2026", "moderate", "fall"],  # harm level corrected
+            ["I4", "Oak House", "20/04/2026", "none", "fall"],  # new; I1 and I3 are outside the window
+        ],
+    )
+    result = import_source(db, ImportRequest(later, "incident"))
+    assert (result.records_new, result.records_changed, result.records_unchanged) == (1, 1, 0)
+    assert dict(db.execute("SELECT id, harm_level FROM incident").fetchall()) == {
+        "I1": "none", "I2": "moderate", "I3": "moderate", "I4": "none",
+    }
+    kind, record_id, data, superseded_by = db.execute(
+        "SELECT kind, record_id, data, superseded_by_import FROM record_history"
+    ).fetchone()
+    assert (kind, record_id, superseded_by) == ("incident", "I2", result.import_id)
+    assert json.loads(data)["harm_level"] == "low"
+
+
+def test_bad_rows_are_rejected_and_counted(db, tmp_path):
+    path = write_csv(
+        tmp_path / "mixed.csv",
+        [
+            INCIDENT_HEADER,
+            ["I1", "Oak House", "02/04/2026", "none", "fall"],
+            ["I2", "Oak House", "31/02/2026", "none", "fall"],
+            ["I3", "", "02/04/2026", "none", "fall"],
+            ["I4", "Oak House", "02/04/2026", "terrible", "fall"],
+            ["I1", "Oak House", "05/04/2026", "low", "fall"],
+            ["I5", "Oak House", "06/04/2026", "low", "fall", "extra cell"],
+        ],
+    )
+    result = import_source(db, ImportRequest(path, "incident"))
+    assert (result.rows_read, result.rows_accepted, result.rows_rejected) == (6, 1, 5)
+    rejected = db.execute("SELECT row, field, reason FROM rejected_rows ORDER BY row").fetchall()
+    assert rejected == [
+        (3, "occurred_at", "occurred_at: unreadable date '31/02/2026' (expected DD/MM/YYYY [HH:MM] or ISO 8601)"),
+        (4, "service", "service: required value is empty"),
+        (5, "harm_level", "harm_level: Input should be 'none', 'low', 'moderate', 'severe' or 'fatal' (got 'terrible')"),
+        (6, "id", "id: the same id as row 2"),
+        (7, "(row)", "6 cells but the header has 5 columns"),
+    ]
+    imported = db.execute("SELECT rows_read, rows_accepted, rows_rejected FROM imports").fetchone()
+    assert imported == (6, 1, 5)
+
+
+def test_free_text_is_never_quoted_in_rejections(db, tmp_path):
+    path = write_csv(
+        tmp_path / "notes.csv",
+        [["id", "service", "person_id", "written_at", "note", "safeguarding_indicator"],
+         ["N1", "Oak", "P1", "01/04/2026", "Mrs Jones said her son took £50", "perhaps"]],
+    )
+    result = import_source(db, ImportRequest(path, "daily_note"))
+    assert result.rows_rejected == 1
+    assert "Jones" not in result.rejections[0].reason
+    assert "not a yes/no value: 'perhaps'" in result.rejections[0].reason
+
+
+def test_an_error_part_way_leaves_the_store_as_it_was(db, tmp_path, incidents_csv, monkeypatch):
+    import_source(db, ImportRequest(incidents_csv, "incident"))
+    before = counts(db)
+    rows = [INCIDENT_HEADER] + [[f"N{i}", "Oak House", "02/04/2026", "none", "fall"] for i in range(12_000)]
+    big = write_csv(tmp_path / "big.csv", rows)
+    original = importer._Importer.flush
+    calls = {"n": 0}
+
+    def crash_on_second_flush(self):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("power cut")
+        original(self)
+
+    monkeypatch.setattr(importer._Importer, "flush", crash_on_second_flush)
+    with pytest.raises(RuntimeError, match="power cut"):
+        import_source(db, ImportRequest(big, "incident"))
+    assert calls["n"] == 2  # the first batch of 5,000 rows had been written
+    assert counts(db) == before
+    monkeypatch.setattr(importer._Importer, "flush", original)
+    result = import_source(db, ImportRequest(big, "incident"))
+    assert result.records_new == 12_000
