@@ -135,3 +135,8 @@ class WorkingDays:
             if self.is_working_day(current):
                 remaining -= 1
         return current
+
+
+def stored_day(value: str | None) -> date | None:
+    """The Europe/London calendar date of a date or timestamp as the store keeps it (ISO, local offset)."""
+    return date.fromisoformat(value[:10]) if value else None

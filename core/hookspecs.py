@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import click
 
     from .adapter_api import Adapter
+    from .domain_api import Domain
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 
@@ -66,6 +67,29 @@ def carecheck_register_mappings(register: Callable[..., None]) -> None:
     file is read and validated when it is used, not when it is registered.
 
     :param register: callback ``register(name: str, path: pathlib.Path)``.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking evidence
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def carecheck_register_domains(register: Callable[["Domain"], None]) -> None:
+    """Register improvement domains: the facts, measurable targets and escalation rules of one area.
+
+    Call ``register(domain)`` with an instance of a subclass of
+    :class:`carecheck.domain_api.Domain`. The domain's ``name`` is the key a ruleset uses under
+    ``domains:`` to enable it and change its parameters. carecheck's own three domains
+    (safeguarding recording, incident learning, provider oversight) are registered this way;
+    ``docs/plugins.md`` walks through writing one.
+
+    A domain computes, in bulk from the store, one outcome per record or expected check for each
+    of its targets, and its early-warning signals per service for the current period. The core
+    turns those into per-period figures, recovery statuses, escalations and scores.
+
+    :param register: callback that takes one domain.
     """
 
 

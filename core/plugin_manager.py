@@ -40,6 +40,9 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "carecheck.adapters.json_adapter",
     "carecheck.adapters.xlsx_adapter",
     "carecheck.adapters.sqlite_adapter",
+    "carecheck.plugins.safeguarding",
+    "carecheck.plugins.incident_learning",
+    "carecheck.plugins.provider_oversight",
 )
 
 
@@ -207,6 +210,26 @@ def get_mappings() -> dict[str, Registered]:
     return mappings
 
 
+def get_domains() -> dict[str, Registered]:
+    """Every improvement domain by name, with the plugin that registered it."""
+    from .domain_api import Domain
+
+    domains: dict[str, Registered] = {}
+    for impl in _impls("carecheck_register_domains"):
+        collected: dict[str, Domain] = {}
+
+        def register(domain: "Domain") -> None:
+            if not isinstance(domain, Domain):
+                raise TypeError(f"register() expects a Domain, got {type(domain).__name__}")
+            if domain.name in domains or domain.name in collected:
+                raise ValueError(f"domain name {domain.name!r} is already taken")
+            collected[domain.name] = domain
+
+        if _call(impl, "carecheck_register_domains", register=register):
+            domains.update({name: Registered(d, impl.plugin_name) for name, d in collected.items()})
+    return domains
+
+
 def register_commands(cli: "click.Group") -> dict[str, str]:
     """Let every plugin add commands; returns command name to the plugin that added it."""
     added: dict[str, str] = {}
@@ -228,6 +251,8 @@ def plugin_infos(command_plugins: dict[str, str] | None = None) -> list[PluginIn
         infos[name] = PluginInfo(name=name, version=version, builtin=is_builtin(name), distribution=dist)
     for adapter_name, registered in get_adapters().items():
         infos[registered.plugin].provides.append(f"adapter:{adapter_name}")
+    for domain_name, registered in get_domains().items():
+        infos[registered.plugin].provides.append(f"domain:{domain_name}")
     for mapping_name, registered in get_mappings().items():
         infos[registered.plugin].provides.append(f"mapping:{mapping_name}")
     for command_name, plugin_name in (command_plugins or {}).items():

@@ -1,0 +1,209 @@
+"""What a domain plugin declares, and what it is given to compute with.
+
+A domain is one improvement area (safeguarding recording, incident learning, provider oversight,
+or one of a provider's own). It declares:
+
+- the record kinds it reads and the evidence category each source counts as;
+- its measurable targets: a numerator over a denominator per review period, a threshold and its
+  direction; ``rate`` targets count records, ``cadence`` targets count expected checks;
+- its early-warning signals: facts computed per service for the current period;
+- its default escalation rules, written in the ruleset trigger language;
+- its parameters (a pydantic model with defaults; a ruleset may change any of them);
+- its place in the CQC framework.
+
+The core does the rest: periods, pooling, statuses, triangulation, the rule engine and scores.
+A domain computes *outcomes* (one per record or expected check: pass, fail or pending) and
+*signals*, in bulk, from the store; it never runs per-record rules in the rule engine.
+"""
+
+from __future__ import annotations
+
+import bisect
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Literal, NamedTuple
+
+from pydantic import BaseModel, ConfigDict
+
+from .dates import LONDON, WorkingDays, parse_datetime
+from .periods import Period, PeriodKind, period_of
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+PASS, FAIL, PENDING = "pass", "fail", "pending"
+
+
+class DomainParameters(BaseModel):
+    """Base for a domain's parameters: unknown keys in a ruleset are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    id: str
+    title: str
+    kind: Literal["rate", "cadence"]
+    threshold: float
+    #: record kinds the target is computed from; a stale one makes the status insufficient_evidence
+    sources: tuple[str, ...]
+    description: str
+    direction: Literal["at_least", "at_most"] = "at_least"
+    #: for cadences: who checks what, how often
+    cadence: str | None = None
+
+
+@dataclass(frozen=True)
+class SignalSpec:
+    name: str
+    title: str
+    description: str
+    type: Literal["number", "bool"] = "number"
+
+
+@dataclass(frozen=True)
+class EscalationSpec:
+    id: str
+    title: str
+    when: str
+    action: str
+    owner: str
+    due_working_days: int
+
+
+@dataclass(frozen=True)
+class EvidenceSource:
+    """Records of ``kind`` (optionally only those matching an SQL ``where``) count as ``category``."""
+
+    kind: str
+    category: str
+    where: str | None = None
+    label: str | None = None
+
+
+class Outcome(NamedTuple):
+    """One unit of a target: a record, or an expected check (a day, week, month or quarter)."""
+
+    target: str
+    service: str
+    day: date  # places the unit in a period
+    unit: str  # record id, or the label of the expected check
+    status: str  # pass, fail or pending
+    shift: str | None = None
+
+
+@dataclass
+class Context:
+    """What a domain computes with: the store, its parameters and the run's time frame."""
+
+    db: "Database"
+    params: Any
+    as_of: date
+    period_kind: PeriodKind
+    periods: list[Period]
+    current: Period | None
+    services: dict[str, str | None]  # canonical name -> service type
+    aliases: dict[str, str]  # any name, id or alias -> canonical name
+    working_days: WorkingDays
+    shift_hours: tuple[int, int] = (7, 20)
+    targets: dict[str, TargetSpec] = field(default_factory=dict)
+
+    @property
+    def start(self) -> date:
+        return self.periods[0].start
+
+    def service(self, raw: str | None) -> str | None:
+        """The canonical name of an in-scope service, or None."""
+        name = self.aliases.get(raw, raw) if raw is not None else None
+        return name if name in self.services else None
+
+    def wants(self, target_id: str) -> bool:
+        return target_id in self.targets
+
+    def shift(self, moment: datetime | str | None) -> str | None:
+        """``weekend``, ``day`` or ``night`` for a recorded time (None without a time of day)."""
+        if moment is None:
+            return None
+        if isinstance(moment, str):
+            if len(moment) <= 10:
+                return None
+            moment = parse_datetime(moment)
+        local = moment.astimezone(LONDON)
+        if local.weekday() >= 5:
+            return "weekend"
+        day_start, night_start = self.shift_hours
+        return "day" if day_start <= local.hour < night_start else "night"
+
+    def rows(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
+        return self.db.execute(sql, list(params)).fetchall()
+
+    def cadence(
+        self, target: str, every: Literal["day", "week", "month", "quarter"], done: dict[str, list[date]],
+        minimum: int = 1, lookback_days: int | None = None,
+    ) -> Iterable[Outcome]:
+        """Outcomes of a cadence: each expected slot passes with ``minimum`` checks in it, else fails.
+
+        A slot belongs to the period that holds its last day; a slot not yet over at ``as_of``
+        is pending. Every in-scope service is expected to do the check, so a service with no
+        record of it fails every slot. With ``lookback_days``, a slot passes when the checks fall
+        within that many days up to its end (a quarterly review, checked every month).
+        """
+        first, last = self.start, self.periods[-1].end
+        for service in self.services:
+            days = sorted(done.get(service, []))
+            counts: dict[date, int] = {}
+            for day in days:
+                slot_end = _slot(day, every)[1]
+                counts[slot_end] = counts.get(slot_end, 0) + 1
+            slot_start, slot_end, label = _slot(first, every)
+            while slot_start <= last:
+                if slot_start >= first:
+                    if slot_end > self.as_of:
+                        status = PENDING
+                    elif lookback_days is not None:
+                        window_start = slot_end - timedelta(days=lookback_days - 1)
+                        within = bisect.bisect_right(days, slot_end) - bisect.bisect_left(days, window_start)
+                        status = PASS if within >= minimum else FAIL
+                    else:
+                        status = PASS if counts.get(slot_end, 0) >= minimum else FAIL
+                    yield Outcome(target, service, slot_end, label, status)
+                slot_start, slot_end, label = _slot(slot_end + timedelta(days=1), every)
+
+
+def _slot(day: date, every: str) -> tuple[date, date, str]:
+    if every == "day":
+        return day, day, day.isoformat()
+    period = period_of(day, every)  # type: ignore[arg-type]
+    return period.start, period.end, period.label
+
+
+class Domain(ABC):
+    """Base class for domain plugins. Register instances through ``carecheck_register_domains``."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    description: ClassVar[str] = ""
+    #: the seed example or baseline issue the domain measures recovery from
+    baseline_issue: ClassVar[str] = ""
+    reads: ClassVar[tuple[str, ...]] = ()
+    parameters_model: ClassVar[type[DomainParameters]] = DomainParameters
+    targets: ClassVar[tuple[TargetSpec, ...]] = ()
+    signals: ClassVar[tuple[SignalSpec, ...]] = ()
+    escalations: ClassVar[tuple[EscalationSpec, ...]] = ()
+    evidence: ClassVar[tuple[EvidenceSource, ...]] = ()
+    key_questions: ClassVar[tuple[str, ...]] = ()
+    quality_statements: ClassVar[tuple[str, ...]] = ()
+    regulations: ClassVar[tuple[str, ...]] = ()
+
+    @abstractmethod
+    def outcomes(self, ctx: Context) -> Iterable[Outcome]:
+        """Every unit of every target in ``ctx.targets``, for all periods and in-scope services."""
+
+    @abstractmethod
+    def signal_values(self, ctx: Context) -> dict[str, dict[str, Any]]:
+        """For each in-scope service, the value of every signal in the current period.
+
+        Services without any value may be left out: the core fills in zero (or false).
+        """

@@ -1,0 +1,640 @@
+"""A run: a ruleset evaluated over the evidence store, ending in the verdict.
+
+1. Services in scope come from the service register (with every alias), or from the records.
+2. Review periods run from the first record (or the ruleset's ``start``) to ``as_of``; the last
+   complete period is the current one, and the period holding ``as_of`` is partial.
+3. Each domain plugin computes, in bulk, one outcome per record or expected check, and its
+   early-warning signals; the core sums outcomes into per-period figures per service and pooled.
+4. Statuses, triangulation and data quality are worked out in Python.
+5. Escalation rules and scoring rules run in the rule engine over one fact per domain and
+   service, one per domain, and one for the run.
+6. The verdict is a plain dict matching :mod:`carecheck.verdict`'s schema.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from . import __version__, expressions, rule_engine
+from .dates import LONDON, WorkingDays, stored_day
+from .domain_api import FAIL, PASS, PENDING, Context, Outcome
+from .errors import InputError
+from .framework import load_framework
+from .periods import Period, period_of, periods_between
+from .records import KINDS
+from .references import dangling_references
+from .ruleset import ResolvedDomain, Ruleset
+from .status import (
+    DOMAIN_FACT_NAMES, DOMAIN_SCORE_RULES, RUN_FACT_NAMES, RUN_SCORE_RULES, SCORE_LABELS, SEVERITY, ScoreRule,
+    series_status, worst,
+)
+
+SCHEMA_VERSION = "1.0"
+DISCLAIMER = "This is the provider's internal assurance, not a CQC rating."
+FAILURE_CAP = 25
+
+
+@dataclass
+class RunOptions:
+    as_of: date
+    services: list[str] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)
+    engine: str = "auto"
+    failure_cap: int = FAILURE_CAP
+
+
+@dataclass
+class _Cell:
+    numerator: int = 0
+    denominator: int = 0
+    pending: int = 0
+    failures: list[str] = field(default_factory=list)
+    shifts: dict[str, list[int]] = field(default_factory=dict)
+
+    def add(self, outcome: Outcome) -> None:
+        if outcome.status == PENDING:
+            self.pending += 1
+            return
+        passed = outcome.status == PASS
+        self.denominator += 1
+        self.numerator += passed
+        if not passed:
+            self.failures.append(outcome.unit)
+        if outcome.shift:
+            counts = self.shifts.setdefault(outcome.shift, [0, 0])
+            counts[0] += passed
+            counts[1] += 1
+
+    def merge(self, other: "_Cell") -> None:
+        self.numerator += other.numerator
+        self.denominator += other.denominator
+        self.pending += other.pending
+        self.failures.extend(other.failures)
+        for shift, (num, den) in other.shifts.items():
+            counts = self.shifts.setdefault(shift, [0, 0])
+            counts[0] += num
+            counts[1] += den
+
+
+def _met(value: float | None, threshold: float, direction: str) -> bool | None:
+    if value is None:
+        return None
+    return value >= threshold - 1e-12 if direction == "at_least" else value <= threshold + 1e-12
+
+
+def _ratio(numerator: int, denominator: int) -> float | None:
+    return round(numerator / denominator, 6) if denominator else None
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _services(db: Database, ruleset: Ruleset, requested: list[str]) -> tuple[dict[str, str | None], dict[str, str]]:
+    """In-scope services (canonical name -> type) and every alias -> canonical name."""
+    aliases: dict[str, str] = {}
+    types: dict[str, str | None] = {}
+    import json
+
+    for service_id, name, service_type, alias_json in db.execute(
+        "SELECT id, service, service_type, aliases FROM service ORDER BY service"
+    ).fetchall():
+        types[name] = service_type
+        for alias in [service_id, name] + (json.loads(alias_json) if alias_json else []):
+            aliases[alias] = name
+    if not types:
+        kinds = {kind for resolved in ruleset.domains for kind in resolved.domain.reads if kind in KINDS}
+        for kind in sorted(kinds):
+            for (name,) in db.execute(f"SELECT DISTINCT service FROM [{kind}]").fetchall():
+                types.setdefault(name, None)
+                aliases[name] = name
+    wanted = requested or ruleset.model.services
+    if wanted:
+        chosen: dict[str, str | None] = {}
+        for name in wanted:
+            canonical = aliases.get(name)
+            if canonical is None:
+                known = ", ".join(sorted(types)) or "none"
+                raise InputError(f"unknown service {name!r} (services in the store: {known})")
+            chosen[canonical] = types[canonical]
+        types = chosen
+    return dict(sorted(types.items())), aliases
+
+
+def _first_day(db: Database, ruleset: Ruleset, as_of: date) -> date:
+    if ruleset.model.start:
+        return ruleset.model.start
+    earliest = None
+    kinds = {kind for resolved in ruleset.domains for kind in resolved.domain.reads if kind in KINDS and kind != "service"}
+    for kind in kinds:
+        field_name = KINDS[kind].event_field
+        (value,) = db.execute(f"SELECT MIN(substr([{field_name}], 1, 10)) FROM [{kind}]").fetchone()
+        if value and (earliest is None or value < earliest):
+            earliest = value
+    first = date.fromisoformat(earliest) if earliest else as_of
+    return min(first, as_of)
+
+
+def _newest_by_service(db: Database, kind: str, where: str | None = None) -> dict[str, str]:
+    field_name = KINDS[kind].event_field
+    sql = f"SELECT service, MAX([{field_name}]) FROM [{kind}]" + (f" WHERE {where}" if where else "") + " GROUP BY service"
+    return {service: newest for service, newest in db.execute(sql).fetchall()}
+
+
+class _Run:
+    def __init__(self, db: Database, ruleset: Ruleset, options: RunOptions):
+        self.db = db
+        self.ruleset = ruleset
+        self.model = ruleset.model
+        self.options = options
+        self.as_of = options.as_of
+        self.framework = load_framework(self.model.framework)
+        closures = Path(self.model.closures_file) if self.model.closures_file else None
+        if closures is not None and not closures.is_absolute():
+            closures = Path(ruleset.source).parent / closures
+        self.working_days = WorkingDays.from_file(closures) if closures else WorkingDays()
+        self.services, self.aliases = _services(db, ruleset, options.services)
+        first = _first_day(db, ruleset, self.as_of)
+        self.periods = periods_between(first, self.as_of, self.model.period)
+        self.complete = [p for p in self.periods if p.end <= self.as_of]
+        self.partial = next((p for p in self.periods if p.end > self.as_of), None)
+        self.current = self.complete[-1] if self.complete else None
+        as_of_index = len(self.periods) - 1
+        cutoff_index = max(0, as_of_index - self.model.stale_after_periods)
+        self.stale_cutoff = self.periods[cutoff_index].start
+        self.data_quality: dict[str, Any] = {"low_denominators": [], "stale_sources": [], "pending_units": 0}
+        self.newest_cache: dict[str, dict[str, str]] = {}
+        self.failures_all: list[tuple[str, str, str, str, str]] = []
+
+    # -- figures -------------------------------------------------------------------------------
+
+    def _context(self, resolved: ResolvedDomain, targets: dict) -> Context:
+        shifts = self.model.shifts
+        return Context(
+            db=self.db, params=resolved.params, as_of=self.as_of, period_kind=self.model.period,
+            periods=self.periods, current=self.current, services=self.services, aliases=self.aliases,
+            working_days=self.working_days, shift_hours=(shifts.day_starts, shifts.night_starts), targets=targets,
+        )
+
+    def _cells(self, ctx: Context, resolved: ResolvedDomain) -> dict[str, dict[str, dict[str, _Cell]]]:
+        cells: dict[str, dict[str, dict[str, _Cell]]] = {
+            target: {service: defaultdict(_Cell) for service in self.services} for target in ctx.targets
+        }
+        first, last = self.periods[0].start, self.periods[-1].end
+        kind = self.model.period
+        for outcome in resolved.domain.outcomes(ctx):
+            if outcome.target not in cells or outcome.service not in self.services:
+                continue
+            if not first <= outcome.day <= last:
+                continue
+            cells[outcome.target][outcome.service][period_of(outcome.day, kind).label].add(outcome)
+        return cells
+
+    def _entries(self, by_period: dict[str, _Cell], spec, service: str, domain: str) -> list[dict]:
+        entries = []
+        for period in self.periods:
+            cell = by_period.get(period.label, _Cell())
+            value = _ratio(cell.numerator, cell.denominator)
+            entry = {
+                "period": period.label,
+                "partial": period is self.partial,
+                "numerator": cell.numerator,
+                "denominator": cell.denominator,
+                "value": value,
+                "met": _met(value, spec.threshold, spec.direction),
+                "pending": cell.pending,
+                "failures": cell.failures[: self.options.failure_cap],
+                "failures_total": len(cell.failures),
+            }
+            if cell.shifts:
+                entry["shifts"] = {
+                    shift: {"numerator": num, "denominator": den, "value": _ratio(num, den)}
+                    for shift, (num, den) in sorted(cell.shifts.items())
+                }
+            entries.append(entry)
+            if service != "(provider)":
+                self.failures_all += [(domain, spec.id, service, period.label, unit) for unit in cell.failures]
+        return entries
+
+    def _stale(self, spec, service: str | None) -> list[str]:
+        if spec.kind == "cadence":
+            return []  # a missing check is a failure, not missing evidence
+        stale = []
+        for kind in spec.sources:
+            if kind not in self.newest_cache:
+                self.newest_cache[kind] = _newest_by_service(self.db, kind)
+            newest_by_raw = self.newest_cache[kind]
+            values = [v for raw, v in newest_by_raw.items()
+                      if (self.aliases.get(raw, raw) == service if service else self.aliases.get(raw, raw) in self.services)]
+            newest = max(values) if values else None
+            if newest is None or stored_day(newest) < self.stale_cutoff:
+                stale.append(kind)
+        return stale
+
+    def _status(self, entries: list[dict], spec, stale: list[str]) -> dict:
+        complete = [e for e in entries if not e["partial"]]
+        baseline_rule = self.model.baseline if isinstance(self.model.baseline, str) else self.model.baseline.model_dump()
+        result = series_status(
+            complete, direction=spec.direction, sustained=self.model.sustained, baseline_rule=baseline_rule,
+            stale=bool(stale),
+        )
+        return {"status": result.status, "baseline": result.baseline, "current": result.current,
+                "trend": result.trend, "reason": result.reason}
+
+    def target_result(self, resolved: ResolvedDomain, spec, cells: dict[str, dict[str, _Cell]]) -> dict:
+        domain = resolved.domain.name
+        services = []
+        pooled: dict[str, _Cell] = defaultdict(_Cell)
+        for service in self.services:
+            by_period = cells[service]
+            for label, cell in by_period.items():
+                pooled[label].merge(cell)
+            entries = self._entries(by_period, spec, service, domain)
+            stale = self._stale(spec, service)
+            status = self._status(entries, spec, stale)
+            services.append({"service": service, **status, "stale_sources": stale, "periods": entries})
+            if spec.kind == "rate":
+                self._flag_low_denominator(domain, spec.id, service, entries)
+        entries = self._entries(pooled, spec, "(provider)", domain)
+        stale = self._stale(spec, None)
+        status = self._status(entries, spec, stale)
+        if spec.kind == "rate":
+            self._flag_low_denominator(domain, spec.id, None, entries)
+        for kind in stale:
+            item = {"domain": domain, "target": spec.id, "source": kind}
+            if item not in self.data_quality["stale_sources"]:
+                self.data_quality["stale_sources"].append(item)
+        self.data_quality["pending_units"] += sum(e["pending"] for e in entries)
+        return {
+            "id": spec.id, "title": spec.title, "kind": spec.kind, "threshold": spec.threshold,
+            "direction": spec.direction, "description": spec.description, "cadence": spec.cadence,
+            **status, "stale_sources": stale, "periods": entries, "services": services,
+        }
+
+    def _flag_low_denominator(self, domain: str, target: str, service: str | None, entries: list[dict]) -> None:
+        current = next((e for e in entries if self.current and e["period"] == self.current.label), None)
+        if current and 0 < current["denominator"] < self.model.min_denominator:
+            self.data_quality["low_denominators"].append({
+                "domain": domain, "target": target, "service": service or "(provider)",
+                "period": current["period"], "denominator": current["denominator"],
+            })
+
+    # -- evidence ------------------------------------------------------------------------------
+
+    def triangulation(self, resolved: ResolvedDomain) -> tuple[list[str], list[dict]]:
+        """Categories with evidence, and each source's record count and freshness."""
+        sources = []
+        categories: set[str] = set()
+        for source in resolved.domain.evidence:
+            if source.kind not in KINDS:
+                continue
+            field_name = KINDS[source.kind].event_field
+            where = f"substr([{field_name}], 1, 10) BETWEEN ? AND ?" + (f" AND ({source.where})" if source.where else "")
+            rows = self.db.execute(
+                f"SELECT service, COUNT(*), MAX([{field_name}]) FROM [{source.kind}] WHERE {where} GROUP BY service",
+                [self.periods[0].start.isoformat(), self.as_of.isoformat()],
+            ).fetchall()
+            count, newest = 0, None
+            for raw, n, latest in rows:
+                service = self.aliases.get(raw, raw)
+                if service not in self.services:
+                    continue
+                if source.category not in self.framework.categories_for(self.services[service]):
+                    continue
+                count += n
+                newest = max(newest, latest) if newest else latest
+            if count:
+                categories.add(source.category)
+            sources.append({
+                "category": source.category, "source": source.label or source.kind, "kind": source.kind,
+                "records": count, "newest": newest[:10] if newest else None,
+                "stale": newest is None or stored_day(newest) < self.stale_cutoff,
+            })
+        ordered = [c for c in self.framework.evidence_categories if c in categories]
+        return ordered, sources
+
+    # -- facts for the engine ------------------------------------------------------------------
+
+    def service_fact(self, resolved: ResolvedDomain, service: str, signals: dict[str, Any], targets: list[dict]) -> dict:
+        fact: dict[str, Any] = {"id": f"svc|{resolved.domain.name}|{service}", "kind": "service_facts",
+                                "domain": resolved.domain.name}
+        for signal in resolved.domain.signals:
+            value = signals.get(signal.name, 0)
+            fact[signal.name] = bool(value) if signal.type == "bool" else value
+        for target in targets:
+            row = next(s for s in target["services"] if s["service"] == service)
+            current = next((e for e in row["periods"] if self.current and e["period"] == self.current.label), None)
+            value = current["value"] if current else None
+            key = expressions.fact_key
+            fact[key(f"{target['id']}.value")] = value if value is not None else 0
+            fact[key(f"{target['id']}.numerator")] = current["numerator"] if current else 0
+            fact[key(f"{target['id']}.denominator")] = current["denominator"] if current else 0
+            fact[key(f"{target['id']}.has_value")] = value is not None
+            fact[key(f"{target['id']}.met")] = bool(current and current["met"])
+            fact[key(f"{target['id']}.status")] = row["status"]
+        return fact
+
+
+def _score_rules(rules: tuple[ScoreRule, ...], names: dict, fact_kind: str) -> list[rule_engine.Rule]:
+    return [
+        rule_engine.Rule(rule.name, fact_kind, expressions.to_durable(expressions.parse(rule.when, names)))
+        for rule in rules
+    ]
+
+
+def _apply_scores(rules: tuple[ScoreRule, ...], fired: set[str]) -> tuple[int, str, str | None]:
+    by_name = {rule.name: rule for rule in rules}
+    base = [by_name[name] for name in fired if by_name[name].role == "base"]
+    caps = [by_name[name] for name in fired if by_name[name].role == "cap"]
+    if len(base) != 1:
+        raise rule_engine.EngineError(f"scoring rules gave {len(base)} base scores ({sorted(r.name for r in base)})")
+    score, rule = base[0].score, base[0].name
+    limiter = None
+    for cap in sorted(caps, key=lambda r: r.score):
+        if cap.score < score:
+            score, limiter = cap.score, cap.name
+    return score, rule, limiter
+
+
+def evaluate(db: Database, ruleset: Ruleset, options: RunOptions) -> dict:
+    run = _Run(db, ruleset, options)
+    engine = rule_engine.get_engine(options.engine)
+    wanted_targets = set(options.targets)
+    known_targets = {t for resolved in ruleset.domains for t in resolved.targets}
+    unknown = sorted(wanted_targets - known_targets)
+    if unknown:
+        raise InputError(f"unknown target {unknown[0]!r} (targets: {', '.join(sorted(known_targets))})")
+
+    domains_out: list[dict] = []
+    rules: list[rule_engine.Rule] = []
+    rule_specs: dict[str, tuple[ResolvedDomain, Any]] = {}
+    batches: dict[str, list[dict]] = defaultdict(list)
+    skipped_rules: list[str] = []
+    for resolved in ruleset.domains:
+        targets = {t: spec for t, spec in resolved.targets.items() if not wanted_targets or t in wanted_targets}
+        if not targets:
+            continue
+        ctx = run._context(resolved, targets)
+        cells = run._cells(ctx, resolved)
+        target_results = [run.target_result(resolved, spec, cells[t]) for t, spec in targets.items()]
+        signals = resolved.domain.signal_values(ctx)
+        categories, sources = run.triangulation(resolved)
+        for service in run.services:
+            batches[service].append(run.service_fact(resolved, service, signals.get(service, {}), target_results))
+        available = {s.name for s in resolved.domain.signals} | {
+            f"{t}.{part}" for t in targets for part in ("value", "numerator", "denominator", "has_value", "met", "status")
+        }
+        for escalation in resolved.escalations:
+            name = f"{resolved.domain.name}/{escalation.spec.id}"
+            if not set(escalation.names) <= available:
+                skipped_rules.append(name)
+                continue
+            rules.append(rule_engine.Rule(name, "service_facts", expressions.to_durable(escalation.expression),
+                                          (("domain", resolved.domain.name),)))
+            rule_specs[name] = (resolved, escalation)
+        statuses = [t["status"] for t in target_results]
+        not_met = sum(1 for t in target_results if not _current_met(t, run))
+        warnings = []
+        if len(categories) <= 1:
+            warnings.append(f"evidence from {len(categories)} category: assurance capped at 2")
+        for source in sources:
+            if source["records"] and source["stale"]:
+                warnings.append(f"stale source: {source['source']} (newest {source['newest']})")
+        domains_out.append({
+            "domain": resolved.domain.name,
+            "title": resolved.domain.title,
+            "plugin": resolved.plugin,
+            "baseline_issue": resolved.domain.baseline_issue,
+            "status": worst(statuses),
+            "evidence_categories": categories,
+            "triangulated": len(categories) >= 3,
+            "triangulation": sources,
+            "framework": {
+                "key_questions": list(resolved.domain.key_questions),
+                "quality_statements": [
+                    {"id": qs, "title": run.framework.quality_statements[qs].title}
+                    for qs in resolved.domain.quality_statements if qs in run.framework.quality_statements
+                ],
+                "regulations": [
+                    {"id": reg, "title": run.framework.regulations[reg]}
+                    for reg in resolved.domain.regulations if reg in run.framework.regulations
+                ],
+            },
+            "warnings": warnings,
+            "targets": target_results,
+            "_verdict_fact": {
+                "id": f"domain|{resolved.domain.name}", "kind": "domain_verdict",
+                "targets": len(target_results), "not_met": not_met,
+                "deteriorating": statuses.count("deteriorating"),
+                "not_recovered": len(statuses) - statuses.count("recovered"),
+                "categories": len(categories),
+                "share_not_met": round(not_met / len(target_results), 6) if target_results else 0.0,
+            },
+        })
+    if not domains_out:
+        raise InputError("no target to evaluate: check --target and the ruleset's domains")
+
+    rules += _score_rules(DOMAIN_SCORE_RULES, DOMAIN_FACT_NAMES, "domain_verdict")
+    definitions = rule_engine.compile_rules(rules)
+    fact_batches = [batches[s] for s in run.services] + [[d["_verdict_fact"] for d in domains_out]]
+    matches = engine.evaluate(definitions, fact_batches)
+
+    fired_by_domain: dict[str, set[str]] = defaultdict(set)
+    escalations = []
+    for match in matches:
+        if match.fact_id.startswith("domain|"):
+            fired_by_domain[match.fact_id.split("|", 1)[1]].add(match.rule)
+        else:
+            _, domain_name, service = match.fact_id.split("|", 2)
+            escalations.append(_escalation(run, rule_specs[match.rule], service, batches))
+    for domain in domains_out:
+        domain["score"], domain["score_rule"], domain["score_limiter"] = _apply_scores(
+            DOMAIN_SCORE_RULES, fired_by_domain[domain["domain"]]
+        )
+        domain["score_label"] = SCORE_LABELS[domain["score"]]
+        del domain["_verdict_fact"]
+
+    total = sum(d["score"] for d in domains_out)
+    percentage = round(100 * total / (4 * len(domains_out)))
+    lowest = min(d["score"] for d in domains_out)
+    run_rules = _score_rules(RUN_SCORE_RULES, RUN_FACT_NAMES, "run_verdict")
+    run_matches = engine.evaluate(
+        rule_engine.compile_rules(run_rules),
+        [[{"id": "run", "kind": "run_verdict", "percentage": percentage, "lowest_domain_score": lowest}]],
+    )
+    score, score_rule, limiter = _apply_scores(RUN_SCORE_RULES, {m.rule for m in run_matches})
+    escalations.sort(key=lambda e: (e["due"], e["domain"], e["service"], e["rule"]))
+    return _assemble(run, ruleset, engine, domains_out, escalations, score, score_rule, limiter, percentage,
+                     skipped_rules)
+
+
+def _current_met(target: dict, run: _Run) -> bool:
+    current = next((e for e in target["periods"] if run.current and e["period"] == run.current.label), None)
+    return bool(current and current["met"])
+
+
+def _escalation(run: _Run, spec_pair, service: str, batches) -> dict:
+    resolved, escalation = spec_pair
+    spec = escalation.spec
+    period = run.current.label if run.current else "-"
+    rule = f"{resolved.domain.name}/{spec.id}"
+    digest = hashlib.blake2b(f"{rule}|{service}|{period}".encode(), digest_size=5).hexdigest().upper()
+    fact = next(f for f in batches[service] if f["domain"] == resolved.domain.name)
+    facts = {name: fact[expressions.fact_key(name)] for name in escalation.names}
+    return {
+        "id": f"ESC-{digest}",
+        "rule": spec.id,
+        "title": spec.title,
+        "domain": resolved.domain.name,
+        "service": service,
+        "period": period,
+        "trigger": spec.when,
+        "facts": facts,
+        "action": spec.action,
+        "owner_role": spec.owner,
+        "detected": run.as_of.isoformat(),
+        "due": run.working_days.add(run.as_of, spec.due_working_days).isoformat(),
+        "status": "open",
+        "answered_by": None,
+    }
+
+
+def _close_answered(db: Database, escalations: list[dict]) -> None:
+    """An escalation stays open until an improvement action that cites it is closed."""
+    if not escalations:
+        return
+    marks = ", ".join("?" for _ in escalations)
+    rows = db.execute(
+        f"SELECT escalation_id, id, status FROM improvement_action WHERE escalation_id IN ({marks})",
+        [e["id"] for e in escalations],
+    ).fetchall()
+    by_escalation = defaultdict(list)
+    for escalation_id, action_id, status in rows:
+        by_escalation[escalation_id].append((action_id, status))
+    for escalation in escalations:
+        actions = by_escalation.get(escalation["id"], [])
+        if actions:
+            escalation["answered_by"] = sorted(a for a, _ in actions)
+            if any(status in ("completed", "closed") for _, status in actions):
+                escalation["status"] = "closed"
+
+
+def _open_actions(run: _Run, cap: int) -> list[dict]:
+    rows = run.db.execute(
+        """SELECT id, service, source_kind, source_id, owner, owner_role, due_date, status FROM improvement_action
+           WHERE status NOT IN ('completed', 'closed', 'cancelled') ORDER BY due_date IS NULL, due_date, id"""
+    ).fetchall()
+    actions = []
+    for action_id, raw, source_kind, source_id, owner, owner_role, due, status in rows:
+        service = run.aliases.get(raw, raw)
+        if service not in run.services:
+            continue
+        overdue = bool(due) and date.fromisoformat(due) < run.as_of
+        actions.append({"id": action_id, "service": service, "source": f"{source_kind or 'other'} {source_id or ''}".strip(),
+                        "owner": owner, "owner_role": owner_role, "due": due, "status": "overdue" if overdue else status})
+    return actions
+
+
+def _summary_line(domain: dict, target: dict) -> dict:
+    return {
+        "domain": domain["domain"], "target": target["id"], "title": target["title"],
+        "baseline": target["baseline"], "current": target["current"], "threshold": target["threshold"],
+        "status": target["status"], "reason": target["reason"],
+    }
+
+
+def _assemble(run: _Run, ruleset: Ruleset, engine, domains, escalations, score, score_rule, limiter, percentage,
+              skipped_rules) -> dict:
+    from . import plugin_manager
+
+    _close_answered(run.db, escalations)
+    improved, under_review = [], []
+    for domain in domains:
+        for target in domain["targets"]:
+            line = _summary_line(domain, target)
+            (improved if target["status"] in ("recovered", "improving") else under_review).append(line)
+    open_actions = _open_actions(run, run.options.failure_cap)
+    findings = dangling_references(run.db)
+    (rejected,) = run.db.execute("SELECT COUNT(*) FROM rejected_rows").fetchone()
+    freshness = {}
+    for kind, model in KINDS.items():
+        (newest,) = run.db.execute(f"SELECT MAX([{model.event_field}]) FROM [{kind}]").fetchone()
+        if newest and kind != "service":
+            freshness[kind] = newest[:10]
+    plugins = sorted({(d["plugin"]) for d in domains})
+    infos = {info.name: info.version for info in plugin_manager.plugin_infos()}
+    engine_note = None
+    if engine.name == "reference" and not rule_engine.durable_available():
+        engine_note = f"durable-rules is not available here ({rule_engine.DURABLE_IMPORT_ERROR}); the reference evaluator ran the rules"
+    statuses = [d["status"] for d in domains]
+    summary = (
+        f"Internal assurance score {score} of 4 ({SCORE_LABELS[score]}), {percentage}%, over {len(domains)} "
+        f"domain{'s' if len(domains) != 1 else ''}: "
+        + ", ".join(f"{d['title']} {d['status'].replace('_', ' ')}" for d in domains)
+        + f". {len([e for e in escalations if e['status'] == 'open'])} escalations open. {DISCLAIMER}"
+    )
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "ruleset": {"name": ruleset.model.name, "source": ruleset.source, "hash": ruleset.content_hash,
+                    "version": ruleset.model.version, "framework": ruleset.model.framework},
+        "as_of": run.as_of.isoformat(),
+        "audit": {
+            "run_id": uuid.uuid4().hex,
+            "generated_at": datetime.now(LONDON).isoformat(timespec="seconds"),
+            "carecheck_version": __version__,
+            "python": platform.python_version(),
+            "engine": engine.name,
+            "engine_note": engine_note,
+            "ruleset_hash": ruleset.content_hash,
+            "plugins": [{"name": name, "version": infos.get(name, "unknown")} for name in plugins],
+            "source_freshness": freshness,
+            "skipped_rules": skipped_rules,
+        },
+        "periods": {
+            "kind": run.model.period,
+            "evaluated": [p.label for p in run.periods],
+            "current": run.current.label if run.current else None,
+            "partial": run.partial.label if run.partial else None,
+            "sustained": run.model.sustained,
+        },
+        "services": [{"service": name, "service_type": kind} for name, kind in run.services.items()],
+        "verdict": {
+            "score": score, "score_label": SCORE_LABELS[score], "percentage": percentage,
+            "score_rule": score_rule, "score_limiter": limiter, "status": worst(statuses),
+            "summary": summary, "disclaimer": DISCLAIMER,
+        },
+        "domains": domains,
+        "escalations": escalations,
+        "commissioner_summary": {
+            "improved": improved,
+            "under_review": under_review,
+            "extra_controls": {
+                "escalations": [
+                    {k: e[k] for k in ("id", "domain", "service", "action", "owner_role", "due", "status")}
+                    for e in escalations
+                ],
+                "open_actions": open_actions[: run.options.failure_cap],
+                "open_actions_total": len(open_actions),
+            },
+        },
+        "data_quality": {
+            "rows_rejected": rejected,
+            "dangling_references": len(findings),
+            "dangling_examples": [
+                f"{f.kind} {f.record_id}: {f.field} -> {f.target_kind} {f.target_id}" for f in findings[:10]
+            ],
+            "low_denominators": run.data_quality["low_denominators"],
+            "stale_sources": run.data_quality["stale_sources"],
+            "pending_units": run.data_quality["pending_units"],
+            "min_denominator": run.model.min_denominator,
+        },
+        "_failures": run.failures_all,
+    }

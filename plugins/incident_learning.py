@@ -1,0 +1,283 @@
+"""Incident learning: the seed's second operational example (a residential care service).
+
+Baseline issue: incidents were recorded but learning was not consistently shared or embedded.
+Target: 95% of incidents reviewed within five working days, with learning actions checked at
+the next governance meeting and practice observed within seven days of the learning being
+shared. Checked by daily review, handover checks and monthly trend analysis.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Any, Iterable
+
+from pydantic import Field
+
+from carecheck import hookimpl
+from carecheck.dates import stored_day
+from carecheck.domain_api import (
+    FAIL, PASS, PENDING, Context, Domain, DomainParameters, EscalationSpec, EvidenceSource, Outcome,
+    SignalSpec, TargetSpec,
+)
+
+from ._shared import cqc_notified, feedback_sources
+from .safeguarding import activity_days
+
+CLOSED = ("completed", "closed", "cancelled")
+
+
+class IncidentParameters(DomainParameters):
+    review_within_working_days: int = Field(5, ge=0, description="Working days after the incident for the manager's review.")
+    observation_within_days: int = Field(7, ge=0, description="Calendar days after learning is shared for a practice observation.")
+    repeat_window_days: int = Field(30, ge=1, description="Window in which incidents with the same person or cause count as repeated.")
+    repeat_count: int = Field(2, ge=2, description="Incidents with the same person or cause within the window that count as repeated.")
+    notification_within_working_days: int = Field(1, ge=0, description="'Without delay' for a CQC notification.")
+    candour_within_working_days: int = Field(10, ge=0, description="Working days for the duty-of-candour notification.")
+    candour_harm_levels: list[str] = Field(default_factory=lambda: ["moderate", "severe", "fatal"])
+    governance_meeting_types: list[str] = Field(default_factory=lambda: ["governance", "quality"])
+
+
+class IncidentLearning(Domain):
+    name = "incident_learning"
+    title = "Incident learning"
+    description = "Incidents reviewed on time, learning shared, checked at governance and seen in practice."
+    baseline_issue = "Incidents were recorded but learning was not consistently shared or embedded."
+    reads = ("incident", "improvement_action", "governance_item", "briefing", "practice_observation",
+             "notification", "governance_activity", "feedback", "audit")
+    parameters_model = IncidentParameters
+    key_questions = ("safe", "well_led")
+    quality_statements = ("safe.learning_culture", "well_led.learning_improvement")
+    regulations = ("RA2014-12", "RA2014-17", "RA2014-20", "REG2009-18")
+    targets = (
+        TargetSpec(
+            "inc_review_5wd", "Incidents reviewed within five working days", "rate", 0.95, ("incident",),
+            "Share of incidents whose management review was recorded within five working days (weekends and "
+            "England and Wales bank holidays excluded, counting from the day after the incident).",
+        ),
+        TargetSpec(
+            "inc_learning_checked", "Learning actions checked at the next governance meeting", "rate", 0.95,
+            ("incident", "governance_item"),
+            "Share of incidents with a learning action whose action was checked at the first governance meeting "
+            "after the incident was reviewed.",
+        ),
+        TargetSpec(
+            "inc_practice_observed", "Practice observed within seven days of learning shared", "rate", 0.95,
+            ("incident", "practice_observation"),
+            "Share of incidents whose learning was shared and whose related practice was observed within seven days.",
+        ),
+        TargetSpec(
+            "inc_monthly_themes", "Monthly review of incident themes", "cadence", 1.0, ("governance_activity",),
+            "Share of months with the provider quality lead's review of incident themes.",
+            cadence="Provider quality lead reviews incident themes monthly (activity monthly_incident_themes).",
+        ),
+    )
+    signals = (
+        SignalSpec("repeated_incidents", "Repeated incidents with similar causes",
+                   "Incidents this period with another incident for the same person or with the same cause within the window."),
+        SignalSpec("staff_unaware", "Staff unaware of changed guidance",
+                   "Practice observations this period not met, or where staff did not know the changed guidance."),
+        SignalSpec("actions_open_unexplained", "Learning actions open without explanation",
+                   "Learning actions past their deadline, still open, with no recorded explanation."),
+        SignalSpec("harm_without_candour", "Harm without duty of candour",
+                   "Incidents this period of moderate or severe harm without a duty-of-candour record (regulation 20)."),
+        SignalSpec("notifiable_not_notified", "Notifiable incidents not notified",
+                   "Serious injuries or police incidents this period without a CQC notification without delay (REG2009-18)."),
+        SignalSpec("reviews_overdue", "Incident reviews overdue",
+                   "Incidents not yet reviewed whose five-working-day deadline has passed."),
+    )
+    escalations = (
+        EscalationSpec("inc_repeated_themes", "Repeated incidents", "repeated_incidents > 0",
+                       "Additional observation of practice where incidents repeat", "registered_manager", 5),
+        EscalationSpec("inc_staff_unaware", "Staff unaware of changed guidance", "staff_unaware > 0",
+                       "Rota adjustment so staff unaware of changed guidance work alongside staff who have embedded it",
+                       "registered_manager", 3),
+        EscalationSpec("inc_review_delayed", "Delayed incident review",
+                       "(inc_review_5wd.has_value and not inc_review_5wd.met) or reviews_overdue > 0",
+                       "Revised risk controls and daily incident review by the registered manager", "registered_manager", 5),
+        EscalationSpec("inc_learning_not_embedded", "Learning not embedded",
+                       "(inc_practice_observed.has_value and not inc_practice_observed.met) or "
+                       "(inc_learning_checked.has_value and not inc_learning_checked.met)",
+                       "Additional observation of practice after learning is shared, checked at the next governance meeting",
+                       "registered_manager", 5),
+        EscalationSpec("inc_actions_unexplained", "Actions open without explanation", "actions_open_unexplained > 0",
+                       "Record why learning actions are open past their deadline, or close them with evidence",
+                       "registered_manager", 5),
+        EscalationSpec("inc_candour", "Duty of candour", "harm_without_candour > 0",
+                       "Complete duty-of-candour notifications (regulation 20)", "registered_manager", 2),
+        EscalationSpec("inc_not_notified", "Notifiable incident not notified", "notifiable_not_notified > 0",
+                       "Notify CQC of serious injuries and police incidents without delay (Registration Regulations 2009, "
+                       "regulation 18)", "registered_manager", 1),
+    )
+    evidence = (
+        EvidenceSource("incident", "outcomes", label="incident records"),
+        EvidenceSource("briefing", "processes", label="handover file"),
+        EvidenceSource("governance_item", "processes", "action_id IS NOT NULL", label="governance minutes"),
+        EvidenceSource("improvement_action", "processes", "source_kind = 'incident'", label="learning actions"),
+        EvidenceSource("audit", "processes", label="audits"),
+        EvidenceSource("practice_observation", "observation", label="practice observation audit"),
+        *feedback_sources(),
+    )
+
+    def outcomes(self, ctx: Context) -> Iterable[Outcome]:
+        params: IncidentParameters = ctx.params
+        rows = ctx.rows(
+            """SELECT i.id, i.service, i.occurred_at, i.reviewed_at, i.learning_action_id, i.learning_shared_at,
+                      a.raised_on, (SELECT MIN(b.held_at) FROM briefing b WHERE b.incident_id = i.id
+                                    OR (i.learning_action_id IS NOT NULL AND b.learning_action_id = i.learning_action_id))
+               FROM incident i LEFT JOIN improvement_action a ON a.id = i.learning_action_id
+               WHERE substr(i.occurred_at, 1, 10) >= ?""",
+            [ctx.start.isoformat()],
+        )
+        meetings = self._meetings(ctx, params) if ctx.wants("inc_learning_checked") else {}
+        checked = self._checked_actions(ctx) if ctx.wants("inc_learning_checked") else {}
+        observed = self._observations(ctx) if ctx.wants("inc_practice_observed") else {}
+        for record_id, raw_service, occurred_at, reviewed_at, action_id, shared_at, action_raised, briefed_at in rows:
+            service = ctx.service(raw_service)
+            if service is None:
+                continue
+            occurred = stored_day(occurred_at)
+            shift = ctx.shift(occurred_at)
+            reviewed = stored_day(reviewed_at)
+            if ctx.wants("inc_review_5wd"):
+                deadline = ctx.working_days.add(occurred, params.review_within_working_days)
+                status = _deadline_status(reviewed, deadline, ctx.as_of)
+                yield Outcome("inc_review_5wd", service, occurred, record_id, status, shift)
+            if ctx.wants("inc_learning_checked") and action_id:
+                anchor = reviewed or stored_day(action_raised) or occurred
+                next_meeting = _next_after(meetings.get(service, []), anchor)
+                if next_meeting is None or next_meeting > ctx.as_of:
+                    status = PENDING
+                else:
+                    first_check = checked.get(action_id)
+                    status = PASS if first_check is not None and first_check <= next_meeting else FAIL
+                yield Outcome("inc_learning_checked", service, occurred, record_id, status, shift)
+            shared = stored_day(shared_at) or stored_day(briefed_at)
+            if ctx.wants("inc_practice_observed") and shared is not None:
+                deadline = shared + timedelta(days=params.observation_within_days)
+                seen = [d for d in observed.get(record_id, []) + observed.get(f"action:{action_id}", []) if d >= shared]
+                status = _deadline_status(min(seen) if seen else None, deadline, ctx.as_of)
+                yield Outcome("inc_practice_observed", service, occurred, record_id, status, shift)
+        if ctx.wants("inc_monthly_themes"):
+            yield from ctx.cadence("inc_monthly_themes", "month", activity_days(ctx, "monthly_incident_themes"))
+
+    @staticmethod
+    def _meetings(ctx: Context, params: IncidentParameters) -> dict[str, list[date]]:
+        marks = ", ".join("?" for _ in params.governance_meeting_types)
+        meetings: dict[str, set[date]] = defaultdict(set)
+        for raw_service, day in ctx.rows(
+            f"SELECT DISTINCT service, meeting_date FROM governance_item WHERE meeting_type IN ({marks})",
+            params.governance_meeting_types,
+        ):
+            service = ctx.service(raw_service)
+            if service is not None:
+                meetings[service].add(date.fromisoformat(day))
+        return {service: sorted(days) for service, days in meetings.items()}
+
+    @staticmethod
+    def _checked_actions(ctx: Context) -> dict[str, date]:
+        return {
+            action_id: date.fromisoformat(first)
+            for action_id, first in ctx.rows(
+                "SELECT action_id, MIN(meeting_date) FROM governance_item WHERE action_id IS NOT NULL GROUP BY action_id"
+            )
+        }
+
+    @staticmethod
+    def _observations(ctx: Context) -> dict[str, list[date]]:
+        seen: dict[str, list[date]] = defaultdict(list)
+        for incident_id, action_id, observed_at in ctx.rows(
+            "SELECT incident_id, learning_action_id, observed_at FROM practice_observation "
+            "WHERE incident_id IS NOT NULL OR learning_action_id IS NOT NULL"
+        ):
+            day = stored_day(observed_at)
+            if incident_id:
+                seen[incident_id].append(day)
+            if action_id:
+                seen[f"action:{action_id}"].append(day)
+        return seen
+
+    def signal_values(self, ctx: Context) -> dict[str, dict[str, Any]]:
+        params: IncidentParameters = ctx.params
+        values: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(int))
+        if ctx.current is None:
+            return values
+        current = ctx.current
+        window_start = current.start - timedelta(days=params.repeat_window_days)
+        rows = ctx.rows(
+            """SELECT id, service, occurred_at, person_id, cause, harm_level, police_involved, serious_injury,
+                      duty_of_candour_at, notification_id, reviewed_at
+               FROM incident WHERE substr(occurred_at, 1, 10) BETWEEN ? AND ? ORDER BY occurred_at""",
+            [window_start.isoformat(), current.end.isoformat()],
+        )
+        history: dict[tuple[str, str, str], list[date]] = defaultdict(list)
+        for (record_id, raw_service, occurred_at, person, cause, harm, police, serious, candour_at,
+             notification_id, reviewed_at) in rows:
+            service = ctx.service(raw_service)
+            if service is None:
+                continue
+            occurred = stored_day(occurred_at)
+            keys = [(service, "person", person)] if person else []
+            keys += [(service, "cause", cause.lower())] if cause else []
+            repeated = False
+            for key in keys:
+                earlier = [d for d in history[key] if (occurred - d).days <= params.repeat_window_days]
+                if len(earlier) + 1 >= params.repeat_count:
+                    repeated = True
+                history[key].append(occurred)
+            if not current.contains(occurred):
+                continue
+            counts = values[service]
+            counts["repeated_incidents"] += repeated
+            if harm in params.candour_harm_levels and candour_at is None:
+                if ctx.as_of > ctx.working_days.add(occurred, params.candour_within_working_days):
+                    counts["harm_without_candour"] += 1
+            if police or serious:
+                deadline = ctx.working_days.add(occurred, params.notification_within_working_days)
+                if ctx.as_of > deadline and not cqc_notified(ctx, "incident", record_id, notification_id, deadline):
+                    counts["notifiable_not_notified"] += 1
+        for raw_service, observed_at in ctx.rows(
+            "SELECT service, observed_at FROM practice_observation WHERE (outcome = 'not_met' OR staff_aware_of_guidance = 0) "
+            "AND substr(observed_at, 1, 10) BETWEEN ? AND ?", [current.start.isoformat(), current.end.isoformat()],
+        ):
+            service = ctx.service(raw_service)
+            if service is not None:
+                values[service]["staff_unaware"] += 1
+        for raw_service, count in ctx.rows(
+            f"""SELECT a.service, COUNT(*) FROM improvement_action a
+                WHERE (a.source_kind = 'incident' OR a.id IN (SELECT learning_action_id FROM incident))
+                  AND a.status NOT IN ({', '.join(repr(s) for s in CLOSED)})
+                  AND a.due_date < ? AND (a.delay_explanation IS NULL OR a.delay_explanation = '')
+                GROUP BY a.service""",
+            [ctx.as_of.isoformat()],
+        ):
+            service = ctx.service(raw_service)
+            if service is not None:
+                values[service]["actions_open_unexplained"] += count
+        for record_id, raw_service, occurred_at in ctx.rows(
+            "SELECT id, service, occurred_at FROM incident WHERE reviewed_at IS NULL AND substr(occurred_at, 1, 10) >= ?",
+            [ctx.start.isoformat()],
+        ):
+            service = ctx.service(raw_service)
+            deadline = ctx.working_days.add(stored_day(occurred_at), params.review_within_working_days)
+            if service is not None and ctx.as_of > deadline:
+                values[service]["reviews_overdue"] += 1
+        return values
+
+
+def _deadline_status(done: date | None, deadline: date, as_of: date) -> str:
+    """Pass when done by the deadline; fail when done late or the deadline has passed; else pending."""
+    if done is not None and done <= as_of:
+        return PASS if done <= deadline else FAIL
+    return FAIL if as_of > deadline else PENDING
+
+
+def _next_after(days: list[date], anchor: date) -> date | None:
+    index = bisect.bisect_left(days, anchor)  # a meeting on the day of the review is the next one
+    return days[index] if index < len(days) else None
+
+
+@hookimpl
+def carecheck_register_domains(register):
+    register(IncidentLearning())

@@ -1,0 +1,230 @@
+"""Provider oversight: the seed's third operational example.
+
+Baseline issue: quality assurance visits were irregular and did not consistently challenge poor
+audit results. Target: monthly provider oversight visits with clear findings, actions, owner
+names and follow-up evidence; previous actions reviewed at each visit; quarterly nominated-
+individual review in board minutes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import date
+from typing import Any, Iterable
+
+from pydantic import Field
+
+from carecheck import hookimpl
+from carecheck.dates import stored_day
+from carecheck.domain_api import (
+    FAIL, PASS, Context, Domain, DomainParameters, EscalationSpec, EvidenceSource, Outcome, SignalSpec, TargetSpec,
+)
+from carecheck.textcheck import contains_phrase, phrase_list, word_count
+
+from ._shared import feedback_sources
+
+CLOSED = ("completed", "closed")
+
+
+class OversightParameters(DomainParameters):
+    visits_per_month: int = Field(1, ge=1, description="Provider oversight visits expected each month.")
+    min_findings_words: int = Field(25, ge=0, description="Visit findings shorter than this count as vague.")
+    poor_audit_score: float = Field(60, ge=0, le=100, description="Audit scores below this count as poor.")
+    repeated_overdue_visits: int = Field(2, ge=2, description="Consecutive visits at which an action overdue counts as repeated.")
+    vague_phrases: list[str] = Field(default_factory=lambda: phrase_list("vague"))
+    ni_review_every_days: int = Field(92, ge=28, description="Longest gap between nominated-individual reviews (a quarter).")
+    ni_review_item_types: list[str] = Field(default_factory=lambda: ["ni_review", "oversight_review"])
+
+
+def _reviewed(entries: str | None) -> dict[str, str]:
+    """``ACTION=status`` entries of a visit as {action id: status}."""
+    out = {}
+    for entry in json.loads(entries) if entries else []:
+        action, _, status = entry.partition("=")
+        out[action.strip()] = status.strip().lower().replace(" ", "_") or "reviewed"
+    return out
+
+
+class ProviderOversight(Domain):
+    name = "provider_oversight"
+    title = "Provider oversight"
+    description = "Monthly provider visits that challenge, with owned, evidenced actions and quarterly NI review."
+    baseline_issue = "Quality assurance visits were irregular and did not consistently challenge poor audit results."
+    reads = ("oversight_visit", "improvement_action", "governance_item", "audit", "feedback")
+    parameters_model = OversightParameters
+    key_questions = ("well_led",)
+    quality_statements = ("well_led.governance", "well_led.capable_leaders")
+    regulations = ("RA2014-17",)
+    targets = (
+        TargetSpec(
+            "po_monthly_visit", "Provider oversight visit every month", "cadence", 1.0, ("oversight_visit",),
+            "Share of calendar months with the expected provider oversight visits.",
+            cadence="Provider representative completes a monthly service visit.",
+        ),
+        TargetSpec(
+            "po_action_quality", "Visit actions with owner, deadline and closure evidence", "rate", 1.0,
+            ("improvement_action",),
+            "Share of actions agreed at visits that have a named owner and a deadline and, once closed, follow-up evidence.",
+        ),
+        TargetSpec(
+            "po_previous_reviewed", "Previous actions reviewed at each visit", "rate", 1.0, ("oversight_visit",),
+            "Share of visits (after a service's first) at which every action still open from earlier visits was reviewed.",
+        ),
+        TargetSpec(
+            "po_quarterly_ni_review", "Quarterly nominated-individual review in board minutes", "cadence", 1.0,
+            ("governance_item",),
+            "Share of months ending within a quarter (92 days) of the nominated individual's last review of oversight "
+            "reports in board minutes.",
+            cadence="Nominated individual reviews oversight reports quarterly (board minutes, item ni_review).",
+        ),
+    )
+    signals = (
+        SignalSpec("repeated_overdue", "Actions overdue at consecutive visits",
+                   "Actions recorded overdue at consecutive visits, the later one this period."),
+        SignalSpec("vague_visit_notes", "Vague visit notes",
+                   "Visits this period whose findings are missing, short or use vague phrases."),
+        SignalSpec("poor_audit_no_action", "Poor audits without an improvement decision",
+                   "Audits this period with a poor result and no linked improvement action."),
+        SignalSpec("closed_without_evidence", "Actions closed without evidence",
+                   "Visit actions closed this period with no follow-up evidence."),
+        SignalSpec("overdue_actions", "Overdue visit actions", "Visit actions still open past their deadline."),
+    )
+    escalations = (
+        EscalationSpec("po_visit_missed", "Monthly visit missed", "po_monthly_visit.has_value and not po_monthly_visit.met",
+                       "Increase provider visit frequency: fortnightly visits until three consecutive monthly visits are met",
+                       "nominated_individual", 5),
+        EscalationSpec("po_repeated_overdue", "Repeated overdue actions", "repeated_overdue > 0",
+                       "Assign senior oversight to actions overdue at consecutive visits", "nominated_individual", 5),
+        EscalationSpec("po_evidence_before_closure", "Actions without owner, deadline or evidence",
+                       "closed_without_evidence > 0 or (po_action_quality.has_value and not po_action_quality.met)",
+                       "Require evidence before closure: reopen actions closed without follow-up evidence and name owners "
+                       "and deadlines", "nominated_individual", 3),
+        EscalationSpec("po_weak_challenge", "Weak challenge", "vague_visit_notes > 0 or poor_audit_no_action > 0",
+                       "Assign senior oversight: the nominated individual reviews visit notes and links poor audits to "
+                       "improvement decisions", "nominated_individual", 10),
+    )
+    evidence = (
+        EvidenceSource("oversight_visit", "processes", label="provider visit reports"),
+        EvidenceSource("improvement_action", "processes", "source_kind = 'oversight_visit'", "service improvement tracker"),
+        EvidenceSource("governance_item", "processes", "meeting_type = 'board'", "board minutes"),
+        EvidenceSource("audit", "processes", label="audits"),
+        EvidenceSource("audit", "outcomes", "result = 'good'", "audit outcomes"),
+        *feedback_sources(),
+    )
+
+    def _visits(self, ctx: Context) -> dict[str, list[tuple[date, str, dict[str, str], list[str], str | None]]]:
+        visits: dict[str, list] = defaultdict(list)
+        for record_id, raw_service, visit_date, reviewed, agreed, findings in ctx.rows(
+            "SELECT id, service, visit_date, actions_reviewed, actions_agreed, findings FROM oversight_visit ORDER BY visit_date, id"
+        ):
+            service = ctx.service(raw_service)
+            if service is not None:
+                agreed_ids = json.loads(agreed) if agreed else []
+                visits[service].append((date.fromisoformat(visit_date), record_id, _reviewed(reviewed), agreed_ids, findings))
+        return visits
+
+    def _visit_actions(self, ctx: Context) -> list[tuple]:
+        return ctx.rows(
+            """SELECT id, service, raised_on, owner, due_date, status, completed_on, closure_evidence, source_id
+               FROM improvement_action
+               WHERE source_kind = 'oversight_visit'
+                  OR id IN (SELECT value FROM oversight_visit, json_each(oversight_visit.actions_agreed))"""
+        )
+
+    def outcomes(self, ctx: Context) -> Iterable[Outcome]:
+        params: OversightParameters = ctx.params
+        visits = self._visits(ctx)
+        if ctx.wants("po_monthly_visit"):
+            done = {service: [v[0] for v in rows] for service, rows in visits.items()}
+            yield from ctx.cadence("po_monthly_visit", "month", done, params.visits_per_month)
+        actions = self._visit_actions(ctx)
+        if ctx.wants("po_action_quality"):
+            for record_id, raw_service, raised_on, owner, due, status, _completed, evidence, _source in actions:
+                service = ctx.service(raw_service)
+                raised = date.fromisoformat(raised_on)
+                if service is None or raised < ctx.start:
+                    continue
+                good = bool(owner) and bool(due) and (status not in CLOSED or bool(evidence))
+                yield Outcome("po_action_quality", service, raised, record_id, PASS if good else FAIL)
+        if ctx.wants("po_previous_reviewed"):
+            by_service: dict[str, list[tuple]] = defaultdict(list)
+            for row in actions:
+                service = ctx.service(row[1])
+                if service is not None:
+                    by_service[service].append(row)
+            for service, service_visits in visits.items():
+                for index, (visit_day, visit_id, reviewed, _agreed, _findings) in enumerate(service_visits):
+                    if index == 0 or visit_day < ctx.start:
+                        continue
+                    still_open = [
+                        row[0] for row in by_service.get(service, [])
+                        if date.fromisoformat(row[2]) < visit_day and not _closed_before(row, visit_day)
+                    ]
+                    status = PASS if all(action in reviewed for action in still_open) else FAIL
+                    yield Outcome("po_previous_reviewed", service, visit_day, visit_id, status)
+        if ctx.wants("po_quarterly_ni_review"):
+            marks = ", ".join("?" for _ in params.ni_review_item_types)
+            done: dict[str, list[date]] = defaultdict(list)
+            for raw_service, day in ctx.rows(
+                f"SELECT service, meeting_date FROM governance_item WHERE meeting_type = 'board' AND item_type IN ({marks})",
+                params.ni_review_item_types,
+            ):
+                service = ctx.service(raw_service)
+                if service is not None:
+                    done[service].append(date.fromisoformat(day))
+            # Checked every month: a review in the board minutes within the last quarter.
+            yield from ctx.cadence("po_quarterly_ni_review", "month", done, lookback_days=params.ni_review_every_days)
+
+    def signal_values(self, ctx: Context) -> dict[str, dict[str, Any]]:
+        params: OversightParameters = ctx.params
+        values: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(int))
+        if ctx.current is None:
+            return values
+        current = ctx.current
+        vague = tuple(p.lower() for p in params.vague_phrases)
+        for service, service_visits in self._visits(ctx).items():
+            for index, (visit_day, _visit_id, reviewed, _agreed, findings) in enumerate(service_visits):
+                if not current.contains(visit_day):
+                    continue
+                counts = values[service]
+                if word_count(findings) < params.min_findings_words or contains_phrase(findings, vague):
+                    counts["vague_visit_notes"] += 1
+                run = params.repeated_overdue_visits
+                if index + 1 >= run:
+                    window = [service_visits[i][2] for i in range(index - run + 1, index + 1)]
+                    overdue = set.intersection(*({a for a, s in w.items() if s == "overdue"} for w in window))
+                    counts["repeated_overdue"] += len(overdue)
+        for record_id, raw_service, raised_on, owner, due, status, completed, evidence, _source in self._visit_actions(ctx):
+            service = ctx.service(raw_service)
+            if service is None:
+                continue
+            done_day = stored_day(completed)
+            if status in CLOSED and not evidence and done_day is not None and current.contains(done_day):
+                values[service]["closed_without_evidence"] += 1
+            if status not in CLOSED and status != "cancelled" and due and date.fromisoformat(due) < ctx.as_of:
+                values[service]["overdue_actions"] += 1
+        for raw_service, count in ctx.rows(
+            """SELECT a.service, COUNT(*) FROM audit a
+               WHERE substr(a.audit_date, 1, 10) BETWEEN ? AND ? AND (a.result = 'poor' OR a.score < ?)
+                 AND (a.improvement_action_id IS NULL
+                      OR NOT EXISTS (SELECT 1 FROM improvement_action x WHERE x.id = a.improvement_action_id))
+               GROUP BY a.service""",
+            [current.start.isoformat(), current.end.isoformat(), params.poor_audit_score],
+        ):
+            service = ctx.service(raw_service)
+            if service is not None:
+                values[service]["poor_audit_no_action"] += count
+        return values
+
+
+def _closed_before(action_row: tuple, visit_day: date) -> bool:
+    status, completed = action_row[5], action_row[6]
+    if status not in CLOSED and status != "cancelled":
+        return False
+    return completed is None or date.fromisoformat(completed) < visit_day
+
+
+@hookimpl
+def carecheck_register_domains(register):
+    register(ProviderOversight())

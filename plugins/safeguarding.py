@@ -1,0 +1,297 @@
+"""Safeguarding recording: the seed's first operational example (a supported living provider).
+
+Baseline issue: safeguarding concerns were not always recorded with clear timelines, management
+decisions or follow-up actions. Target: 100% of safeguarding records show the concern, the
+immediate protection action, the escalation decision with its rationale and an outcome review,
+each within its timescale. Checked by daily screening, twice-weekly safeguarding-lead checks,
+weekly recording samples and a monthly nominated-individual review.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Any, Iterable
+
+from pydantic import Field
+
+from carecheck import hookimpl
+from carecheck.dates import stored_day
+from carecheck.domain_api import (
+    FAIL, PASS, PENDING, Context, Domain, DomainParameters, EscalationSpec, EvidenceSource, Outcome,
+    SignalSpec, TargetSpec,
+)
+from carecheck.textcheck import DEFAULT_TIMELINE_PATTERN, contains_phrase, has_timeline, phrase_list
+
+from ._shared import cqc_notified, feedback_sources
+
+
+class SafeguardingParameters(DomainParameters):
+    decision_within_days: int = Field(0, ge=0, description="Days after the concern for the manager's decision (0: the same day).")
+    protection_within_days: int = Field(0, ge=0, description="Days after the concern for the immediate protection action.")
+    outcome_review_within_days: int = Field(28, ge=1, description="Calendar days after the concern for the outcome review.")
+    notification_within_working_days: int = Field(1, ge=0, description="'Without delay' for a CQC notification of an allegation.")
+    clarification_repeat: int = Field(2, ge=1, description="Clarification requests on one record that count as repeated.")
+    weakness_window_days: int = Field(30, ge=1, description="Window for repeated recording weakness by the same recorder.")
+    weakness_repeat: int = Field(2, ge=2, description="Weak records by one recorder within the window that count as repeated.")
+    indicator_window_days: int = Field(7, ge=0, description="Days after a flagged daily note within which a concern should be raised.")
+    lead_checks_per_week: int = Field(2, ge=1, description="Safeguarding-lead checks expected each week.")
+    vague_phrases: list[str] = Field(default_factory=lambda: phrase_list("vague"))
+    indicator_phrases: list[str] = Field(default_factory=lambda: phrase_list("safeguarding_indicators"))
+    timeline_pattern: str = Field(DEFAULT_TIMELINE_PATTERN, description="Regular expression for a time of day.")
+
+
+class SafeguardingRecording(Domain):
+    name = "safeguarding_recording"
+    title = "Safeguarding recording"
+    description = "Safeguarding concerns recorded with timelines, decisions, rationale and follow-up."
+    baseline_issue = (
+        "Safeguarding concerns were not always recorded with clear timelines, management decisions or follow-up actions."
+    )
+    reads = ("safeguarding_concern", "daily_note", "notification", "governance_activity", "feedback",
+             "practice_observation", "supervision", "audit")
+    parameters_model = SafeguardingParameters
+    key_questions = ("safe", "well_led")
+    quality_statements = ("safe.safeguarding", "well_led.governance")
+    regulations = ("RA2014-13", "RA2014-17", "REG2009-18")
+    targets = (
+        TargetSpec(
+            "sg_record_complete", "Safeguarding records complete and on time", "rate", 1.0, ("safeguarding_concern",),
+            "Share of concerns showing the concern, the immediate protection action, the escalation decision with its "
+            "rationale (the same day) and an outcome review, each within its timescale.",
+        ),
+        TargetSpec(
+            "sg_daily_screening", "Daily notes screened every day", "cadence", 1.0, ("governance_activity",),
+            "Share of days with a recorded screening of daily notes.",
+            cadence="Team leader screens all daily notes each morning (activity daily_screening).",
+        ),
+        TargetSpec(
+            "sg_lead_checks", "Safeguarding lead checks twice weekly", "cadence", 1.0, ("governance_activity",),
+            "Share of weeks with the expected number of safeguarding-lead checks of open actions.",
+            cadence="Safeguarding lead checks open safeguarding actions twice weekly (activity safeguarding_lead_check).",
+        ),
+        TargetSpec(
+            "sg_weekly_sample", "Weekly sampling of staff recording", "cadence", 1.0, ("governance_activity",),
+            "Share of weeks with a recorded sample of staff recording.",
+            cadence="Deputy manager samples staff recording weekly (activity recording_sample).",
+        ),
+        TargetSpec(
+            "sg_monthly_review", "Monthly nominated-individual review", "cadence", 1.0, ("governance_activity",),
+            "Share of months with the nominated individual's review of safeguarding data.",
+            cadence="Nominated individual reviews safeguarding data monthly (activity monthly_safeguarding_review).",
+        ),
+    )
+    signals = (
+        SignalSpec("missing_rationale", "Decisions without rationale",
+                   "Concerns this period whose escalation decision has no rationale, or has no decision past its deadline."),
+        SignalSpec("delayed_escalation", "Delayed escalation decisions",
+                   "Concerns this period whose manager decision came after its timescale, or has not come and is overdue."),
+        SignalSpec("vague_language", "Vague language", "Concerns this period whose record uses a vague phrase."),
+        SignalSpec("missing_timeline", "Missing timelines", "Concerns this period whose record gives no time of day."),
+        SignalSpec("repeated_clarification", "Repeated manager clarification",
+                   "Concerns this period on which the manager asked for clarification repeatedly."),
+        SignalSpec("repeated_recording_weakness", "Repeated recording weakness by the same recorder",
+                   "Recorders with repeated weak records (vague, no timeline, no rationale, repeated clarification) "
+                   "within the window ending this period."),
+        SignalSpec("unscreened_indicators", "Daily notes with indicators but no concern",
+                   "Daily notes this period with safeguarding indicators for a person with no concern raised within the window."),
+        SignalSpec("abuse_without_notification", "Allegations of abuse not notified to CQC",
+                   "Allegations this period without a CQC notification without delay (REG2009-18)."),
+        SignalSpec("unsafe_feedback", "Feedback that people do not feel safe",
+                   "Feedback this period saying the person does not feel safe."),
+    )
+    escalations = (
+        EscalationSpec("sg_missing_rationale", "Missing decision rationale", "missing_rationale > 0",
+                       "Immediate staff coaching on recording the escalation decision and its rationale",
+                       "registered_manager", 2),
+        EscalationSpec("sg_delayed_escalation", "Delayed escalation", "delayed_escalation > 0",
+                       "Revised handover prompts so flagged concerns reach the registered manager the same day",
+                       "registered_manager", 5),
+        EscalationSpec("sg_repeated_weakness", "Repeated recording weakness",
+                       "repeated_recording_weakness > 0 or repeated_clarification > 0",
+                       "Targeted supervision for staff with repeated weak safeguarding records",
+                       "registered_manager", 10),
+        EscalationSpec("sg_unsafe_feedback", "People do not feel safe", "unsafe_feedback > 0",
+                       "Follow up feedback that people do not feel safe and review their safeguarding plans",
+                       "registered_manager", 2),
+        EscalationSpec("sg_not_notified", "Allegation not notified", "abuse_without_notification > 0",
+                       "Notify CQC of the allegation without delay (Registration Regulations 2009, regulation 18)",
+                       "registered_manager", 1),
+        EscalationSpec("sg_unscreened_indicators", "Indicators not screened", "unscreened_indicators > 0",
+                       "Screen the flagged daily notes and record a safeguarding decision for each",
+                       "registered_manager", 1),
+        EscalationSpec("sg_target_missed", "Recording target missed",
+                       "sg_record_complete.has_value and not sg_record_complete.met",
+                       "Immediate staff coaching and weekly sampling of every safeguarding record until the target is met",
+                       "registered_manager", 5),
+    )
+    evidence = (
+        EvidenceSource("safeguarding_concern", "outcomes", label="safeguarding log"),
+        EvidenceSource("daily_note", "processes", label="daily notes"),
+        EvidenceSource("governance_activity", "processes",
+                       "activity IN ('daily_screening', 'safeguarding_lead_check', 'recording_sample', "
+                       "'monthly_safeguarding_review')", "safeguarding oversight tracker"),
+        EvidenceSource("audit", "processes", "audit_type LIKE '%safeguard%'", "safeguarding audits"),
+        EvidenceSource("practice_observation", "observation", label="practice observations"),
+        EvidenceSource("supervision", "staff_feedback", label="supervision"),
+        *feedback_sources(),
+    )
+
+    def outcomes(self, ctx: Context) -> Iterable[Outcome]:
+        params: SafeguardingParameters = ctx.params
+        if ctx.wants("sg_record_complete"):
+            yield from self._record_outcomes(ctx, params)
+        cadences = {
+            "sg_daily_screening": ("daily_screening", "day", 1),
+            "sg_lead_checks": ("safeguarding_lead_check", "week", params.lead_checks_per_week),
+            "sg_weekly_sample": ("recording_sample", "week", 1),
+            "sg_monthly_review": ("monthly_safeguarding_review", "month", 1),
+        }
+        for target, (activity, every, minimum) in cadences.items():
+            if ctx.wants(target):
+                yield from ctx.cadence(target, every, activity_days(ctx, activity), minimum)
+
+    def _record_outcomes(self, ctx: Context, params: SafeguardingParameters) -> Iterable[Outcome]:
+        rows = ctx.rows(
+            """SELECT id, service, raised_at, concern, immediate_action, immediate_action_at, manager_decision,
+                      manager_decision_at, decision_rationale, outcome_review_at
+               FROM safeguarding_concern WHERE substr(raised_at, 1, 10) >= ?""",
+            [ctx.start.isoformat()],
+        )
+        for (record_id, raw_service, raised_at, concern, action, action_at, decision, decision_at,
+             rationale, review_at) in rows:
+            service = ctx.service(raw_service)
+            if service is None:
+                continue
+            raised = stored_day(raised_at)
+            # Each element: (done on time, deadline)
+            elements = [
+                (bool(concern), raised),
+                (bool(action) and _on_time(action_at, raised, params.protection_within_days), raised + timedelta(days=params.protection_within_days)),
+                (decision in ("refer", "no_referral") and bool(rationale)
+                 and _on_time(decision_at, raised, params.decision_within_days, required=True),
+                 raised + timedelta(days=params.decision_within_days)),
+                (_on_time(review_at, raised, params.outcome_review_within_days, required=True),
+                 raised + timedelta(days=params.outcome_review_within_days)),
+            ]
+            if all(done for done, _ in elements):
+                status = PASS
+            elif any(not done and ctx.as_of > deadline for done, deadline in elements):
+                status = FAIL
+            else:
+                status = PENDING
+            yield Outcome("sg_record_complete", service, raised, record_id, status, ctx.shift(raised_at))
+
+    def signal_values(self, ctx: Context) -> dict[str, dict[str, Any]]:
+        params: SafeguardingParameters = ctx.params
+        values: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(int))
+        if ctx.current is None:
+            return values
+        current = ctx.current
+        vague = tuple(p.lower() for p in params.vague_phrases)
+        window_start = current.end - timedelta(days=params.weakness_window_days - 1)
+        rows = ctx.rows(
+            """SELECT id, service, raised_at, recorded_by, concern, manager_decision, manager_decision_at,
+                      decision_rationale, clarification_requests, is_allegation_of_abuse, notification_id
+               FROM safeguarding_concern WHERE substr(raised_at, 1, 10) BETWEEN ? AND ?""",
+            [min(window_start, current.start).isoformat(), current.end.isoformat()],
+        )
+        weak_by_recorder: dict[tuple[str, str], int] = defaultdict(int)
+        allegations = []
+        for (record_id, raw_service, raised_at, recorder, concern, decision, decision_at, rationale,
+             clarifications, allegation, notification_id) in rows:
+            service = ctx.service(raw_service)
+            if service is None:
+                continue
+            raised = stored_day(raised_at)
+            decided_by = raised + timedelta(days=params.decision_within_days)
+            no_decision_overdue = decision not in ("refer", "no_referral") and ctx.as_of > decided_by
+            missing_rationale = (decision in ("refer", "no_referral") and not rationale) or no_decision_overdue
+            is_vague = contains_phrase(concern, vague)
+            no_timeline = not has_timeline(concern, params.timeline_pattern)
+            repeated = (clarifications or 0) >= params.clarification_repeat
+            if raised >= window_start and recorder and (is_vague or no_timeline or missing_rationale or repeated):
+                weak_by_recorder[(service, recorder)] += 1
+            if not current.contains(raised):
+                continue
+            counts = values[service]
+            counts["missing_rationale"] += missing_rationale
+            late = decision_at is not None and stored_day(decision_at) > decided_by
+            counts["delayed_escalation"] += late or no_decision_overdue
+            counts["vague_language"] += is_vague
+            counts["missing_timeline"] += no_timeline
+            counts["repeated_clarification"] += repeated
+            if allegation:
+                allegations.append((service, record_id, raised, notification_id))
+        for (service, _recorder), weak in weak_by_recorder.items():
+            if weak >= params.weakness_repeat:
+                values[service]["repeated_recording_weakness"] += 1
+        for service, record_id, raised, notification_id in allegations:
+            deadline = ctx.working_days.add(raised, params.notification_within_working_days)
+            if ctx.as_of > deadline and not cqc_notified(ctx, "safeguarding_concern", record_id, notification_id, deadline):
+                values[service]["abuse_without_notification"] += 1
+        for service, count in _unscreened_indicators(ctx, params).items():
+            values[service]["unscreened_indicators"] += count
+        for raw_service, count in ctx.rows(
+            "SELECT service, COUNT(*) FROM feedback WHERE feels_safe = 0 AND substr(received_at, 1, 10) BETWEEN ? AND ? "
+            "GROUP BY service", [current.start.isoformat(), current.end.isoformat()],
+        ):
+            service = ctx.service(raw_service)
+            if service is not None:
+                values[service]["unsafe_feedback"] += count
+        return values
+
+
+def _on_time(done_at: str | None, start: date, days: int, required: bool = False) -> bool:
+    """Done within ``days`` calendar days of ``start`` (a missing time passes unless ``required``)."""
+    if done_at is None:
+        return not required
+    return stored_day(done_at) <= start + timedelta(days=days)
+
+
+def activity_days(ctx: Context, activity: str) -> dict[str, list[date]]:
+    """Days each in-scope service recorded ``activity`` (governance activities)."""
+    done: dict[str, list[date]] = defaultdict(list)
+    for raw_service, day in ctx.rows(
+        "SELECT service, substr(performed_at, 1, 10) FROM governance_activity WHERE activity = ? AND outcome != 'not_completed'",
+        [activity],
+    ):
+        service = ctx.service(raw_service)
+        if service is not None:
+            done[service].append(date.fromisoformat(day))
+    return done
+
+
+def _unscreened_indicators(ctx: Context, params: SafeguardingParameters) -> dict[str, int]:
+    """Flagged daily notes in the current period with no concern for the person within the window."""
+    current = ctx.current
+    last_note_day = min(current.end, ctx.as_of - timedelta(days=params.indicator_window_days + 1))
+    if last_note_day < current.start:
+        return {}
+    phrases = tuple(p.lower() for p in params.indicator_phrases if p)
+    # Whole-word matching needs a regular expression, which SQLite lacks: lend it one.
+    ctx.db.conn.create_function(
+        "carecheck_indicator", 1, lambda text: int(contains_phrase(text, phrases)), deterministic=True
+    )
+    sql = """
+        SELECT n.service, COUNT(*) FROM daily_note n
+        WHERE substr(n.written_at, 1, 10) BETWEEN ? AND ?
+          AND (n.safeguarding_indicator = 1 OR carecheck_indicator(n.note) = 1)
+          AND NOT EXISTS (
+              SELECT 1 FROM safeguarding_concern c
+              WHERE c.person_id = n.person_id
+                AND substr(c.raised_at, 1, 10) BETWEEN substr(n.written_at, 1, 10)
+                    AND date(substr(n.written_at, 1, 10), ?))
+        GROUP BY n.service"""
+    args = [current.start.isoformat(), last_note_day.isoformat(), f"+{params.indicator_window_days} days"]
+    counts: dict[str, int] = defaultdict(int)
+    for raw_service, count in ctx.rows(sql, args):
+        service = ctx.service(raw_service)
+        if service is not None:
+            counts[service] += count
+    return counts
+
+
+@hookimpl
+def carecheck_register_domains(register):
+    register(SafeguardingRecording())
