@@ -62,3 +62,44 @@ def m003_record_history(db: Database) -> None:
         pk="id",
     )
     db["record_history"].create_index(["kind", "record_id"])
+
+
+@migrations()
+def m004_runs(db: Database) -> None:
+    # Every run is kept, so history and run-to-run differences can be shown.
+    db["runs"].create(
+        {
+            "run_id": str,
+            "created_at": str,
+            "as_of": str,
+            "ruleset": str,
+            "ruleset_hash": str,
+            "engine": str,
+            "score": int,
+            "percentage": int,
+            "verdict": str,
+        },
+        pk="run_id",
+    )
+    db["target_results"].create(
+        {
+            "run_id": str,
+            "domain": str,
+            "target": str,
+            "service": str,
+            "period": str,
+            "partial": int,
+            "numerator": int,
+            "denominator": int,
+            "value": float,
+            "met": int,
+            "status": str,
+        },
+        foreign_keys=[("run_id", "runs", "run_id")],
+    )
+    db["target_results"].create_index(["run_id", "target", "service"])
+    db["run_failures"].create(
+        {"run_id": str, "domain": str, "target": str, "service": str, "period": str, "unit": str},
+        foreign_keys=[("run_id", "runs", "run_id")],
+    )
+    db["run_failures"].create_index(["run_id", "target"])

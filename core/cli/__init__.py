@@ -81,14 +81,15 @@ def _root() -> None:
 
     \b
     Example:
-        carecheck import incidents.csv --kind incident
-        carecheck records
+        carecheck demo
+        carecheck import --manifest export/manifest.yaml
+        carecheck run --as-of 31/08/2026
     """
 
 
 def build_cli() -> click.Group:
     """The root command with the built-in commands, then every plugin's commands."""
-    from . import import_cmd, plugins_cmd, records_cmd, schema_cmd
+    from . import import_cmd, plugins_cmd, records_cmd, run_cmd, schema_cmd
 
     cli = CarecheckGroup(
         name="carecheck",
@@ -97,7 +98,7 @@ def build_cli() -> click.Group:
         help=_root.help,
         context_settings=CONTEXT_SETTINGS,
     )
-    for module in (plugins_cmd, import_cmd, records_cmd, schema_cmd):
+    for module in (plugins_cmd, import_cmd, records_cmd, run_cmd, schema_cmd):
         for command in module.COMMANDS:
             cli.add_command(command)
     cli.plugin_commands = plugin_manager.register_commands(cli)  # type: ignore[attr-defined]

@@ -31,4 +31,30 @@ def schema_record(kind: str) -> None:
     click.echo(json.dumps(KINDS[kind].model_json_schema(), indent=2))
 
 
+@schema.command(name="ruleset")
+def schema_ruleset() -> None:
+    """Print the JSON Schema of a ruleset, for editors to check rulesets as they are typed.
+
+    \b
+    Example:
+        carecheck schema ruleset > ruleset.schema.json
+    """
+    from ..ruleset import RulesetModel
+
+    click.echo(json.dumps(RulesetModel.model_json_schema(), indent=2))
+
+
+@schema.command(name="verdict")
+def schema_verdict() -> None:
+    """Print the JSON Schema of the verdict that carecheck run --format json writes.
+
+    \b
+    Example:
+        carecheck schema verdict > verdict.schema.json
+    """
+    from ..verdict import Verdict
+
+    click.echo(json.dumps(Verdict.model_json_schema(), indent=2))
+
+
 COMMANDS = [schema]

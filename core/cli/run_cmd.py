@@ -1,0 +1,188 @@
+"""``carecheck run``, ``validate``, ``demo`` and ``generate``: the check itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import click
+
+from ..check import run_check
+from ..dates import DateParseError, LONDON, parse_date
+from ..errors import InputError
+from ..evaluate import RunOptions
+from ..generator import generate, last_day
+from ..importer import import_source
+from ..manifest import load_manifest
+from ..report_table import render_table
+from ..ruleset import check_ruleset, locate
+from ..store import open_store
+from . import EXIT_CHECKS_FAILED
+from .options import db_option
+
+
+class UKDate(click.ParamType):
+    name = "DATE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, date):
+            return value
+        try:
+            return parse_date(value)
+        except DateParseError as error:
+            self.fail(f"{error} (use DD/MM/YYYY or YYYY-MM-DD)", param, ctx)
+
+
+def output_options(function):
+    function = click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+                            help="Write the report to this file instead of standard output.")(function)
+    function = click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+                            show_default=True, help="Report format.")(function)
+    return function
+
+
+def _today() -> date:
+    from datetime import datetime
+
+    return datetime.now(LONDON).date()
+
+
+def _emit(verdict: dict, fmt: str, output: Path | None) -> None:
+    text = json.dumps(verdict, indent=2) + "\n" if fmt == "json" else render_table(verdict)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=output.parent or ".", delete=False,
+                                             prefix=f".{output.name}.")
+    except OSError as error:
+        raise InputError(f"{output}: cannot write ({error.strerror})") from None
+    with handle:
+        handle.write(text)
+    os.replace(handle.name, output)  # whole or not at all
+    click.echo(f"Wrote {output}", err=True)
+
+
+def _finish(verdict: dict, fail_under: int | None) -> None:
+    if fail_under is not None and verdict["verdict"]["score"] < fail_under:
+        click.echo(f"Score {verdict['verdict']['score']} is below --fail-under {fail_under}", err=True)
+        raise click.exceptions.Exit(EXIT_CHECKS_FAILED)
+
+
+@click.command(name="run")
+@click.argument("ruleset", required=False)
+@db_option
+@click.option("--as-of", type=UKDate(), help="Judge deadlines and periods as on this date (default: today).")
+@click.option("--service", "services", multiple=True, help="Only this service (name, id or alias); repeatable.")
+@click.option("--target", "targets", multiple=True, help="Only this target id; repeatable.")
+@output_options
+@click.option("--fail-under", type=click.IntRange(1, 4), help="Exit 1 when the run's score is below this (1 to 4).")
+@click.option("--engine", type=click.Choice(["auto", "durable", "reference"]), default="auto", show_default=True,
+              help="Rule engine: durable-rules where it runs, else the reference evaluator.")
+def run(ruleset, db_path, as_of, services, targets, fmt, output, fail_under, engine) -> None:
+    """Check the evidence store against a ruleset and give the assurance verdict.
+
+    RULESET is a ruleset file or the name of one shipped with carecheck (default: cqc-recovery).
+    Every run is kept in the store.
+
+    \b
+    Example:
+        carecheck run --as-of 31/08/2026
+        carecheck run my-ruleset.yaml --service "Oak House" --format json -o verdict.json
+        carecheck run --target inc_review_5wd --fail-under 3
+    """
+    if not Path(db_path).exists():
+        raise InputError(f"{db_path}: no evidence store here; import records first (carecheck import) or pass --db")
+    db = open_store(db_path)
+    try:
+        options = RunOptions(as_of=as_of or _today(), services=list(services), targets=list(targets), engine=engine)
+        verdict = run_check(db, ruleset, options)
+    finally:
+        db.close()
+    _emit(verdict, fmt, output)
+    _finish(verdict, fail_under)
+
+
+@click.command(name="validate")
+@click.argument("ruleset")
+def validate(ruleset: str) -> None:
+    """Check a ruleset and report every problem with its key path.
+
+    \b
+    Example:
+        carecheck validate my-ruleset.yaml
+    """
+    path = locate(ruleset)
+    loaded, problems = check_ruleset(path)
+    if problems:
+        for problem in problems:
+            click.echo(problem, err=True)
+        raise click.exceptions.Exit(2)
+    targets = sum(len(d.targets) for d in loaded.domains)
+    rules = sum(len(d.escalations) for d in loaded.domains)
+    click.echo(f"{path}: valid ({len(loaded.domains)} domains, {targets} targets, {rules} escalation rules)")
+
+
+DEMO_SERVICES, DEMO_MONTHS, DEMO_SEED, DEMO_START = 2, 8, 7, date(2026, 1, 1)
+
+
+@click.command(name="demo")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False),
+              help="Keep the demo's evidence store here (default: a temporary one).")
+@output_options
+@click.option("--engine", type=click.Choice(["auto", "durable", "reference"]), default="auto", show_default=True,
+              help="Rule engine.")
+def demo(db_path, fmt, output, engine) -> None:
+    """Run the default ruleset over a bundled synthetic sample.
+
+    The sample (two services, eight months) is made by carecheck's seeded generator: one domain
+    recovers and stays recovered, one improves but has not yet met its target, one meets it and
+    then drifts back.
+
+    \b
+    Example:
+        carecheck demo
+        carecheck demo --db demo.db --format json -o verdict.json
+    """
+    with tempfile.TemporaryDirectory(prefix="carecheck-demo-") as folder:
+        manifest = generate(Path(folder) / "export", services=DEMO_SERVICES, months=DEMO_MONTHS, seed=DEMO_SEED,
+                            start=DEMO_START)
+        store_path = Path(db_path) if db_path else Path(folder) / "demo.db"
+        db = open_store(store_path)
+        try:
+            for request in load_manifest(manifest):
+                import_source(db, request)
+            options = RunOptions(as_of=last_day(DEMO_START, DEMO_MONTHS), engine=engine)
+            verdict = run_check(db, None, options)
+        finally:
+            db.close()
+    _emit(verdict, fmt, output)
+
+
+@click.command(name="generate")
+@click.option("--services", type=click.IntRange(1, 10_000), default=2, show_default=True)
+@click.option("--months", type=click.IntRange(1, 60), default=8, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--start", type=UKDate(), default="2026-01-01", show_default=True, help="First month.")
+@click.option("--notes-per-day", type=click.IntRange(0, 1000), default=3, show_default=True,
+              help="Daily notes per service per day.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write.")
+def generate_cmd(services, months, seed, start, notes_per_day, out) -> None:
+    """Write seeded synthetic evidence for every record kind, with a manifest to import it.
+
+    The same seed gives the same files: CSV in Windows-1252 with day-first dates, as Excel writes.
+
+    \b
+    Example:
+        carecheck generate --services 20 --months 12 --seed 1 --out export/
+        carecheck import --manifest export/manifest.yaml
+    """
+    manifest = generate(out, services=services, months=months, seed=seed, start=start.replace(day=1),
+                        notes_per_day=notes_per_day)
+    click.echo(f"Wrote {manifest.parent}; import it with: carecheck import --manifest {manifest}")
+
+
+COMMANDS = [run, validate, demo, generate_cmd]

@@ -1,0 +1,250 @@
+"""The verdict's JSON shape, as pydantic models: the source of its JSON Schema (docs/verdict.md).
+
+The engine builds the verdict as plain data; tests and ``carecheck run --format json`` check it
+against these models, so the documented schema and the output cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Status = Literal["recovered", "improving", "not_improving", "deteriorating", "insufficient_evidence"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ShiftFigures(_Model):
+    numerator: int
+    denominator: int
+    value: float | None
+
+
+class PeriodFigures(_Model):
+    period: str = Field(description="Period label: 2026-04, 2026-Q2 or 2026-W14.")
+    partial: bool = Field(description="The period holding as_of: shown, never counted toward a status.")
+    numerator: int
+    denominator: int = Field(description="Units whose deadline has passed or that are done; pending units are left out.")
+    value: float | None = Field(description="numerator / denominator, or null with no denominator.")
+    met: bool | None = Field(description="Whether value meets the threshold; null without a value.")
+    pending: int = Field(description="Units not yet due.")
+    failures: list[str] = Field(description="Record ids (or missed checks) behind the failures, capped.")
+    failures_total: int = Field(description="All failures; the full list stays in the store.")
+    shifts: dict[str, ShiftFigures] | None = Field(default=None, description="Figures by shift: day, night, weekend.")
+
+
+class StatusFields(_Model):
+    status: Status
+    baseline: float | None
+    current: float | None
+    trend: Literal["rising", "falling", "steady"] | None
+    reason: str
+    stale_sources: list[str]
+
+
+class ServiceTarget(StatusFields):
+    service: str
+    periods: list[PeriodFigures]
+
+
+class Target(StatusFields):
+    id: str
+    title: str
+    kind: Literal["rate", "cadence"]
+    threshold: float
+    direction: Literal["at_least", "at_most"]
+    description: str
+    cadence: str | None
+    periods: list[PeriodFigures] = Field(description="Pooled over services: sums of numerators and denominators.")
+    services: list[ServiceTarget]
+
+
+class EvidenceSourceFigures(_Model):
+    category: str
+    source: str
+    kind: str
+    records: int
+    newest: str | None
+    stale: bool
+
+
+class Reference(_Model):
+    id: str
+    title: str
+
+
+class FrameworkMapping(_Model):
+    key_questions: list[str]
+    quality_statements: list[Reference]
+    regulations: list[Reference]
+
+
+class Domain(_Model):
+    domain: str
+    title: str
+    plugin: str
+    baseline_issue: str
+    score: int = Field(ge=1, le=4)
+    score_label: str
+    score_rule: str
+    score_limiter: str | None
+    status: Status
+    evidence_categories: list[str]
+    triangulated: bool = Field(description="Evidence from three or more categories.")
+    triangulation: list[EvidenceSourceFigures]
+    framework: FrameworkMapping
+    warnings: list[str]
+    targets: list[Target]
+
+
+class Escalation(_Model):
+    id: str = Field(description="Stable: the same rule, service and period give the same id in every run.")
+    rule: str
+    title: str
+    domain: str
+    service: str
+    period: str
+    trigger: str
+    facts: dict[str, Any]
+    action: str
+    owner_role: str
+    detected: str
+    due: str
+    status: Literal["open", "closed"]
+    answered_by: list[str] | None
+
+
+class SummaryLine(_Model):
+    domain: str
+    target: str
+    title: str
+    baseline: float | None
+    current: float | None
+    threshold: float
+    status: Status
+    reason: str
+
+
+class ControlEscalation(_Model):
+    id: str
+    domain: str
+    service: str
+    action: str
+    owner_role: str
+    due: str
+    status: str
+
+
+class OpenAction(_Model):
+    id: str
+    service: str
+    source: str
+    owner: str | None
+    owner_role: str | None
+    due: str | None
+    status: str
+
+
+class ExtraControls(_Model):
+    escalations: list[ControlEscalation]
+    open_actions: list[OpenAction]
+    open_actions_total: int
+
+
+class CommissionerSummary(_Model):
+    improved: list[SummaryLine]
+    under_review: list[SummaryLine]
+    extra_controls: ExtraControls
+
+
+class LowDenominator(_Model):
+    domain: str
+    target: str
+    service: str
+    period: str
+    denominator: int
+
+
+class StaleSource(_Model):
+    domain: str
+    target: str
+    source: str
+
+
+class DataQuality(_Model):
+    rows_rejected: int
+    dangling_references: int
+    dangling_examples: list[str]
+    low_denominators: list[LowDenominator]
+    stale_sources: list[StaleSource]
+    pending_units: int
+    min_denominator: int
+
+
+class PluginVersion(_Model):
+    name: str
+    version: str
+
+
+class Audit(_Model):
+    run_id: str
+    generated_at: str
+    carecheck_version: str
+    python: str
+    engine: Literal["durable", "reference"]
+    engine_note: str | None
+    ruleset_hash: str
+    plugins: list[PluginVersion]
+    source_freshness: dict[str, str] = Field(description="Newest record date of each record kind in the store.")
+    skipped_rules: list[str]
+
+
+class RulesetInfo(_Model):
+    name: str
+    source: str
+    hash: str
+    version: int
+    framework: str
+
+
+class Periods(_Model):
+    kind: Literal["week", "month", "quarter"]
+    evaluated: list[str]
+    current: str | None
+    partial: str | None
+    sustained: int
+
+
+class ServiceInfo(_Model):
+    service: str
+    service_type: str | None
+
+
+class Overall(_Model):
+    score: int = Field(ge=1, le=4)
+    score_label: str
+    percentage: int
+    score_rule: str
+    score_limiter: str | None
+    status: Status
+    summary: str
+    disclaimer: str
+
+
+class Verdict(_Model):
+    """carecheck's verdict, schema version 1.0."""
+
+    schema_version: Literal["1.0"]
+    ruleset: RulesetInfo
+    as_of: str
+    audit: Audit
+    periods: Periods
+    services: list[ServiceInfo]
+    verdict: Overall
+    domains: list[Domain]
+    escalations: list[Escalation]
+    commissioner_summary: CommissionerSummary
+    data_quality: DataQuality
