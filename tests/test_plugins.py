@@ -139,7 +139,9 @@ def test_disabled_plugins_are_not_loaded(monkeypatch):
 
 def test_plugins_table(run_cli):
     result = run_cli("plugins")
-    assert "carecheck.adapters.json_adapter    0.1.0      built-in  adapter:jsonl, adapter:json" in result.output
+    rows = {line.split()[0]: line.split(None, 3)[1:] for line in result.output.splitlines()[2:]}
+    assert rows["carecheck.adapters.json_adapter"] == ["0.1.0", "built-in", "adapter:jsonl, adapter:json"]
+    assert rows["carecheck.plugins.incident_learning"] == ["0.1.0", "built-in", "domain:incident_learning"]
 
 
 def test_every_hook_is_documented_and_tested():
@@ -180,3 +182,72 @@ def test_hook_carecheck_register_commands(register_plugin):
     cli = build_cli()
     assert CliRunner().invoke(cli, ["hello"]).output == "hello from a plugin\n"
     assert cli.plugin_commands == {"hello": "carecheck-hello"}
+
+
+class MedicinesDomain:
+    """A provider's own domain: medication incidents reviewed within two working days."""
+
+
+def _medicines_plugin():
+    from carecheck.domain_api import PASS, FAIL, PENDING, Domain, EscalationSpec, Outcome, SignalSpec, TargetSpec
+    from carecheck.dates import stored_day
+
+    class Medicines(Domain):
+        name = "medicines_review"
+        title = "Medication incidents reviewed quickly"
+        reads = ("incident",)
+        targets = (TargetSpec("med_review_2wd", "Medication incidents reviewed in two working days", "rate", 0.9,
+                              ("incident",), "Share reviewed within two working days."),)
+        signals = (SignalSpec("unreviewed", "Unreviewed medication incidents", "Count this period."),)
+        escalations = (EscalationSpec("med_unreviewed", "Unreviewed", "unreviewed > 0", "Review them today",
+                                      "registered_manager", 1),)
+
+        def outcomes(self, ctx):
+            for record_id, service, occurred, reviewed in ctx.rows(
+                "SELECT id, service, occurred_at, reviewed_at FROM incident WHERE incident_type = 'medication'"
+            ):
+                day = stored_day(occurred)
+                due = ctx.working_days.add(day, 2)
+                done = stored_day(reviewed)
+                status = PASS if done and done <= due else FAIL if (done or ctx.as_of > due) else PENDING
+                yield Outcome("med_review_2wd", ctx.service(service), day, record_id, status)
+
+        def signal_values(self, ctx):
+            counts = {}
+            for (service,) in ctx.rows("SELECT service FROM incident WHERE incident_type = 'medication' "
+                                       "AND reviewed_at IS NULL"):
+                counts.setdefault(ctx.service(service), {"unreviewed": 0})["unreviewed"] += 1
+            return counts
+
+    class Plugin:
+        @hookimpl
+        def carecheck_register_domains(self, register):
+            register(Medicines())
+
+    return Plugin()
+
+
+def test_hook_carecheck_register_domains(register_plugin, db, tmp_path):
+    """A third-party domain goes through the same engine, statuses and escalations as the built-in ones."""
+    from datetime import date
+
+    from carecheck.evaluate import RunOptions, evaluate
+    from carecheck.ruleset import load_ruleset
+
+    from builders import add
+
+    register_plugin(_medicines_plugin(), "carecheck-medicines")
+    add(db, "service", id="S1", service="Oak", service_type="residential")
+    add(db, "incident", id="M1", service="Oak", occurred_at="01/06/2026 09:00", incident_type="medication",
+        reviewed_at="02/06/2026 10:00")
+    add(db, "incident", id="M2", service="Oak", occurred_at="05/06/2026 09:00", incident_type="medication")
+    add(db, "incident", id="F1", service="Oak", occurred_at="05/06/2026 09:00", incident_type="fall")
+    ruleset = tmp_path / "meds.yaml"
+    ruleset.write_text("name: meds\ndomains:\n  medicines_review: {}\n")
+    verdict = evaluate(db, load_ruleset(ruleset), RunOptions(as_of=date(2026, 7, 1), engine="reference"))
+    (domain,) = verdict["domains"]
+    (target,) = domain["targets"]
+    june = next(p for p in target["periods"] if p["period"] == "2026-06")
+    assert (june["numerator"], june["denominator"], june["failures"]) == (1, 2, ["M2"])
+    assert [e["rule"] for e in verdict["escalations"]] == ["med_unreviewed"]
+    assert domain["plugin"] == "carecheck-medicines"

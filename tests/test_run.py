@@ -1,0 +1,154 @@
+"""carecheck demo and carecheck run, end to end."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from carecheck.verdict import Verdict
+
+from conftest import SAMPLE
+
+
+@pytest.fixture(scope="module")
+def demo_verdict(tmp_path_factory):
+    from click.testing import CliRunner
+
+    from carecheck.cli import build_cli
+
+    folder = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(
+        build_cli(), ["demo", "--engine", "reference", "--format", "json", "--db", str(folder / "demo.db")],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout), folder / "demo.db"
+
+
+def test_demo_shows_three_recovery_stories(demo_verdict):
+    verdict, _ = demo_verdict
+    Verdict.model_validate(verdict)
+    statuses = {d["domain"]: d["status"] for d in verdict["domains"]}
+    assert statuses == {
+        "safeguarding_recording": "recovered",
+        "incident_learning": "improving",
+        "provider_oversight": "deteriorating",
+    }
+    assert verdict["as_of"] == "2026-08-31"
+    assert verdict["periods"]["current"] == "2026-08"
+    assert verdict["audit"]["engine"] == "reference"
+    assert {e["rule"] for e in verdict["escalations"]} >= {"po_visit_missed", "inc_review_delayed"}
+    summary = verdict["commissioner_summary"]
+    assert {line["target"] for line in summary["improved"]} >= {"sg_record_complete", "inc_review_5wd"}
+    assert "po_monthly_visit" in {line["target"] for line in summary["under_review"]}
+    assert len(summary["extra_controls"]["escalations"]) == len(verdict["escalations"])
+
+
+def test_demo_scores_follow_the_rules(demo_verdict):
+    verdict, _ = demo_verdict
+    domains = {d["domain"]: d for d in verdict["domains"]}
+    # Every safeguarding target recovered with five evidence categories: 4.
+    assert (domains["safeguarding_recording"]["score"], domains["safeguarding_recording"]["score_rule"]) == (4, "domain_score_4")
+    # Three of four incident targets missed: half or more not met gives 1.
+    assert (domains["incident_learning"]["score"], domains["incident_learning"]["score_rule"]) == (1, "domain_score_1")
+    assert domains["provider_oversight"]["score"] == 1
+    # (4 + 1 + 1) / 12 = 50%: the 39-62% band, 2.
+    assert (verdict["verdict"]["percentage"], verdict["verdict"]["score"]) == (50, 2)
+    assert verdict["verdict"]["score_rule"] == "run_band_2"
+
+
+def test_demo_store_keeps_the_run_and_every_failure(demo_verdict):
+    import sqlite3
+
+    verdict, db_path = demo_verdict
+    conn = sqlite3.connect(db_path)
+    (run_id,) = conn.execute("SELECT run_id FROM runs").fetchone()
+    assert run_id == verdict["audit"]["run_id"]
+    stored = conn.execute(
+        "SELECT numerator, denominator FROM target_results WHERE target = 'inc_review_5wd' AND service = '(provider)' "
+        "AND period = '2026-08'"
+    ).fetchone()
+    inc = next(t for d in verdict["domains"] for t in d["targets"] if t["id"] == "inc_review_5wd")
+    august = next(p for p in inc["periods"] if p["period"] == "2026-08")
+    assert stored == (august["numerator"], august["denominator"])
+    (failures,) = conn.execute(
+        "SELECT COUNT(*) FROM run_failures WHERE target = 'inc_review_5wd' AND period = '2026-08'"
+    ).fetchone()
+    assert failures == august["failures_total"] == august["denominator"] - august["numerator"]
+
+
+def test_run_table_fail_under_and_filters(run_cli, demo_verdict):
+    _, db_path = demo_verdict
+    table = run_cli("run", "--db", db_path, "--as-of", "31/08/2026", "--engine", "reference")
+    assert table.exit_code == 0
+    assert "Internal assurance: 2 of 4 (some shortfalls), 50% [run_band_2]" in table.stdout
+    assert "What has improved:" in table.stdout and "What extra controls are in place:" in table.stdout
+    failing = run_cli("run", "--db", db_path, "--as-of", "2026-08-31", "--fail-under", "3", "--engine", "reference")
+    assert failing.exit_code == 1
+    assert "Score 2 is below --fail-under 3" in failing.stderr
+    one = run_cli("run", "--db", db_path, "--as-of", "2026-08-31", "--target", "inc_review_5wd",
+                  "--service", "S002", "--format", "json", "--engine", "reference")
+    verdict = json.loads(one.stdout)
+    assert [t["id"] for d in verdict["domains"] for t in d["targets"]] == ["inc_review_5wd"]
+    assert verdict["services"] == [{"service": "Oak House", "service_type": "residential"}]
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--as-of", "31/02/2026"], "unreadable date '31/02/2026'"),
+        (["--service", "Nowhere"], "unknown service 'Nowhere'"),
+        (["--target", "nope"], "unknown target 'nope'"),
+        (["no-such-ruleset"], "no-such-ruleset: no such ruleset file or shipped ruleset"),
+        (["--fail-under", "5"], "5 is not in the range 1<=x<=4"),
+    ],
+)
+def test_run_input_errors_exit_2(run_cli, demo_verdict, args, message):
+    _, db_path = demo_verdict
+    result = run_cli("run", "--db", db_path, "--engine", "reference", *args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_run_without_a_store(run_cli, tmp_path):
+    result = run_cli("run", "--db", tmp_path / "none.db")
+    assert result.exit_code == 2
+    assert "no evidence store here" in result.stderr
+
+
+def test_run_refuses_a_ruleset_whose_domain_plugin_failed(run_cli, demo_verdict, tmp_path):
+    _, db_path = demo_verdict
+    ruleset = tmp_path / "falls.yaml"
+    ruleset.write_text("name: falls\ndomains: {falls_prevention: {}}\n")
+    result = run_cli("run", ruleset, "--db", db_path)
+    assert result.exit_code == 2
+    assert "domains.falls_prevention: no domain plugin provides 'falls_prevention'" in result.stderr
+
+
+def test_demo_output_file_and_no_free_text(tmp_path):
+    """The real command, in its own process (so durable-rules runs where it can)."""
+    out = tmp_path / "verdict.json"
+    done = subprocess.run([sys.executable, "-m", "carecheck", "demo", "--format", "json", "--output", str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    text = out.read_text()
+    verdict = json.loads(text)
+    assert verdict["schema_version"] == "1.0"
+    for phrase in ("staff saw", "Personal care given", "Seemed a bit upset"):  # free text in the generated records
+        assert phrase not in text
+
+
+def test_sample_run(run_cli, db_path):
+    run_cli("import", "--manifest", SAMPLE / "manifest.yaml", "--db", db_path)
+    result = run_cli("run", "--db", db_path, "--as-of", "2026-06-15", "--format", "json", "--engine", "reference")
+    assert result.exit_code == 0
+    verdict = json.loads(result.stdout)
+    Verdict.model_validate(verdict)
+    inc = next(t for d in verdict["domains"] for t in d["targets"] if t["id"] == "inc_review_5wd")
+    # April: INC-1001 (Thu 2 Apr, due Mon 13 Apr) and INC-1002 (Good Friday, due Mon 13 Apr) on time;
+    # INC-1003 (Fri 10 Apr, due Fri 17 Apr) reviewed on 24 Apr; INC-1004 never; INC-1005 on time.
+    # May: both on time. June is partial on 15 June.
+    assert {p["period"]: (p["numerator"], p["denominator"], p["failures"]) for p in inc["periods"]} == {
+        "2026-04": (3, 5, ["INC-1003", "INC-1004"]), "2026-05": (2, 2, []), "2026-06": (0, 0, [])}
