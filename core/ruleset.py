@@ -23,7 +23,6 @@ from .errors import InputError
 from .framework import load_framework
 from .periods import parse_period
 
-RULESETS_PACKAGE_DIR = Path(__file__).resolve().parent.parent / "carecheck" / "rulesets"
 DEFAULT_RULESET = "cqc-recovery"
 OWNER_ROLES = ("registered_manager", "nominated_individual", "safeguarding_lead", "deputy_manager",
                "quality_lead", "provider_representative", "clinical_lead")

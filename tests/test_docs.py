@@ -24,3 +24,14 @@ def test_ci_runs_the_readme_test_command():
     command = ci.strip().splitlines()[-1]
     assert command.startswith("python -m pip install")
     assert command in (REPO / "README.md").read_text()
+
+
+def test_json_schemas_in_docs_match_the_models():
+    import json
+
+    from carecheck.ruleset import RulesetModel
+    from carecheck.verdict import Verdict
+
+    for name, model in (("verdict", Verdict), ("ruleset", RulesetModel)):
+        current = json.loads((REPO / "docs" / f"{name}.schema.json").read_text())
+        assert current == model.model_json_schema(), f"regenerate with: carecheck schema {name} > docs/{name}.schema.json"
