@@ -139,7 +139,7 @@ def test_disabled_plugins_are_not_loaded(monkeypatch):
 
 def test_plugins_table(run_cli):
     result = run_cli("plugins")
-    rows = {line.split()[0]: line.split(None, 3)[1:] for line in result.output.splitlines()[2:]}
+    rows = {line.split()[0]: line.split(None, 3)[1:] for line in result.output.splitlines()[2:] if line.strip()}
     assert rows["carecheck.adapters.json_adapter"] == ["0.1.0", "built-in", "adapter:jsonl, adapter:json"]
     assert rows["carecheck.plugins.incident_learning"] == ["0.1.0", "built-in", "domain:incident_learning"]
 
@@ -251,3 +251,10 @@ def test_hook_carecheck_register_domains(register_plugin, db, tmp_path):
     assert (june["numerator"], june["denominator"], june["failures"]) == (1, 2, ["M2"])
     assert [e["rule"] for e in verdict["escalations"]] == ["med_unreviewed"]
     assert domain["plugin"] == "carecheck-medicines"
+
+
+def test_plugins_names_the_rule_engine(run_cli):
+    from carecheck import rule_engine
+
+    payload = json.loads(run_cli("plugins", "--json").stdout)
+    assert payload["rule_engine"]["engine"] == ("durable" if rule_engine.durable_available() else "reference")

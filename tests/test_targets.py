@@ -237,3 +237,16 @@ def test_provider_oversight_escalation_ids_are_stable(visits, tmp_path):
     closure = next(e for e in first["escalations"] if e["rule"] == "po_evidence_before_closure")
     assert closure["facts"]["closed_without_evidence"] == 1
     assert closure["owner_role"] == "nominated_individual"
+
+
+def test_an_escalation_closes_when_an_action_citing_it_is_closed(visits, tmp_path):
+    first = run(visits, tmp_path, "provider_oversight", date(2026, 3, 1))
+    (escalation,) = first["escalations"]
+    assert escalation["status"] == "open"
+    add(visits, "improvement_action", id="A20", service="Oak House", raised_on="01/06/2026", owner="Named",
+        due_date="05/06/2026", escalation_id=escalation["id"])
+    still_open = run(visits, tmp_path, "provider_oversight", date(2026, 3, 1))["escalations"][0]
+    assert (still_open["status"], still_open["answered_by"]) == ("open", ["A20"])
+    visits["improvement_action"].update("A20", {"status": "completed", "completed_on": "2026-06-04"})
+    closed = run(visits, tmp_path, "provider_oversight", date(2026, 3, 1))["escalations"][0]
+    assert (closed["id"], closed["status"]) == (escalation["id"], "closed")

@@ -28,10 +28,12 @@ def plugins_list(ctx: click.Context, as_json: bool) -> None:
     command_plugins = getattr(ctx.parent.command if ctx.parent else None, "plugin_commands", {}) or {}
     infos = plugin_manager.plugin_infos(command_plugins)
     failed = plugin_manager.failures()
+    engine = rule_engine_info()
     if as_json:
         payload = {
             "plugins": [asdict(info) for info in infos],
             "failed": [asdict(failure) for failure in failed],
+            "rule_engine": engine,
         }
         click.echo(json.dumps(payload, indent=2))
         return
@@ -42,6 +44,19 @@ def plugins_list(ctx: click.Context, as_json: bool) -> None:
     click.echo(tabulate(rows, headers=("plugin", "version", "origin", "provides")))
     for failure in failed:
         click.echo(f"FAILED  {failure.plugin}: {failure.stage}: {failure.error}")
+    click.echo(f"\nRule engine: {engine['engine']}" + (f" ({engine['note']})" if engine["note"] else ""))
+
+
+def rule_engine_info() -> dict:
+    """Which rule engine runs here, and why the reference evaluator does when durable-rules cannot."""
+    from .. import rule_engine
+
+    if rule_engine.durable_available():
+        from importlib.metadata import version
+
+        return {"engine": "durable", "version": version("durable_rules"), "note": None}
+    return {"engine": "reference", "version": None,
+            "note": f"durable-rules cannot be imported here: {rule_engine.DURABLE_IMPORT_ERROR}"}
 
 
 COMMANDS = [plugins_list]
