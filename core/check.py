@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from .evaluate import RunOptions, evaluate
-from .results import save_run
+from .results import save_run, target_history
 from .ruleset import load_ruleset
 
 
@@ -16,6 +16,7 @@ def run_check(db: Database, ruleset: str | Path | None, options: RunOptions, sav
     loaded = load_ruleset(ruleset)
     verdict = evaluate(db, loaded, options)
     failures = verdict.pop("_failures")
+    verdict["history"] = target_history(db, verdict["ruleset"]["name"])
     if save:
         save_run(db, verdict, failures)
     return verdict

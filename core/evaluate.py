@@ -33,6 +33,7 @@ from .periods import Period, period_of, periods_between
 from .records import KINDS
 from .references import dangling_references
 from .ruleset import ResolvedDomain, Ruleset
+from .waivers import Waiver
 from .status import (
     DOMAIN_FACT_NAMES, DOMAIN_SCORE_RULES, RUN_FACT_NAMES, RUN_SCORE_RULES, SCORE_LABELS, SEVERITY, ScoreRule,
     series_status, worst,
@@ -50,6 +51,9 @@ class RunOptions:
     targets: list[str] = field(default_factory=list)
     engine: str = "auto"
     failure_cap: int = FAILURE_CAP
+    waivers: list[Waiver] = field(default_factory=list)
+    #: Add the free text of failing records (``record_text``): only when the user asks.
+    include_text: bool = False
 
 
 @dataclass
@@ -149,6 +153,18 @@ def _newest_by_service(db: Database, kind: str, where: str | None = None) -> dic
     return {service: newest for service, newest in db.execute(sql).fetchall()}
 
 
+def _waiver_ref(waiver: Waiver | None) -> dict | None:
+    if waiver is None:
+        return None
+    return {"entry": waiver.index, "status": waiver.status, "applies": waiver.applies, "expires": waiver.expires_text,
+            "justification": waiver.justification, "approved_by": waiver.approved_by}
+
+
+def _period_met(entries: list[dict], current: Period | None) -> bool:
+    entry = next((e for e in entries if current and e["period"] == current.label), None)
+    return bool(entry and entry["met"])
+
+
 class _Run:
     def __init__(self, db: Database, ruleset: Ruleset, options: RunOptions):
         self.db = db
@@ -162,6 +178,7 @@ class _Run:
             closures = Path(ruleset.source).parent / closures
         self.working_days = WorkingDays.from_file(closures) if closures else WorkingDays()
         self.services, self.aliases = _services(db, ruleset, options.services)
+        self.waivers = self._resolve_waivers(options.waivers, ruleset)
         first = _first_day(db, ruleset, self.as_of)
         self.periods = periods_between(first, self.as_of, self.model.period)
         self.complete = [p for p in self.periods if p.end <= self.as_of]
@@ -173,6 +190,20 @@ class _Run:
         self.data_quality: dict[str, Any] = {"low_denominators": [], "stale_sources": [], "pending_units": 0}
         self.newest_cache: dict[str, dict[str, str]] = {}
         self.failures_all: list[tuple[str, str, str, str, str]] = []
+
+    def _resolve_waivers(self, waivers: list[Waiver], ruleset: Ruleset) -> list[Waiver]:
+        known = {t for resolved in ruleset.domains for t in resolved.targets}
+        resolved_waivers = []
+        for waiver in waivers:
+            if waiver.target not in known:
+                raise InputError(f"{waiver.label()}: unknown target {waiver.target!r} (targets: {', '.join(sorted(known))})")
+            if waiver.service is not None:
+                canonical = self.aliases.get(waiver.service)
+                if canonical is None:
+                    raise InputError(f"{waiver.label()}: unknown service {waiver.service!r}")
+                waiver.service = canonical
+            resolved_waivers.append(waiver)
+        return resolved_waivers
 
     # -- figures -------------------------------------------------------------------------------
 
@@ -220,7 +251,7 @@ class _Run:
                     for shift, (num, den) in sorted(cell.shifts.items())
                 }
             entries.append(entry)
-            if service != "(provider)":
+            if service != "(provider)" and domain:
                 self.failures_all += [(domain, spec.id, service, period.label, unit) for unit in cell.failures]
         return entries
 
@@ -249,18 +280,29 @@ class _Run:
         return {"status": result.status, "baseline": result.baseline, "current": result.current,
                 "trend": result.trend, "reason": result.reason}
 
+    def waiver_for(self, target: str, service: str | None) -> Waiver | None:
+        """The waiver that covers a target (for one service, or pooled), applying ones first."""
+        candidates = [w for w in self.waivers if w.target == target and (w.service is None or w.service == service)]
+        candidates.sort(key=lambda w: (not w.applies, w.service is None))
+        return candidates[0] if candidates else None
+
     def target_result(self, resolved: ResolvedDomain, spec, cells: dict[str, dict[str, _Cell]]) -> dict:
         domain = resolved.domain.name
         services = []
         pooled: dict[str, _Cell] = defaultdict(_Cell)
+        scored: dict[str, _Cell] = defaultdict(_Cell)  # pooled over services without a waiver in force
         for service in self.services:
             by_period = cells[service]
+            waiver = self.waiver_for(spec.id, service)
             for label, cell in by_period.items():
                 pooled[label].merge(cell)
+                if not (waiver and waiver.applies):
+                    scored[label].merge(cell)
             entries = self._entries(by_period, spec, service, domain)
             stale = self._stale(spec, service)
             status = self._status(entries, spec, stale)
-            services.append({"service": service, **status, "stale_sources": stale, "periods": entries})
+            services.append({"service": service, **status, "stale_sources": stale, "periods": entries,
+                             "waiver": _waiver_ref(waiver)})
             if spec.kind == "rate":
                 self._flag_low_denominator(domain, spec.id, service, entries)
         entries = self._entries(pooled, spec, "(provider)", domain)
@@ -273,10 +315,24 @@ class _Run:
             if item not in self.data_quality["stale_sources"]:
                 self.data_quality["stale_sources"].append(item)
         self.data_quality["pending_units"] += sum(e["pending"] for e in entries)
+        waiver = self.waiver_for(spec.id, None) if any(w.service is None for w in self.waivers) else None
+        if waiver is not None and waiver.service is not None:
+            waiver = None
+        # What the score sees: nothing while a waiver for every service is in force; otherwise the
+        # figures of the services without a waiver in force.
+        if waiver is not None and waiver.applies:
+            scoring = None
+        elif len(scored) == len(pooled) and all(scored[k].denominator == pooled[k].denominator for k in pooled):
+            scoring = {"status": status["status"], "met": _period_met(entries, self.current)}
+        else:
+            scored_entries = [dict(e) for e in self._entries(scored, spec, "(provider)", "")]
+            scoring = {"status": self._status(scored_entries, spec, stale)["status"],
+                       "met": _period_met(scored_entries, self.current)}
         return {
             "id": spec.id, "title": spec.title, "kind": spec.kind, "threshold": spec.threshold,
             "direction": spec.direction, "description": spec.description, "cadence": spec.cadence,
             **status, "stale_sources": stale, "periods": entries, "services": services,
+            "waiver": _waiver_ref(waiver), "_scoring": scoring,
         }
 
     def _flag_low_denominator(self, domain: str, target: str, service: str | None, entries: list[dict]) -> None:
@@ -401,7 +457,9 @@ def evaluate(db: Database, ruleset: Ruleset, options: RunOptions) -> dict:
                                           (("domain", resolved.domain.name),)))
             rule_specs[name] = (resolved, escalation)
         statuses = [t["status"] for t in target_results]
-        not_met = sum(1 for t in target_results if not _current_met(t, run))
+        scored = [t["_scoring"] for t in target_results if t["_scoring"] is not None]
+        scored_statuses = [t["status"] for t in scored]
+        not_met = sum(1 for t in scored if not t["met"])
         warnings = []
         if len(categories) <= 1:
             warnings.append(f"evidence from {len(categories)} category: assurance capped at 2")
@@ -429,14 +487,15 @@ def evaluate(db: Database, ruleset: Ruleset, options: RunOptions) -> dict:
                 ],
             },
             "warnings": warnings,
+            "waived_targets": len(target_results) - len(scored),
             "targets": target_results,
             "_verdict_fact": {
                 "id": f"domain|{resolved.domain.name}", "kind": "domain_verdict",
-                "targets": len(target_results), "not_met": not_met,
-                "deteriorating": statuses.count("deteriorating"),
-                "not_recovered": len(statuses) - statuses.count("recovered"),
+                "targets": len(scored), "not_met": not_met,
+                "deteriorating": scored_statuses.count("deteriorating"),
+                "not_recovered": len(scored_statuses) - scored_statuses.count("recovered"),
                 "categories": len(categories),
-                "share_not_met": round(not_met / len(target_results), 6) if target_results else 0.0,
+                "share_not_met": round(not_met / len(scored), 6) if scored else 0.0,
             },
         })
     if not domains_out:
@@ -461,6 +520,8 @@ def evaluate(db: Database, ruleset: Ruleset, options: RunOptions) -> dict:
         )
         domain["score_label"] = SCORE_LABELS[domain["score"]]
         del domain["_verdict_fact"]
+        for target in domain["targets"]:
+            del target["_scoring"]
 
     total = sum(d["score"] for d in domains_out)
     percentage = round(100 * total / (4 * len(domains_out)))
@@ -474,11 +535,6 @@ def evaluate(db: Database, ruleset: Ruleset, options: RunOptions) -> dict:
     escalations.sort(key=lambda e: (e["due"], e["domain"], e["service"], e["rule"]))
     return _assemble(run, ruleset, engine, domains_out, escalations, score, score_rule, limiter, percentage,
                      skipped_rules)
-
-
-def _current_met(target: dict, run: _Run) -> bool:
-    current = next((e for e in target["periods"] if run.current and e["period"] == run.current.label), None)
-    return bool(current and current["met"])
 
 
 def _escalation(run: _Run, spec_pair, service: str, batches) -> dict:
@@ -551,6 +607,32 @@ def _summary_line(domain: dict, target: dict) -> dict:
     }
 
 
+def _record_text(run: _Run, domains: list[dict]) -> dict[str, str]:
+    """Free text of the records behind current-period failures, for a user who asked for it."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for domain in domains:
+        resolved = next(r for r in run.ruleset.domains if r.domain.name == domain["domain"])
+        for target in domain["targets"]:
+            spec = resolved.targets[target["id"]]
+            if spec.kind != "rate" or not spec.sources:
+                continue
+            for entry in target["periods"]:
+                if run.current and entry["period"] == run.current.label:
+                    wanted[spec.sources[0]].update(entry["failures"])
+    texts: dict[str, str] = {}
+    for kind, ids in wanted.items():
+        fields = sorted(KINDS[kind].free_text_fields())
+        if not fields or not ids:
+            continue
+        columns = ", ".join(f"[{f}]" for f in fields)
+        marks = ", ".join("?" for _ in ids)
+        for row in run.db.execute(f"SELECT id, {columns} FROM [{kind}] WHERE id IN ({marks})", sorted(ids)).fetchall():
+            parts = [f"{name}: {value}" for name, value in zip(fields, row[1:]) if value]
+            if parts:
+                texts[row[0]] = " | ".join(parts)[:500]
+    return texts
+
+
 def _assemble(run: _Run, ruleset: Ruleset, engine, domains, escalations, score, score_rule, limiter, percentage,
               skipped_rules) -> dict:
     from . import plugin_manager
@@ -569,17 +651,21 @@ def _assemble(run: _Run, ruleset: Ruleset, engine, domains, escalations, score, 
         (newest,) = run.db.execute(f"SELECT MAX([{model.event_field}]) FROM [{kind}]").fetchone()
         if newest and kind != "service":
             freshness[kind] = newest[:10]
-    plugins = sorted({(d["plugin"]) for d in domains})
     infos = {info.name: info.version for info in plugin_manager.plugin_infos()}
+    plugins = sorted(infos)
     engine_note = None
     if engine.name == "reference" and not rule_engine.durable_available():
         engine_note = f"durable-rules is not available here ({rule_engine.DURABLE_IMPORT_ERROR}); the reference evaluator ran the rules"
     statuses = [d["status"] for d in domains]
+    waived = sum(d["waived_targets"] for d in domains)
+    warnings = [w.message() for w in run.waivers if w.status in ("malformed", "expired", "expiring_soon")]
     summary = (
         f"Internal assurance score {score} of 4 ({SCORE_LABELS[score]}), {percentage}%, over {len(domains)} "
         f"domain{'s' if len(domains) != 1 else ''}: "
         + ", ".join(f"{d['title']} {d['status'].replace('_', ' ')}" for d in domains)
-        + f". {len([e for e in escalations if e['status'] == 'open'])} escalations open. {DISCLAIMER}"
+        + f". {len([e for e in escalations if e['status'] == 'open'])} escalations open."
+        + (f" {waived} target{'s' if waived != 1 else ''} waived." if waived else "")
+        + f" {DISCLAIMER}"
     )
     return {
         "schema_version": SCHEMA_VERSION,
@@ -625,6 +711,10 @@ def _assemble(run: _Run, ruleset: Ruleset, engine, domains, escalations, score, 
                 "open_actions_total": len(open_actions),
             },
         },
+        "waivers": [w.as_dict() for w in run.waivers],
+        "warnings": warnings,
+        "record_text": _record_text(run, domains) if run.options.include_text else None,
+        "history": {},
         "data_quality": {
             "rows_rejected": rejected,
             "dangling_references": len(findings),

@@ -103,3 +103,9 @@ def m004_runs(db: Database) -> None:
         foreign_keys=[("run_id", "runs", "run_id")],
     )
     db["run_failures"].create_index(["run_id", "target"])
+
+
+@migrations()
+def m005_run_current_period(db: Database) -> None:
+    db["runs"].add_column("current_period", str)
+    db["runs"].create_index(["ruleset", "created_at"])

@@ -45,9 +45,19 @@ class StatusFields(_Model):
     stale_sources: list[str]
 
 
+class WaiverRef(_Model):
+    entry: int
+    status: Literal["in_force", "expiring_soon", "expired", "malformed"]
+    applies: bool
+    expires: str
+    justification: str
+    approved_by: str
+
+
 class ServiceTarget(StatusFields):
     service: str
     periods: list[PeriodFigures]
+    waiver: WaiverRef | None = Field(description="The waiver covering this target for this service, if any.")
 
 
 class Target(StatusFields):
@@ -60,6 +70,7 @@ class Target(StatusFields):
     cadence: str | None
     periods: list[PeriodFigures] = Field(description="Pooled over services: sums of numerators and denominators.")
     services: list[ServiceTarget]
+    waiver: WaiverRef | None = Field(description="A waiver covering this target for every service, if any.")
 
 
 class EvidenceSourceFigures(_Model):
@@ -97,6 +108,7 @@ class Domain(_Model):
     triangulation: list[EvidenceSourceFigures]
     framework: FrameworkMapping
     warnings: list[str]
+    waived_targets: int = Field(description="Targets under a waiver in force: shown, not scored.")
     targets: list[Target]
 
 
@@ -234,6 +246,27 @@ class Overall(_Model):
     disclaimer: str
 
 
+class WaiverInfo(_Model):
+    entry: int
+    target: str
+    service: str | None
+    expires: str
+    status: Literal["in_force", "expiring_soon", "expired", "malformed"]
+    applies: bool
+    justification: str
+    approved_by: str
+    message: str
+
+
+class HistoryPoint(_Model):
+    run_id: str
+    generated_at: str
+    as_of: str
+    period: str | None
+    value: float | None
+    status: str
+
+
 class Verdict(_Model):
     """carecheck's verdict, schema version 1.0."""
 
@@ -247,4 +280,12 @@ class Verdict(_Model):
     domains: list[Domain]
     escalations: list[Escalation]
     commissioner_summary: CommissionerSummary
+    waivers: list[WaiverInfo]
+    warnings: list[str] = Field(description="Waivers expired, expiring within 14 days or unreadable.")
+    record_text: dict[str, str] | None = Field(
+        description="Free text of the records behind current-period failures; only with --include-text."
+    )
+    history: dict[str, list[HistoryPoint]] = Field(
+        description="Each target's pooled current value and status in earlier runs of the same ruleset, oldest first."
+    )
     data_quality: DataQuality

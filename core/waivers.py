@@ -1,0 +1,123 @@
+"""Waivers: a target exempted, for a time and with a reason, optionally for one service.
+
+::
+
+    - target: po_monthly_visit
+      service: Oak House          # optional: every service when left out
+      justification: Registered manager on leave; visits resume in October
+      approved_by: Nominated individual
+      expires: 2026-09-30         # ISO date, inclusive, Europe/London
+
+A waived target is still evaluated and shown as waived; while the waiver is in force it does not
+lower the score. After ``expires`` (judged against ``--as-of``) the waiver no longer applies and
+the output says so; one expiring within 14 days is flagged. An entry whose date cannot be read
+counts as expired, with a warning naming it; any other problem in the file is an input error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import InputError
+from .mapping import render_validation_errors
+
+EXPIRING_SOON_DAYS = 14
+
+
+class WaiverEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    target: str = Field(min_length=1)
+    service: str | None = None
+    justification: str = Field(min_length=1)
+    approved_by: str = Field(min_length=1)
+    expires: str = Field(description="ISO date (YYYY-MM-DD), inclusive.")
+
+    @field_validator("expires", mode="before")
+    @classmethod
+    def _as_text(cls, value):
+        # YAML reads 2026-09-30 as a date; keep the text so a malformed one can be reported, not refused.
+        return value.isoformat() if isinstance(value, date) else str(value) if value is not None else value
+
+    @field_validator("justification", "approved_by")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+
+@dataclass
+class Waiver:
+    index: int
+    target: str
+    service: str | None  # canonical service name, None for every service
+    justification: str
+    approved_by: str
+    expires: date | None  # None: the date could not be read
+    expires_text: str
+    status: str  # in_force, expiring_soon, expired, malformed
+
+    @property
+    def applies(self) -> bool:
+        return self.status in ("in_force", "expiring_soon")
+
+    def label(self) -> str:
+        return f"waiver {self.index} ({self.target}{' for ' + self.service if self.service else ''})"
+
+    def as_dict(self) -> dict:
+        return {
+            "entry": self.index, "target": self.target, "service": self.service, "expires": self.expires_text,
+            "status": self.status, "applies": self.applies, "justification": self.justification,
+            "approved_by": self.approved_by, "message": self.message(),
+        }
+
+    def message(self) -> str:
+        if self.status == "malformed":
+            return f"{self.label()}: expires {self.expires_text!r} is not an ISO date (YYYY-MM-DD); treated as expired"
+        if self.status == "expired":
+            return f"{self.label()} expired on {self.expires_text} and no longer applies"
+        if self.status == "expiring_soon":
+            return f"{self.label()} expires on {self.expires_text}, within {EXPIRING_SOON_DAYS} days"
+        return f"{self.label()} in force until {self.expires_text}"
+
+
+def load_waivers(path: Path, as_of: date) -> list[Waiver]:
+    """Read a waivers file; the status of each entry is judged against ``as_of``."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such waivers file") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    if isinstance(data, dict) and set(data) == {"waivers"}:
+        data = data["waivers"]
+    if not isinstance(data, list):
+        raise InputError(f"{path}: a waivers file is a YAML list of waivers")
+    waivers = []
+    for index, item in enumerate(data):
+        try:
+            entry = WaiverEntry.model_validate(item)
+        except ValidationError as error:
+            raise InputError(f"{path}: waiver {index}: {render_validation_errors(error.errors())}") from None
+        try:
+            expires = date.fromisoformat(entry.expires.strip())
+        except ValueError:
+            expires = None
+        if expires is None:
+            status = "malformed"
+        elif as_of > expires:
+            status = "expired"
+        elif (expires - as_of).days <= EXPIRING_SOON_DAYS:
+            status = "expiring_soon"
+        else:
+            status = "in_force"
+        waivers.append(Waiver(index, entry.target, entry.service, entry.justification, entry.approved_by, expires,
+                              entry.expires, status))
+    return waivers
