@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from .adapter_api import Adapter
     from .domain_api import Domain
+    from .reporter_api import Reporter
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 
@@ -90,6 +91,26 @@ def carecheck_register_domains(register: Callable[["Domain"], None]) -> None:
     turns those into per-period figures, recovery statuses, escalations and scores.
 
     :param register: callback that takes one domain.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Reporting
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def carecheck_register_reporters(register: Callable[["Reporter"], None]) -> None:
+    """Register report formats: ways to render the verdict.
+
+    Call ``register(reporter)`` with an instance of a subclass of
+    :class:`carecheck.reporter_api.Reporter`. Its ``name`` becomes a choice of ``--format`` in
+    ``carecheck run``, ``carecheck demo`` and ``carecheck report``. A reporter renders the verdict
+    it is given and nothing else, so every format tells the same story; it must not add names of
+    people or free text the verdict does not carry. carecheck's own table, json, md, junit and
+    html formats are registered this way.
+
+    :param register: callback that takes one reporter.
     """
 
 

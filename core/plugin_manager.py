@@ -43,6 +43,11 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "carecheck.plugins.safeguarding",
     "carecheck.plugins.incident_learning",
     "carecheck.plugins.provider_oversight",
+    "carecheck.reporters.table",
+    "carecheck.reporters.json_report",
+    "carecheck.reporters.markdown",
+    "carecheck.reporters.junit",
+    "carecheck.reporters.html",
 )
 
 
@@ -230,6 +235,26 @@ def get_domains() -> dict[str, Registered]:
     return domains
 
 
+def get_reporters() -> dict[str, Registered]:
+    """Every report format by name, with the plugin that registered it."""
+    from .reporter_api import Reporter
+
+    reporters: dict[str, Registered] = {}
+    for impl in _impls("carecheck_register_reporters"):
+        collected: dict[str, Reporter] = {}
+
+        def register(reporter: "Reporter") -> None:
+            if not isinstance(reporter, Reporter):
+                raise TypeError(f"register() expects a Reporter, got {type(reporter).__name__}")
+            if reporter.name in reporters or reporter.name in collected:
+                raise ValueError(f"report format {reporter.name!r} is already taken")
+            collected[reporter.name] = reporter
+
+        if _call(impl, "carecheck_register_reporters", register=register):
+            reporters.update({name: Registered(r, impl.plugin_name) for name, r in collected.items()})
+    return reporters
+
+
 def register_commands(cli: "click.Group") -> dict[str, str]:
     """Let every plugin add commands; returns command name to the plugin that added it."""
     added: dict[str, str] = {}
@@ -253,6 +278,8 @@ def plugin_infos(command_plugins: dict[str, str] | None = None) -> list[PluginIn
         infos[registered.plugin].provides.append(f"adapter:{adapter_name}")
     for domain_name, registered in get_domains().items():
         infos[registered.plugin].provides.append(f"domain:{domain_name}")
+    for reporter_name, registered in get_reporters().items():
+        infos[registered.plugin].provides.append(f"format:{reporter_name}")
     for mapping_name, registered in get_mappings().items():
         infos[registered.plugin].provides.append(f"mapping:{mapping_name}")
     for command_name, plugin_name in (command_plugins or {}).items():

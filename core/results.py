@@ -55,11 +55,77 @@ def target_history(db: Database, ruleset: str, service: str = "(provider)") -> d
 
 def load_run(db: Database, run_id: str) -> dict:
     """A stored verdict by run id (or a unique prefix of one)."""
+    (verdict,) = db.execute("SELECT verdict FROM runs WHERE run_id = ?", [_resolve_run_id(db, run_id)]).fetchone()
+    return json.loads(verdict)
+
+
+def run_rows(db: Database, target: str | None = None, service: str | None = None) -> list[dict]:
+    """Each target's current-period value and status, run by run (oldest first)."""
+    sql = """SELECT r.run_id, r.created_at, r.as_of, r.ruleset, t.domain, t.target, t.service, t.period, t.numerator,
+                    t.denominator, t.value, t.met, t.status
+             FROM runs r JOIN target_results t ON t.run_id = r.run_id AND t.period = r.current_period
+             WHERE 1 = 1"""
+    args: list = []
+    if target:
+        sql += " AND t.target = ?"
+        args.append(target)
+    if service:
+        sql += " AND t.service = ?"
+        args.append(service)
+    sql += " ORDER BY r.created_at, r.rowid, t.domain, t.target, t.service = '(provider)' DESC, t.service"
+    columns = ["run_id", "created_at", "as_of", "ruleset", "domain", "target", "service", "period", "numerator",
+               "denominator", "value", "met", "status"]
+    return [dict(zip(columns, row)) for row in db.execute(sql, args).fetchall()]
+
+
+def diff_runs(db: Database, run_a: str, run_b: str) -> dict[str, list[dict]]:
+    """What changed between two runs, matched by target, service and period (complete periods only).
+
+    - new: failing in B, with no figure (or no value) in A;
+    - resolved: failing in A, not failing in B;
+    - regressed: met in A, failing in B;
+    - still_failing: failing in both.
+    """
+    a, b = _resolve_run_id(db, run_a), _resolve_run_id(db, run_b)
+
+    def figures(run_id: str) -> dict[tuple, dict]:
+        rows = db.execute(
+            "SELECT domain, target, service, period, value, met FROM target_results WHERE run_id = ? AND partial = 0",
+            [run_id],
+        ).fetchall()
+        return {(d, t, s, p): {"value": v, "met": m} for d, t, s, p, v, m in rows}
+
+    before, after = figures(a), figures(b)
+    result: dict[str, list[dict]] = {"new": [], "resolved": [], "regressed": [], "still_failing": []}
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        failing_before = old is not None and old["met"] == 0
+        failing_after = new is not None and new["met"] == 0
+        met_before = old is not None and old["met"] == 1
+        if failing_after and failing_before:
+            change = "still_failing"
+        elif failing_after and met_before:
+            change = "regressed"
+        elif failing_after:
+            change = "new"
+        elif failing_before:
+            change = "resolved"
+        else:
+            continue
+        domain, target, service, period = key
+        result[change].append({
+            "domain": domain, "target": target, "service": service, "period": period,
+            "before": old["value"] if old else None, "after": new["value"] if new else None,
+        })
+    return {"run_a": a, "run_b": b, **result}
+
+
+def _resolve_run_id(db: Database, run_id: str) -> str:
     from .errors import InputError
 
-    rows = db.execute("SELECT run_id, verdict FROM runs WHERE run_id LIKE ? || '%'", [run_id]).fetchall()
+    rows = db.execute("SELECT run_id FROM runs WHERE run_id LIKE ? || '%'", [run_id]).fetchall()
     if not rows:
         raise InputError(f"no run {run_id!r} in the store (carecheck history lists them)")
     if len(rows) > 1:
         raise InputError(f"run id {run_id!r} is ambiguous: it starts {len(rows)} runs")
-    return json.loads(rows[0][1])
+    return rows[0][0]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from datetime import date
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from .. import plugin_manager
 from ..check import run_check
 from ..dates import DateParseError, LONDON, parse_date
 from ..errors import InputError
@@ -17,9 +17,10 @@ from ..evaluate import RunOptions
 from ..generator import generate, last_day
 from ..importer import import_source
 from ..manifest import load_manifest
-from ..report_table import render_table
+from ..results import load_run
 from ..ruleset import check_ruleset, locate
 from ..store import open_store
+from ..waivers import load_waivers
 from . import EXIT_CHECKS_FAILED
 from .options import db_option
 
@@ -36,11 +37,31 @@ class UKDate(click.ParamType):
             self.fail(f"{error} (use DD/MM/YYYY or YYYY-MM-DD)", param, ctx)
 
 
+class ReportFormat(click.ParamType):
+    """A report format registered by a reporter plugin (table, json, md, junit, html, ...)."""
+
+    name = "FORMAT"
+
+    def convert(self, value, param, ctx):
+        reporters = plugin_manager.get_reporters()
+        if value not in reporters:
+            self.fail(f"{value!r} is not a report format (formats: {', '.join(sorted(reporters))})", param, ctx)
+        return value
+
+
 def output_options(function):
     function = click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
                             help="Write the report to this file instead of standard output.")(function)
-    function = click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-                            show_default=True, help="Report format.")(function)
+    function = click.option("--format", "fmt", type=ReportFormat(), default="table", show_default=True,
+                            help="Report format: table, json, md, junit, html, or one a plugin adds.")(function)
+    return function
+
+
+def evidence_options(function):
+    function = click.option("--include-text", is_flag=True,
+                            help="Include the free text of the records behind current failures (personal data).")(function)
+    function = click.option("--waivers", "waivers_path", type=click.Path(dir_okay=False, path_type=Path),
+                            help="A YAML file of waivers (target, optional service, justification, approved_by, expires).")(function)
     return function
 
 
@@ -51,7 +72,7 @@ def _today() -> date:
 
 
 def _emit(verdict: dict, fmt: str, output: Path | None) -> None:
-    text = json.dumps(verdict, indent=2) + "\n" if fmt == "json" else render_table(verdict)
+    text = plugin_manager.get_reporters()[fmt].item.render(verdict)
     if output is None:
         click.echo(text, nl=False)
         return
@@ -79,10 +100,11 @@ def _finish(verdict: dict, fail_under: int | None) -> None:
 @click.option("--service", "services", multiple=True, help="Only this service (name, id or alias); repeatable.")
 @click.option("--target", "targets", multiple=True, help="Only this target id; repeatable.")
 @output_options
+@evidence_options
 @click.option("--fail-under", type=click.IntRange(1, 4), help="Exit 1 when the run's score is below this (1 to 4).")
 @click.option("--engine", type=click.Choice(["auto", "durable", "reference"]), default="auto", show_default=True,
               help="Rule engine: durable-rules where it runs, else the reference evaluator.")
-def run(ruleset, db_path, as_of, services, targets, fmt, output, fail_under, engine) -> None:
+def run(ruleset, db_path, as_of, services, targets, fmt, output, waivers_path, include_text, fail_under, engine) -> None:
     """Check the evidence store against a ruleset and give the assurance verdict.
 
     RULESET is a ruleset file or the name of one shipped with carecheck (default: cqc-recovery).
@@ -93,17 +115,54 @@ def run(ruleset, db_path, as_of, services, targets, fmt, output, fail_under, eng
         carecheck run --as-of 31/08/2026
         carecheck run my-ruleset.yaml --service "Oak House" --format json -o verdict.json
         carecheck run --target inc_review_5wd --fail-under 3
+        carecheck run --format html --output pack.html --waivers waivers.yaml
     """
     if not Path(db_path).exists():
         raise InputError(f"{db_path}: no evidence store here; import records first (carecheck import) or pass --db")
+    as_of = as_of or _today()
+    waivers = _waivers(waivers_path, as_of)
     db = open_store(db_path)
     try:
-        options = RunOptions(as_of=as_of or _today(), services=list(services), targets=list(targets), engine=engine)
+        options = RunOptions(as_of=as_of, services=list(services), targets=list(targets), engine=engine,
+                             waivers=waivers, include_text=include_text)
         verdict = run_check(db, ruleset, options)
     finally:
         db.close()
     _emit(verdict, fmt, output)
     _finish(verdict, fail_under)
+
+
+def _waivers(path: Path | None, as_of: date) -> list:
+    if path is None:
+        return []
+    waivers = load_waivers(path, as_of)
+    for waiver in waivers:
+        if waiver.status == "malformed":
+            click.echo(f"Warning: {path}: {waiver.message()}", err=True)
+    return waivers
+
+
+@click.command(name="report")
+@click.argument("run_id")
+@db_option
+@output_options
+def report(run_id, db_path, fmt, output) -> None:
+    """Render a stored run again, in any format.
+
+    RUN_ID is a run's id or the start of one (carecheck history lists them).
+
+    \b
+    Example:
+        carecheck report 3f2a --format html --output pack.html
+    """
+    if not Path(db_path).exists():
+        raise InputError(f"{db_path}: no evidence store here; pass --db")
+    db = open_store(db_path)
+    try:
+        verdict = load_run(db, run_id)
+    finally:
+        db.close()
+    _emit(verdict, fmt, output)
 
 
 @click.command(name="validate")
@@ -133,9 +192,10 @@ DEMO_SERVICES, DEMO_MONTHS, DEMO_SEED, DEMO_START = 2, 8, 7, date(2026, 1, 1)
 @click.option("--db", "db_path", type=click.Path(dir_okay=False),
               help="Keep the demo's evidence store here (default: a temporary one).")
 @output_options
+@evidence_options
 @click.option("--engine", type=click.Choice(["auto", "durable", "reference"]), default="auto", show_default=True,
               help="Rule engine.")
-def demo(db_path, fmt, output, engine) -> None:
+def demo(db_path, fmt, output, waivers_path, include_text, engine) -> None:
     """Run the default ruleset over a bundled synthetic sample.
 
     The sample (two services, eight months) is made by carecheck's seeded generator: one domain
@@ -146,7 +206,10 @@ def demo(db_path, fmt, output, engine) -> None:
     Example:
         carecheck demo
         carecheck demo --db demo.db --format json -o verdict.json
+        carecheck demo --format html --output pack.html
     """
+    as_of = last_day(DEMO_START, DEMO_MONTHS)
+    waivers = _waivers(waivers_path, as_of)
     with tempfile.TemporaryDirectory(prefix="carecheck-demo-") as folder:
         manifest = generate(Path(folder) / "export", services=DEMO_SERVICES, months=DEMO_MONTHS, seed=DEMO_SEED,
                             start=DEMO_START)
@@ -155,7 +218,7 @@ def demo(db_path, fmt, output, engine) -> None:
         try:
             for request in load_manifest(manifest):
                 import_source(db, request)
-            options = RunOptions(as_of=last_day(DEMO_START, DEMO_MONTHS), engine=engine)
+            options = RunOptions(as_of=as_of, engine=engine, waivers=waivers, include_text=include_text)
             verdict = run_check(db, None, options)
         finally:
             db.close()
@@ -185,4 +248,4 @@ def generate_cmd(services, months, seed, start, notes_per_day, out) -> None:
     click.echo(f"Wrote {manifest.parent}; import it with: carecheck import --manifest {manifest}")
 
 
-COMMANDS = [run, validate, demo, generate_cmd]
+COMMANDS = [run, report, validate, demo, generate_cmd]

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
+from carecheck import hookimpl
+from carecheck.reporter_api import Reporter
+
 STATUS_WORDS = {
     "recovered": "recovered", "improving": "improving", "not_improving": "not improving",
     "deteriorating": "DETERIORATING", "insufficient_evidence": "insufficient evidence",
@@ -18,6 +21,19 @@ def percent(value: float | None) -> str:
         return "-"
     text = f"{100 * value:.1f}".rstrip("0").rstrip(".")
     return f"{text}%"
+
+
+def waiver_note(item: dict) -> str:
+    waiver = item.get("waiver")
+    if not waiver:
+        return ""
+    if waiver["status"] == "expiring_soon":
+        return f" [waived until {waiver['expires']}, expiring soon]"
+    if waiver["applies"]:
+        return f" [waived until {waiver['expires']}]"
+    if waiver["status"] == "malformed":
+        return " [waiver date unreadable: not applied]"
+    return f" [waiver expired {waiver['expires']}]"
 
 
 def _threshold(target: dict) -> str:
@@ -46,13 +62,23 @@ def render_table(verdict: dict) -> str:
         for target in domain["targets"]:
             rows.append((
                 f"- {target['id']}", percent(target["baseline"]), percent(target["current"]), _threshold(target),
-                STATUS_WORDS[target["status"]], "",
+                STATUS_WORDS[target["status"]] + waiver_note(target), "",
             ))
     lines.append(tabulate(rows, headers=("domain / target", "baseline", "current", "target", "status", "score")))
+    for target in (t for d in verdict["domains"] for t in d["targets"]):
+        for row in target["services"]:
+            if row["waiver"] and not target["waiver"]:
+                lines.append(f"{target['id']} for {row['service']}: {STATUS_WORDS[row['status']]}{waiver_note(row)}")
     for domain in verdict["domains"]:
         lines.append(f"Evidence ({domain['domain']}): {', '.join(domain['evidence_categories']) or 'none'}")
         for warning in domain["warnings"]:
             lines.append(f"Warning ({domain['domain']}): {warning}")
+
+    if verdict["waivers"]:
+        lines += ["", "Waivers"]
+        lines += [f"  - {w['message']}; approved by {w['approved_by']}: {w['justification']}" for w in verdict["waivers"]]
+    for warning in verdict["warnings"]:
+        lines.append(f"Warning: {warning}")
 
     lines += ["", f"Escalations ({len(verdict['escalations'])})"]
     if verdict["escalations"]:
@@ -103,3 +129,17 @@ def render_table(verdict: dict) -> str:
         + f"; run {verdict['audit']['run_id']}",
     ]
     return "\n".join(lines) + "\n"
+
+
+class TableReporter(Reporter):
+    name = "table"
+    description = "Tables for the terminal: targets, escalations, commissioner summary"
+    extension = ".txt"
+
+    def render(self, verdict: dict) -> str:
+        return render_table(verdict)
+
+
+@hookimpl
+def carecheck_register_reporters(register):
+    register(TableReporter())

@@ -1,0 +1,67 @@
+"""``carecheck actions``: the escalations and open actions as an action tracker."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import click
+
+from ..errors import InputError
+from ..results import load_run
+from ..store import open_store
+from ..tracker import to_csv, tracker_rows, write_xlsx
+from .options import db_option
+
+
+@click.command(name="actions")
+@db_option
+@click.option("--run", "run_id", help="The run whose escalations to export (default: the latest run).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (required for xlsx; csv goes to standard output without it).")
+def actions(db_path, run_id, fmt, output) -> None:
+    """Export escalations and open improvement actions as an action tracker (CSV or Excel).
+
+    Columns: id, kind, service, domain, target, trigger, action, owner role, owner, due date,
+    status. Action text and owner names come from the tracker records, as a tracker needs them.
+    Cells that begin with =, +, - or @ are neutralised so a spreadsheet never runs them.
+
+    \b
+    Example:
+        carecheck actions --format xlsx --output actions.xlsx
+        carecheck actions --run 3f2a9c > actions.csv
+    """
+    if fmt == "xlsx" and output is None:
+        raise click.UsageError("--format xlsx needs --output FILE")
+    if not Path(db_path).exists():
+        raise InputError(f"{db_path}: no evidence store here; pass --db")
+    db = open_store(db_path)
+    try:
+        if run_id is None:
+            latest = db.execute("SELECT run_id FROM runs ORDER BY created_at DESC, rowid DESC LIMIT 1").fetchone()
+            if latest is None:
+                raise InputError(f"{db_path}: no run yet; run carecheck run first")
+            run_id = latest[0]
+        rows = tracker_rows(db, load_run(db, run_id))
+    finally:
+        db.close()
+    if output is None:
+        click.echo(to_csv(rows), nl=False)
+        return
+    handle = tempfile.NamedTemporaryFile(dir=output.parent or ".", prefix=f".{output.name}.", delete=False)
+    handle.close()
+    try:
+        if fmt == "csv":
+            Path(handle.name).write_text(to_csv(rows), encoding="utf-8-sig")  # Excel opens UTF-8 with a BOM
+        else:
+            write_xlsx(rows, Path(handle.name))
+        os.replace(handle.name, output)
+    finally:
+        if os.path.exists(handle.name):
+            os.unlink(handle.name)
+    click.echo(f"Wrote {len(rows)} rows to {output}", err=True)
+
+
+COMMANDS = [actions]

@@ -1,0 +1,23 @@
+"""What a reporter is: a format the verdict can be rendered in.
+
+Every format is rendered from the one versioned verdict (``carecheck run --format json``), so
+formats cannot disagree. carecheck's own formats (table, json, md, junit, html) are reporters
+registered through ``carecheck_register_reporters``, as a vendor's would be.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+
+class Reporter(ABC):
+    #: The name users give to ``--format``.
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    #: Usual file name ending, for ``--output``.
+    extension: ClassVar[str] = ".txt"
+
+    @abstractmethod
+    def render(self, verdict: dict) -> str:
+        """The whole report as text. Never include free text beyond what the verdict carries."""

@@ -1,0 +1,70 @@
+"""The HTML evidence pack: one self-contained file to take into a governance meeting.
+
+Rendered with Jinja2 (autoescaping on) from the verdict alone; charts are inline SVG. Nothing is
+loaded from the network: no script, style sheet, font or image.
+"""
+
+from __future__ import annotations
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from carecheck import hookimpl
+from carecheck.reporter_api import Reporter
+
+from .charts import value_chart
+from .table import STATUS_WORDS, percent
+
+
+def _environment() -> Environment:
+    env = Environment(loader=PackageLoader("carecheck.reporters", "templates"),
+                      autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
+    env.filters["percent"] = percent
+    env.filters["status"] = lambda s: STATUS_WORDS.get(s, s)
+    env.filters["words"] = lambda s: (s or "").replace("_", " ")
+    return env
+
+
+def _charts(verdict: dict) -> dict[str, dict]:
+    charts = {}
+    for domain in verdict["domains"]:
+        for target in domain["targets"]:
+            points = [{"label": p["period"], "value": p["value"], "met": p["met"], "partial": p["partial"]}
+                      for p in target["periods"]]
+            charts[target["id"]] = {
+                "periods": value_chart(points, target["threshold"], target["baseline"],
+                                       f"{target['title']}: value per period against the target",
+                                       f"chart-{target['id']}"),
+            }
+            history = verdict["history"].get(target["id"], [])
+            if history:
+                current = {"label": f"{verdict['as_of']} (this run)", "value": target["current"],
+                           "met": target["current"] is not None and target["current"] >= target["threshold"], "partial": False}
+                runs = [{"label": h["as_of"], "value": h["value"],
+                         "met": h["value"] is not None and h["value"] >= target["threshold"], "partial": False}
+                        for h in history] + [current]
+                charts[target["id"]]["runs"] = value_chart(
+                    runs, target["threshold"], target["baseline"], f"{target['title']}: current value run by run",
+                    f"runs-{target['id']}")
+    return charts
+
+
+def render_html(verdict: dict) -> str:
+    template = _environment().get_template("pack.html.j2")
+    escalations_by_domain: dict[str, list] = {}
+    for escalation in verdict["escalations"]:
+        escalations_by_domain.setdefault(escalation["domain"], []).append(escalation)
+    return template.render(v=verdict, charts=_charts(verdict), escalations_by_domain=escalations_by_domain)
+
+
+class HTMLReporter(Reporter):
+    name = "html"
+    description = "A self-contained HTML evidence pack with charts, for governance meetings and inspectors"
+    extension = ".html"
+
+    def render(self, verdict: dict) -> str:
+        return render_html(verdict)
+
+
+@hookimpl
+def carecheck_register_reporters(register):
+    register(HTMLReporter())

@@ -1,0 +1,20 @@
+"""The verdict itself, as versioned JSON (its schema: docs/verdict.schema.json)."""
+
+import json
+
+from carecheck import hookimpl
+from carecheck.reporter_api import Reporter
+
+
+class JSONReporter(Reporter):
+    name = "json"
+    description = "The verdict as versioned JSON, the source of every other format"
+    extension = ".json"
+
+    def render(self, verdict: dict) -> str:
+        return json.dumps(verdict, indent=2, ensure_ascii=False) + "\n"
+
+
+@hookimpl
+def carecheck_register_reporters(register):
+    register(JSONReporter())

@@ -1,0 +1,75 @@
+"""JUnit XML: one test case per target and service, so carecheck can gate a pipeline or scheduled job.
+
+A case fails when the current period misses the target; it is skipped when the target is waived
+for that service or has insufficient evidence.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from carecheck import hookimpl
+from carecheck.reporter_api import Reporter
+
+from .table import percent
+
+
+def _case(domain: dict, target: dict, row: dict, period: str | None) -> tuple[ET.Element, str]:
+    case = ET.Element("testcase", classname=f"{domain['domain']}.{target['id']}", name=row["service"])
+    waiver = row["waiver"] or target["waiver"]
+    current = next((p for p in row["periods"] if p["period"] == period), None)
+    if waiver and waiver["applies"]:
+        ET.SubElement(case, "skipped", message=f"waived until {waiver['expires']} (approved by {waiver['approved_by']})")
+        return case, "skipped"
+    if row["status"] == "insufficient_evidence" or current is None or current["value"] is None:
+        ET.SubElement(case, "skipped", message=f"insufficient evidence: {row['reason']}")
+        return case, "skipped"
+    if not current["met"]:
+        failure = ET.SubElement(
+            case, "failure", type="target_missed",
+            message=f"{percent(current['value'])} against {percent(target['threshold'])} in {period} ({row['status']})",
+        )
+        failure.text = "Failing: " + ", ".join(current["failures"]) + (
+            f" and {current['failures_total'] - len(current['failures'])} more" if current["failures_total"] > len(current["failures"]) else ""
+        )
+        return case, "failure"
+    return case, "passed"
+
+
+def render_junit(verdict: dict) -> str:
+    period = verdict["periods"]["current"]
+    suites = ET.Element("testsuites", name=f"carecheck {verdict['ruleset']['name']}")
+    totals = {"tests": 0, "failures": 0, "skipped": 0}
+    for domain in verdict["domains"]:
+        suite = ET.SubElement(suites, "testsuite", name=domain["domain"], timestamp=verdict["audit"]["generated_at"])
+        counts = {"tests": 0, "failures": 0, "skipped": 0}
+        for target in domain["targets"]:
+            for row in target["services"]:
+                case, outcome = _case(domain, target, row, period)
+                suite.append(case)
+                counts["tests"] += 1
+                if outcome == "failure":
+                    counts["failures"] += 1
+                elif outcome == "skipped":
+                    counts["skipped"] += 1
+        for key, value in counts.items():
+            suite.set(key, str(value))
+            totals[key] += value
+    for key, value in totals.items():
+        suites.set(key, str(value))
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+class JUnitReporter(Reporter):
+    name = "junit"
+    description = "JUnit XML, one test case per target and service, to gate a pipeline"
+    extension = ".xml"
+
+    def render(self, verdict: dict) -> str:
+        return render_junit(verdict)
+
+
+@hookimpl
+def carecheck_register_reporters(register):
+    register(JUnitReporter())

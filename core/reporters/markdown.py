@@ -1,0 +1,101 @@
+"""A Markdown summary that reads well pasted into governance minutes or a board paper."""
+
+from __future__ import annotations
+
+from carecheck import hookimpl
+from carecheck.reporter_api import Reporter
+
+from .table import STATUS_WORDS, percent, waiver_note
+
+
+def _cell(text) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(headers: list[str], rows: list[list]) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def render_markdown(verdict: dict) -> str:
+    overall = verdict["verdict"]
+    lines = [
+        f"# Service recovery assurance: {verdict['ruleset']['name']}",
+        "",
+        f"As of {verdict['as_of']}; current review period {verdict['periods']['current'] or '-'}. "
+        f"Services: {', '.join(s['service'] for s in verdict['services'])}.",
+        "",
+        f"**Internal assurance score {overall['score']} of 4 ({overall['score_label']}), {overall['percentage']}%** "
+        f"(rule `{overall['score_rule']}`{', limited by `' + overall['score_limiter'] + '`' if overall['score_limiter'] else ''}). "
+        f"*{overall['disclaimer']}*",
+        "",
+    ]
+    for warning in verdict["warnings"]:
+        lines.append(f"> Warning: {warning}")
+    if verdict["warnings"]:
+        lines.append("")
+    lines += ["## Domains", ""]
+    lines += _table(
+        ["Domain", "Status", "Score", "Evidence categories"],
+        [[d["title"], STATUS_WORDS[d["status"]], f"{d['score']} ({d['score_rule']})",
+          ", ".join(d["evidence_categories"]) or "none"] for d in verdict["domains"]],
+    )
+    for domain in verdict["domains"]:
+        lines += ["", f"### {domain['title']}", ""]
+        lines += _table(
+            ["Target", "Baseline", "Current", "Target value", "Status"],
+            [[t["title"], percent(t["baseline"]), percent(t["current"]), percent(t["threshold"]),
+              STATUS_WORDS[t["status"]] + waiver_note(t)] for t in domain["targets"]],
+        )
+    summary = verdict["commissioner_summary"]
+    lines += ["", "## Commissioner summary", "", "**What has improved**", ""]
+    lines += [f"- {l['title']}: {percent(l['baseline'])} to {percent(l['current'])} ({STATUS_WORDS[l['status']]})"
+              for l in summary["improved"]] or ["- Nothing yet."]
+    lines += ["", "**What remains under review**", ""]
+    lines += [f"- {l['title']}: {percent(l['current'])} against {percent(l['threshold'])} "
+              f"({STATUS_WORDS[l['status']]}: {l['reason']})" for l in summary["under_review"]] or ["- Nothing."]
+    lines += ["", "**What extra controls are in place**", ""]
+    controls = summary["extra_controls"]
+    if controls["escalations"]:
+        lines += _table(["Escalation", "Service", "Action", "Owner", "Due", "Status"],
+                        [[c["id"], c["service"], c["action"], c["owner_role"].replace("_", " "), c["due"], c["status"]]
+                         for c in controls["escalations"]])
+    if controls["open_actions"]:
+        lines += ["", f"Open improvement actions ({controls['open_actions_total']}):", ""]
+        lines += _table(["Action", "Service", "Owner", "Due", "Status"],
+                        [[a["id"], a["service"], a["owner"] or a["owner_role"] or "not named", a["due"] or "-", a["status"]]
+                         for a in controls["open_actions"]])
+    if not controls["escalations"] and not controls["open_actions"]:
+        lines.append("- None.")
+    if verdict["waivers"]:
+        lines += ["", "## Waivers", ""]
+        lines += _table(["Target", "Service", "Expires", "Status", "Approved by", "Justification"],
+                        [[w["target"], w["service"] or "all", w["expires"], w["status"].replace("_", " "),
+                          w["approved_by"], w["justification"]] for w in verdict["waivers"]])
+    quality = verdict["data_quality"]
+    lines += [
+        "", "## Data quality", "",
+        f"- Rows rejected on import: {quality['rows_rejected']}",
+        f"- References to missing records: {quality['dangling_references']}",
+        f"- Figures on fewer than {quality['min_denominator']} records: {len(quality['low_denominators'])}",
+        f"- Stale sources: {len(quality['stale_sources'])}",
+        "",
+        f"*carecheck {verdict['audit']['carecheck_version']}, run {verdict['audit']['run_id']}, "
+        f"ruleset hash {verdict['ruleset']['hash']}, engine {verdict['audit']['engine']}.*",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+class MarkdownReporter(Reporter):
+    name = "md"
+    description = "A Markdown summary for governance minutes or a board paper"
+    extension = ".md"
+
+    def render(self, verdict: dict) -> str:
+        return render_markdown(verdict)
+
+
+@hookimpl
+def carecheck_register_reporters(register):
+    register(MarkdownReporter())
