@@ -75,3 +75,23 @@ def incidents_csv(tmp_path):
             ["I3", "Oak House", "2026-04-10T22:05:00", "moderate", "medication"],
         ],
     )
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory):
+    """The demo's evidence store, made once; copy it before changing it."""
+    folder = tmp_path_factory.mktemp("demo-store")
+    path = folder / "demo.db"
+    result = CliRunner().invoke(build_cli(), ["demo", "--engine", "reference", "--db", str(path), "--format", "json"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return path
+
+
+@pytest.fixture
+def demo_copy(demo_db, tmp_path):
+    import shutil
+
+    path = tmp_path / "demo.db"
+    shutil.copy(demo_db, path)
+    return path

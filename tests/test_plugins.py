@@ -258,3 +258,27 @@ def test_plugins_names_the_rule_engine(run_cli):
 
     payload = json.loads(run_cli("plugins", "--json").stdout)
     assert payload["rule_engine"]["engine"] == ("durable" if rule_engine.durable_available() else "reference")
+
+
+def test_hook_carecheck_register_reporters(register_plugin, run_cli, demo_db):
+    from carecheck.reporter_api import Reporter
+
+    class Counts(Reporter):
+        name = "counts"
+        description = "one line per domain"
+
+        def render(self, verdict):
+            return "".join(f"{d['domain']}: {d['status']}\n" for d in verdict["domains"])
+
+    class Plugin:
+        @hookimpl
+        def carecheck_register_reporters(self, register):
+            register(Counts())
+
+    register_plugin(Plugin(), "carecheck-counts")
+    import sqlite3
+
+    run_id = sqlite3.connect(demo_db).execute("SELECT run_id FROM runs LIMIT 1").fetchone()[0]
+    result = run_cli("report", run_id, "--db", demo_db, "--format", "counts")
+    assert result.stdout == ("safeguarding_recording: recovered\nincident_learning: improving\n"
+                             "provider_oversight: deteriorating\n")

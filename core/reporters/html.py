@@ -21,6 +21,7 @@ def _environment() -> Environment:
     env.filters["percent"] = percent
     env.filters["status"] = lambda s: STATUS_WORDS.get(s, s)
     env.filters["words"] = lambda s: (s or "").replace("_", " ")
+    env.filters["fact"] = lambda value: str(value).lower() if isinstance(value, bool) else value
     return env
 
 

@@ -1,0 +1,71 @@
+"""The HTML evidence pack in headless Chromium: opens offline, no console errors, every chart drawn.
+
+Uses Debian's chromium and chromium-driver (installed by .ci/run); nothing is downloaded.
+"""
+
+import os
+import shutil
+
+import pytest
+
+CHROMIUM = shutil.which("chromium")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+if not (CHROMIUM and CHROMEDRIVER) and not os.environ.get("CI"):
+    pytest.skip("Debian's chromium and chromium-driver are not installed (.ci/run installs them)", allow_module_level=True)
+
+
+@pytest.fixture
+def browser(tmp_path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-quic", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,1600"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def test_demo_pack_in_headless_chromium(run_cli, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    pack = tmp_path / "pack.html"
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(
+        "- {target: po_monthly_visit, justification: Agreed, approved_by: NI, expires: 2026-12-31}\n"
+        "- {target: po_action_quality, justification: Agreed, approved_by: NI, expires: 2026-09-05}\n"
+        "- {target: inc_review_5wd, justification: Agreed, approved_by: NI, expires: 2026-08-01}\n"
+    )
+    result = run_cli("demo", "--engine", "reference", "--format", "html", "--output", pack, "--waivers", waivers)
+    assert result.exit_code == 0, result.stderr
+
+    browser.get(pack.as_uri())
+    assert browser.title == "Evidence pack: cqc-recovery, as of 2026-08-31"
+    severe = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert severe == []
+    # Nothing was fetched: the page is one file.
+    assert browser.execute_script("return performance.getEntriesByType('resource').length") == 0
+
+    charts = browser.find_elements(By.CSS_SELECTOR, "svg.chart[id^='chart-']")
+    assert len(charts) == 13
+    for chart in charts:
+        size = chart.size
+        assert size["width"] > 300 and size["height"] > 100, chart.get_attribute("id")
+        assert chart.find_elements(By.CSS_SELECTOR, ".target-line")
+        assert chart.find_elements(By.CSS_SELECTOR, ".point"), f"{chart.get_attribute('id')} drew no points"
+    assert "in force, expiring soon" in browser.find_element(By.ID, "waivers").text
+    assert "expired: no longer applies" in browser.find_element(By.ID, "waivers").text
+
+    height = browser.execute_script("return document.body.scrollHeight")
+    browser.set_window_size(1280, min(height, 16000))
+    shot = tmp_path / "pack.png"
+    assert browser.save_screenshot(str(shot))
+    print(f"screenshot: {shot}")

@@ -1,0 +1,136 @@
+"""Runs kept in the store: history, diff, report and the action tracker export."""
+
+import csv
+import io
+import json
+
+import openpyxl
+import pytest
+
+from conftest import write_csv
+
+
+def run_json(run_cli, db):
+    result = run_cli("run", "--db", db, "--as-of", "2026-08-31", "--engine", "reference", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def add_august_records(run_cli, db, tmp_path):
+    """A late August visit to Oak House with an action that has no owner, and a Riverside concern with no rationale."""
+    visits = write_csv(tmp_path / "visits.csv", [
+        ["id", "service", "visit_date", "actions_agreed", "findings"],
+        ["V-NEW-1", "S002", "12/08/2026", "ACT-NEW-1",
+         "Sampled five care records and spoke with two people and three staff; falls risk assessments were reviewed "
+         "after incidents; one action raised on night staffing with the registered manager."],
+    ])
+    actions = write_csv(tmp_path / "actions.csv", [
+        ["id", "service", "source_kind", "source_id", "raised_on", "status"],
+        ["ACT-NEW-1", "S002", "oversight_visit", "V-NEW-1", "12/08/2026", "open"],
+    ])
+    concerns = write_csv(tmp_path / "concerns.csv", [
+        ["id", "service", "person_id", "raised_at", "concern", "immediate_action", "manager_decision",
+         "manager_decision_at", "status"],
+        ["SG-NEW-1", "S001", "P-S001-01", "20/08/2026 10:00", "At 10:00 staff saw a red mark on the wrist.",
+         "Supported and checked", "refer", "20/08/2026 12:00", "open"],
+    ])
+    for path, kind in ((visits, "oversight_visit"), (actions, "improvement_action"), (concerns, "safeguarding_concern")):
+        result = run_cli("import", path, "--kind", kind, "--db", db)
+        assert result.exit_code == 0, result.stderr
+
+
+def test_diff_between_two_runs_with_records_added(run_cli, demo_copy, tmp_path):
+    first = run_json(run_cli, demo_copy)
+    add_august_records(run_cli, demo_copy, tmp_path)
+    second = run_json(run_cli, demo_copy)
+    result = run_cli("diff", first["audit"]["run_id"][:8], second["audit"]["run_id"], "--db", demo_copy, "--json")
+    assert result.exit_code == 0, result.stderr
+    changes = json.loads(result.stdout)
+
+    def keys(change):
+        return [(c["target"], c["service"], c["period"], c["before"], c["after"]) for c in changes[change]]
+
+    # Worked by hand from the demo's August figures:
+    # - the new action has no owner or deadline: August had no visit actions, now one that fails;
+    # - Oak House now has its August visit; the provider as a whole still misses one (1 of 2);
+    # - Riverside's August concerns were 4 of 4 complete, now 4 of 5 (8 of 8 pooled, now 8 of 9).
+    assert keys("new") == [
+        ("po_action_quality", "(provider)", "2026-08", None, 0.0),
+        ("po_action_quality", "Oak House", "2026-08", None, 0.0),
+    ]
+    assert keys("resolved") == [("po_monthly_visit", "Oak House", "2026-08", 0.0, 1.0)]
+    assert keys("regressed") == [
+        ("sg_record_complete", "(provider)", "2026-08", 1.0, 0.888889),
+        ("sg_record_complete", "Riverside Supported Living", "2026-08", 1.0, 0.8),
+    ]
+    still = keys("still_failing")
+    assert ("po_monthly_visit", "(provider)", "2026-08", 0.0, 0.5) in still
+    assert ("po_monthly_visit", "Riverside Supported Living", "2026-08", 0.0, 0.0) in still
+    assert not any(k[0] == "sg_record_complete" and k[2] == "2026-08" for k in still)
+
+    table = run_cli("diff", first["audit"]["run_id"], second["audit"]["run_id"], "--db", demo_copy).stdout
+    assert "Resolved (1)" in table and "Regressed (2)" in table and "New (2)" in table
+
+    history = json.loads(run_cli("history", "--db", demo_copy, "--target", "po_monthly_visit", "--service", "Oak House",
+                                 "--json").stdout)
+    # The demo's own run, then the two runs of this test.
+    assert [(h["run_id"], h["value"], h["status"]) for h in history][1:] == [
+        (first["audit"]["run_id"], 0.0, "deteriorating"), (second["audit"]["run_id"], 1.0, "recovered")]
+    assert len(history) == 3
+    # The second run carries the first in its history, for the pack's across-runs chart.
+    assert [h["value"] for h in second["history"]["po_monthly_visit"]] == [0.0, 0.0]  # the demo's own run, then the first
+
+
+def test_report_renders_a_stored_run_again(run_cli, demo_copy):
+    verdict = run_json(run_cli, demo_copy)
+    again = run_cli("report", verdict["audit"]["run_id"][:10], "--db", demo_copy, "--format", "json")
+    assert json.loads(again.stdout) == verdict
+    missing = run_cli("report", "zzzz", "--db", demo_copy)
+    assert missing.exit_code == 2
+    assert "no run 'zzzz' in the store" in missing.stderr
+
+
+@pytest.fixture
+def tracker_db(run_cli, demo_copy, tmp_path):
+    path = write_csv(tmp_path / "tracker.csv", [
+        ["id", "service", "source_kind", "description", "owner", "owner_role", "raised_on", "due_date", "status"],
+        ["ACT-X1", "S002", "audit", '=HYPERLINK("http://example.invalid","Click")', "A. Patel", "deputy manager",
+         "20/08/2026", "10/08/2026", "open"],
+        ["ACT-X2", "S001", "audit", "-5 days to sort the rota", "J. Okafor", "registered manager", "20/08/2026",
+         "30/09/2026", "in progress"],
+    ])
+    assert run_cli("import", path, "--kind", "improvement_action", "--db", demo_copy).exit_code == 0
+    run_json(run_cli, demo_copy)
+    return demo_copy
+
+
+def test_actions_csv_neutralises_formulas(run_cli, tracker_db):
+    result = run_cli("actions", "--db", tracker_db)
+    assert result.exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    by_id = {row["id"]: row for row in rows}
+    assert by_id["ACT-X1"]["action"] == "'=HYPERLINK(\"http://example.invalid\",\"Click\")"
+    assert by_id["ACT-X1"]["status"] == "overdue"  # due 10 August, open at 31 August
+    assert by_id["ACT-X1"]["owner"] == "A. Patel"
+    assert by_id["ACT-X2"]["action"] == "'-5 days to sort the rota"
+    escalations = [row for row in rows if row["kind"] == "escalation"]
+    assert escalations and all(row["id"].startswith("ESC-") for row in escalations)
+    assert list(rows[0]) == ["id", "kind", "service", "domain", "target", "trigger", "action", "owner_role", "owner",
+                             "due_date", "status"]
+
+
+def test_actions_xlsx_is_a_real_workbook_with_text_not_formulas(run_cli, tracker_db, tmp_path):
+    out = tmp_path / "actions.xlsx"
+    result = run_cli("actions", "--db", tracker_db, "--format", "xlsx", "--output", out)
+    assert result.exit_code == 0, result.stderr
+    book = openpyxl.load_workbook(out)
+    sheet = book["Actions"]
+    header = [c.value for c in sheet[1]]
+    assert header[:3] == ["id", "kind", "service"]
+    rows = {row[0].value: row for row in sheet.iter_rows(min_row=2)}
+    action = rows["ACT-X1"][header.index("action")]
+    assert action.value == '=HYPERLINK("http://example.invalid","Click")'
+    assert action.data_type == "s"  # text, not a formula
+    assert action.quotePrefix
+    assert rows["ACT-X2"][header.index("action")].data_type == "s"
+    assert run_cli("actions", "--db", tracker_db, "--format", "xlsx").exit_code == 2  # needs --output

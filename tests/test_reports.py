@@ -1,0 +1,105 @@
+"""Every format is rendered from the verdict: Markdown, JUnit XML and the HTML pack."""
+
+import json
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+FREE_TEXT = ("staff saw", "Personal care given", "Seemed a bit upset", "Incident recorded on the electronic form",
+             "Feedback recorded in the survey", "Decision recorded with reasons")
+
+
+@pytest.fixture(scope="module")
+def verdict_and_reports(demo_db):
+    from click.testing import CliRunner
+
+    from carecheck.cli import build_cli
+
+    out = {}
+    for fmt in ("json", "md", "junit", "html"):
+        result = CliRunner().invoke(build_cli(), ["report", _latest(demo_db), "--db", str(demo_db), "--format", fmt],
+                                    catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        out[fmt] = result.stdout
+    return json.loads(out["json"]), out
+
+
+def _latest(db_path):
+    import sqlite3
+
+    return sqlite3.connect(db_path).execute("SELECT run_id FROM runs ORDER BY rowid DESC LIMIT 1").fetchone()[0]
+
+
+def test_markdown_summary(verdict_and_reports):
+    _, reports = verdict_and_reports
+    md = reports["md"]
+    assert md.startswith("# Service recovery assurance: cqc-recovery\n")
+    assert "**Internal assurance score 2 of 4 (some shortfalls), 50%**" in md
+    assert "| Provider oversight | DETERIORATING | 1 (domain_score_1) |" in md
+    assert "**What has improved**" in md and "**What remains under review**" in md
+    assert "**What extra controls are in place**" in md
+
+
+def test_junit_one_case_per_target_and_service(verdict_and_reports):
+    verdict, reports = verdict_and_reports
+    root = ET.fromstring(reports["junit"])
+    cases = {(c.get("classname"), c.get("name")): c for c in root.iter("testcase")}
+    assert len(cases) == 13 * 2  # thirteen targets, two services
+    visit = cases[("provider_oversight.po_monthly_visit", "Oak House")]
+    assert visit.find("failure").get("message") == "0% against 100% in 2026-08 (deteriorating)"
+    quality = cases[("provider_oversight.po_action_quality", "Oak House")]
+    assert quality.find("skipped").get("message").startswith("insufficient evidence")
+    passed = cases[("safeguarding_recording.sg_record_complete", "Riverside Supported Living")]
+    assert passed.find("failure") is None and passed.find("skipped") is None
+    failures = sum(1 for c in cases.values() if c.find("failure") is not None)
+    assert root.get("failures") == str(failures) and root.get("tests") == "26"
+
+
+def test_junit_skips_waived_targets(run_cli, demo_copy, tmp_path):
+    waivers = tmp_path / "w.yaml"
+    waivers.write_text("- {target: po_monthly_visit, justification: Agreed, approved_by: NI, expires: 2026-12-31}\n")
+    xml = run_cli("run", "--db", demo_copy, "--as-of", "2026-08-31", "--engine", "reference", "--format", "junit",
+                  "--waivers", waivers).stdout
+    root = ET.fromstring(xml)
+    case = next(c for c in root.iter("testcase") if c.get("classname") == "provider_oversight.po_monthly_visit")
+    assert case.find("skipped").get("message") == "waived until 2026-12-31 (approved by NI)"
+
+
+def test_html_pack_is_self_contained_with_a_chart_per_target(verdict_and_reports):
+    verdict, reports = verdict_and_reports
+    html = reports["html"]
+    assert "<script" not in html.lower()
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html, re.IGNORECASE)
+    assert "@import" not in html and "url(" not in html
+    targets = [t["id"] for d in verdict["domains"] for t in d["targets"]]
+    for target in targets:
+        assert f'<svg class="chart" id="chart-{target}"' in html
+    assert html.count('<svg class="chart" id="chart-') == len(targets) == 13
+    assert "This is the provider&#39;s internal assurance, not a CQC rating." in html
+    for section in ("Commissioner summary", "Open actions", "Waivers", "Data-quality appendix", "Audit trail",
+                    "Evidence triangulation", "Escalations fired"):
+        assert section in html
+
+
+def test_outputs_carry_no_free_text(verdict_and_reports):
+    _, reports = verdict_and_reports
+    for fmt, text in reports.items():
+        for phrase in FREE_TEXT:
+            assert phrase not in text, (fmt, phrase)
+
+
+def test_include_text_adds_record_text_on_request(run_cli, demo_copy):
+    verdict = json.loads(run_cli("run", "--db", demo_copy, "--as-of", "2026-08-31", "--engine", "reference",
+                                 "--format", "json", "--include-text").stdout)
+    assert verdict["record_text"], "the demo's current failures have text"
+    assert all(text for text in verdict["record_text"].values())
+    plain = json.loads(run_cli("run", "--db", demo_copy, "--as-of", "2026-08-31", "--engine", "reference",
+                               "--format", "json").stdout)
+    assert plain["record_text"] is None
+
+
+def test_unknown_format(run_cli, demo_copy):
+    result = run_cli("run", "--db", demo_copy, "--format", "pdf")
+    assert result.exit_code == 2
+    assert "'pdf' is not a report format (formats: html, json, junit, md, table)" in result.stderr
