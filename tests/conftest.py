@@ -4,7 +4,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import sqlite_utils
 from click.testing import CliRunner
 
 from carecheck import plugin_manager
@@ -20,7 +19,9 @@ def pytest_configure(config):
 
 
 def pytest_report_header(config):
-    return f"SQLite {sqlite3.sqlite_version}, sqlite-utils {sqlite_utils.__version__ if hasattr(sqlite_utils, '__version__') else ''}"
+    from importlib.metadata import version
+
+    return f"SQLite {sqlite3.sqlite_version}, sqlite-utils {version('sqlite-utils')}"
 
 
 @pytest.fixture(autouse=True)
