@@ -36,10 +36,16 @@ class CSVAdapter(Adapter):
 
     def open(self, path: Path, options: CSVOptions) -> SourceRows:
         encoding = ENCODINGS[options.encoding] or text_encoding(path, "a CSV file")
-        handle = open(path, "rb")
+        if encoding == "utf-16":
+            raise InputError(f"{path}: UTF-16 text is not supported; save the file as CSV UTF-8 or plain CSV")
+        if encoding == "utf-8":
+            encoding = "utf-8-sig"  # drops a byte-order mark if there is one
+        handle = open(path, "r", encoding=encoding, newline="")
         try:
-            lines = _decoded_lines(path, handle, encoding)
-            first = next(lines, "")
+            try:
+                first = handle.readline()
+            except UnicodeDecodeError:  # the text layer decodes ahead: find the line
+                raise encoding_error(path, encoding.removesuffix("-sig"), _bad_line(path, encoding)) from None
             if not first.strip():
                 raise InputError(f"{path}: the file is empty (no header row)")
             delimiter = DELIMITERS[options.delimiter] or _pick_delimiter(first)
@@ -49,27 +55,14 @@ class CSVAdapter(Adapter):
         except BaseException:
             handle.close()
             raise
-        reader = csv.reader(lines, delimiter=delimiter)
-        return SourceRows(columns=columns, rows=_rows(path, reader, columns), label=str(path), close=handle.close)
-
-
-def _decoded_lines(path: Path, handle, encoding: str) -> Iterator[str]:
-    """Decode line by line, so an encoding error names the line it is on."""
-    if encoding == "utf-16":
-        raise InputError(f"{path}: UTF-16 text is not supported; save the file as CSV UTF-8 or plain CSV")
-    for number, raw in enumerate(handle, 1):
-        try:
-            line = raw.decode(encoding)
-        except UnicodeDecodeError:
-            raise encoding_error(path, encoding, number) from None
-        if number == 1:
-            line = line.lstrip("\ufeff")
-        yield line
+        reader = csv.reader(handle, delimiter=delimiter)
+        return SourceRows(columns=columns, rows=_rows(path, reader, columns, encoding), label=str(path),
+                          close=handle.close)
 
 
 def _check_header(path: Path, columns: list[str]) -> None:
     seen: set[str] = set()
-    for position, name in enumerate(columns, 1):
+    for name in columns:
         if not name:
             continue
         if name in seen:
@@ -77,19 +70,34 @@ def _check_header(path: Path, columns: list[str]) -> None:
         seen.add(name)
 
 
-def _rows(path: Path, reader, columns: list[str]) -> Iterator[tuple[int, dict]]:
+def _bad_line(path: Path, encoding: str) -> int:
+    """The first line that does not decode: worked out only when a decode error has happened."""
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            try:
+                raw.decode(encoding)
+            except UnicodeDecodeError:
+                return number
+    return 0
+
+
+def _rows(path: Path, reader, columns: list[str], encoding: str) -> Iterator[tuple[int, dict]]:
     width = len(columns)
     number = 1
     try:
         for number, cells in enumerate(reader, 2):
-            if not cells or not any(cell.strip() for cell in cells):
-                continue  # blank lines at the end of Excel exports
-            if len(cells) > width and any(cell.strip() for cell in cells[width:]):
-                yield number, RowProblem(f"{len(cells)} cells but the header has {width} columns")
+            if len(cells) != width:
+                if not "".join(cells).strip():
+                    continue  # blank lines at the end of Excel exports
+                if len(cells) > width and "".join(cells[width:]).strip():
+                    yield number, RowProblem(f"{len(cells)} cells but the header has {width} columns")
+                    continue
+                cells = (cells + [""] * width)[:width]
+            elif not "".join(cells).strip():
                 continue
-            if len(cells) < width:
-                cells = cells + [""] * (width - len(cells))
             yield number, dict(zip(columns, cells))
+    except UnicodeDecodeError:
+        raise encoding_error(path, encoding.removesuffix("-sig"), _bad_line(path, encoding)) from None
     except csv.Error as error:
         raise InputError(f"{path}: row {number + 1}: unreadable CSV ({error})") from None
 

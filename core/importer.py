@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from . import plugin_manager
 from .adapter_api import Adapter, RowProblem
 from .dates import LONDON
 from .errors import InputError
+from .fastrows import Fallback, FastRows
 from .mapping import CompiledMapping, Mapping, compile_mapping, load_mapping, render_validation_errors
 from .records import Record, model_for
 from .store import record_columns, to_column
@@ -117,21 +119,31 @@ def _row_rejection(error: ValidationError, model: type[Record]) -> tuple[str, st
 
 
 class _Importer:
+    """Writes one source's accepted rows straight into the record table, batch by batch.
+
+    Every row is an upsert. A temporary trigger copies the earlier version of a changed record
+    into ``record_history`` as the upsert replaces it; a second one stops a row whose id this
+    same import has already written, so the batch is redone without it and the row rejected.
+    """
+
+    DUPLICATE = "carecheck: duplicate id in one import"
+
     def __init__(self, db: Database, model: type[Record], compiled: CompiledMapping, import_id: int,
-                 source_file: str, source_name: str | None, result: ImportResult):
+                 source_file: str, result: ImportResult):
         self.db = db
         self.model = model
         self.compiled = compiled
         self.import_id = import_id
         self.source_file = source_file
-        self.source_system = source_name or compiled.source_system
         self.result = result
-        self.columns = list(record_columns(model))
         self.content = model.content_fields()
-        self.stage = f"stage_{model.kind}"
+        self.columns = list(record_columns(model))
         self.rejected: list[tuple] = []
         self.accepted: list[tuple] = []
         self.imported_at = _now()
+        fast = FastRows(model, dict(compiled.readers), compiled.plain_columns)
+        self.fast = fast if fast.usable else None
+        self.row_index = len(self.content)  # where source_row sits in an accepted tuple
 
     def reject(self, row: int, field_name: str, reason: str) -> None:
         self.result.rows_rejected += 1
@@ -139,88 +151,131 @@ class _Importer:
         if len(self.result.rejections) < SHOWN_REJECTIONS:
             self.result.rejections.append(Rejection(row, field_name, reason))
 
-    def accept(self, row: int, values: dict[str, Any]) -> None:
+    def _slow(self, row_number: int, row: dict) -> tuple | None:
+        values, problems = self.compiled.transform(row)
+        if problems:
+            self.reject(row_number, ", ".join(f for f, _ in problems), "; ".join(f"{f}: {r}" for f, r in problems))
+            return None
         try:
             record = self.model.model_validate(values)
         except ValidationError as error:
-            self.reject(row, *_row_rejection(error, self.model))
-            return
+            self.reject(row_number, *_row_rejection(error, self.model))
+            return None
         data = record.model_dump()
-        content = tuple(to_column(data[name]) for name in self.content)
-        digest = hashlib.blake2b(repr(content).encode(), digest_size=16).hexdigest()
-        provenance = {
-            "source_system": self.source_system,
-            "source_file": self.source_file,
-            "source_row": row,
-            "imported_at": self.imported_at,
-            "content_hash": digest,
-            "import_id": self.import_id,
-        }
-        by_name = dict(zip(self.content, content))
-        by_name.update(provenance)
-        self.accepted.append(tuple(by_name[name] for name in self.columns) + (row,))
+        return tuple(to_column(data[name]) for name in self.content)
+
+    def accept(self, row_number: int, row: dict) -> None:
+        content = None
+        if self.fast is not None:
+            try:
+                content = self.fast(row)
+            except Fallback:
+                content = None
+        if content is None:
+            content = self._slow(row_number, row)
+            if content is None:
+                return
+        digest = hashlib.blake2b(repr(content).encode(), digest_size=8).hexdigest()
+        self.accepted.append(content + (row_number, digest, self.import_id))
         self.result.rows_accepted += 1
+
+    def prepare(self) -> None:
+        conn = self.db.conn
+        table = self.model.kind
+        (self.count_before,) = conn.execute(f"SELECT COUNT(*) FROM [{table}]").fetchone()
+        names = ", ".join(f"[{name}]" for name in self.columns)
+        marks = ", ".join("?" for _ in self.columns)
+        self.triggers = self.count_before > 0
+        if not self.triggers:
+            # Into an empty table nothing can change: plain inserts, and the primary key catches a
+            # repeated id. (Triggers would make SQLite keep a statement journal for every row.)
+            self.upsert = f"INSERT INTO [{table}] ({names}) VALUES ({marks})"
+            return
+        json_args = ", ".join(f"'{name}', OLD.[{name}]" for name in self.columns)
+        conn.execute("DROP TRIGGER IF EXISTS temp.carecheck_keep_history")
+        conn.execute("DROP TRIGGER IF EXISTS temp.carecheck_same_import")
+        conn.execute(
+            f"""CREATE TEMP TRIGGER carecheck_keep_history BEFORE UPDATE ON main.[{table}]
+                WHEN OLD.content_hash IS NOT NEW.content_hash
+                BEGIN
+                  INSERT INTO record_history
+                    (kind, record_id, content_hash, data, import_id, superseded_at, superseded_by_import)
+                  VALUES ('{table}', OLD.id, OLD.content_hash, json_object({json_args}), OLD.import_id,
+                          '{self.imported_at}', {int(self.import_id)});
+                END"""
+        )
+        conn.execute(
+            f"""CREATE TEMP TRIGGER carecheck_same_import BEFORE UPDATE ON main.[{table}]
+                WHEN OLD.import_id = NEW.import_id
+                BEGIN SELECT RAISE(ABORT, '{self.DUPLICATE}'); END"""
+        )
+        updates = ", ".join(f"[{name}] = excluded.[{name}]" for name in self.columns if name != "id")
+        # An unchanged record is updated too, so its provenance names the latest import that saw it.
+        self.upsert = f"INSERT INTO [{table}] ({names}) VALUES ({marks}) ON CONFLICT(id) DO UPDATE SET {updates}"
 
     def flush(self) -> None:
         conn = self.db.conn
         if self.accepted:
-            marks = ", ".join("?" for _ in range(len(self.columns) + 1))
-            conn.executemany(f"INSERT INTO temp.{self.stage} VALUES ({marks})", self.accepted)
-            self.accepted.clear()
+            batch, self.accepted = self.accepted, []
+            first_in_batch: dict[str, int] = {}
+            keep = []
+            for item in batch:  # a second row with the same id in this batch
+                record_id = item[0]
+                if record_id in first_in_batch:
+                    self._duplicate(item[self.row_index], first_in_batch[record_id])
+                else:
+                    first_in_batch[record_id] = item[self.row_index]
+                    keep.append(item)
+            conn.execute("SAVEPOINT carecheck_batch")
+            try:
+                conn.executemany(self.upsert, keep)
+            except sqlite3.IntegrityError as error:
+                if self.DUPLICATE not in str(error) and "UNIQUE constraint failed" not in str(error):
+                    raise
+                # An id this import wrote in an earlier batch: reject its later rows and redo the batch.
+                conn.execute("ROLLBACK TO carecheck_batch")
+                earlier = self._written_earlier(list(first_in_batch))
+                fresh = []
+                for item in keep:
+                    if item[0] in earlier:
+                        self._duplicate(item[self.row_index], earlier[item[0]])
+                    else:
+                        fresh.append(item)
+                conn.executemany(self.upsert, fresh)
+            conn.execute("RELEASE carecheck_batch")
         if self.rejected:
             conn.executemany(
                 "INSERT INTO rejected_rows (import_id, source_file, row, field, reason) VALUES (?, ?, ?, ?, ?)",
                 self.rejected,
             )
-            self.rejected.clear()
+            self.rejected = []
 
-    def create_stage(self) -> None:
-        columns = ", ".join(f"[{name}]" for name in self.columns)
-        self.db.conn.execute(f"DROP TABLE IF EXISTS temp.{self.stage}")
-        self.db.conn.execute(f"CREATE TEMP TABLE {self.stage} ({columns}, _row INTEGER)")
+    def _duplicate(self, row: int, first: int) -> None:
+        self.reject(row, "id", f"id: the same id as row {first}")
+        self.result.rows_accepted -= 1
 
-    def reject_duplicates(self) -> None:
-        """A second row with an id already seen in the same file is rejected, naming the first."""
-        duplicates = self.db.conn.execute(
-            f"""SELECT s._row, first._row FROM temp.{self.stage} s
-                JOIN (SELECT id, MIN(_row) AS _row FROM temp.{self.stage} GROUP BY id HAVING COUNT(*) > 1) first
-                ON s.id = first.id AND s._row > first._row ORDER BY s._row"""
-        ).fetchall()
-        for row, first in duplicates:
-            self.reject(row, "id", f"id: the same id as row {first}")
-            self.result.rows_accepted -= 1
-        if duplicates:
-            self.db.conn.executemany(
-                f"DELETE FROM temp.{self.stage} WHERE _row = ?", [(row,) for row, _ in duplicates]
-            )
+    def _written_earlier(self, ids: list[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for start in range(0, len(ids), 30_000):
+            chunk = ids[start:start + 30_000]
+            marks = ", ".join("?" for _ in chunk)
+            found.update(self.db.conn.execute(
+                f"SELECT id, source_row FROM [{self.model.kind}] WHERE import_id = ? AND id IN ({marks})",
+                [self.import_id, *chunk]).fetchall())
+        return found
 
-    def merge(self) -> None:
+    def finish(self) -> None:
         conn = self.db.conn
-        table = self.model.kind
-        (self.result.records_new,) = conn.execute(
-            f"SELECT COUNT(*) FROM temp.{self.stage} s WHERE NOT EXISTS (SELECT 1 FROM [{table}] t WHERE t.id = s.id)"
+        if self.triggers:
+            conn.execute("DROP TRIGGER temp.carecheck_keep_history")
+            conn.execute("DROP TRIGGER temp.carecheck_same_import")
+        (changed,) = conn.execute(
+            "SELECT COUNT(*) FROM record_history WHERE superseded_by_import = ?", [self.import_id]
         ).fetchone()
-        json_args = ", ".join(f"'{name}', t.[{name}]" for name in self.columns)
-        cursor = conn.execute(
-            f"""INSERT INTO record_history
-                (kind, record_id, content_hash, data, import_id, superseded_at, superseded_by_import)
-                SELECT ?, t.id, t.content_hash, json_object({json_args}), t.import_id, ?, ?
-                FROM [{table}] t JOIN temp.{self.stage} s ON s.id = t.id
-                WHERE s.content_hash IS NOT t.content_hash""",
-            (table, self.imported_at, self.import_id),
-        )
-        self.result.records_changed = cursor.rowcount
-        self.result.records_unchanged = (
-            self.result.rows_accepted - self.result.records_new - self.result.records_changed
-        )
-        names = ", ".join(f"[{name}]" for name in self.columns)
-        updates = ", ".join(f"[{name}] = excluded.[{name}]" for name in self.columns if name != "id")
-        conn.execute(
-            f"""INSERT INTO [{table}] ({names}) SELECT {names} FROM temp.{self.stage} WHERE true
-                ON CONFLICT(id) DO UPDATE SET {updates}
-                WHERE [{table}].content_hash IS NOT excluded.content_hash"""
-        )
-        conn.execute(f"DROP TABLE temp.{self.stage}")
+        (count_after,) = conn.execute(f"SELECT COUNT(*) FROM [{self.model.kind}]").fetchone()
+        self.result.records_changed = changed
+        self.result.records_new = count_after - self.count_before
+        self.result.records_unchanged = self.result.rows_accepted - self.result.records_new - changed
 
 
 def import_source(
@@ -267,23 +322,18 @@ def import_source(
             cursor = db.conn.execute(
                 "INSERT INTO imports (started_at, source_file, source_name, kind, adapter, file_hash, options_hash) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (_now(), source.label, request.source_name, model.kind, adapter.name, content_hash, options_hash),
+                (_now(), source.label, request.source_name or compiled.source_system, model.kind, adapter.name,
+                 content_hash, options_hash),
             )
             result.import_id = cursor.lastrowid
-            importer = _Importer(db, model, compiled, result.import_id, source.label, request.source_name, result)
-            importer.create_stage()
+            importer = _Importer(db, model, compiled, result.import_id, source.label, result)
+            importer.prepare()
             for row_number, row in source.rows:
                 result.rows_read += 1
                 if isinstance(row, RowProblem):
                     importer.reject(row_number, "(row)", str(row))
                 else:
-                    values, problems = compiled.transform(row)
-                    if problems:
-                        importer.reject(
-                            row_number, ", ".join(f for f, _ in problems), "; ".join(f"{f}: {r}" for f, r in problems)
-                        )
-                    else:
-                        importer.accept(row_number, values)
+                    importer.accept(row_number, row)
                 if len(importer.accepted) + len(importer.rejected) >= BATCH_ROWS:
                     importer.flush()
                     if progress:
@@ -291,9 +341,7 @@ def import_source(
             importer.flush()
             if result.rows_read == 0:
                 raise InputError(f"{path}: the file has a header but no rows")
-            importer.reject_duplicates()
-            importer.flush()
-            importer.merge()
+            importer.finish()
             db.conn.execute(
                 """UPDATE imports SET finished_at = ?, rows_read = ?, rows_accepted = ?, rows_rejected = ?,
                    records_new = ?, records_changed = ?, records_unchanged = ? WHERE id = ?""",

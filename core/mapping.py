@@ -20,7 +20,7 @@ hyphens ignored), so a source that already uses carecheck's names needs no mappi
 from __future__ import annotations
 
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable
@@ -132,6 +132,8 @@ class CompiledMapping:
     readers: list[tuple[str, Callable[[dict], Any]]]
     #: canonical field -> source column(s) it reads, for messages and docs
     columns_used: dict[str, str]
+    #: fields read straight from one column, with no value map, format or default (the fast path reads these itself)
+    plain_columns: dict[str, str] = field(default_factory=dict)
 
     def transform(self, row: dict) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         """Canonical values for one row, and the fields that could not be read (field, reason)."""
@@ -170,6 +172,7 @@ def compile_mapping(
 
     readers: list[tuple[str, Callable[[dict], Any]]] = []
     used: dict[str, str] = {}
+    plain_columns: dict[str, str] = {}
     required = set(model.required_fields())
     key_columns = mapping.key
     if key_columns:
@@ -199,7 +202,12 @@ def compile_mapping(
         field_kind = _annotation_kind(model.model_fields[name].annotation)
         readers.append((name, _field_reader(column, spec, field_kind, mapping.date_format, true_words, false_words)))
         used[name] = column or "(default)"
-    return CompiledMapping(model, mapping.source_system, readers, used)
+        plain = (column is not None and not spec.values and spec.default is None
+                 and not (field_kind in ("date", "datetime") and (spec.format or mapping.date_format))
+                 and not (field_kind == "bool" and (true_words or false_words)))
+        if plain:
+            plain_columns[name] = column
+    return CompiledMapping(model, mapping.source_system, readers, used, plain_columns)
 
 
 def _key_reader(key_columns: list[str], separator: str) -> Callable[[dict], Any]:

@@ -26,8 +26,10 @@ Fields marked *free text* may hold personal details: carecheck never quotes them
 reports. Fields marked *refers to* hold the id of another record; a reference that points at no
 record is reported as a data-quality finding (`carecheck records`).
 
-Every kind also carries provenance, set on import: `source_system`, `source_file`, `source_row`,
-`imported_at` and `content_hash`.
+Every kind also carries provenance, set on import: `source_row` and `content_hash` are stored with
+the record, and its `import_id` leads to the import (`imports` table) that holds `source_file`,
+the source system (`source_name`) and the import time. A record's provenance names the latest
+import that saw it; the earlier versions of a changed record are in `record_history`.
 """
 
 

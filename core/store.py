@@ -66,9 +66,14 @@ def column_type(annotation: Any) -> type:
     return str
 
 
+#: Provenance kept once per import in the ``imports`` table, reached from a record by its import_id.
+PER_IMPORT_PROVENANCE = ("source_system", "source_file", "imported_at")
+
+
 def record_columns(model: type[Record]) -> dict[str, type]:
-    columns = {name: column_type(info.annotation) for name, info in model.model_fields.items()}
-    columns["import_id"] = int
+    """A record table's columns: the content fields, then source_row, content_hash and import_id."""
+    columns = {name: column_type(model.model_fields[name].annotation) for name in model.content_fields()}
+    columns.update({"source_row": int, "content_hash": str, "import_id": int})
     return columns
 
 

@@ -35,7 +35,8 @@ def test_mapping_applies_keys_value_maps_and_yes_no_words(db, tmp_path):
     result = import_source(db, ImportRequest(source, "incident", mapping=str(mapping)))
     assert result.rows_accepted == 4
     rows = db.execute(
-        "SELECT id, service, harm_level, police_involved, reviewed_at, source_system, source_row FROM incident ORDER BY id"
+        "SELECT i.id, service, harm_level, police_involved, reviewed_at, imports.source_name, source_row "
+        "FROM incident i JOIN imports ON imports.id = i.import_id ORDER BY i.id"
     ).fetchall()
     assert rows == [
         ("ELM-17", "ELM", "severe", 1, None, "VendorCare", 4),
