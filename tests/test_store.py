@@ -142,3 +142,27 @@ def test_an_error_part_way_leaves_the_store_as_it_was(db, tmp_path, incidents_cs
     monkeypatch.setattr(importer._Importer, "flush", original)
     result = import_source(db, ImportRequest(big, "incident"))
     assert result.records_new == 12_000
+
+
+@pytest.mark.parametrize("store_has_rows", [False, True], ids=["empty table", "table with records"])
+def test_duplicate_ids_across_batches_are_rejected(db, tmp_path, incidents_csv, store_has_rows):
+    if store_has_rows:
+        import_source(db, ImportRequest(incidents_csv, "incident"))  # I1 to I3 already stored
+    size = importer.BATCH_ROWS + 10
+    rows = [INCIDENT_HEADER] + [[f"N{i}", "Oak House", "02/04/2026", "none", "fall"] for i in range(size)]
+    rows.append(["N3", "Oak House", "05/04/2026", "low", "fall"])  # in the second batch, same id as row 5
+    rows.append(["N4", "Oak House", "02/04/2026", "none", "fall"])  # identical to row 6
+    rows.append(["I2", "Oak House", "03/04/2026", "severe", "fall"])  # a changed record
+    rows.append(["I2", "Oak House", "03/04/2026", "fatal", "fall"])  # and again
+    path = write_csv(tmp_path / "big.csv", rows)
+    result = import_source(db, ImportRequest(path, "incident"))
+    assert (result.rows_read, result.rows_rejected) == (size + 4, 3)
+    # Data rows are 2 to size + 1; the four extra rows follow.
+    assert sorted((r.row, r.reason) for r in result.rejections) == [
+        (size + 2, "id: the same id as row 5"), (size + 3, "id: the same id as row 6"),
+        (size + 5, f"id: the same id as row {size + 4}"),
+    ]
+    expected_new = size + (0 if store_has_rows else 1)
+    assert (result.records_new, result.records_changed) == (expected_new, 1 if store_has_rows else 0)
+    assert db.execute("SELECT harm_level FROM incident WHERE id = 'N3'").fetchone() == ("none",)
+    assert db.execute("SELECT harm_level FROM incident WHERE id = 'I2'").fetchone() == ("severe",)

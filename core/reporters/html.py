@@ -6,8 +6,6 @@ loaded from the network: no script, style sheet, font or image.
 
 from __future__ import annotations
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-
 from carecheck import hookimpl
 from carecheck.reporter_api import Reporter
 
@@ -15,7 +13,9 @@ from .charts import value_chart
 from .table import STATUS_WORDS, percent
 
 
-def _environment() -> Environment:
+def _environment():
+    from jinja2 import Environment, PackageLoader, select_autoescape  # only when a pack is written
+
     env = Environment(loader=PackageLoader("carecheck.reporters", "templates"),
                       autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
     env.filters["percent"] = percent
