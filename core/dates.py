@@ -106,6 +106,7 @@ class WorkingDays:
 
     def __init__(self, closures: Iterable[date] = ()):
         self.closures = frozenset(closures)
+        self._added: dict[tuple[date, int], date] = {}
 
     @classmethod
     def from_file(cls, path: Path) -> "WorkingDays":
@@ -128,6 +129,13 @@ class WorkingDays:
 
     def add(self, start: date, days: int) -> date:
         """The ``days``-th working day after ``start`` (``days`` = 0 gives ``start`` itself)."""
+        key = (start, days)
+        found = self._added.get(key)
+        if found is None:
+            found = self._added[key] = self._add(start, days)
+        return found
+
+    def _add(self, start: date, days: int) -> date:
         current = start
         remaining = days
         while remaining > 0:

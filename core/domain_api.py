@@ -127,14 +127,17 @@ class Context:
         if moment is None:
             return None
         if isinstance(moment, str):
+            # Stored times are ISO 8601 in Europe/London local time: the date and hour are in the text.
             if len(moment) <= 10:
                 return None
-            moment = parse_datetime(moment)
-        local = moment.astimezone(LONDON)
-        if local.weekday() >= 5:
+            weekday, hour = date.fromisoformat(moment[:10]).weekday(), int(moment[11:13])
+        else:
+            local = moment.astimezone(LONDON)
+            weekday, hour = local.weekday(), local.hour
+        if weekday >= 5:
             return "weekend"
         day_start, night_start = self.shift_hours
-        return "day" if day_start <= local.hour < night_start else "night"
+        return "day" if day_start <= hour < night_start else "night"
 
     def rows(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
         return self.db.execute(sql, list(params)).fetchall()

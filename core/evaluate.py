@@ -140,9 +140,9 @@ def _first_day(db: Database, ruleset: Ruleset, as_of: date) -> date:
     kinds = {kind for resolved in ruleset.domains for kind in resolved.domain.reads if kind in KINDS and kind != "service"}
     for kind in kinds:
         field_name = KINDS[kind].event_field
-        (value,) = db.execute(f"SELECT MIN(substr([{field_name}], 1, 10)) FROM [{kind}]").fetchone()
-        if value and (earliest is None or value < earliest):
-            earliest = value
+        (value,) = db.execute(f"SELECT MIN([{field_name}]) FROM [{kind}]").fetchone()  # the index answers
+        if value and (earliest is None or value[:10] < earliest):
+            earliest = value[:10]
     first = date.fromisoformat(earliest) if earliest else as_of
     return min(first, as_of)
 
@@ -221,12 +221,17 @@ class _Run:
         }
         first, last = self.periods[0].start, self.periods[-1].end
         kind = self.model.period
+        labels: dict[date, str] = {}
         for outcome in resolved.domain.outcomes(ctx):
             if outcome.target not in cells or outcome.service not in self.services:
                 continue
-            if not first <= outcome.day <= last:
+            day = outcome.day
+            if not first <= day <= last:
                 continue
-            cells[outcome.target][outcome.service][period_of(outcome.day, kind).label].add(outcome)
+            label = labels.get(day)
+            if label is None:
+                label = labels[day] = period_of(day, kind).label
+            cells[outcome.target][outcome.service][label].add(outcome)
         return cells
 
     def _entries(self, by_period: dict[str, _Cell], spec, service: str, domain: str) -> list[dict]:
@@ -261,12 +266,15 @@ class _Run:
         stale = []
         for kind in spec.sources:
             if kind not in self.newest_cache:
-                self.newest_cache[kind] = _newest_by_service(self.db, kind)
-            newest_by_raw = self.newest_cache[kind]
-            values = [v for raw, v in newest_by_raw.items()
-                      if (self.aliases.get(raw, raw) == service if service else self.aliases.get(raw, raw) in self.services)]
-            newest = max(values) if values else None
-            if newest is None or stored_day(newest) < self.stale_cutoff:
+                newest: dict[str, str] = {}
+                for raw, value in _newest_by_service(self.db, kind).items():
+                    name = self.aliases.get(raw, raw)
+                    if name in self.services and value and value > newest.get(name, ""):
+                        newest[name] = value
+                newest["(provider)"] = max(newest.values(), default="")
+                self.newest_cache[kind] = newest
+            latest = self.newest_cache[kind].get(service or "(provider)")
+            if not latest or stored_day(latest) < self.stale_cutoff:
                 stale.append(kind)
         return stale
 
@@ -644,11 +652,18 @@ def _assemble(run: _Run, ruleset: Ruleset, engine, domains, escalations, score, 
             line = _summary_line(domain, target)
             (improved if target["status"] in ("recovered", "improving") else under_review).append(line)
     open_actions = _open_actions(run, run.options.failure_cap)
-    findings = dangling_references(run.db)
+    # Data quality of the evidence this run used: the kinds its targets count (every kind its domains
+    # read, in a full run).
+    if run.options.targets:
+        used = {kind for r in run.ruleset.domains for t, spec in r.targets.items() if t in run.options.targets
+                for kind in spec.sources}
+    else:
+        used = {kind for r in run.ruleset.domains for kind in r.domain.reads}
+    findings = dangling_references(run.db, used)
     (rejected,) = run.db.execute("SELECT COUNT(*) FROM rejected_rows").fetchone()
     freshness = {}
     for kind, model in KINDS.items():
-        (newest,) = run.db.execute(f"SELECT MAX([{model.event_field}]) FROM [{kind}]").fetchone()
+        (newest,) = run.db.execute(f"SELECT MAX([{model.event_field}]) FROM [{kind}]").fetchone()  # indexed
         if newest and kind != "service":
             freshness[kind] = newest[:10]
     infos = {info.name: info.version for info in plugin_manager.plugin_infos()}

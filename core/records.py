@@ -122,7 +122,8 @@ ActionStatus = Code("open", "in_progress", "completed", "closed", "overdue", "ca
 class Record(BaseModel):
     """Fields every record has: its id, the service it belongs to, and where it came from."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # Schemas are built when a kind is first validated: a run that only reads the store never pays for it.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
     kind: ClassVar[str]
     title: ClassVar[str]

@@ -46,10 +46,12 @@ def _literal_values(annotation) -> list[str]:
 _ENTRY_ID = "CASE WHEN instr(value, '=') > 0 THEN trim(substr(value, 1, instr(value, '=') - 1)) ELSE trim(value) END"
 
 
-def dangling_references(db: Database) -> list[DanglingReference]:
-    """Every reference in the store whose target record does not exist, plus unknown services."""
+def dangling_references(db: Database, kinds: set[str] | None = None) -> list[DanglingReference]:
+    """References whose target record does not exist, plus unknown services (in ``kinds``, or all)."""
     findings: list[DanglingReference] = []
     for kind, model in KINDS.items():
+        if kinds is not None and kind not in kinds:
+            continue
         for name, target in model.references().items():
             if target.startswith("@"):
                 # The target kind is named in another field of the same record.
@@ -70,7 +72,7 @@ def dangling_references(db: Database) -> list[DanglingReference]:
                 sql = f"""SELECT t.id, t.[{name}] FROM [{kind}] t WHERE t.[{name}] IS NOT NULL
                           AND NOT EXISTS (SELECT 1 FROM [{target}] x WHERE x.id = t.[{name}]) ORDER BY t.id"""
             findings += [DanglingReference(kind, rid, name, target, tid) for rid, tid in db.execute(sql).fetchall()]
-    return findings + unknown_services(db)
+    return findings + unknown_services(db, kinds)
 
 
 def service_names(db: Database) -> dict[str, str]:
@@ -90,16 +92,18 @@ def _json_list(text: str | None) -> list[str]:
     return json.loads(text) if text else []
 
 
-def unknown_services(db: Database) -> list[DanglingReference]:
+def unknown_services(db: Database, kinds: set[str] | None = None) -> list[DanglingReference]:
     """Records whose service is not in the register (only checked once a register is loaded)."""
     known = service_names(db)
     if not known:
         return []
     findings = []
     for kind in KINDS:
-        if kind == "service":
+        if kind == "service" or (kinds is not None and kind not in kinds):
             continue
-        for service, record_id in db.execute(f"SELECT service, MIN(id) FROM [{kind}] GROUP BY service").fetchall():
+        # The service index alone answers which names are used; an example id only for unknown ones.
+        for (service,) in db.execute(f"SELECT DISTINCT service FROM [{kind}]").fetchall():
             if service not in known:
+                (record_id,) = db.execute(f"SELECT MIN(id) FROM [{kind}] WHERE service = ?", [service]).fetchone()
                 findings.append(DanglingReference(kind, record_id, "service", "service", service))
     return findings

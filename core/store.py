@@ -85,13 +85,19 @@ def sync_record_tables(db: Database, models: typing.Iterable[type[Record]] | Non
         if not table.exists():
             with db.atomic():
                 table.create(columns, pk="id")
-                table.create_index(["service"])
-                table.create_index([model.event_field])
-            continue
         existing = set(table.columns_dict)
         for name, kind in columns.items():
             if name not in existing:
                 table.add_column(name, kind)
+        # Indexes for the event date (periods), the service, and every reference to another record.
+        wanted = [["service"], [model.event_field]] + [
+            [name] for name in model.references() if column_type(model.model_fields[name].annotation) is not list
+            and "list" not in str(model.model_fields[name].annotation)
+        ]
+        have = {tuple(index.columns) for index in table.indexes}
+        for columns_ in wanted:
+            if tuple(columns_) not in have:
+                table.create_index(columns_, if_not_exists=True)
 
 
 def to_column(value: Any) -> Any:

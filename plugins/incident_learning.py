@@ -122,18 +122,20 @@ class IncidentLearning(Domain):
 
     def outcomes(self, ctx: Context) -> Iterable[Outcome]:
         params: IncidentParameters = ctx.params
+        learning = ctx.wants("inc_learning_checked") or ctx.wants("inc_practice_observed")
         rows = ctx.rows(
             """SELECT i.id, i.service, i.occurred_at, i.reviewed_at, i.learning_action_id, i.learning_shared_at,
-                      a.raised_on, (SELECT MIN(b.held_at) FROM briefing b WHERE b.incident_id = i.id
-                                    OR (i.learning_action_id IS NOT NULL AND b.learning_action_id = i.learning_action_id))
+                      a.raised_on
                FROM incident i LEFT JOIN improvement_action a ON a.id = i.learning_action_id
-               WHERE substr(i.occurred_at, 1, 10) >= ?""",
+               WHERE i.occurred_at >= ?""" if learning else
+            """SELECT id, service, occurred_at, reviewed_at, NULL, NULL, NULL FROM incident WHERE occurred_at >= ?""",
             [ctx.start.isoformat()],
         )
+        briefed = self._briefings(ctx) if ctx.wants("inc_practice_observed") else {}
         meetings = self._meetings(ctx, params) if ctx.wants("inc_learning_checked") else {}
         checked = self._checked_actions(ctx) if ctx.wants("inc_learning_checked") else {}
         observed = self._observations(ctx) if ctx.wants("inc_practice_observed") else {}
-        for record_id, raw_service, occurred_at, reviewed_at, action_id, shared_at, action_raised, briefed_at in rows:
+        for record_id, raw_service, occurred_at, reviewed_at, action_id, shared_at, action_raised in rows:
             service = ctx.service(raw_service)
             if service is None:
                 continue
@@ -153,6 +155,7 @@ class IncidentLearning(Domain):
                     first_check = checked.get(action_id)
                     status = PASS if first_check is not None and first_check <= next_meeting else FAIL
                 yield Outcome("inc_learning_checked", service, occurred, record_id, status, shift)
+            briefed_at = min(filter(None, (briefed.get(record_id), briefed.get(f"action:{action_id}"))), default=None)
             shared = stored_day(shared_at) or stored_day(briefed_at)
             if ctx.wants("inc_practice_observed") and shared is not None:
                 deadline = shared + timedelta(days=params.observation_within_days)
@@ -161,6 +164,21 @@ class IncidentLearning(Domain):
                 yield Outcome("inc_practice_observed", service, occurred, record_id, status, shift)
         if ctx.wants("inc_monthly_themes"):
             yield from ctx.cadence("inc_monthly_themes", "month", activity_days(ctx, "monthly_incident_themes"))
+
+    @staticmethod
+    def _briefings(ctx: Context) -> dict[str, str]:
+        """When learning was first shared at a briefing, by incident id and by learning action."""
+        first: dict[str, str] = {}
+        for incident_id, held_at in ctx.rows(
+            "SELECT incident_id, MIN(held_at) FROM briefing WHERE incident_id IS NOT NULL GROUP BY incident_id"
+        ):
+            first[incident_id] = held_at
+        for action_id, held_at in ctx.rows(
+            "SELECT learning_action_id, MIN(held_at) FROM briefing WHERE learning_action_id IS NOT NULL "
+            "GROUP BY learning_action_id"
+        ):
+            first[f"action:{action_id}"] = held_at
+        return first
 
     @staticmethod
     def _meetings(ctx: Context, params: IncidentParameters) -> dict[str, list[date]]:

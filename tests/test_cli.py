@@ -123,12 +123,12 @@ def test_manifest_errors(run_cli, tmp_path, db_path, incidents_csv):
 
 
 def test_internal_error_exits_3_without_traceback(run_cli, monkeypatch, db_path, incidents_csv):
-    from carecheck.cli import import_cmd
+    from carecheck import importer
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(import_cmd, "import_source", broken)
+    monkeypatch.setattr(importer, "import_source", broken)
     result = run_cli("import", incidents_csv, "--kind", "incident", "--db", db_path)
     assert result.exit_code == 3
     assert result.stderr.startswith("Error: internal error (ZeroDivisionError): this is a bug in carecheck")

@@ -9,9 +9,6 @@ from pathlib import Path
 import click
 
 from ..errors import InputError
-from ..results import load_run
-from ..store import open_store
-from ..tracker import to_csv, tracker_rows, write_xlsx
 from .options import db_option
 
 
@@ -33,6 +30,10 @@ def actions(db_path, run_id, fmt, output) -> None:
         carecheck actions --format xlsx --output actions.xlsx
         carecheck actions --run 3f2a9c > actions.csv
     """
+    from ..results import load_run
+    from ..store import open_store
+    from ..tracker import to_csv, tracker_rows, write_xlsx
+
     if fmt == "xlsx" and output is None:
         raise click.UsageError("--format xlsx needs --output FILE")
     if not Path(db_path).exists():

@@ -9,13 +9,12 @@ import click
 from tabulate import tabulate
 
 from ..errors import InputError
-from ..reporters.table import percent
-from ..results import diff_runs, run_rows
-from ..store import open_store
 from .options import db_option, json_option
 
 
 def _store(db_path):
+    from ..store import open_store
+
     if not Path(db_path).exists():
         raise InputError(f"{db_path}: no evidence store here; pass --db")
     return open_store(db_path)
@@ -34,6 +33,9 @@ def history(db_path, target, service, as_json) -> None:
         carecheck history --target inc_review_5wd
         carecheck history --service "Oak House" --json
     """
+    from ..reporters.table import percent
+    from ..results import run_rows
+
     db = _store(db_path)
     try:
         rows = run_rows(db, target, service)
@@ -67,6 +69,9 @@ def diff(run_a, run_b, db_path, as_json) -> None:
     Example:
         carecheck diff 3f2a9c 8b71d0
     """
+    from ..reporters.table import percent
+    from ..results import diff_runs
+
     db = _store(db_path)
     try:
         changes = diff_runs(db, run_a, run_b)

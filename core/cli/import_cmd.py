@@ -7,10 +7,8 @@ from pathlib import Path
 import click
 
 from ..errors import InputError
-from ..importer import ImportRequest, ImportResult, import_source
-from ..manifest import load_manifest
+from ..progress import Progress
 from ..records import KINDS
-from ..store import open_store
 from .options import db_option
 
 SHOWN_REJECTIONS = 20
@@ -26,7 +24,7 @@ def _parse_option(values: tuple[str, ...]) -> dict[str, str]:
     return options
 
 
-def _report(result: ImportResult) -> None:
+def _report(result) -> None:
     if result.skipped:
         click.echo(
             f"{result.path}: unchanged since import {result.import_id}, skipped (use --force to read it again)"
@@ -71,6 +69,10 @@ def import_(source, kind, adapter, mapping, source_name, options, manifest, forc
         carecheck import tracker.xlsx --kind improvement_action --option sheet=Actions
         carecheck import --manifest export/manifest.yaml
     """
+    from ..importer import ImportRequest, import_source
+    from ..manifest import load_manifest
+    from ..store import open_store
+
     if manifest and (source or kind):
         raise click.UsageError("give either SOURCE with --kind, or --manifest, not both")
     if manifest:
@@ -85,9 +87,13 @@ def import_(source, kind, adapter, mapping, source_name, options, manifest, forc
     failed: list[str] = []
     try:
         for request in requests:
+            progress = Progress(f"importing {request.path.name}")
             try:
-                _report(import_source(db, request, force=force))
+                result = import_source(db, request, force=force, progress=progress.update)
+                progress.done()
+                _report(result)
             except InputError as error:
+                progress.done()
                 if len(requests) == 1:
                     raise
                 failed.append(str(error))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..store import DEFAULT_DB
+DEFAULT_DB = "carecheck.db"  # the same as carecheck.store.DEFAULT_DB, without importing the store
 
 
 def db_option(function):

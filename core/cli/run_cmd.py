@@ -10,19 +10,13 @@ from pathlib import Path
 import click
 
 from .. import plugin_manager
-from ..check import run_check
 from ..dates import DateParseError, LONDON, parse_date
 from ..errors import InputError
-from ..evaluate import RunOptions
-from ..generator import generate, last_day
-from ..importer import import_source
-from ..manifest import load_manifest
-from ..results import load_run
-from ..ruleset import check_ruleset, locate
-from ..store import open_store
-from ..waivers import load_waivers
 from . import EXIT_CHECKS_FAILED
 from .options import db_option
+
+# The engine, store and generator are imported inside the commands that use them, so that
+# starting carecheck for one command does not pay for all the others.
 
 
 class UKDate(click.ParamType):
@@ -117,6 +111,10 @@ def run(ruleset, db_path, as_of, services, targets, fmt, output, waivers_path, i
         carecheck run --target inc_review_5wd --fail-under 3
         carecheck run --format html --output pack.html --waivers waivers.yaml
     """
+    from ..check import run_check
+    from ..evaluate import RunOptions
+    from ..store import open_store
+
     if not Path(db_path).exists():
         raise InputError(f"{db_path}: no evidence store here; import records first (carecheck import) or pass --db")
     as_of = as_of or _today()
@@ -133,6 +131,8 @@ def run(ruleset, db_path, as_of, services, targets, fmt, output, waivers_path, i
 
 
 def _waivers(path: Path | None, as_of: date) -> list:
+    from ..waivers import load_waivers
+
     if path is None:
         return []
     waivers = load_waivers(path, as_of)
@@ -155,6 +155,9 @@ def report(run_id, db_path, fmt, output) -> None:
     Example:
         carecheck report 3f2a --format html --output pack.html
     """
+    from ..results import load_run
+    from ..store import open_store
+
     if not Path(db_path).exists():
         raise InputError(f"{db_path}: no evidence store here; pass --db")
     db = open_store(db_path)
@@ -174,6 +177,8 @@ def validate(ruleset: str) -> None:
     Example:
         carecheck validate my-ruleset.yaml
     """
+    from ..ruleset import check_ruleset, locate
+
     path = locate(ruleset)
     loaded, problems = check_ruleset(path)
     if problems:
@@ -208,6 +213,13 @@ def demo(db_path, fmt, output, waivers_path, include_text, engine) -> None:
         carecheck demo --db demo.db --format json -o verdict.json
         carecheck demo --format html --output pack.html
     """
+    from ..check import run_check
+    from ..evaluate import RunOptions
+    from ..generator import generate, last_day
+    from ..importer import import_source
+    from ..manifest import load_manifest
+    from ..store import open_store
+
     as_of = last_day(DEMO_START, DEMO_MONTHS)
     waivers = _waivers(waivers_path, as_of)
     with tempfile.TemporaryDirectory(prefix="carecheck-demo-") as folder:
@@ -243,6 +255,8 @@ def generate_cmd(services, months, seed, start, notes_per_day, out) -> None:
         carecheck generate --services 20 --months 12 --seed 1 --out export/
         carecheck import --manifest export/manifest.yaml
     """
+    from ..generator import generate
+
     manifest = generate(out, services=services, months=months, seed=seed, start=start.replace(day=1),
                         notes_per_day=notes_per_day)
     click.echo(f"Wrote {manifest.parent}; import it with: carecheck import --manifest {manifest}")

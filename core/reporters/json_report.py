@@ -12,7 +12,8 @@ class JSONReporter(Reporter):
     extension = ".json"
 
     def render(self, verdict: dict) -> str:
-        return json.dumps(verdict, indent=2, ensure_ascii=False) + "\n"
+        # Compact: the C encoder is many times faster than an indented dump of a large verdict.
+        return json.dumps(verdict, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 @hookimpl
