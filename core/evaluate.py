@@ -52,16 +52,21 @@ class RunOptions:
     engine: str = "auto"
     failure_cap: int = FAILURE_CAP
     waivers: list[Waiver] = field(default_factory=list)
+    #: Processes for the domains' store-reading work (1: all in this process).
+    workers: int = 1
     #: Add the free text of failing records (``record_text``): only when the user asks.
     include_text: bool = False
 
 
 @dataclass
 class _Cell:
+    """One target's figures for one service (or all) and one period; failures kept up to the cap."""
+
     numerator: int = 0
     denominator: int = 0
     pending: int = 0
     failures: list[str] = field(default_factory=list)
+    failures_total: int = 0
     shifts: dict[str, list[int]] = field(default_factory=dict)
 
     def add(self, outcome: Outcome) -> None:
@@ -72,7 +77,9 @@ class _Cell:
         self.denominator += 1
         self.numerator += passed
         if not passed:
-            self.failures.append(outcome.unit)
+            self.failures_total += 1
+            if len(self.failures) < FAILURE_CAP:
+                self.failures.append(outcome.unit)
         if outcome.shift:
             counts = self.shifts.setdefault(outcome.shift, [0, 0])
             counts[0] += passed
@@ -82,11 +89,46 @@ class _Cell:
         self.numerator += other.numerator
         self.denominator += other.denominator
         self.pending += other.pending
-        self.failures.extend(other.failures)
+        self.failures_total += other.failures_total
+        self.failures.extend(other.failures[: max(0, FAILURE_CAP - len(self.failures))])
         for shift, (num, den) in other.shifts.items():
             counts = self.shifts.setdefault(shift, [0, 0])
             counts[0] += num
             counts[1] += den
+
+
+class FailureSink:
+    """Every failure behind the figures, for the store's run_failures table, kept on disk as it comes
+    (a temporary table), so memory does not grow with the number of failing records."""
+
+    BATCH = 20_000
+
+    def __init__(self, db: Database):
+        self.db = db
+        self.pending: list[tuple] = []
+        with db.atomic():  # explicit transactions: sqlite3 would otherwise leave one open behind a DELETE
+            db.conn.execute("CREATE TEMP TABLE IF NOT EXISTS carecheck_failures "
+                            "(domain TEXT, target TEXT, service TEXT, period TEXT, unit TEXT)")
+            db.conn.execute("DELETE FROM temp.carecheck_failures")
+
+    def add(self, failure: tuple) -> None:
+        self.pending.append(failure)
+        if len(self.pending) >= self.BATCH:
+            self.flush()
+
+    def extend(self, failures: list[tuple]) -> None:
+        for failure in failures:
+            self.add(failure)
+
+    def flush(self) -> None:
+        if self.pending:
+            with self.db.atomic():
+                self.db.conn.executemany("INSERT INTO temp.carecheck_failures VALUES (?, ?, ?, ?, ?)", self.pending)
+            self.pending = []
+
+    def rows(self):
+        self.flush()
+        return self.db.conn.execute("SELECT domain, target, service, period, unit FROM temp.carecheck_failures")
 
 
 def _met(value: float | None, threshold: float, direction: str) -> bool | None:
@@ -189,7 +231,7 @@ class _Run:
         self.stale_cutoff = self.periods[cutoff_index].start
         self.data_quality: dict[str, Any] = {"low_denominators": [], "stale_sources": [], "pending_units": 0}
         self.newest_cache: dict[str, dict[str, str]] = {}
-        self.failures_all: list[tuple[str, str, str, str, str]] = []
+        self.failures = FailureSink(db)
 
     def _resolve_waivers(self, waivers: list[Waiver], ruleset: Ruleset) -> list[Waiver]:
         known = {t for resolved in ruleset.domains for t in resolved.targets}
@@ -222,6 +264,7 @@ class _Run:
         first, last = self.periods[0].start, self.periods[-1].end
         kind = self.model.period
         labels: dict[date, str] = {}
+        domain = resolved.domain.name
         for outcome in resolved.domain.outcomes(ctx):
             if outcome.target not in cells or outcome.service not in self.services:
                 continue
@@ -232,6 +275,8 @@ class _Run:
             if label is None:
                 label = labels[day] = period_of(day, kind).label
             cells[outcome.target][outcome.service][label].add(outcome)
+            if outcome.status == FAIL:
+                self.failures.add((domain, outcome.target, outcome.service, label, outcome.unit))
         return cells
 
     def _entries(self, by_period: dict[str, _Cell], spec, service: str, domain: str) -> list[dict]:
@@ -248,7 +293,7 @@ class _Run:
                 "met": _met(value, spec.threshold, spec.direction),
                 "pending": cell.pending,
                 "failures": cell.failures[: self.options.failure_cap],
-                "failures_total": len(cell.failures),
+                "failures_total": cell.failures_total,
             }
             if cell.shifts:
                 entry["shifts"] = {
@@ -256,8 +301,6 @@ class _Run:
                     for shift, (num, den) in sorted(cell.shifts.items())
                 }
             entries.append(entry)
-            if service != "(provider)" and domain:
-                self.failures_all += [(domain, spec.id, service, period.label, unit) for unit in cell.failures]
         return entries
 
     def _stale(self, spec, service: str | None) -> list[str]:
@@ -407,6 +450,54 @@ class _Run:
         return fact
 
 
+class _ListSink(list):
+    def add(self, failure: tuple) -> None:
+        self.append(failure)
+
+
+def _one_domain(run: "_Run", resolved: ResolvedDomain, targets: dict) -> tuple:
+    """The heavy, store-reading part of a domain: its cells, signals and triangulation."""
+    ctx = run._context(resolved, targets)
+    cells = run._cells(ctx, resolved)
+    signals = {service: dict(values) for service, values in resolved.domain.signal_values(ctx).items()}
+    categories, sources = run.triangulation(resolved)
+    return {t: {s: dict(p) for s, p in by_service.items()} for t, by_service in cells.items()}, signals, categories, sources
+
+
+_FORKED: dict[str, Any] = {}
+
+
+def _forked_domain(index: int) -> tuple:
+    """Runs in a forked worker: a connection of its own, never the parent's."""
+    import sqlite3
+
+    run, jobs, path = _FORKED["run"], _FORKED["jobs"], _FORKED["path"]
+    run.db = Database(sqlite3.connect(f"file:{path}?mode=ro", uri=True))
+    run.failures = _ListSink()
+    return _one_domain(run, *jobs[index]) + (list(run.failures),)
+
+
+def _domain_work(run: "_Run", jobs: list, workers: int) -> list[tuple]:
+    """Each domain's heavy part, in ``workers`` processes where that is possible and pays."""
+    if workers <= 1 or len(jobs) <= 1:
+        return [_one_domain(run, resolved, targets) for resolved, targets in jobs]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return [_one_domain(run, resolved, targets) for resolved, targets in jobs]
+    (path,) = [row[2] for row in run.db.execute("PRAGMA database_list").fetchall() if row[1] == "main"]
+    _FORKED.update(run=run, jobs=jobs, path=path)
+    try:
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=multiprocessing.get_context("fork")) as pool:
+            results = list(pool.map(_forked_domain, range(len(jobs))))
+        for result in results:
+            run.failures.extend(result[-1])
+        return [result[:-1] for result in results]
+    finally:
+        _FORKED.clear()
+
+
 def _score_rules(rules: tuple[ScoreRule, ...], names: dict, fact_kind: str) -> list[rule_engine.Rule]:
     return [
         rule_engine.Rule(rule.name, fact_kind, expressions.to_durable(expressions.parse(rule.when, names)))
@@ -442,15 +533,13 @@ def evaluate(db: Database, ruleset: Ruleset, options: RunOptions) -> dict:
     rule_specs: dict[str, tuple[ResolvedDomain, Any]] = {}
     batches: dict[str, list[dict]] = defaultdict(list)
     skipped_rules: list[str] = []
+    jobs = []
     for resolved in ruleset.domains:
         targets = {t: spec for t, spec in resolved.targets.items() if not wanted_targets or t in wanted_targets}
-        if not targets:
-            continue
-        ctx = run._context(resolved, targets)
-        cells = run._cells(ctx, resolved)
+        if targets:
+            jobs.append((resolved, targets))
+    for (resolved, targets), (cells, signals, categories, sources) in zip(jobs, _domain_work(run, jobs, options.workers)):
         target_results = [run.target_result(resolved, spec, cells[t]) for t, spec in targets.items()]
-        signals = resolved.domain.signal_values(ctx)
-        categories, sources = run.triangulation(resolved)
         for service in run.services:
             batches[service].append(run.service_fact(resolved, service, signals.get(service, {}), target_results))
         available = {s.name for s in resolved.domain.signals} | {
@@ -741,5 +830,5 @@ def _assemble(run: _Run, ruleset: Ruleset, engine, domains, escalations, score, 
             "pending_units": run.data_quality["pending_units"],
             "min_denominator": run.model.min_denominator,
         },
-        "_failures": run.failures_all,
+        "_failures": run.failures,
     }

@@ -7,10 +7,7 @@ import json
 from sqlite_utils import Database
 
 
-def save_run(db: Database, verdict: dict, failures: list[tuple[str, str, str, str, str]]) -> str:
-    """Store a run in one transaction; returns its run id."""
-    run_id = verdict["audit"]["run_id"]
-    rows = []
+def _result_rows(run_id: str, verdict: dict):
     for domain in verdict["domains"]:
         for target in domain["targets"]:
             series = [("(provider)", target["status"], target["periods"])] + [
@@ -18,11 +15,18 @@ def save_run(db: Database, verdict: dict, failures: list[tuple[str, str, str, st
             ]
             for service, status, periods in series:
                 for entry in periods:
-                    rows.append((
+                    yield (
                         run_id, domain["domain"], target["id"], service, entry["period"], int(entry["partial"]),
                         entry["numerator"], entry["denominator"], entry["value"],
                         None if entry["met"] is None else int(entry["met"]), status,
-                    ))
+                    )
+
+
+def save_run(db: Database, verdict: dict, failures) -> str:
+    """Store a run in one transaction; returns its run id. ``failures`` is an iterable of
+    (domain, target, service, period, unit): every failure, not only those the verdict shows."""
+    run_id = verdict["audit"]["run_id"]
+    rows = _result_rows(run_id, verdict)
     with db.atomic():
         db.conn.execute(
             "INSERT INTO runs (run_id, created_at, as_of, ruleset, ruleset_hash, engine, score, percentage, verdict, "
@@ -32,9 +36,13 @@ def save_run(db: Database, verdict: dict, failures: list[tuple[str, str, str, st
              verdict["verdict"]["percentage"], json.dumps(verdict), verdict["periods"]["current"]),
         )
         db.conn.executemany("INSERT INTO target_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        db.conn.executemany(
-            "INSERT INTO run_failures VALUES (?, ?, ?, ?, ?, ?)", [(run_id, *failure) for failure in failures]
-        )
+        if hasattr(failures, "rows"):
+            failures.flush()
+            db.conn.execute("INSERT INTO run_failures SELECT ?, domain, target, service, period, unit "
+                            "FROM temp.carecheck_failures", [run_id])
+        else:
+            db.conn.executemany("INSERT INTO run_failures VALUES (?, ?, ?, ?, ?, ?)",
+                                ((run_id, *failure) for failure in failures))
     return run_id
 
 

@@ -152,3 +152,15 @@ def test_sample_run(run_cli, db_path):
     # May: both on time. June is partial on 15 June.
     assert {p["period"]: (p["numerator"], p["denominator"], p["failures"]) for p in inc["periods"]} == {
         "2026-04": (3, 5, ["INC-1003", "INC-1004"]), "2026-05": (2, 2, []), "2026-06": (0, 0, [])}
+
+
+def test_workers_give_the_same_verdict(run_cli, demo_verdict):
+    _, db_path = demo_verdict
+    one = json.loads(run_cli("run", "--db", db_path, "--as-of", "2026-08-31", "--engine", "reference",
+                             "--format", "json").stdout)
+    two = json.loads(run_cli("run", "--db", db_path, "--as-of", "2026-08-31", "--engine", "reference",
+                             "--format", "json", "--workers", "2").stdout)
+    for verdict in (one, two):
+        for key in ("audit", "history"):
+            verdict.pop(key)
+    assert one == two

@@ -98,7 +98,10 @@ def _finish(verdict: dict, fail_under: int | None) -> None:
 @click.option("--fail-under", type=click.IntRange(1, 4), help="Exit 1 when the run's score is below this (1 to 4).")
 @click.option("--engine", type=click.Choice(["auto", "durable", "reference"]), default="auto", show_default=True,
               help="Rule engine: durable-rules where it runs, else the reference evaluator.")
-def run(ruleset, db_path, as_of, services, targets, fmt, output, waivers_path, include_text, fail_under, engine) -> None:
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes for the domains' work on the store (pays on large stores).")
+def run(ruleset, db_path, as_of, services, targets, fmt, output, waivers_path, include_text, fail_under, engine,
+        workers) -> None:
     """Check the evidence store against a ruleset and give the assurance verdict.
 
     RULESET is a ruleset file or the name of one shipped with carecheck (default: cqc-recovery).
@@ -122,7 +125,7 @@ def run(ruleset, db_path, as_of, services, targets, fmt, output, waivers_path, i
     db = open_store(db_path)
     try:
         options = RunOptions(as_of=as_of, services=list(services), targets=list(targets), engine=engine,
-                             waivers=waivers, include_text=include_text)
+                             waivers=waivers, include_text=include_text, workers=workers)
         verdict = run_check(db, ruleset, options)
     finally:
         db.close()
