@@ -54,6 +54,8 @@ class RunOptions:
     waivers: list[Waiver] = field(default_factory=list)
     #: Processes for the domains' store-reading work (1: all in this process).
     workers: int = 1
+    #: Called with (domains done, domains) as the work goes on.
+    progress: Any = None
     #: Add the free text of failing records (``record_text``): only when the user asks.
     include_text: bool = False
 
@@ -480,7 +482,12 @@ def _forked_domain(index: int) -> tuple:
 def _domain_work(run: "_Run", jobs: list, workers: int) -> list[tuple]:
     """Each domain's heavy part, in ``workers`` processes where that is possible and pays."""
     if workers <= 1 or len(jobs) <= 1:
-        return [_one_domain(run, resolved, targets) for resolved, targets in jobs]
+        results = []
+        for done, (resolved, targets) in enumerate(jobs, 1):
+            results.append(_one_domain(run, resolved, targets))
+            if run.options.progress:
+                run.options.progress(done, len(jobs))
+        return results
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 

@@ -166,8 +166,8 @@ class Generator:
                      "options": {"encoding": "cp1252"}} for kind in COLUMNS]
         path = self.out / "manifest.yaml"
         path.write_text(
-            "# Synthetic evidence made by `carecheck generate`; import with:\n"
-            f"#   carecheck import --manifest {path}\n" + yaml.safe_dump(manifest, sort_keys=False),
+            "# Synthetic evidence made by `carecheck generate`; import it with\n"
+            "#   carecheck import --manifest PATH/TO/THIS/manifest.yaml\n" + yaml.safe_dump(manifest, sort_keys=False),
             encoding="utf-8",
         )
         return path

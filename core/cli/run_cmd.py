@@ -120,14 +120,19 @@ def run(ruleset, db_path, as_of, services, targets, fmt, output, waivers_path, i
 
     if not Path(db_path).exists():
         raise InputError(f"{db_path}: no evidence store here; import records first (carecheck import) or pass --db")
+    from ..progress import Progress
+
     as_of = as_of or _today()
     waivers = _waivers(waivers_path, as_of)
     db = open_store(db_path)
+    progress = Progress("checking", unit="domains")
     try:
         options = RunOptions(as_of=as_of, services=list(services), targets=list(targets), engine=engine,
-                             waivers=waivers, include_text=include_text, workers=workers)
+                             waivers=waivers, include_text=include_text, workers=workers,
+                             progress=lambda done, total: progress.update(done, total))
         verdict = run_check(db, ruleset, options)
     finally:
+        progress.done()
         db.close()
     _emit(verdict, fmt, output)
     _finish(verdict, fail_under)
