@@ -17,12 +17,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import InputError
 from .importer import ImportRequest
 from .mapping import render_validation_errors
+from .yamlfile import read_yaml
 
 
 class ManifestEntry(BaseModel):
@@ -44,12 +44,7 @@ class Manifest(BaseModel):
 
 def load_manifest(path: Path) -> list[ImportRequest]:
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such manifest") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise InputError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    data = read_yaml(path, "manifest")
     if isinstance(data, list):
         data = {"files": data}
     if not isinstance(data, dict):

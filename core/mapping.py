@@ -25,12 +25,12 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .dates import DateParseError, parse_date, parse_datetime
 from .errors import MappingError
 from .records import Record
+from .yamlfile import read_yaml
 
 
 class FieldMap(BaseModel):
@@ -88,12 +88,7 @@ def render_validation_errors(errors: list[dict]) -> str:
 
 def load_mapping(path: Path) -> Mapping:
     """Read and validate a mapping file."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise MappingError(f"{path}: no such mapping file") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise MappingError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    data = read_yaml(path, "mapping file", MappingError)
     if not isinstance(data, dict):
         raise MappingError(f"{path}: a mapping file must be a YAML mapping of keys")
     try:

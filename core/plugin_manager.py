@@ -179,24 +179,46 @@ class Registered:
     plugin: str
 
 
+def _collect(hook_name: str, base: type, what: str) -> dict[str, Registered]:
+    """Call a ``register(item)`` hook on every plugin: items by their unique ``name``, with their plugin.
+
+    All of one plugin's registrations are kept, or none of them if it raised or reused a name.
+    """
+    found: dict[str, Registered] = {}
+    for impl in _impls(hook_name):
+        collected: dict[str, Any] = {}
+
+        def register(item) -> None:
+            if not isinstance(item, base):
+                raise TypeError(f"register() expects a {base.__name__}, got {type(item).__name__}")
+            if item.name in found or item.name in collected:
+                raise ValueError(f"{what} name {item.name!r} is already taken")
+            collected[item.name] = item
+
+        if _call(impl, hook_name, register=register):
+            found.update({name: Registered(item, impl.plugin_name) for name, item in collected.items()})
+    return found
+
+
 def get_adapters() -> dict[str, Registered]:
     """Every adapter by name, with the plugin that registered it."""
     from .adapter_api import Adapter
 
-    adapters: dict[str, Registered] = {}
-    for impl in _impls("carecheck_register_adapters"):
-        collected: dict[str, Adapter] = {}
+    return _collect("carecheck_register_adapters", Adapter, "adapter")
 
-        def register(adapter: "Adapter") -> None:
-            if not isinstance(adapter, Adapter):
-                raise TypeError(f"register() expects an Adapter, got {type(adapter).__name__}")
-            if adapter.name in adapters or adapter.name in collected:
-                raise ValueError(f"adapter name {adapter.name!r} is already taken")
-            collected[adapter.name] = adapter
 
-        if _call(impl, "carecheck_register_adapters", register=register):
-            adapters.update({name: Registered(a, impl.plugin_name) for name, a in collected.items()})
-    return adapters
+def get_domains() -> dict[str, Registered]:
+    """Every improvement domain by name, with the plugin that registered it."""
+    from .domain_api import Domain
+
+    return _collect("carecheck_register_domains", Domain, "domain")
+
+
+def get_reporters() -> dict[str, Registered]:
+    """Every report format by name, with the plugin that registered it."""
+    from .reporter_api import Reporter
+
+    return _collect("carecheck_register_reporters", Reporter, "report format")
 
 
 def get_mappings() -> dict[str, Registered]:
@@ -213,46 +235,6 @@ def get_mappings() -> dict[str, Registered]:
         if _call(impl, "carecheck_register_mappings", register=register):
             mappings.update({name: Registered(p, impl.plugin_name) for name, p in collected.items()})
     return mappings
-
-
-def get_domains() -> dict[str, Registered]:
-    """Every improvement domain by name, with the plugin that registered it."""
-    from .domain_api import Domain
-
-    domains: dict[str, Registered] = {}
-    for impl in _impls("carecheck_register_domains"):
-        collected: dict[str, Domain] = {}
-
-        def register(domain: "Domain") -> None:
-            if not isinstance(domain, Domain):
-                raise TypeError(f"register() expects a Domain, got {type(domain).__name__}")
-            if domain.name in domains or domain.name in collected:
-                raise ValueError(f"domain name {domain.name!r} is already taken")
-            collected[domain.name] = domain
-
-        if _call(impl, "carecheck_register_domains", register=register):
-            domains.update({name: Registered(d, impl.plugin_name) for name, d in collected.items()})
-    return domains
-
-
-def get_reporters() -> dict[str, Registered]:
-    """Every report format by name, with the plugin that registered it."""
-    from .reporter_api import Reporter
-
-    reporters: dict[str, Registered] = {}
-    for impl in _impls("carecheck_register_reporters"):
-        collected: dict[str, Reporter] = {}
-
-        def register(reporter: "Reporter") -> None:
-            if not isinstance(reporter, Reporter):
-                raise TypeError(f"register() expects a Reporter, got {type(reporter).__name__}")
-            if reporter.name in reporters or reporter.name in collected:
-                raise ValueError(f"report format {reporter.name!r} is already taken")
-            collected[reporter.name] = reporter
-
-        if _call(impl, "carecheck_register_reporters", register=register):
-            reporters.update({name: Registered(r, impl.plugin_name) for name, r in collected.items()})
-    return reporters
 
 
 def register_commands(cli: "click.Group") -> dict[str, str]:

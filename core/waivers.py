@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import InputError
 from .mapping import render_validation_errors
+from .yamlfile import read_yaml
 
 EXPIRING_SOON_DAYS = 14
 
@@ -90,12 +90,7 @@ class Waiver:
 def load_waivers(path: Path, as_of: date) -> list[Waiver]:
     """Read a waivers file; the status of each entry is judged against ``as_of``."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such waivers file") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise InputError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    data = read_yaml(path, "waivers file")
     if isinstance(data, dict) and set(data) == {"waivers"}:
         data = data["waivers"]
     if not isinstance(data, list):
