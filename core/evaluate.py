@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import platform
 import uuid
 from collections import defaultdict
@@ -150,8 +151,6 @@ def _services(db: Database, ruleset: Ruleset, requested: list[str]) -> tuple[dic
     """In-scope services (canonical name -> type) and every alias -> canonical name."""
     aliases: dict[str, str] = {}
     types: dict[str, str | None] = {}
-    import json
-
     for service_id, name, service_type, alias_json in db.execute(
         "SELECT id, service, service_type, aliases FROM service ORDER BY service"
     ).fetchall():

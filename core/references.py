@@ -7,6 +7,7 @@ rest of the evidence is still usable.
 
 from __future__ import annotations
 
+import json
 import typing
 from dataclasses import dataclass
 
@@ -87,8 +88,6 @@ def service_names(db: Database) -> dict[str, str]:
 
 
 def _json_list(text: str | None) -> list[str]:
-    import json
-
     return json.loads(text) if text else []
 
 

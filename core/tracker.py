@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import date
 from pathlib import Path
 
@@ -36,8 +37,6 @@ def tracker_rows(db: Database, verdict: dict) -> list[dict]:
         for e in verdict["escalations"]
     ]
     aliases = {}
-    import json
-
     for service_id, name, alias_json in db.execute("SELECT id, service, aliases FROM service").fetchall():
         for alias in [service_id, name] + (json.loads(alias_json) if alias_json else []):
             aliases[alias] = name
