@@ -146,3 +146,17 @@ def test_schema_record(run_cli):
     assert schema["title"] == "Incident"
     assert schema["additionalProperties"] is False
     assert {"id", "service", "occurred_at"} <= set(schema["required"])
+
+
+def test_records_filters(run_cli, db_path):
+    run_cli("import", "--manifest", SAMPLE / "manifest.yaml", "--db", db_path)
+    payload = json.loads(run_cli("records", "--db", db_path, "--json", "--kind", "service").output)
+    assert {c["kind"] for c in payload["counts"]} == {"service"}
+    assert payload["dangling_references"] == []
+
+
+def test_cli_default_store_matches_the_store_module():
+    from carecheck.cli.options import DEFAULT_DB as cli_default
+    from carecheck.store import DEFAULT_DB
+
+    assert cli_default == DEFAULT_DB

@@ -36,8 +36,10 @@ def record_counts(db) -> list[dict]:
 @click.command(name="records")
 @db_option
 @json_option
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(sorted(KINDS)), help="Only this kind; repeatable.")
+@click.option("--service", "services", multiple=True, help="Only this service (as the register names it); repeatable.")
 @click.option("--dangling", is_flag=True, help="List every reference that points at no record.")
-def records_list(db_path: str, as_json: bool, dangling: bool) -> None:
+def records_list(db_path: str, as_json: bool, kinds, services, dangling: bool) -> None:
     """Count the records in the store by kind, service and month.
 
     Also reports data-quality findings: references to records that are not in the store, and
@@ -47,11 +49,13 @@ def records_list(db_path: str, as_json: bool, dangling: bool) -> None:
     Example:
         carecheck records
         carecheck records --json --db evidence.db
+        carecheck records --kind incident --service "Oak House"
     """
     db = open_store(db_path)
     try:
-        counts = record_counts(db)
-        findings = dangling_references(db)
+        counts = [c for c in record_counts(db)
+                  if (not kinds or c["kind"] in kinds) and (not services or c["service"] in services)]
+        findings = dangling_references(db, set(kinds) if kinds else None)
         rejected = db.execute("SELECT COUNT(*) FROM rejected_rows").fetchone()[0]
     finally:
         db.close()
