@@ -29,6 +29,8 @@ def _pick_delimiter(header_line: str) -> str:
 
 
 class CSVAdapter(Adapter):
+    #: Its rows can be read in a forked process (no connection or shared state is open).
+    fork_safe = True
     name = "csv"
     description = "CSV exports (UTF-8, UTF-8 with BOM, Windows-1252; comma, semicolon or tab)"
     extensions = (".csv", ".tsv", ".txt")
@@ -93,8 +95,8 @@ def _rows(path: Path, reader, columns: list[str], encoding: str) -> Iterator[tup
                     yield number, RowProblem(f"{len(cells)} cells but the header has {width} columns")
                     continue
                 cells = (cells + [""] * width)[:width]
-            elif not "".join(cells).strip():
-                continue
+            elif not cells[0] and not "".join(cells).strip():
+                continue  # a row of empty cells (;;;;), as Excel writes below the data
             yield number, dict(zip(columns, cells))
     except UnicodeDecodeError:
         raise encoding_error(path, encoding.removesuffix("-sig"), _bad_line(path, encoding)) from None

@@ -55,6 +55,8 @@ def _lines(path: Path, handle) -> Iterator[tuple[int, Any]]:
 
 
 class JSONLinesAdapter(Adapter):
+    #: Its rows can be read in a forked process (no connection or shared state is open).
+    fork_safe = True
     name = "jsonl"
     description = "JSON Lines streams: one JSON object per line (read as a stream)"
     extensions = (".jsonl", ".ndjson")

@@ -60,6 +60,9 @@ class Adapter(ABC):
     extensions: ClassVar[tuple[str, ...]] = ()
     #: The pydantic model of the adapter's options.
     options_model: ClassVar[type[AdapterOptions]] = AdapterOptions
+    #: True when an open source can be read in a forked process (a plain file, no connection):
+    #: large sources are then read while the store is written.
+    fork_safe: ClassVar[bool] = False
 
     def parse_options(self, options: dict[str, Any] | None) -> AdapterOptions:
         return self.options_model.model_validate(options or {})

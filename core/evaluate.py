@@ -760,7 +760,7 @@ def _assemble(run: _Run, ruleset: Ruleset, engine, domains, escalations, score, 
     for kind, model in KINDS.items():
         (newest,) = run.db.execute(f"SELECT MAX([{model.event_field}]) FROM [{kind}]").fetchone()  # indexed
         if newest and kind != "service":
-            freshness[kind] = newest[:10]
+            freshness[kind] = newest  # the newest record time (or date) of the kind
     infos = {info.name: info.version for info in plugin_manager.plugin_infos()}
     plugins = sorted(infos)
     engine_note = None

@@ -224,11 +224,14 @@ class FastRows:
                           "    if v == '':", "        v = None"]
             else:
                 lines.append("    v = None")
+            # A plain column's text is already stripped and non-empty: it is its own column value.
+            call = (f"(v if v.__class__ is str else convert{i}(v))" if convert is _text and column is not None
+                    else f"convert{i}(v)")
             if info.is_required():
-                lines += ["    if v is None:", "        raise Fallback", f"    c{i} = convert{i}(v)"]
+                lines += ["    if v is None:", "        raise Fallback", f"    c{i} = {call}"]
             else:
                 namespace[f"default{i}"] = to_column(info.get_default(call_default_factory=True))
-                lines.append(f"    c{i} = default{i} if v is None else convert{i}(v)")
+                lines.append(f"    c{i} = default{i} if v is None else {call}")
         lines.append(f"    return ({', '.join(f'c{i}' for i in range(len(names)))},)")
         exec(compile("\n".join(lines), f"<carecheck fast rows: {model.kind}>", "exec"), namespace)
         self._fast = namespace["fast"]

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from pydantic import ValidationError
 from sqlite_utils import Database
@@ -118,38 +119,49 @@ def _row_rejection(error: ValidationError, model: type[Record]) -> tuple[str, st
     return ", ".join(dict.fromkeys(fields)), "; ".join(reasons)
 
 
-class _Importer:
-    """Writes one source's accepted rows straight into the record table, batch by batch.
+@dataclass
+class _Batch:
+    """What the reading half hands the writing half: accepted rows and rejected rows."""
 
-    Every row is an upsert. A temporary trigger copies the earlier version of a changed record
-    into ``record_history`` as the upsert replaces it; a second one stops a row whose id this
-    same import has already written, so the batch is redone without it and the row rejected.
+    accepted: list[tuple]
+    rejected: list[tuple]
+    rejections: list[Rejection]
+    rows_read: int
+    rows_rejected: int
+
+
+class _Reader:
+    """The reading half of an import: rows to column values (or rejections), in batches.
+
+    It touches no database, so it can run in a forked process while the writer inserts.
     """
 
-    DUPLICATE = "carecheck: duplicate id in one import"
-
-    def __init__(self, db: Database, model: type[Record], compiled: CompiledMapping, import_id: int,
-                 source_file: str, result: ImportResult):
-        self.db = db
+    def __init__(self, model: type[Record], compiled: CompiledMapping, import_id: int, source_file: str):
         self.model = model
         self.compiled = compiled
         self.import_id = import_id
         self.source_file = source_file
-        self.result = result
         self.content = model.content_fields()
-        self.columns = list(record_columns(model))
-        self.rejected: list[tuple] = []
-        self.accepted: list[tuple] = []
-        self.imported_at = _now()
         fast = FastRows(model, dict(compiled.readers), compiled.plain_columns)
         self.fast = fast if fast.usable else None
-        self.row_index = len(self.content)  # where source_row sits in an accepted tuple
+        self._new_batch()
+
+    def _new_batch(self) -> None:
+        self.accepted: list[tuple] = []
+        self.rejected: list[tuple] = []
+        self.rejections: list[Rejection] = []
+        self.rows_read = 0
+        self.rows_rejected = 0
+
+    def take(self) -> _Batch:
+        batch = _Batch(self.accepted, self.rejected, self.rejections, self.rows_read, self.rows_rejected)
+        self._new_batch()
+        return batch
 
     def reject(self, row: int, field_name: str, reason: str) -> None:
-        self.result.rows_rejected += 1
+        self.rows_rejected += 1
         self.rejected.append((self.import_id, self.source_file, row, field_name, reason))
-        if len(self.result.rejections) < SHOWN_REJECTIONS:
-            self.result.rejections.append(Rejection(row, field_name, reason))
+        self.rejections.append(Rejection(row, field_name, reason))
 
     def _slow(self, row_number: int, row: dict) -> tuple | None:
         values, problems = self.compiled.transform(row)
@@ -164,7 +176,11 @@ class _Importer:
         data = record.model_dump()
         return tuple(to_column(data[name]) for name in self.content)
 
-    def accept(self, row_number: int, row: dict) -> None:
+    def read(self, row_number: int, row) -> None:
+        self.rows_read += 1
+        if isinstance(row, RowProblem):
+            self.reject(row_number, "(row)", str(row))
+            return
         content = None
         if self.fast is not None:
             try:
@@ -175,9 +191,41 @@ class _Importer:
             content = self._slow(row_number, row)
             if content is None:
                 return
-        digest = hashlib.blake2b(repr(content).encode(), digest_size=8).hexdigest()
+        # A signed 64-bit integer: compact in the store, and JSON-safe in record_history.
+        digest = int.from_bytes(hashlib.blake2b(repr(content).encode(), digest_size=8).digest(), "big", signed=True)
         self.accepted.append(content + (row_number, digest, self.import_id))
-        self.result.rows_accepted += 1
+
+    def full(self) -> bool:
+        return len(self.accepted) + len(self.rejected) >= BATCH_ROWS
+
+    def batches(self, rows) -> Iterator[_Batch]:
+        for row_number, row in rows:
+            self.read(row_number, row)
+            if self.full():
+                yield self.take()
+        yield self.take()
+
+
+class _Writer:
+    """The writing half of an import: batches into the record table, on the store's connection.
+
+    Into an empty table rows are plain inserts. Into one that holds records every row is an
+    upsert: a temporary trigger copies the earlier version of a changed record into
+    ``record_history`` as the upsert replaces it, and a second one stops a row whose id this same
+    import has already written, so the batch is redone without it and the row rejected.
+    """
+
+    DUPLICATE = "carecheck: duplicate id in one import"
+
+    def __init__(self, db: Database, model: type[Record], import_id: int, source_file: str, result: ImportResult):
+        self.db = db
+        self.model = model
+        self.import_id = import_id
+        self.source_file = source_file
+        self.result = result
+        self.columns = list(record_columns(model))
+        self.row_index = len(model.content_fields())  # where source_row sits in an accepted tuple
+        self.imported_at = _now()
 
     def prepare(self) -> None:
         conn = self.db.conn
@@ -213,16 +261,21 @@ class _Importer:
         # An unchanged record is updated too, so its provenance names the latest import that saw it.
         self.upsert = f"INSERT INTO [{table}] ({names}) VALUES ({marks}) ON CONFLICT(id) DO UPDATE SET {updates}"
 
-    def flush(self) -> None:
+    def write(self, batch: _Batch) -> None:
+        result = self.result
+        result.rows_read += batch.rows_read
+        result.rows_rejected += batch.rows_rejected
+        result.rows_accepted += len(batch.accepted)
+        result.rejections.extend(batch.rejections[: max(0, SHOWN_REJECTIONS - len(result.rejections))])
+        rejected = list(batch.rejected)
         conn = self.db.conn
-        if self.accepted:
-            batch, self.accepted = self.accepted, []
+        if batch.accepted:
             first_in_batch: dict[str, int] = {}
             keep = []
-            for item in batch:  # a second row with the same id in this batch
+            for item in batch.accepted:  # a second row with the same id in this batch
                 record_id = item[0]
                 if record_id in first_in_batch:
-                    self._duplicate(item[self.row_index], first_in_batch[record_id])
+                    self._duplicate(rejected, item[self.row_index], first_in_batch[record_id])
                 else:
                     first_in_batch[record_id] = item[self.row_index]
                     keep.append(item)
@@ -238,21 +291,24 @@ class _Importer:
                 fresh = []
                 for item in keep:
                     if item[0] in earlier:
-                        self._duplicate(item[self.row_index], earlier[item[0]])
+                        self._duplicate(rejected, item[self.row_index], earlier[item[0]])
                     else:
                         fresh.append(item)
                 conn.executemany(self.upsert, fresh)
             conn.execute("RELEASE carecheck_batch")
-        if self.rejected:
+        if rejected:
             conn.executemany(
                 "INSERT INTO rejected_rows (import_id, source_file, row, field, reason) VALUES (?, ?, ?, ?, ?)",
-                self.rejected,
+                rejected,
             )
-            self.rejected = []
 
-    def _duplicate(self, row: int, first: int) -> None:
-        self.reject(row, "id", f"id: the same id as row {first}")
+    def _duplicate(self, rejected: list[tuple], row: int, first: int) -> None:
+        reason = f"id: the same id as row {first}"
+        rejected.append((self.import_id, self.source_file, row, "id", reason))
+        self.result.rows_rejected += 1
         self.result.rows_accepted -= 1
+        if len(self.result.rejections) < SHOWN_REJECTIONS:
+            self.result.rejections.append(Rejection(row, "id", reason))
 
     def _written_earlier(self, ids: list[str]) -> dict[str, int]:
         found: dict[str, int] = {}
@@ -276,6 +332,61 @@ class _Importer:
         self.result.records_changed = changed
         self.result.records_new = count_after - self.count_before
         self.result.records_unchanged = self.result.rows_accepted - self.result.records_new - changed
+        self.result.rejections.sort(key=lambda r: r.row)
+
+
+#: Sources bigger than this are read in a forked process while the store is written.
+PIPELINE_BYTES = 4 << 20
+
+
+def _forked_batches(reader: _Reader, rows) -> Iterator[_Batch]:
+    """Batches read in a forked child and sent over a pipe, so reading and writing overlap on two cores."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+
+    def child() -> None:
+        code = 0
+        try:
+            for batch in reader.batches(rows):
+                send.send(batch)
+            send.send(None)
+        except BaseException as error:  # noqa: BLE001 - handed to the parent, which raises it
+            try:
+                send.send(error)
+            except Exception:
+                send.send(RuntimeError(f"{type(error).__name__}: {error}"))
+            code = 1
+        finally:
+            send.close()
+            os._exit(code)  # never run the parent's finalizers (its SQLite connection) in the child
+
+    process = context.Process(target=child, daemon=True)
+    process.start()
+    send.close()
+    try:
+        while True:
+            item = receive.recv()
+            if item is None:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        receive.close()
+        if process.is_alive():
+            process.terminate()
+        process.join()
+
+
+def _batches(reader: _Reader, source, path: Path, adapter: Adapter) -> Iterator[_Batch]:
+    import multiprocessing
+
+    forkable = getattr(adapter, "fork_safe", False) and "fork" in multiprocessing.get_all_start_methods()
+    if forkable and path.stat().st_size > PIPELINE_BYTES:
+        return _forked_batches(reader, source.rows)
+    return reader.batches(source.rows)
 
 
 def import_source(
@@ -326,22 +437,16 @@ def import_source(
                  content_hash, options_hash),
             )
             result.import_id = cursor.lastrowid
-            importer = _Importer(db, model, compiled, result.import_id, source.label, result)
-            importer.prepare()
-            for row_number, row in source.rows:
-                result.rows_read += 1
-                if isinstance(row, RowProblem):
-                    importer.reject(row_number, "(row)", str(row))
-                else:
-                    importer.accept(row_number, row)
-                if len(importer.accepted) + len(importer.rejected) >= BATCH_ROWS:
-                    importer.flush()
-                    if progress:
-                        progress(result.rows_read)
-            importer.flush()
+            reader = _Reader(model, compiled, result.import_id, source.label)
+            writer = _Writer(db, model, result.import_id, source.label, result)
+            writer.prepare()
+            for batch in _batches(reader, source, path, adapter):
+                writer.write(batch)
+                if progress:
+                    progress(result.rows_read)
             if result.rows_read == 0:
                 raise InputError(f"{path}: the file has a header but no rows")
-            importer.finish()
+            writer.finish()
             db.conn.execute(
                 """UPDATE imports SET finished_at = ?, rows_read = ?, rows_accepted = ?, rows_rejected = ?,
                    records_new = ?, records_changed = ?, records_unchanged = ? WHERE id = ?""",

@@ -73,7 +73,7 @@ PER_IMPORT_PROVENANCE = ("source_system", "source_file", "imported_at")
 def record_columns(model: type[Record]) -> dict[str, type]:
     """A record table's columns: the content fields, then source_row, content_hash and import_id."""
     columns = {name: column_type(model.model_fields[name].annotation) for name in model.content_fields()}
-    columns.update({"source_row": int, "content_hash": str, "import_id": int})
+    columns.update({"source_row": int, "content_hash": int, "import_id": int})
     return columns
 
 

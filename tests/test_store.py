@@ -81,7 +81,7 @@ def test_changed_row_keeps_the_earlier_version_and_missing_rows_stay(db, tmp_pat
     assert json.loads(data)["harm_level"] == "low"
 
 
-def test_bad_rows_are_rejected_and_counted(db, tmp_path):
+def test_bad_rows_are_rejected_and_counted(db, tmp_path, pipeline):
     path = write_csv(
         tmp_path / "mixed.csv",
         [
@@ -120,32 +120,39 @@ def test_free_text_is_never_quoted_in_rejections(db, tmp_path):
     assert "not a yes/no value: 'perhaps'" in result.rejections[0].reason
 
 
-def test_an_error_part_way_leaves_the_store_as_it_was(db, tmp_path, incidents_csv, monkeypatch):
+@pytest.fixture(params=["in one process", "read in a forked process"])
+def pipeline(request, monkeypatch):
+    """Run a test with big files read in this process, and again read in a forked child."""
+    monkeypatch.setattr(importer, "PIPELINE_BYTES", 0 if request.param.startswith("read") else 1 << 40)
+    return request.param
+
+
+def test_an_error_part_way_leaves_the_store_as_it_was(db, tmp_path, incidents_csv, monkeypatch, pipeline):
     import_source(db, ImportRequest(incidents_csv, "incident"))
     before = counts(db)
     rows = [INCIDENT_HEADER] + [[f"N{i}", "Oak House", "02/04/2026", "none", "fall"] for i in range(12_000)]
     big = write_csv(tmp_path / "big.csv", rows)
-    original = importer._Importer.flush
+    original = importer._Writer.write
     calls = {"n": 0}
 
-    def crash_on_second_flush(self):
+    def crash_on_second_flush(self, batch):
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("power cut")
-        original(self)
+        original(self, batch)
 
-    monkeypatch.setattr(importer._Importer, "flush", crash_on_second_flush)
+    monkeypatch.setattr(importer._Writer, "write", crash_on_second_flush)
     with pytest.raises(RuntimeError, match="power cut"):
         import_source(db, ImportRequest(big, "incident"))
     assert calls["n"] == 2  # the first batch of 5,000 rows had been written
     assert counts(db) == before
-    monkeypatch.setattr(importer._Importer, "flush", original)
+    monkeypatch.setattr(importer._Writer, "write", original)
     result = import_source(db, ImportRequest(big, "incident"))
     assert result.records_new == 12_000
 
 
 @pytest.mark.parametrize("store_has_rows", [False, True], ids=["empty table", "table with records"])
-def test_duplicate_ids_across_batches_are_rejected(db, tmp_path, incidents_csv, store_has_rows):
+def test_duplicate_ids_across_batches_are_rejected(db, tmp_path, incidents_csv, store_has_rows, pipeline):
     if store_has_rows:
         import_source(db, ImportRequest(incidents_csv, "incident"))  # I1 to I3 already stored
     size = importer.BATCH_ROWS + 10
@@ -166,3 +173,15 @@ def test_duplicate_ids_across_batches_are_rejected(db, tmp_path, incidents_csv, 
     assert (result.records_new, result.records_changed) == (expected_new, 1 if store_has_rows else 0)
     assert db.execute("SELECT harm_level FROM incident WHERE id = 'N3'").fetchone() == ("none",)
     assert db.execute("SELECT harm_level FROM incident WHERE id = 'I2'").fetchone() == ("severe",)
+
+
+def test_an_unreadable_line_late_in_a_big_file_rolls_back(db, tmp_path, pipeline):
+    from carecheck.errors import InputError
+
+    rows = [INCIDENT_HEADER] + [[f"N{i}", "Oak House", "02/04/2026", "none", "fall"] for i in range(12_000)]
+    path = write_csv(tmp_path / "late.csv", rows)
+    with open(path, "ab") as handle:
+        handle.write(b"N99999,Oak House,02/04/2026,none,\x81bad\r\n")
+    with pytest.raises(InputError, match=r"late.csv: row 12002: the text is not valid utf-8"):
+        import_source(db, ImportRequest(path, "incident", options={"encoding": "utf-8"}))
+    assert counts(db)["incident"] == 0 and counts(db)["imports"] == 0
