@@ -22,7 +22,7 @@ import bisect
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -139,8 +139,9 @@ class Context:
         day_start, night_start = self.shift_hours
         return "day" if day_start <= hour < night_start else "night"
 
-    def rows(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
-        return self.db.execute(sql, list(params)).fetchall()
+    def rows(self, sql: str, params: Iterable[Any] = ()) -> Iterator[tuple]:
+        """The rows of a query, one at a time (iterate once; wrap in ``list`` to keep them)."""
+        return iter(self.db.execute(sql, list(params)))
 
     def cadence(
         self, target: str, every: Literal["day", "week", "month", "quarter"], done: dict[str, list[date]],

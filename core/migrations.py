@@ -109,3 +109,9 @@ def m004_runs(db: Database) -> None:
 def m005_run_current_period(db: Database) -> None:
     db["runs"].add_column("current_period", str)
     db["runs"].create_index(["ruleset", "created_at"])
+
+
+@migrations()
+def m006_compressed_verdicts(db: Database) -> None:
+    # A verdict for hundreds of services runs to megabytes of JSON: keep it zlib-compressed.
+    db["runs"].add_column("verdict_z", bytes)

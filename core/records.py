@@ -151,8 +151,9 @@ class Record(BaseModel):
         default=None, description="Provenance: when the row was imported (set on import).",
         json_schema_extra={"provenance": True},
     )
-    content_hash: Text | None = Field(
-        default=None, description="Provenance: hash of the record's canonical content, to detect changed rows.",
+    content_hash: int | None = Field(
+        default=None,
+        description="Provenance: 64-bit hash of the record's canonical content, to detect changed rows.",
         json_schema_extra={"provenance": True},
     )
 

@@ -3,8 +3,23 @@
 from __future__ import annotations
 
 import json
+import zlib
 
 from sqlite_utils import Database
+
+
+def _compressed(verdict: dict) -> bytes:
+    compressor = zlib.compressobj(6)
+    parts = []
+    # Encoded a domain at a time, so the whole verdict never sits in memory as one string.
+    head = {key: value for key, value in verdict.items() if key != "domains"}
+    parts.append(compressor.compress(json.dumps(head, separators=(",", ":"))[:-1].encode() + b',"domains":['))
+    for index, domain in enumerate(verdict["domains"]):
+        chunk = ("," if index else "") + json.dumps(domain, separators=(",", ":"))
+        parts.append(compressor.compress(chunk.encode()))
+    parts.append(compressor.compress(b"]}"))
+    parts.append(compressor.flush())
+    return b"".join(parts)
 
 
 def _result_rows(run_id: str, verdict: dict):
@@ -29,11 +44,11 @@ def save_run(db: Database, verdict: dict, failures) -> str:
     rows = _result_rows(run_id, verdict)
     with db.atomic():
         db.conn.execute(
-            "INSERT INTO runs (run_id, created_at, as_of, ruleset, ruleset_hash, engine, score, percentage, verdict, "
+            "INSERT INTO runs (run_id, created_at, as_of, ruleset, ruleset_hash, engine, score, percentage, verdict_z, "
             "current_period) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (run_id, verdict["audit"]["generated_at"], verdict["as_of"], verdict["ruleset"]["name"],
              verdict["ruleset"]["hash"], verdict["audit"]["engine"], verdict["verdict"]["score"],
-             verdict["verdict"]["percentage"], json.dumps(verdict), verdict["periods"]["current"]),
+             verdict["verdict"]["percentage"], _compressed(verdict), verdict["periods"]["current"]),
         )
         db.conn.executemany("INSERT INTO target_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         if hasattr(failures, "rows"):
@@ -63,8 +78,10 @@ def target_history(db: Database, ruleset: str, service: str = "(provider)") -> d
 
 def load_run(db: Database, run_id: str) -> dict:
     """A stored verdict by run id (or a unique prefix of one)."""
-    (verdict,) = db.execute("SELECT verdict FROM runs WHERE run_id = ?", [_resolve_run_id(db, run_id)]).fetchone()
-    return json.loads(verdict)
+    text, packed = db.execute(
+        "SELECT verdict, verdict_z FROM runs WHERE run_id = ?", [_resolve_run_id(db, run_id)]
+    ).fetchone()
+    return json.loads(zlib.decompress(packed) if packed is not None else text)
 
 
 def run_rows(db: Database, target: str | None = None, service: str | None = None) -> list[dict]:

@@ -125,12 +125,12 @@ class ProviderOversight(Domain):
         return visits
 
     def _visit_actions(self, ctx: Context) -> list[tuple]:
-        return ctx.rows(
+        return list(ctx.rows(
             """SELECT id, service, raised_on, owner, due_date, status, completed_on, closure_evidence, source_id
                FROM improvement_action
                WHERE source_kind = 'oversight_visit'
                   OR id IN (SELECT value FROM oversight_visit, json_each(oversight_visit.actions_agreed))"""
-        )
+        ))
 
     def outcomes(self, ctx: Context) -> Iterable[Outcome]:
         params: OversightParameters = ctx.params

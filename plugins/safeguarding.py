@@ -152,10 +152,12 @@ class SafeguardingRecording(Domain):
                 yield from ctx.cadence(target, every, activity_days(ctx, activity), minimum)
 
     def _record_outcomes(self, ctx: Context, params: SafeguardingParameters) -> Iterable[Outcome]:
+        # Only whether each narrative is there matters here: fetch flags, not the text.
         rows = ctx.rows(
-            """SELECT id, service, raised_at, concern, immediate_action, immediate_action_at, manager_decision,
-                      manager_decision_at, decision_rationale, outcome_review_at
-               FROM safeguarding_concern WHERE substr(raised_at, 1, 10) >= ?""",
+            """SELECT id, service, raised_at, coalesce(concern, '') != '', coalesce(immediate_action, '') != '',
+                      immediate_action_at, manager_decision, manager_decision_at,
+                      coalesce(decision_rationale, '') != '', outcome_review_at
+               FROM safeguarding_concern WHERE raised_at >= ?""",
             [ctx.start.isoformat()],
         )
         for (record_id, raw_service, raised_at, concern, action, action_at, decision, decision_at,
