@@ -19,7 +19,7 @@ import platform
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -405,10 +405,11 @@ class _Run:
             if source.kind not in KINDS:
                 continue
             field_name = KINDS[source.kind].event_field
-            where = f"substr([{field_name}], 1, 10) BETWEEN ? AND ?" + (f" AND ({source.where})" if source.where else "")
+            # Stored dates and times are ISO text, so a range on the raw column uses its index.
+            where = f"[{field_name}] >= ? AND [{field_name}] < ?" + (f" AND ({source.where})" if source.where else "")
             rows = self.db.execute(
                 f"SELECT service, COUNT(*), MAX([{field_name}]) FROM [{source.kind}] WHERE {where} GROUP BY service",
-                [self.periods[0].start.isoformat(), self.as_of.isoformat()],
+                [self.periods[0].start.isoformat(), (self.as_of + timedelta(days=1)).isoformat()],
             ).fetchall()
             count, newest = 0, None
             for raw, n, latest in rows:

@@ -131,22 +131,28 @@ class IncidentLearning(Domain):
             """SELECT id, service, occurred_at, reviewed_at, NULL, NULL, NULL FROM incident WHERE occurred_at >= ?""",
             [ctx.start.isoformat()],
         )
-        briefed = self._briefings(ctx) if ctx.wants("inc_practice_observed") else {}
-        meetings = self._meetings(ctx, params) if ctx.wants("inc_learning_checked") else {}
-        checked = self._checked_actions(ctx) if ctx.wants("inc_learning_checked") else {}
-        observed = self._observations(ctx) if ctx.wants("inc_practice_observed") else {}
+        want_review, want_checked = ctx.wants("inc_review_5wd"), ctx.wants("inc_learning_checked")
+        want_observed = ctx.wants("inc_practice_observed")
+        briefed = self._briefings(ctx) if want_observed else {}
+        meetings = self._meetings(ctx, params) if want_checked else {}
+        checked = self._checked_actions(ctx) if want_checked else {}
+        observed = self._observations(ctx) if want_observed else {}
+        days: dict[str, date] = {}  # a year has few distinct days: parse each once
+        review_days = params.review_within_working_days
         for record_id, raw_service, occurred_at, reviewed_at, action_id, shared_at, action_raised in rows:
             service = ctx.service(raw_service)
             if service is None:
                 continue
-            occurred = stored_day(occurred_at)
+            occurred = days.get(occurred_at[:10]) or days.setdefault(occurred_at[:10], stored_day(occurred_at))
             shift = ctx.shift(occurred_at)
             reviewed = stored_day(reviewed_at)
-            if ctx.wants("inc_review_5wd"):
-                deadline = ctx.working_days.add(occurred, params.review_within_working_days)
+            if want_review:
+                deadline = ctx.working_days.add(occurred, review_days)
                 status = _deadline_status(reviewed, deadline, ctx.as_of)
                 yield Outcome("inc_review_5wd", service, occurred, record_id, status, shift)
-            if ctx.wants("inc_learning_checked") and action_id:
+            if not (want_checked or want_observed):
+                continue
+            if want_checked and action_id:
                 anchor = reviewed or stored_day(action_raised) or occurred
                 next_meeting = _next_after(meetings.get(service, []), anchor)
                 if next_meeting is None or next_meeting > ctx.as_of:
@@ -157,7 +163,7 @@ class IncidentLearning(Domain):
                 yield Outcome("inc_learning_checked", service, occurred, record_id, status, shift)
             briefed_at = min(filter(None, (briefed.get(record_id), briefed.get(f"action:{action_id}"))), default=None)
             shared = stored_day(shared_at) or stored_day(briefed_at)
-            if ctx.wants("inc_practice_observed") and shared is not None:
+            if want_observed and shared is not None:
                 deadline = shared + timedelta(days=params.observation_within_days)
                 seen = [d for d in observed.get(record_id, []) + observed.get(f"action:{action_id}", []) if d >= shared]
                 status = _deadline_status(min(seen) if seen else None, deadline, ctx.as_of)
