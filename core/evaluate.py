@@ -343,12 +343,16 @@ class _Run:
         services = []
         pooled: dict[str, _Cell] = defaultdict(_Cell)
         scored: dict[str, _Cell] = defaultdict(_Cell)  # pooled over services without a waiver in force
+        waived_services = any(w.target == spec.id and w.service and w.applies for w in self.waivers)
+        any_exempt = False
         for service in self.services:
             by_period = cells[service]
             waiver = self.waiver_for(spec.id, service)
+            exempt = bool(waiver and waiver.applies)
+            any_exempt = any_exempt or exempt
             for label, cell in by_period.items():
                 pooled[label].merge(cell)
-                if not (waiver and waiver.applies):
+                if waived_services and not exempt:
                     scored[label].merge(cell)
             entries = self._entries(by_period, spec, service, domain)
             stale = self._stale(spec, service)
@@ -374,7 +378,7 @@ class _Run:
         # figures of the services without a waiver in force.
         if waiver is not None and waiver.applies:
             scoring = None
-        elif len(scored) == len(pooled) and all(scored[k].denominator == pooled[k].denominator for k in pooled):
+        elif not any_exempt:
             scoring = {"status": status["status"], "met": _period_met(entries, self.current)}
         else:
             scored_entries = [dict(e) for e in self._entries(scored, spec, "(provider)", "")]

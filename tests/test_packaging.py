@@ -58,6 +58,9 @@ def test_wheel_holds_only_the_carecheck_namespace(wheel):
     for expected in [
         "carecheck/__init__.py", "carecheck/hookspecs.py", "carecheck/cli/__init__.py",
         "carecheck/adapters/csv_adapter.py", "carecheck/plugins/__init__.py", "carecheck/rulesets/__init__.py",
+        "carecheck/rulesets/cqc-recovery.yaml", "carecheck/reporters/templates/pack.html.j2",
+        "carecheck/data/framework/cqc-saf-2023.yaml", "carecheck/data/phrases/vague.txt",
+        "carecheck/data/phrases/safeguarding_indicators.txt", "carecheck/plugins/safeguarding.py",
     ]:
         assert expected in names
     assert not any(name.startswith(("core/", "plugins/", "adapters/", "tests/", "rulesets/")) for name in names)
