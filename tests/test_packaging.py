@@ -101,3 +101,14 @@ def test_third_party_plugin_installed_through_its_entry_point(fresh_venv, tmp_pa
     off = subprocess.run([str(carecheck), "plugins", "--json"], capture_output=True, text=True,
                          env={"CARECHECK_LOAD_PLUGINS": "", "PATH": "/usr/bin:/bin"})
     assert "examplecare" not in {p["name"] for p in json.loads(off.stdout)["plugins"]}
+
+
+def test_installed_wheel_runs_the_demo_pack(fresh_venv, tmp_path):
+    """Rulesets, the framework, phrase lists and templates ship inside the wheel."""
+    pack = tmp_path / "pack.html"
+    done = subprocess.run(
+        [str(fresh_venv / "bin" / "carecheck"), "demo", "--engine", "reference", "--format", "html", "--output", str(pack)],
+        capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert pack.read_text().count('<svg class="chart" id="chart-') == 13
