@@ -164,3 +164,24 @@ def test_workers_give_the_same_verdict(run_cli, demo_verdict):
         for key in ("audit", "history"):
             verdict.pop(key)
     assert one == two
+
+
+@pytest.mark.parametrize("period,partial,current,count", [
+    ("quarter", "2026-Q3", "2026-Q2", 3),
+    ("week", "2026-W36", "2026-W35", 36),  # 2026-W01 starts on Monday 29 December 2025
+])
+def test_week_and_quarter_periods(run_cli, demo_verdict, tmp_path, period, partial, current, count):
+    _, db_path = demo_verdict
+    (tmp_path / "closures.txt").write_text("# staff training day\n2026-09-03\n")
+    ruleset = tmp_path / "r.yaml"
+    ruleset.write_text(f"name: r\nperiod: {period}\nclosures_file: closures.txt\ndomains: {{incident_learning: {{}}}}\n")
+    result = run_cli("run", ruleset, "--db", db_path, "--as-of", "2026-08-31", "--engine", "reference", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    verdict = json.loads(result.stdout)
+    assert (verdict["periods"]["partial"], verdict["periods"]["current"]) == (partial, current)
+    assert len(verdict["periods"]["evaluated"]) == count
+    if period == "quarter":
+        # Q2's reviews missed 95%. Monday 31 August 2026 is the summer bank holiday; five working days
+        # later, skipping the local closure on Thursday 3 September, is Tuesday 8 September.
+        due = {e["due"] for e in verdict["escalations"] if e["rule"] == "inc_review_delayed"}
+        assert due == {"2026-09-08"}
