@@ -21,7 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from sqlite_utils import Database
 
@@ -483,20 +483,24 @@ def _forked_domain(index: int) -> tuple:
     return _one_domain(run, *jobs[index]) + (list(run.failures),)
 
 
-def _domain_work(run: "_Run", jobs: list, workers: int) -> list[tuple]:
-    """Each domain's heavy part, in ``workers`` processes where that is possible and pays."""
+def _domain_work(run: "_Run", jobs: list, workers: int) -> Iterator[tuple]:
+    """Each domain's heavy part, one domain at a time (so only one domain's cells are alive at once),
+    or in ``workers`` processes where that is possible and pays."""
     if workers <= 1 or len(jobs) <= 1:
-        results = []
         for done, (resolved, targets) in enumerate(jobs, 1):
-            results.append(_one_domain(run, resolved, targets))
+            yield _one_domain(run, resolved, targets)
             if run.options.progress:
                 run.options.progress(done, len(jobs))
-        return results
+        return
+    yield from _parallel_domain_work(run, jobs, workers)
+
+
+def _parallel_domain_work(run: "_Run", jobs: list, workers: int) -> list[tuple]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     if "fork" not in multiprocessing.get_all_start_methods():
-        return [_one_domain(run, resolved, targets) for resolved, targets in jobs]
+        return [_one_domain(run, resolved, targets) for resolved, targets in jobs]  # no fork here: one by one
     (path,) = [row[2] for row in run.db.execute("PRAGMA database_list").fetchall() if row[1] == "main"]
     _FORKED.update(run=run, jobs=jobs, path=path)
     try:
@@ -551,6 +555,7 @@ def evaluate(db: Database, ruleset: Ruleset, options: RunOptions) -> dict:
             jobs.append((resolved, targets))
     for (resolved, targets), (cells, signals, categories, sources) in zip(jobs, _domain_work(run, jobs, options.workers)):
         target_results = [run.target_result(resolved, spec, cells[t]) for t, spec in targets.items()]
+        del cells  # the figures are in target_results now
         for service in run.services:
             batches[service].append(run.service_fact(resolved, service, signals.get(service, {}), target_results))
         available = {s.name for s in resolved.domain.signals} | {

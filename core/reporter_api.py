@@ -21,3 +21,7 @@ class Reporter(ABC):
     @abstractmethod
     def render(self, verdict: dict) -> str:
         """The whole report as text. Never include free text beyond what the verdict carries."""
+
+    def write(self, verdict: dict, stream) -> None:
+        """Write the report to a text stream; override to write a large report in pieces."""
+        stream.write(self.render(verdict))

@@ -9,15 +9,10 @@ from sqlite_utils import Database
 
 
 def _compressed(verdict: dict) -> bytes:
+    from .verdict import json_chunks
+
     compressor = zlib.compressobj(6)
-    parts = []
-    # Encoded a domain at a time, so the whole verdict never sits in memory as one string.
-    head = {key: value for key, value in verdict.items() if key != "domains"}
-    parts.append(compressor.compress(json.dumps(head, separators=(",", ":"))[:-1].encode() + b',"domains":['))
-    for index, domain in enumerate(verdict["domains"]):
-        chunk = ("," if index else "") + json.dumps(domain, separators=(",", ":"))
-        parts.append(compressor.compress(chunk.encode()))
-    parts.append(compressor.compress(b"]}"))
+    parts = [compressor.compress(chunk.encode()) for chunk in json_chunks(verdict)]
     parts.append(compressor.flush())
     return b"".join(parts)
 

@@ -6,7 +6,8 @@ against these models, so the documented schema and the output cannot drift apart
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import json
+from typing import Any, Iterator, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -289,3 +290,17 @@ class Verdict(_Model):
         description="Each target's pooled current value and status in earlier runs of the same ruleset, oldest first."
     )
     data_quality: DataQuality
+
+
+def json_chunks(verdict: dict) -> Iterator[str]:
+    """The verdict as compact JSON, a domain at a time: the same text as ``json.dumps`` with compact
+    separators, without ever holding a large verdict as one string."""
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    head = dumps({key: value for key, value in verdict.items() if key != "domains"})
+    if "domains" not in verdict:
+        yield head
+        return
+    yield head[:-1] + (',"domains":[' if len(head) > 2 else '"domains":[')
+    for index, domain in enumerate(verdict["domains"]):
+        yield ("," if index else "") + dumps(domain)
+    yield "]}"

@@ -103,3 +103,11 @@ def test_unknown_format(run_cli, demo_copy):
     result = run_cli("run", "--db", demo_copy, "--format", "pdf")
     assert result.exit_code == 2
     assert "'pdf' is not a report format (formats: html, json, junit, md, table)" in result.stderr
+
+
+def test_json_in_chunks_is_the_same_json(verdict_and_reports):
+    from carecheck.verdict import json_chunks
+
+    verdict, _ = verdict_and_reports
+    assert json.loads("".join(json_chunks(verdict))) == verdict
+    assert "".join(json_chunks(verdict)) == json.dumps(verdict, ensure_ascii=False, separators=(",", ":"))

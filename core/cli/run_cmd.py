@@ -65,19 +65,31 @@ def _today() -> date:
     return datetime.now(LONDON).date()
 
 
-def _emit(verdict: dict, fmt: str, output: Path | None) -> None:
-    text = plugin_manager.get_reporters()[fmt].item.render(verdict)
-    if output is None:
+class _Stdout:
+    """A text stream onto click's standard output (which tests capture)."""
+
+    @staticmethod
+    def write(text: str) -> None:
         click.echo(text, nl=False)
+
+
+def _emit(verdict: dict, fmt: str, output: Path | None) -> None:
+    reporter = plugin_manager.get_reporters()[fmt].item
+    if output is None:
+        reporter.write(verdict, _Stdout())
         return
     try:
         handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=output.parent or ".", delete=False,
                                              prefix=f".{output.name}.")
     except OSError as error:
         raise InputError(f"{output}: cannot write ({error.strerror})") from None
-    with handle:
-        handle.write(text)
-    os.replace(handle.name, output)  # whole or not at all
+    try:
+        with handle:
+            reporter.write(verdict, handle)
+        os.replace(handle.name, output)  # whole or not at all
+    finally:
+        if os.path.exists(handle.name):
+            os.unlink(handle.name)
     click.echo(f"Wrote {output}", err=True)
 
 
