@@ -280,7 +280,7 @@ class _Run:
                 self.failures.add((domain, outcome.target, outcome.service, label, outcome.unit))
         return cells
 
-    def _entries(self, by_period: dict[str, _Cell], spec, service: str, domain: str) -> list[dict]:
+    def _entries(self, by_period: dict[str, _Cell], spec, pooled: bool) -> list[dict]:
         entries = []
         for period in self.periods:
             cell = by_period.get(period.label, _Cell())
@@ -296,7 +296,7 @@ class _Run:
                 "failures": cell.failures[: self.options.failure_cap],
                 "failures_total": cell.failures_total,
             }
-            if cell.shifts:
+            if pooled and cell.shifts:  # the provider's figures by shift: does improvement hold day and night?
                 entry["shifts"] = {
                     shift: {"numerator": num, "denominator": den, "value": _ratio(num, den)}
                     for shift, (num, den) in sorted(cell.shifts.items())
@@ -354,14 +354,14 @@ class _Run:
                 pooled[label].merge(cell)
                 if waived_services and not exempt:
                     scored[label].merge(cell)
-            entries = self._entries(by_period, spec, service, domain)
+            entries = self._entries(by_period, spec, pooled=False)
             stale = self._stale(spec, service)
             status = self._status(entries, spec, stale)
             services.append({"service": service, **status, "stale_sources": stale, "periods": entries,
                              "waiver": _waiver_ref(waiver)})
             if spec.kind == "rate":
                 self._flag_low_denominator(domain, spec.id, service, entries)
-        entries = self._entries(pooled, spec, "(provider)", domain)
+        entries = self._entries(pooled, spec, pooled=True)
         stale = self._stale(spec, None)
         status = self._status(entries, spec, stale)
         if spec.kind == "rate":
@@ -381,7 +381,7 @@ class _Run:
         elif not any_exempt:
             scoring = {"status": status["status"], "met": _period_met(entries, self.current)}
         else:
-            scored_entries = [dict(e) for e in self._entries(scored, spec, "(provider)", "")]
+            scored_entries = self._entries(scored, spec, pooled=True)
             scoring = {"status": self._status(scored_entries, spec, stale)["status"],
                        "met": _period_met(scored_entries, self.current)}
         return {

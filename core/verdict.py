@@ -34,7 +34,9 @@ class PeriodFigures(_Model):
     pending: int = Field(description="Units not yet due.")
     failures: list[str] = Field(description="Record ids (or missed checks) behind the failures, capped.")
     failures_total: int = Field(description="All failures; the full list stays in the store.")
-    shifts: dict[str, ShiftFigures] | None = Field(default=None, description="Figures by shift: day, night, weekend.")
+    shifts: dict[str, ShiftFigures] | None = Field(
+        default=None, description="Pooled figures only: by shift (day, night, weekend), where records carry a time."
+    )
 
 
 class StatusFields(_Model):

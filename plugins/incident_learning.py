@@ -120,26 +120,45 @@ class IncidentLearning(Domain):
         *feedback_sources(),
     )
 
+    # One row per incident, with what the learning targets need looked up by the store's indexes:
+    # the first governance check of its learning action, when learning was first shared (recorded on
+    # the incident, or the first briefing on it or its action), and the first practice observation
+    # on or after that day. No per-record lookup tables are built in memory.
+    LEARNING_QUERY = """
+        WITH base AS (
+          SELECT i.id, i.service, i.occurred_at, i.reviewed_at, i.learning_action_id AS action_id, a.raised_on,
+                 (SELECT MIN(g.meeting_date) FROM governance_item g WHERE g.action_id = i.learning_action_id)
+                   AS first_check,
+                 coalesce(substr(i.learning_shared_at, 1, 10), nullif(substr(min(
+                   coalesce((SELECT MIN(b.held_at) FROM briefing b WHERE b.incident_id = i.id), '9999'),
+                   coalesce((SELECT MIN(b.held_at) FROM briefing b WHERE b.learning_action_id = i.learning_action_id),
+                            '9999')), 1, 10), '9999')) AS shared
+          FROM incident i LEFT JOIN improvement_action a ON a.id = i.learning_action_id
+          WHERE i.occurred_at >= ?)
+        SELECT id, service, occurred_at, reviewed_at, action_id, raised_on, first_check, shared,
+               nullif(min(
+                 coalesce((SELECT MIN(substr(o.observed_at, 1, 10)) FROM practice_observation o
+                           WHERE o.incident_id = base.id AND substr(o.observed_at, 1, 10) >= base.shared), '9999'),
+                 coalesce((SELECT MIN(substr(o.observed_at, 1, 10)) FROM practice_observation o
+                           WHERE o.learning_action_id = base.action_id AND substr(o.observed_at, 1, 10) >= base.shared),
+                          '9999')), '9999') AS observed
+        FROM base"""
+
     def outcomes(self, ctx: Context) -> Iterable[Outcome]:
         params: IncidentParameters = ctx.params
-        learning = ctx.wants("inc_learning_checked") or ctx.wants("inc_practice_observed")
-        rows = ctx.rows(
-            """SELECT i.id, i.service, i.occurred_at, i.reviewed_at, i.learning_action_id, i.learning_shared_at,
-                      a.raised_on
-               FROM incident i LEFT JOIN improvement_action a ON a.id = i.learning_action_id
-               WHERE i.occurred_at >= ?""" if learning else
-            """SELECT id, service, occurred_at, reviewed_at, NULL, NULL, NULL FROM incident WHERE occurred_at >= ?""",
-            [ctx.start.isoformat()],
-        )
         want_review, want_checked = ctx.wants("inc_review_5wd"), ctx.wants("inc_learning_checked")
         want_observed = ctx.wants("inc_practice_observed")
-        briefed = self._briefings(ctx) if want_observed else {}
+        if want_checked or want_observed:
+            rows = ctx.rows(self.LEARNING_QUERY, [ctx.start.isoformat()])
+        else:
+            rows = ctx.rows("SELECT id, service, occurred_at, reviewed_at, NULL, NULL, NULL, NULL, NULL "
+                            "FROM incident WHERE occurred_at >= ?", [ctx.start.isoformat()])
         meetings = self._meetings(ctx, params) if want_checked else {}
-        checked = self._checked_actions(ctx) if want_checked else {}
-        observed = self._observations(ctx) if want_observed else {}
         days: dict[str, date] = {}  # a year has few distinct days: parse each once
         review_days = params.review_within_working_days
-        for record_id, raw_service, occurred_at, reviewed_at, action_id, shared_at, action_raised in rows:
+        observe_days = timedelta(days=params.observation_within_days)
+        for (record_id, raw_service, occurred_at, reviewed_at, action_id, action_raised, first_check, shared_on,
+             observed_on) in rows:
             service = ctx.service(raw_service)
             if service is None:
                 continue
@@ -150,41 +169,21 @@ class IncidentLearning(Domain):
                 deadline = ctx.working_days.add(occurred, review_days)
                 status = _deadline_status(reviewed, deadline, ctx.as_of)
                 yield Outcome("inc_review_5wd", service, occurred, record_id, status, shift)
-            if not (want_checked or want_observed):
-                continue
             if want_checked and action_id:
                 anchor = reviewed or stored_day(action_raised) or occurred
                 next_meeting = _next_after(meetings.get(service, []), anchor)
                 if next_meeting is None or next_meeting > ctx.as_of:
                     status = PENDING
                 else:
-                    first_check = checked.get(action_id)
-                    status = PASS if first_check is not None and first_check <= next_meeting else FAIL
+                    checked = stored_day(first_check)
+                    status = PASS if checked is not None and checked <= next_meeting else FAIL
                 yield Outcome("inc_learning_checked", service, occurred, record_id, status, shift)
-            briefed_at = min(filter(None, (briefed.get(record_id), briefed.get(f"action:{action_id}"))), default=None)
-            shared = stored_day(shared_at) or stored_day(briefed_at)
-            if want_observed and shared is not None:
-                deadline = shared + timedelta(days=params.observation_within_days)
-                seen = [d for d in observed.get(record_id, []) + observed.get(f"action:{action_id}", []) if d >= shared]
-                status = _deadline_status(min(seen) if seen else None, deadline, ctx.as_of)
+            if want_observed and shared_on is not None:
+                shared = stored_day(shared_on)
+                status = _deadline_status(stored_day(observed_on), shared + observe_days, ctx.as_of)
                 yield Outcome("inc_practice_observed", service, occurred, record_id, status, shift)
         if ctx.wants("inc_monthly_themes"):
             yield from ctx.cadence("inc_monthly_themes", "month", activity_days(ctx, "monthly_incident_themes"))
-
-    @staticmethod
-    def _briefings(ctx: Context) -> dict[str, str]:
-        """When learning was first shared at a briefing, by incident id and by learning action."""
-        first: dict[str, str] = {}
-        for incident_id, held_at in ctx.rows(
-            "SELECT incident_id, MIN(held_at) FROM briefing WHERE incident_id IS NOT NULL GROUP BY incident_id"
-        ):
-            first[incident_id] = held_at
-        for action_id, held_at in ctx.rows(
-            "SELECT learning_action_id, MIN(held_at) FROM briefing WHERE learning_action_id IS NOT NULL "
-            "GROUP BY learning_action_id"
-        ):
-            first[f"action:{action_id}"] = held_at
-        return first
 
     @staticmethod
     def _meetings(ctx: Context, params: IncidentParameters) -> dict[str, list[date]]:
@@ -198,29 +197,6 @@ class IncidentLearning(Domain):
             if service is not None:
                 meetings[service].add(date.fromisoformat(day))
         return {service: sorted(days) for service, days in meetings.items()}
-
-    @staticmethod
-    def _checked_actions(ctx: Context) -> dict[str, date]:
-        return {
-            action_id: date.fromisoformat(first)
-            for action_id, first in ctx.rows(
-                "SELECT action_id, MIN(meeting_date) FROM governance_item WHERE action_id IS NOT NULL GROUP BY action_id"
-            )
-        }
-
-    @staticmethod
-    def _observations(ctx: Context) -> dict[str, list[date]]:
-        seen: dict[str, list[date]] = defaultdict(list)
-        for incident_id, action_id, observed_at in ctx.rows(
-            "SELECT incident_id, learning_action_id, observed_at FROM practice_observation "
-            "WHERE incident_id IS NOT NULL OR learning_action_id IS NOT NULL"
-        ):
-            day = stored_day(observed_at)
-            if incident_id:
-                seen[incident_id].append(day)
-            if action_id:
-                seen[f"action:{action_id}"].append(day)
-        return seen
 
     def signal_values(self, ctx: Context) -> dict[str, dict[str, Any]]:
         params: IncidentParameters = ctx.params
