@@ -21,6 +21,7 @@ from __future__ import annotations
 import bisect
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Literal, NamedTuple
 
@@ -176,7 +177,9 @@ class Context:
                 slot_start, slot_end, label = _slot(slot_end + timedelta(days=1), every)
 
 
+@lru_cache(maxsize=8192)
 def _slot(day: date, every: str) -> tuple[date, date, str]:
+    # Cached: every service shares the same slots, and their labels are kept as failure ids.
     if every == "day":
         return day, day, day.isoformat()
     period = period_of(day, every)  # type: ignore[arg-type]

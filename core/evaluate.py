@@ -293,7 +293,8 @@ class _Run:
                 "value": value,
                 "met": _met(value, spec.threshold, spec.direction),
                 "pending": cell.pending,
-                "failures": cell.failures[: self.options.failure_cap],
+                "failures": cell.failures if len(cell.failures) <= self.options.failure_cap
+                else cell.failures[: self.options.failure_cap],
                 "failures_total": cell.failures_total,
             }
             if pooled and cell.shifts:  # the provider's figures by shift: does improvement hold day and night?
