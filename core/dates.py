@@ -10,7 +10,7 @@ import re
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 from zoneinfo import ZoneInfo
 
 LONDON = ZoneInfo("Europe/London")
@@ -91,7 +91,8 @@ def london_date(moment: datetime) -> date:
 
 
 @lru_cache(maxsize=64)
-def _bank_holidays(year: int) -> frozenset[date]:
+def bank_holidays(year: int) -> frozenset[date]:
+    """England and Wales bank holidays of ``year``, from the ``holidays`` package (substitute days included)."""
     import holidays
 
     return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year).keys())
@@ -104,12 +105,14 @@ class WorkingDays:
     after Thursday 2 April 2026 is Monday 13 April 2026 (Good Friday and Easter Monday skipped).
     """
 
-    def __init__(self, closures: Iterable[date] = ()):
+    def __init__(self, closures: Iterable[date] = (), holidays_for: Callable[[int], frozenset[date]] | None = None):
         self.closures = frozenset(closures)
+        #: Bank holidays by year: the holidays package, or a cache of it (see carecheck.store).
+        self.holidays_for = holidays_for or bank_holidays
         self._added: dict[tuple[date, int], date] = {}
 
     @classmethod
-    def from_file(cls, path: Path) -> "WorkingDays":
+    def from_file(cls, path: Path, holidays_for: Callable[[int], frozenset[date]] | None = None) -> "WorkingDays":
         """Load extra closure days, one ISO or day-first date per line; ``#`` starts a comment."""
         from .errors import InputError
 
@@ -122,10 +125,10 @@ class WorkingDays:
                 closures.append(parse_date(text))
             except DateParseError as error:
                 raise InputError(f"{path}: line {number}: {error}") from None
-        return cls(closures)
+        return cls(closures, holidays_for)
 
     def is_working_day(self, day: date) -> bool:
-        return day.weekday() < 5 and day not in _bank_holidays(day.year) and day not in self.closures
+        return day.weekday() < 5 and day not in self.holidays_for(day.year) and day not in self.closures
 
     def add(self, start: date, days: int) -> date:
         """The ``days``-th working day after ``start`` (``days`` = 0 gives ``start`` itself)."""

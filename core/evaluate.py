@@ -34,6 +34,7 @@ from .periods import Period, period_of, periods_between
 from .records import KINDS
 from .references import dangling_references
 from .ruleset import ResolvedDomain, Ruleset
+from .store import cached_bank_holidays
 from .waivers import Waiver
 from .status import (
     DOMAIN_FACT_NAMES, DOMAIN_SCORE_RULES, RUN_FACT_NAMES, RUN_SCORE_RULES, SCORE_LABELS, SEVERITY, ScoreRule,
@@ -219,10 +220,14 @@ class _Run:
         closures = Path(self.model.closures_file) if self.model.closures_file else None
         if closures is not None and not closures.is_absolute():
             closures = Path(ruleset.source).parent / closures
-        self.working_days = WorkingDays.from_file(closures) if closures else WorkingDays()
+        holidays_for = cached_bank_holidays(db)
+        self.working_days = (WorkingDays.from_file(closures, holidays_for) if closures
+                             else WorkingDays(holidays_for=holidays_for))
         self.services, self.aliases = _services(db, ruleset, options.services)
         self.waivers = self._resolve_waivers(options.waivers, ruleset)
         first = _first_day(db, ruleset, self.as_of)
+        for year in range(first.year, self.as_of.year + 2):
+            holidays_for(year)  # now, on this connection: a forked worker must never touch it
         self.periods = periods_between(first, self.as_of, self.model.period)
         self.complete = [p for p in self.periods if p.end <= self.as_of]
         self.partial = next((p for p in self.periods if p.end > self.as_of), None)

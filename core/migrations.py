@@ -115,3 +115,10 @@ def m005_run_current_period(db: Database) -> None:
 def m006_compressed_verdicts(db: Database) -> None:
     # A verdict for hundreds of services runs to megabytes of JSON: keep it zlib-compressed.
     db["runs"].add_column("verdict_z", bytes)
+
+
+@migrations()
+def m007_bank_holidays(db: Database) -> None:
+    # Bank holidays as the holidays package gave them, by its version: loading the package for every
+    # run costs more time and memory than the check itself for one target.
+    db["bank_holidays"].create({"source": str, "year": int, "day": str}, pk=("source", "year", "day"))

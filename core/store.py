@@ -12,7 +12,7 @@ import sqlite3
 import typing
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from sqlite_utils import Database
 
@@ -109,3 +109,36 @@ def to_column(value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)
     return value
+
+
+def cached_bank_holidays(db: Database) -> Callable[[int], frozenset[date]]:
+    """Bank holidays by year, kept in the store the first time the ``holidays`` package gives them.
+
+    The cache is keyed by the package's version, so an upgrade (a new bank holiday announced)
+    refreshes it.
+    """
+    from importlib.metadata import version
+
+    from .dates import bank_holidays
+
+    source = f"holidays {version('holidays')} GB-ENG"
+    known: dict[int, frozenset[date]] = {}
+
+    def holidays_for(year: int) -> frozenset[date]:
+        if year in known:
+            return known[year]
+        rows = db.execute("SELECT day FROM bank_holidays WHERE source = ? AND year = ?", [source, year]).fetchall()
+        if rows:
+            days = frozenset(date.fromisoformat(day) for (day,) in rows)
+        else:
+            days = bank_holidays(year)
+            try:
+                with db.atomic():
+                    db.conn.executemany("INSERT OR IGNORE INTO bank_holidays VALUES (?, ?, ?)",
+                                        [(source, year, day.isoformat()) for day in sorted(days)])
+            except sqlite3.OperationalError:
+                pass  # a read-only connection (a worker process): use the days without keeping them
+        known[year] = days
+        return days
+
+    return holidays_for

@@ -27,7 +27,9 @@ def test_store_is_private_wal_with_busy_timeout(db_path):
     assert stat.S_IMODE(os.stat(db_path).st_mode) == 0o600
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 10_000
-    assert [m.name for m in migrations.applied(db)] == ["m001_imports", "m002_rejected_rows", "m003_record_history", "m004_runs", "m005_run_current_period", "m006_compressed_verdicts"]
+    assert [m.name for m in migrations.applied(db)] == ["m001_imports", "m002_rejected_rows", "m003_record_history", "m004_runs", "m005_run_current_period", "m006_compressed_verdicts",
+        "m007_bank_holidays",
+    ]
     db.close()
 
 

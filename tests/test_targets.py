@@ -250,3 +250,19 @@ def test_an_escalation_closes_when_an_action_citing_it_is_closed(visits, tmp_pat
     visits["improvement_action"].update("A20", {"status": "completed", "completed_on": "2026-06-04"})
     closed = run(visits, tmp_path, "provider_oversight", date(2026, 3, 1))["escalations"][0]
     assert (closed["id"], closed["status"]) == (escalation["id"], "closed")
+
+
+def test_bank_holidays_are_kept_in_the_store(incidents, tmp_path, monkeypatch):
+    from carecheck import dates
+
+    run(incidents, tmp_path, "incident_learning", date(2026, 4, 1))
+    stored = {day for (day,) in incidents.execute("SELECT day FROM bank_holidays WHERE year = 2026").fetchall()}
+    assert {"2026-04-03", "2026-04-06", "2026-05-04", "2026-12-28"} <= stored
+
+    def no_library(year):
+        raise AssertionError("the holidays package was asked again")
+
+    monkeypatch.setattr(dates, "bank_holidays", no_library)
+    monkeypatch.setattr("carecheck.store.bank_holidays", no_library, raising=False)
+    verdict = run(incidents, tmp_path, "incident_learning", date(2026, 4, 1))
+    check(verdict, "inc_review_5wd", {"2026-04": (3, 5, ["I2", "I3"], 0), "2026-05": (1, 2, ["I5"], 0)}, "not_improving")
