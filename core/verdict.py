@@ -295,14 +295,29 @@ class Verdict(_Model):
 
 
 def json_chunks(verdict: dict) -> Iterator[str]:
-    """The verdict as compact JSON, a domain at a time: the same text as ``json.dumps`` with compact
-    separators, without ever holding a large verdict as one string."""
+    """The verdict as compact JSON, a target at a time: exactly the text of ``json.dumps`` with
+    compact separators, without ever holding a large verdict as one string."""
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    head = dumps({key: value for key, value in verdict.items() if key != "domains"})
-    if "domains" not in verdict:
-        yield head
-        return
-    yield head[:-1] + (',"domains":[' if len(head) > 2 else '"domains":[')
-    for index, domain in enumerate(verdict["domains"]):
-        yield ("," if index else "") + dumps(domain)
-    yield "]}"
+
+    def members(obj: dict, expand: str, inner) -> Iterator[str]:
+        yield "{"
+        for position, (key, value) in enumerate(obj.items()):
+            prefix = ("," if position else "") + dumps(key) + ":"
+            if key == expand and isinstance(value, list):
+                yield prefix + "["
+                for index, item in enumerate(value):
+                    if index:
+                        yield ","
+                    yield from inner(item)
+                yield "]"
+            else:
+                yield prefix + dumps(value)
+        yield "}"
+
+    def target(item) -> Iterator[str]:
+        yield dumps(item)
+
+    def domain(item) -> Iterator[str]:
+        yield from members(item, "targets", target)
+
+    yield from members(verdict, "domains", domain)

@@ -105,9 +105,18 @@ def test_unknown_format(run_cli, demo_copy):
     assert "'pdf' is not a report format (formats: html, json, junit, md, table)" in result.stderr
 
 
-def test_json_in_chunks_is_the_same_json(verdict_and_reports):
+def test_json_in_chunks_is_the_same_json(demo_copy):
+    from datetime import date
+
+    from carecheck.evaluate import RunOptions, evaluate
+    from carecheck.ruleset import load_ruleset
+    from carecheck.store import open_store
     from carecheck.verdict import json_chunks
 
-    verdict, _ = verdict_and_reports
-    assert json.loads("".join(json_chunks(verdict))) == verdict
-    assert "".join(json_chunks(verdict)) == json.dumps(verdict, ensure_ascii=False, separators=(",", ":"))
+    db = open_store(demo_copy)
+    verdict = evaluate(db, load_ruleset(), RunOptions(as_of=date(2026, 8, 31), engine="reference"))
+    verdict.pop("_failures")
+    db.close()
+    chunks = list(json_chunks(verdict))
+    assert "".join(chunks) == json.dumps(verdict, ensure_ascii=False, separators=(",", ":"))
+    assert len(chunks) > 13  # a target at a time, not one string
