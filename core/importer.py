@@ -29,7 +29,7 @@ from .errors import InputError
 from .fastrows import Fallback, FastRows
 from .mapping import CompiledMapping, Mapping, compile_mapping, load_mapping, render_validation_errors
 from .records import Record, model_for
-from .store import record_columns, to_column
+from .store import cached_bank_holidays, record_columns, to_column
 
 BATCH_ROWS = 5_000
 #: How many rejected rows an import result keeps in memory for display; all go to the store.
@@ -335,6 +335,17 @@ class _Writer:
         self.result.rejections.sort(key=lambda r: r.row)
 
 
+def _keep_calendar(db: Database, model: type[Record]) -> None:
+    """Keep the bank holidays of the years the kind's records cover (and the next), so a run need not
+    load the holidays package: the event-date index answers the range at once."""
+    first, last = db.conn.execute(f"SELECT MIN([{model.event_field}]), MAX([{model.event_field}]) FROM [{model.kind}]").fetchone()
+    if not first:
+        return
+    holidays_for = cached_bank_holidays(db)
+    for year in range(int(first[:4]), int(last[:4]) + 2):
+        holidays_for(year)
+
+
 #: Sources bigger than this are read in a forked process while the store is written.
 PIPELINE_BYTES = 4 << 20
 
@@ -447,6 +458,7 @@ def import_source(
             if result.rows_read == 0:
                 raise InputError(f"{path}: the file has a header but no rows")
             writer.finish()
+            _keep_calendar(db, model)
             db.conn.execute(
                 """UPDATE imports SET finished_at = ?, rows_read = ?, rows_accepted = ?, rows_rejected = ?,
                    records_new = ?, records_changed = ?, records_unchanged = ? WHERE id = ?""",
