@@ -129,6 +129,8 @@ class Record(BaseModel):
     title: ClassVar[str]
     #: The field that places a record in a review period (its event date).
     event_field: ClassVar[str]
+    #: Extra indexes the domains' queries need, beyond service, event date and references.
+    indexes: ClassVar[tuple[tuple[str, ...], ...]] = ()
 
     id: Text = Field(description="The record's id in its source system; unique within its kind.", min_length=1)
     service: Text = Field(
@@ -216,6 +218,8 @@ class SafeguardingConcern(Record):
     kind: ClassVar[str] = "safeguarding_concern"
     title: ClassVar[str] = "Safeguarding concern"
     event_field: ClassVar[str] = "raised_at"
+    #: Flagged daily notes are matched to concerns about the same person.
+    indexes: ClassVar[tuple[tuple[str, ...], ...]] = (("person_id", "raised_at"),)
 
     person_id: Text | None = Field(default=None, description="Pseudonymous id of the person the concern is about.")
     raised_at: Timestamp = Field(description="When the concern was raised (the event time that sets its period).")

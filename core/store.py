@@ -93,7 +93,7 @@ def sync_record_tables(db: Database, models: typing.Iterable[type[Record]] | Non
         wanted = [["service"], [model.event_field]] + [
             [name] for name in model.references() if column_type(model.model_fields[name].annotation) is not list
             and "list" not in str(model.model_fields[name].annotation)
-        ]
+        ] + [list(columns_) for columns_ in model.indexes]
         have = {tuple(index.columns) for index in table.indexes}
         for columns_ in wanted:
             if tuple(columns_) not in have:

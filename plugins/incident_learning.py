@@ -134,7 +134,7 @@ class IncidentLearning(Domain):
                    coalesce((SELECT MIN(b.held_at) FROM briefing b WHERE b.learning_action_id = i.learning_action_id),
                             '9999')), 1, 10), '9999')) AS shared
           FROM incident i LEFT JOIN improvement_action a ON a.id = i.learning_action_id
-          WHERE i.occurred_at >= ?)
+          WHERE +i.occurred_at >= ?)
         SELECT id, service, occurred_at, reviewed_at, action_id, raised_on, first_check, shared,
                nullif(min(
                  coalesce((SELECT MIN(substr(o.observed_at, 1, 10)) FROM practice_observation o
@@ -152,7 +152,7 @@ class IncidentLearning(Domain):
             rows = ctx.rows(self.LEARNING_QUERY, [ctx.start.isoformat()])
         else:
             rows = ctx.rows("SELECT id, service, occurred_at, reviewed_at, NULL, NULL, NULL, NULL, NULL "
-                            "FROM incident WHERE occurred_at >= ?", [ctx.start.isoformat()])
+                            "FROM incident WHERE +occurred_at >= ?", [ctx.start.isoformat()])
         meetings = self._meetings(ctx, params) if want_checked else {}
         days: dict[str, date] = {}  # a year has few distinct days: parse each once
         review_days = params.review_within_working_days
@@ -208,8 +208,8 @@ class IncidentLearning(Domain):
         rows = ctx.rows(
             """SELECT id, service, occurred_at, person_id, cause, harm_level, police_involved, serious_injury,
                       duty_of_candour_at, notification_id, reviewed_at
-               FROM incident WHERE substr(occurred_at, 1, 10) BETWEEN ? AND ? ORDER BY occurred_at""",
-            [window_start.isoformat(), current.end.isoformat()],
+               FROM incident WHERE occurred_at >= ? AND occurred_at < ? ORDER BY occurred_at""",
+            [window_start.isoformat(), (current.end + timedelta(days=1)).isoformat()],
         )
         history: dict[tuple[str, str, str], list[date]] = defaultdict(list)
         for (record_id, raw_service, occurred_at, person, cause, harm, police, serious, candour_at,
@@ -239,7 +239,8 @@ class IncidentLearning(Domain):
                     counts["notifiable_not_notified"] += 1
         for raw_service, observed_at in ctx.rows(
             "SELECT service, observed_at FROM practice_observation WHERE (outcome = 'not_met' OR staff_aware_of_guidance = 0) "
-            "AND substr(observed_at, 1, 10) BETWEEN ? AND ?", [current.start.isoformat(), current.end.isoformat()],
+            "AND observed_at >= ? AND observed_at < ?",
+            [current.start.isoformat(), (current.end + timedelta(days=1)).isoformat()],
         ):
             service = ctx.service(raw_service)
             if service is not None:
@@ -256,7 +257,7 @@ class IncidentLearning(Domain):
             if service is not None:
                 values[service]["actions_open_unexplained"] += count
         for record_id, raw_service, occurred_at in ctx.rows(
-            "SELECT id, service, occurred_at FROM incident WHERE reviewed_at IS NULL AND substr(occurred_at, 1, 10) >= ?",
+            "SELECT id, service, occurred_at FROM incident WHERE reviewed_at IS NULL AND +occurred_at >= ?",
             [ctx.start.isoformat()],
         ):
             service = ctx.service(raw_service)

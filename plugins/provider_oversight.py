@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Iterable
 
 from pydantic import Field
@@ -206,11 +206,11 @@ class ProviderOversight(Domain):
                 values[service]["overdue_actions"] += 1
         for raw_service, count in ctx.rows(
             """SELECT a.service, COUNT(*) FROM audit a
-               WHERE substr(a.audit_date, 1, 10) BETWEEN ? AND ? AND (a.result = 'poor' OR a.score < ?)
+               WHERE a.audit_date >= ? AND a.audit_date < ? AND (a.result = 'poor' OR a.score < ?)
                  AND (a.improvement_action_id IS NULL
                       OR NOT EXISTS (SELECT 1 FROM improvement_action x WHERE x.id = a.improvement_action_id))
                GROUP BY a.service""",
-            [current.start.isoformat(), current.end.isoformat(), params.poor_audit_score],
+            [current.start.isoformat(), (current.end + timedelta(days=1)).isoformat(), params.poor_audit_score],
         ):
             service = ctx.service(raw_service)
             if service is not None:

@@ -157,7 +157,7 @@ class SafeguardingRecording(Domain):
             """SELECT id, service, raised_at, coalesce(concern, '') != '', coalesce(immediate_action, '') != '',
                       immediate_action_at, manager_decision, manager_decision_at,
                       coalesce(decision_rationale, '') != '', outcome_review_at
-               FROM safeguarding_concern WHERE raised_at >= ?""",
+               FROM safeguarding_concern WHERE +raised_at >= ?""",
             [ctx.start.isoformat()],
         )
         for (record_id, raw_service, raised_at, concern, action, action_at, decision, decision_at,
@@ -195,8 +195,8 @@ class SafeguardingRecording(Domain):
         rows = ctx.rows(
             """SELECT id, service, raised_at, recorded_by, concern, manager_decision, manager_decision_at,
                       decision_rationale, clarification_requests, is_allegation_of_abuse, notification_id
-               FROM safeguarding_concern WHERE substr(raised_at, 1, 10) BETWEEN ? AND ?""",
-            [min(window_start, current.start).isoformat(), current.end.isoformat()],
+               FROM safeguarding_concern WHERE raised_at >= ? AND raised_at < ?""",
+            [min(window_start, current.start).isoformat(), (current.end + timedelta(days=1)).isoformat()],
         )
         weak_by_recorder: dict[tuple[str, str], int] = defaultdict(int)
         allegations = []
@@ -235,8 +235,8 @@ class SafeguardingRecording(Domain):
         for service, count in _unscreened_indicators(ctx, params).items():
             values[service]["unscreened_indicators"] += count
         for raw_service, count in ctx.rows(
-            "SELECT service, COUNT(*) FROM feedback WHERE feels_safe = 0 AND substr(received_at, 1, 10) BETWEEN ? AND ? "
-            "GROUP BY service", [current.start.isoformat(), current.end.isoformat()],
+            "SELECT service, COUNT(*) FROM feedback WHERE feels_safe = 0 AND received_at >= ? AND received_at < ? "
+            "GROUP BY service", [current.start.isoformat(), (current.end + timedelta(days=1)).isoformat()],
         ):
             service = ctx.service(raw_service)
             if service is not None:
@@ -277,15 +277,17 @@ def _unscreened_indicators(ctx: Context, params: SafeguardingParameters) -> dict
     )
     sql = """
         SELECT n.service, COUNT(*) FROM daily_note n
-        WHERE substr(n.written_at, 1, 10) BETWEEN ? AND ?
+        WHERE n.written_at >= ? AND n.written_at < ?
           AND (n.safeguarding_indicator = 1 OR carecheck_indicator(n.note) = 1)
           AND NOT EXISTS (
               SELECT 1 FROM safeguarding_concern c
               WHERE c.person_id = n.person_id
+                AND c.raised_at >= substr(n.written_at, 1, 10)
                 AND substr(c.raised_at, 1, 10) BETWEEN substr(n.written_at, 1, 10)
                     AND date(substr(n.written_at, 1, 10), ?))
         GROUP BY n.service"""
-    args = [current.start.isoformat(), last_note_day.isoformat(), f"+{params.indicator_window_days} days"]
+    args = [current.start.isoformat(), (last_note_day + timedelta(days=1)).isoformat(),
+            f"+{params.indicator_window_days} days"]
     counts: dict[str, int] = defaultdict(int)
     for raw_service, count in ctx.rows(sql, args):
         service = ctx.service(raw_service)
