@@ -110,6 +110,7 @@ class Context:
     working_days: WorkingDays
     shift_hours: tuple[int, int] = (7, 20)
     targets: dict[str, TargetSpec] = field(default_factory=dict)
+    _shifts: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def start(self) -> date:
@@ -131,7 +132,11 @@ class Context:
             # Stored times are ISO 8601 in Europe/London local time: the date and hour are in the text.
             if len(moment) <= 10:
                 return None
-            weekday, hour = date.fromisoformat(moment[:10]).weekday(), int(moment[11:13])
+            found = self._shifts.get(moment[:13])
+            if found is None:
+                found = self._shifts[moment[:13]] = self.shift(
+                    datetime.fromisoformat(moment[:13] + ":00").replace(tzinfo=LONDON))
+            return found
         else:
             local = moment.astimezone(LONDON)
             weekday, hour = local.weekday(), local.hour

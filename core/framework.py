@@ -5,10 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict
 
 from .errors import InputError
+from .yamlfile import parse_yaml
 
 FRAMEWORK_DIR = Path(__file__).parent / "data" / "framework"
 DEFAULT_FRAMEWORK = "cqc-saf-2023"
@@ -43,4 +43,4 @@ def load_framework(name: str = DEFAULT_FRAMEWORK) -> Framework:
     if not path.exists():
         known = sorted(p.stem for p in FRAMEWORK_DIR.glob("*.yaml"))
         raise InputError(f"unknown framework {name!r} (known: {', '.join(known)})")
-    return Framework.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return Framework.model_validate(parse_yaml(path.read_text(encoding="utf-8")))

@@ -22,6 +22,7 @@ from .domain_api import Domain, EscalationSpec, TargetSpec
 from .errors import InputError
 from .framework import load_framework
 from .periods import parse_period
+from .yamlfile import parse_yaml
 
 DEFAULT_RULESET = "cqc-recovery"
 OWNER_ROLES = ("registered_manager", "nominated_individual", "safeguarding_lead", "deputy_manager",
@@ -146,7 +147,7 @@ def check_ruleset(path: Path) -> tuple[Ruleset | None, list[str]]:
     label = str(path)
     try:
         raw = path.read_bytes()
-        data = yaml.safe_load(raw.decode("utf-8"))
+        data = parse_yaml(raw.decode("utf-8"))
     except (OSError, UnicodeDecodeError) as error:
         return None, [f"{label}: cannot be read ({error})"]
     except yaml.YAMLError as error:
