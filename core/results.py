@@ -9,7 +9,7 @@ from sqlite_utils import Database
 
 
 def _compressed(verdict: dict) -> bytes:
-    from .verdict import json_chunks
+    from .verdict_json import json_chunks
 
     compressor = zlib.compressobj(6)
     parts = [compressor.compress(chunk.encode()) for chunk in json_chunks(verdict)]

@@ -6,8 +6,7 @@ against these models, so the documented schema and the output cannot drift apart
 
 from __future__ import annotations
 
-import json
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -293,31 +292,3 @@ class Verdict(_Model):
     )
     data_quality: DataQuality
 
-
-def json_chunks(verdict: dict) -> Iterator[str]:
-    """The verdict as compact JSON, a target at a time: exactly the text of ``json.dumps`` with
-    compact separators, without ever holding a large verdict as one string."""
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-    def members(obj: dict, expand: str, inner) -> Iterator[str]:
-        yield "{"
-        for position, (key, value) in enumerate(obj.items()):
-            prefix = ("," if position else "") + dumps(key) + ":"
-            if key == expand and isinstance(value, list):
-                yield prefix + "["
-                for index, item in enumerate(value):
-                    if index:
-                        yield ","
-                    yield from inner(item)
-                yield "]"
-            else:
-                yield prefix + dumps(value)
-        yield "}"
-
-    def target(item) -> Iterator[str]:
-        yield dumps(item)
-
-    def domain(item) -> Iterator[str]:
-        yield from members(item, "targets", target)
-
-    yield from members(verdict, "domains", domain)

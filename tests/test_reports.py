@@ -111,7 +111,7 @@ def test_json_in_chunks_is_the_same_json(demo_copy):
     from carecheck.evaluate import RunOptions, evaluate
     from carecheck.ruleset import load_ruleset
     from carecheck.store import open_store
-    from carecheck.verdict import json_chunks
+    from carecheck.verdict_json import json_chunks
 
     db = open_store(demo_copy)
     verdict = evaluate(db, load_ruleset(), RunOptions(as_of=date(2026, 8, 31), engine="reference"))

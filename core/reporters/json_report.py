@@ -2,7 +2,6 @@
 
 from carecheck import hookimpl
 from carecheck.reporter_api import Reporter
-from carecheck.verdict import json_chunks
 
 
 class JSONReporter(Reporter):
@@ -11,10 +10,14 @@ class JSONReporter(Reporter):
     extension = ".json"
 
     def render(self, verdict: dict) -> str:
+        from carecheck.verdict_json import json_chunks  # the verdict's models load only when needed
+
         return "".join(json_chunks(verdict)) + "\n"
 
     def write(self, verdict: dict, stream) -> None:
-        # Compact (the C encoder is many times faster than an indented dump), a domain at a time.
+        from carecheck.verdict_json import json_chunks
+
+        # Compact (the C encoder is many times faster than an indented dump), a target at a time.
         for chunk in json_chunks(verdict):
             stream.write(chunk)
         stream.write("\n")

@@ -1,0 +1,35 @@
+"""Writing the verdict as JSON in pieces, so a large verdict never sits in memory as one string."""
+
+from __future__ import annotations
+
+import json
+from typing import Iterator
+
+
+def json_chunks(verdict: dict) -> Iterator[str]:
+    """The verdict as compact JSON, a target at a time: exactly the text of ``json.dumps`` with
+    compact separators, without ever holding a large verdict as one string."""
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+    def members(obj: dict, expand: str, inner) -> Iterator[str]:
+        yield "{"
+        for position, (key, value) in enumerate(obj.items()):
+            prefix = ("," if position else "") + dumps(key) + ":"
+            if key == expand and isinstance(value, list):
+                yield prefix + "["
+                for index, item in enumerate(value):
+                    if index:
+                        yield ","
+                    yield from inner(item)
+                yield "]"
+            else:
+                yield prefix + dumps(value)
+        yield "}"
+
+    def target(item) -> Iterator[str]:
+        yield dumps(item)
+
+    def domain(item) -> Iterator[str]:
+        yield from members(item, "targets", target)
+
+    yield from members(verdict, "domains", domain)
