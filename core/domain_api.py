@@ -110,6 +110,8 @@ class Context:
     working_days: WorkingDays
     shift_hours: tuple[int, int] = (7, 20)
     targets: dict[str, TargetSpec] = field(default_factory=dict)
+    #: The signals the run's escalation rules use (None: all of them).
+    signals: frozenset[str] | None = None
     _shifts: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -123,6 +125,10 @@ class Context:
 
     def wants(self, target_id: str) -> bool:
         return target_id in self.targets
+
+    def signal_wanted(self, name: str) -> bool:
+        """Whether a rule of this run uses the signal; a domain may skip computing the others."""
+        return self.signals is None or name in self.signals
 
     def shift(self, moment: datetime | str | None) -> str | None:
         """``weekend``, ``day`` or ``night`` for a recorded time (None without a time of day)."""

@@ -197,6 +197,22 @@ def _newest_by_service(db: Database, kind: str, where: str | None = None) -> dic
     return {service: newest for service, newest in db.execute(sql).fetchall()}
 
 
+def _rule_runs(resolved: ResolvedDomain, escalation, targets: dict, chosen: bool) -> bool:
+    """Whether a rule is evaluated: every target it names is computed, and, when the user chose
+    targets (``--target``), it names at least one of them (signals alone belong to the whole domain)."""
+    signals = {s.name for s in resolved.domain.signals}
+    named = {name.split(".")[0] for name in escalation.names if name not in signals}
+    return named <= set(targets) and (bool(named) or not chosen)
+
+
+def _signals_used(resolved: ResolvedDomain, targets: dict) -> frozenset[str]:
+    """The signals used by the rules of a run with chosen targets."""
+    signals = {s.name for s in resolved.domain.signals}
+    return frozenset(name for escalation in resolved.escalations
+                     if _rule_runs(resolved, escalation, targets, True)
+                     for name in escalation.names if name in signals)
+
+
 def _waiver_ref(waiver: Waiver | None) -> dict | None:
     if waiver is None:
         return None
@@ -261,6 +277,7 @@ class _Run:
             db=self.db, params=resolved.params, as_of=self.as_of, period_kind=self.model.period,
             periods=self.periods, current=self.current, services=self.services, aliases=self.aliases,
             working_days=self.working_days, shift_hours=(shifts.day_starts, shifts.night_starts), targets=targets,
+            signals=_signals_used(resolved, targets) if self.options.targets else None,
         )
 
     def _cells(self, ctx: Context, resolved: ResolvedDomain) -> dict[str, dict[str, dict[str, _Cell]]]:
@@ -565,12 +582,9 @@ def evaluate(db: Database, ruleset: Ruleset, options: RunOptions) -> dict:
         del cells  # the figures are in target_results now
         for service in run.services:
             batches[service].append(run.service_fact(resolved, service, signals.get(service, {}), target_results))
-        available = {s.name for s in resolved.domain.signals} | {
-            f"{t}.{part}" for t in targets for part in ("value", "numerator", "denominator", "has_value", "met", "status")
-        }
         for escalation in resolved.escalations:
             name = f"{resolved.domain.name}/{escalation.spec.id}"
-            if not set(escalation.names) <= available:
+            if not _rule_runs(resolved, escalation, targets, bool(options.targets)):
                 skipped_rules.append(name)
                 continue
             rules.append(rule_engine.Rule(name, "service_facts", expressions.to_durable(escalation.expression),

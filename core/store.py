@@ -43,7 +43,7 @@ def open_store(path: str | Path = DEFAULT_DB) -> Database:
         raise InputError(f"{path}: is a folder, not a carecheck database")
     _create_private(path)
     try:
-        db = Database(path)
+        db = Database(path, execute_plugins=False)  # the store runs no third-party sqlite-utils plugins
         db.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         db.conn.execute("PRAGMA journal_mode = WAL")
         db.conn.execute("PRAGMA synchronous = NORMAL")

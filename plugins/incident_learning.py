@@ -205,7 +205,9 @@ class IncidentLearning(Domain):
             return values
         current = ctx.current
         window_start = current.start - timedelta(days=params.repeat_window_days)
-        rows = ctx.rows(
+        wanted = ctx.signal_wanted
+        per_incident = wanted("repeated_incidents") or wanted("harm_without_candour") or wanted("notifiable_not_notified")
+        rows = () if not per_incident else ctx.rows(
             """SELECT id, service, occurred_at, person_id, cause, harm_level, police_involved, serious_injury,
                       duty_of_candour_at, notification_id, reviewed_at
                FROM incident WHERE occurred_at >= ? AND occurred_at < ? ORDER BY occurred_at""",
@@ -237,7 +239,7 @@ class IncidentLearning(Domain):
                 deadline = ctx.working_days.add(occurred, params.notification_within_working_days)
                 if ctx.as_of > deadline and not cqc_notified(ctx, "incident", record_id, notification_id, deadline):
                     counts["notifiable_not_notified"] += 1
-        for raw_service, observed_at in ctx.rows(
+        for raw_service, observed_at in () if not wanted("staff_unaware") else ctx.rows(
             "SELECT service, observed_at FROM practice_observation WHERE (outcome = 'not_met' OR staff_aware_of_guidance = 0) "
             "AND observed_at >= ? AND observed_at < ?",
             [current.start.isoformat(), (current.end + timedelta(days=1)).isoformat()],
@@ -245,7 +247,7 @@ class IncidentLearning(Domain):
             service = ctx.service(raw_service)
             if service is not None:
                 values[service]["staff_unaware"] += 1
-        for raw_service, count in ctx.rows(
+        for raw_service, count in () if not wanted("actions_open_unexplained") else ctx.rows(
             f"""SELECT a.service, COUNT(*) FROM improvement_action a
                 WHERE (a.source_kind = 'incident' OR a.id IN (SELECT learning_action_id FROM incident))
                   AND a.status NOT IN ({', '.join(repr(s) for s in CLOSED)})
@@ -256,7 +258,7 @@ class IncidentLearning(Domain):
             service = ctx.service(raw_service)
             if service is not None:
                 values[service]["actions_open_unexplained"] += count
-        for record_id, raw_service, occurred_at in ctx.rows(
+        for record_id, raw_service, occurred_at in () if not wanted("reviews_overdue") else ctx.rows(
             "SELECT id, service, occurred_at FROM incident WHERE reviewed_at IS NULL AND +occurred_at >= ?",
             [ctx.start.isoformat()],
         ):

@@ -185,3 +185,12 @@ def test_week_and_quarter_periods(run_cli, demo_verdict, tmp_path, period, parti
         # later, skipping the local closure on Thursday 3 September, is Tuesday 8 September.
         due = {e["due"] for e in verdict["escalations"] if e["rule"] == "inc_review_delayed"}
         assert due == {"2026-09-08"}
+
+
+def test_a_target_run_evaluates_only_the_rules_on_that_target(run_cli, demo_verdict):
+    _, db_path = demo_verdict
+    verdict = json.loads(run_cli("run", "--db", db_path, "--as-of", "2026-08-31", "--engine", "reference",
+                                 "--format", "json", "--target", "inc_review_5wd").stdout)
+    assert {e["rule"] for e in verdict["escalations"]} == {"inc_review_delayed"}
+    assert "incident_learning/inc_repeated_themes" in verdict["audit"]["skipped_rules"]
+    assert "incident_learning/inc_learning_not_embedded" in verdict["audit"]["skipped_rules"]
