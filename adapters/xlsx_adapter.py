@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -25,6 +24,8 @@ class XLSXAdapter(Adapter):
     options_model = XLSXOptions
 
     def open(self, path: Path, options: XLSXOptions) -> SourceRows:
+        import zipfile
+
         import openpyxl
 
         start = head(path, 16)

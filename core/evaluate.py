@@ -424,25 +424,41 @@ class _Run:
 
     # -- evidence ------------------------------------------------------------------------------
 
+    def _source_figures(self, kind: str, sources: list) -> list[list[tuple[str, int, str | None]]]:
+        """(service, records, newest) per service for each of a kind's evidence sources, in one scan."""
+        field_name = KINDS[kind].event_field
+        columns = []
+        for source in sources:
+            test = source.where or "1"
+            columns.append(f"SUM(CASE WHEN ({test}) THEN 1 ELSE 0 END), MAX(CASE WHEN ({test}) THEN [{field_name}] END)")
+        # Stored dates and times are ISO text; the range covers most rows, so "+" keeps the planner
+        # on a scan in service order (for GROUP BY) rather than the event-date index.
+        rows = self.db.execute(
+            f"SELECT service, {', '.join(columns)} FROM [{kind}] "
+            f"WHERE +[{field_name}] >= ? AND +[{field_name}] < ? GROUP BY service",
+            [self.periods[0].start.isoformat(), (self.as_of + timedelta(days=1)).isoformat()],
+        ).fetchall()
+        return [[(row[0], row[1 + 2 * i], row[2 + 2 * i]) for row in rows] for i in range(len(sources))]
+
     def triangulation(self, resolved: ResolvedDomain) -> tuple[list[str], list[dict]]:
         """Categories with evidence, and each source's record count and freshness."""
+        by_kind: dict[str, list] = defaultdict(list)
+        for source in resolved.domain.evidence:
+            if source.kind in KINDS:
+                by_kind[source.kind].append(source)
+        figures = {}
+        for kind, kind_sources in by_kind.items():
+            for source, rows in zip(kind_sources, self._source_figures(kind, kind_sources)):
+                figures[id(source)] = rows
         sources = []
         categories: set[str] = set()
         for source in resolved.domain.evidence:
             if source.kind not in KINDS:
                 continue
-            field_name = KINDS[source.kind].event_field
-            # Stored dates and times are ISO text; the range covers most rows, so "+" keeps the planner
-            # on a scan in service order (for GROUP BY) rather than the event-date index.
-            where = f"+[{field_name}] >= ? AND +[{field_name}] < ?" + (f" AND ({source.where})" if source.where else "")
-            rows = self.db.execute(
-                f"SELECT service, COUNT(*), MAX([{field_name}]) FROM [{source.kind}] WHERE {where} GROUP BY service",
-                [self.periods[0].start.isoformat(), (self.as_of + timedelta(days=1)).isoformat()],
-            ).fetchall()
             count, newest = 0, None
-            for raw, n, latest in rows:
+            for raw, n, latest in figures[id(source)]:
                 service = self.aliases.get(raw, raw)
-                if service not in self.services:
+                if not n or service not in self.services:
                     continue
                 if source.category not in self.framework.categories_for(self.services[service]):
                     continue

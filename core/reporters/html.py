@@ -9,7 +9,6 @@ from __future__ import annotations
 from carecheck import hookimpl
 from carecheck.reporter_api import Reporter
 
-from .charts import value_chart
 from .table import STATUS_WORDS, percent
 
 
@@ -26,6 +25,8 @@ def _environment():
 
 
 def _charts(verdict: dict) -> dict[str, dict]:
+    from .charts import value_chart
+
     charts = {}
     for domain in verdict["domains"]:
         for target in domain["targets"]:

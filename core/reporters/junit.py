@@ -6,15 +6,15 @@ for that service or has insufficient evidence.
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
-
 from carecheck import hookimpl
 from carecheck.reporter_api import Reporter
 
 from .table import percent
 
 
-def _case(domain: dict, target: dict, row: dict, period: str | None) -> tuple[ET.Element, str]:
+def _case(domain: dict, target: dict, row: dict, period: str | None):
+    import xml.etree.ElementTree as ET
+
     case = ET.Element("testcase", classname=f"{domain['domain']}.{target['id']}", name=row["service"])
     waiver = row["waiver"] or target["waiver"]
     current = next((p for p in row["periods"] if p["period"] == period), None)
@@ -37,6 +37,8 @@ def _case(domain: dict, target: dict, row: dict, period: str | None) -> tuple[ET
 
 
 def render_junit(verdict: dict) -> str:
+    import xml.etree.ElementTree as ET
+
     period = verdict["periods"]["current"]
     suites = ET.Element("testsuites", name=f"carecheck {verdict['ruleset']['name']}")
     totals = {"tests": 0, "failures": 0, "skipped": 0}
