@@ -21,6 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Iterator
 
 from sqlite_utils import Database
@@ -62,16 +63,18 @@ class RunOptions:
     include_text: bool = False
 
 
-@dataclass
 class _Cell:
-    """One target's figures for one service (or all) and one period; failures kept up to the cap."""
+    """One target's figures for one service (or all) and one period; failures kept up to the cap.
 
-    numerator: int = 0
-    denominator: int = 0
-    pending: int = 0
-    failures: list[str] = field(default_factory=list)
-    failures_total: int = 0
-    shifts: dict[str, list[int]] = field(default_factory=dict)
+    A run holds tens of thousands at once, so they are slotted, and their lists are made only when
+    a failure or a shift first needs one.
+    """
+
+    __slots__ = ("numerator", "denominator", "pending", "failures", "failures_total")
+
+    def __init__(self) -> None:
+        self.numerator = self.denominator = self.pending = self.failures_total = 0
+        self.failures: list[str] | None = None
 
     def add(self, outcome: Outcome) -> None:
         if outcome.status == PENDING:
@@ -82,30 +85,42 @@ class _Cell:
         self.numerator += passed
         if not passed:
             self.failures_total += 1
-            if len(self.failures) < FAILURE_CAP:
+            if self.failures is None:
+                self.failures = [outcome.unit]
+            elif len(self.failures) < FAILURE_CAP:
                 self.failures.append(outcome.unit)
-        if outcome.shift:
-            counts = self.shifts.setdefault(outcome.shift, [0, 0])
-            counts[0] += passed
-            counts[1] += 1
 
     def merge(self, other: "_Cell") -> None:
         self.numerator += other.numerator
         self.denominator += other.denominator
         self.pending += other.pending
         self.failures_total += other.failures_total
-        self.failures.extend(other.failures[: max(0, FAILURE_CAP - len(self.failures))])
-        for shift, (num, den) in other.shifts.items():
-            counts = self.shifts.setdefault(shift, [0, 0])
-            counts[0] += num
-            counts[1] += den
+        if other.failures:
+            if self.failures is None:
+                self.failures = []
+            self.failures.extend(other.failures[: max(0, FAILURE_CAP - len(self.failures))])
+
+
+class _TargetCells:
+    """A target's cells by service and period, and its pooled figures by shift (kept once, not per service)."""
+
+    __slots__ = ("by_service", "shifts")
+
+    def __init__(self, services) -> None:
+        self.by_service: dict[str, dict[str, _Cell]] = {service: defaultdict(_Cell) for service in services}
+        self.shifts: dict[str, dict[str, list[int]]] = {}
+
+    def add_shift(self, label: str, shift: str, passed: bool) -> None:
+        counts = self.shifts.setdefault(label, {}).setdefault(shift, [0, 0])
+        counts[0] += passed
+        counts[1] += 1
 
 
 class FailureSink:
     """Every failure behind the figures, for the store's run_failures table, kept on disk as it comes
     (a temporary table), so memory does not grow with the number of failing records."""
 
-    BATCH = 20_000
+    BATCH = 2_000
 
     def __init__(self, db: Database):
         self.db = db
@@ -133,6 +148,37 @@ class FailureSink:
     def rows(self):
         self.flush()
         return self.db.conn.execute("SELECT domain, target, service, period, unit FROM temp.carecheck_failures")
+
+
+class PeriodEntry(Mapping):
+    """One period's figures in the verdict: a read-only mapping with the keys of the JSON object.
+
+    A verdict holds one per target, service and period (50,000 for 300 services), so they are
+    slotted objects rather than dicts; JSON output turns each into a dict as it is written.
+    """
+
+    __slots__ = ("period", "partial", "numerator", "denominator", "value", "met", "pending", "failures",
+                 "failures_total", "shifts")
+    _KEYS = __slots__[:-1]
+
+    def __init__(self, period, partial, numerator, denominator, value, met, pending, failures, failures_total,
+                 shifts=None):
+        self.period, self.partial, self.numerator, self.denominator = period, partial, numerator, denominator
+        self.value, self.met, self.pending, self.failures = value, met, pending, failures
+        self.failures_total, self.shifts = failures_total, shifts
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self._KEYS or (key == "shifts" and self.shifts is not None):
+            return getattr(self, key)
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._KEYS
+        if self.shifts is not None:
+            yield "shifts"
+
+    def __len__(self) -> int:
+        return len(self._KEYS) + (self.shifts is not None)
 
 
 def _met(value: float | None, threshold: float, direction: str) -> bool | None:
@@ -280,10 +326,8 @@ class _Run:
             signals=_signals_used(resolved, targets) if self.options.targets else None,
         )
 
-    def _cells(self, ctx: Context, resolved: ResolvedDomain) -> dict[str, dict[str, dict[str, _Cell]]]:
-        cells: dict[str, dict[str, dict[str, _Cell]]] = {
-            target: {service: defaultdict(_Cell) for service in self.services} for target in ctx.targets
-        }
+    def _cells(self, ctx: Context, resolved: ResolvedDomain) -> dict[str, _TargetCells]:
+        cells = {target: _TargetCells(self.services) for target in ctx.targets}
         first, last = self.periods[0].start, self.periods[-1].end
         kind = self.model.period
         labels: dict[date, str] = {}
@@ -297,34 +341,33 @@ class _Run:
             label = labels.get(day)
             if label is None:
                 label = labels[day] = period_of(day, kind).label
-            cells[outcome.target][outcome.service][label].add(outcome)
+            target_cells = cells[outcome.target]
+            target_cells.by_service[outcome.service][label].add(outcome)
+            if outcome.shift and outcome.status != PENDING:
+                target_cells.add_shift(label, outcome.shift, outcome.status == PASS)
             if outcome.status == FAIL:
                 self.failures.add((domain, outcome.target, outcome.service, label, outcome.unit))
         return cells
 
-    def _entries(self, by_period: dict[str, _Cell], spec, pooled: bool) -> list[dict]:
+    def _entries(self, by_period: dict[str, _Cell], spec, shifts_by_period: dict | None = None) -> list[dict]:
         entries = []
         for period in self.periods:
             cell = by_period.get(period.label, _Cell())
             value = _ratio(cell.numerator, cell.denominator)
-            entry = {
-                "period": period.label,
-                "partial": period is self.partial,
-                "numerator": cell.numerator,
-                "denominator": cell.denominator,
-                "value": value,
-                "met": _met(value, spec.threshold, spec.direction),
-                "pending": cell.pending,
-                "failures": cell.failures if len(cell.failures) <= self.options.failure_cap
-                else cell.failures[: self.options.failure_cap],
-                "failures_total": cell.failures_total,
-            }
-            if pooled and cell.shifts:  # the provider's figures by shift: does improvement hold day and night?
-                entry["shifts"] = {
+            shifts = None
+            period_shifts = shifts_by_period.get(period.label) if shifts_by_period else None
+            if period_shifts:  # the provider's figures by shift: does improvement hold day and night?
+                shifts = {
                     shift: {"numerator": num, "denominator": den, "value": _ratio(num, den)}
-                    for shift, (num, den) in sorted(cell.shifts.items())
+                    for shift, (num, den) in sorted(period_shifts.items())
                 }
-            entries.append(entry)
+            failures = cell.failures or ()  # one shared empty sequence: most figures have no failures
+            entries.append(PeriodEntry(
+                period.label, period is self.partial, cell.numerator, cell.denominator, value,
+                _met(value, spec.threshold, spec.direction), cell.pending,
+                failures if len(failures) <= self.options.failure_cap else failures[: self.options.failure_cap],
+                cell.failures_total, shifts,
+            ))
         return entries
 
     def _stale(self, spec, service: str | None) -> list[str]:
@@ -361,7 +404,7 @@ class _Run:
         candidates.sort(key=lambda w: (not w.applies, w.service is None))
         return candidates[0] if candidates else None
 
-    def target_result(self, resolved: ResolvedDomain, spec, cells: dict[str, dict[str, _Cell]]) -> dict:
+    def target_result(self, resolved: ResolvedDomain, spec, target_cells: _TargetCells) -> dict:
         domain = resolved.domain.name
         services = []
         pooled: dict[str, _Cell] = defaultdict(_Cell)
@@ -369,7 +412,7 @@ class _Run:
         waived_services = any(w.target == spec.id and w.service and w.applies for w in self.waivers)
         any_exempt = False
         for service in self.services:
-            by_period = cells[service]
+            by_period = target_cells.by_service[service]
             waiver = self.waiver_for(spec.id, service)
             exempt = bool(waiver and waiver.applies)
             any_exempt = any_exempt or exempt
@@ -377,14 +420,14 @@ class _Run:
                 pooled[label].merge(cell)
                 if waived_services and not exempt:
                     scored[label].merge(cell)
-            entries = self._entries(by_period, spec, pooled=False)
+            entries = self._entries(by_period, spec)
             stale = self._stale(spec, service)
             status = self._status(entries, spec, stale)
             services.append({"service": service, **status, "stale_sources": stale, "periods": entries,
                              "waiver": _waiver_ref(waiver)})
             if spec.kind == "rate":
                 self._flag_low_denominator(domain, spec.id, service, entries)
-        entries = self._entries(pooled, spec, pooled=True)
+        entries = self._entries(pooled, spec, target_cells.shifts)
         stale = self._stale(spec, None)
         status = self._status(entries, spec, stale)
         if spec.kind == "rate":
@@ -404,7 +447,7 @@ class _Run:
         elif not any_exempt:
             scoring = {"status": status["status"], "met": _period_met(entries, self.current)}
         else:
-            scored_entries = self._entries(scored, spec, pooled=True)
+            scored_entries = self._entries(scored, spec)
             scoring = {"status": self._status(scored_entries, spec, stale)["status"],
                        "met": _period_met(scored_entries, self.current)}
         return {
@@ -507,7 +550,7 @@ def _one_domain(run: "_Run", resolved: ResolvedDomain, targets: dict) -> tuple:
     cells = run._cells(ctx, resolved)
     signals = {service: dict(values) for service, values in resolved.domain.signal_values(ctx).items()}
     categories, sources = run.triangulation(resolved)
-    return {t: {s: dict(p) for s, p in by_service.items()} for t, by_service in cells.items()}, signals, categories, sources
+    return cells, signals, categories, sources
 
 
 _FORKED: dict[str, Any] = {}

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
-from typing import Iterator
+from collections.abc import Mapping
+from typing import Any, Iterator
+
+
+def plain(value: Any) -> Any:
+    """For JSON: a verdict's read-only mappings (its period figures) as dicts."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def json_chunks(verdict: dict) -> Iterator[str]:
     """The verdict as compact JSON, a target at a time: exactly the text of ``json.dumps`` with
     compact separators, without ever holding a large verdict as one string."""
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=plain).encode
 
     def members(obj: dict, expand: str, inner) -> Iterator[str]:
         yield "{"
