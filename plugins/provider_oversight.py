@@ -113,10 +113,16 @@ class ProviderOversight(Domain):
         *feedback_sources(),
     )
 
-    def _visits(self, ctx: Context) -> dict[str, list[tuple[date, str, dict[str, str], list[str], str | None]]]:
+    def _visits(self, ctx: Context, findings_from: date | None = None) -> dict[str, list[tuple]]:
+        """Visits by service, oldest first: (day, id, reviewed actions, agreed actions, findings).
+
+        Findings are narrative: they are read only for visits on or after ``findings_from``.
+        """
         visits: dict[str, list] = defaultdict(list)
+        cutoff = findings_from.isoformat() if findings_from else "9999"
         for record_id, raw_service, visit_date, reviewed, agreed, findings in ctx.rows(
-            "SELECT id, service, visit_date, actions_reviewed, actions_agreed, findings FROM oversight_visit ORDER BY visit_date, id"
+            "SELECT id, service, visit_date, actions_reviewed, actions_agreed, "
+            "CASE WHEN visit_date >= ? THEN findings END FROM oversight_visit ORDER BY visit_date, id", [cutoff]
         ):
             service = ctx.service(raw_service)
             if service is not None:
@@ -124,13 +130,21 @@ class ProviderOversight(Domain):
                 visits[service].append((date.fromisoformat(visit_date), record_id, _reviewed(reviewed), agreed_ids, findings))
         return visits
 
-    def _visit_actions(self, ctx: Context) -> list[tuple]:
-        return list(ctx.rows(
-            """SELECT id, service, raised_on, owner, due_date, status, completed_on, closure_evidence, source_id
-               FROM improvement_action
-               WHERE source_kind = 'oversight_visit'
-                  OR id IN (SELECT value FROM oversight_visit, json_each(oversight_visit.actions_agreed))"""
-        ))
+    def _visit_actions(self, ctx: Context, visits: dict[str, list[tuple]]) -> list[tuple]:
+        """Actions from visits: those whose source is a visit, and those a visit lists as agreed.
+
+        Only whether closure evidence was recorded is read, not the evidence itself.
+        """
+        columns = ("id, service, raised_on, owner, due_date, status, completed_on, "
+                   "coalesce(closure_evidence, '') != '', source_id")
+        actions = list(ctx.rows(f"SELECT {columns} FROM improvement_action WHERE source_kind = 'oversight_visit'"))
+        seen = {row[0] for row in actions}
+        agreed = sorted({action for rows in visits.values() for visit in rows for action in visit[3]} - seen)
+        for start in range(0, len(agreed), 10_000):
+            chunk = agreed[start:start + 10_000]
+            marks = ", ".join("?" for _ in chunk)
+            actions += ctx.rows(f"SELECT {columns} FROM improvement_action WHERE id IN ({marks})", chunk)
+        return actions
 
     def outcomes(self, ctx: Context) -> Iterable[Outcome]:
         params: OversightParameters = ctx.params
@@ -138,7 +152,7 @@ class ProviderOversight(Domain):
         if ctx.wants("po_monthly_visit"):
             done = {service: [v[0] for v in rows] for service, rows in visits.items()}
             yield from ctx.cadence("po_monthly_visit", "month", done, params.visits_per_month)
-        actions = self._visit_actions(ctx)
+        actions = self._visit_actions(ctx, visits)
         if ctx.wants("po_action_quality"):
             for record_id, raw_service, raised_on, owner, due, status, _completed, evidence, _source in actions:
                 service = ctx.service(raw_service)
@@ -183,7 +197,8 @@ class ProviderOversight(Domain):
             return values
         current = ctx.current
         vague = tuple(p.lower() for p in params.vague_phrases)
-        for service, service_visits in self._visits(ctx).items():
+        visits = self._visits(ctx, findings_from=current.start)
+        for service, service_visits in visits.items():
             for index, (visit_day, _visit_id, reviewed, _agreed, findings) in enumerate(service_visits):
                 if not current.contains(visit_day):
                     continue
@@ -195,7 +210,7 @@ class ProviderOversight(Domain):
                     window = [service_visits[i][2] for i in range(index - run + 1, index + 1)]
                     overdue = set.intersection(*({a for a, s in w.items() if s == "overdue"} for w in window))
                     counts["repeated_overdue"] += len(overdue)
-        for record_id, raw_service, raised_on, owner, due, status, completed, evidence, _source in self._visit_actions(ctx):
+        for record_id, raw_service, raised_on, owner, due, status, completed, evidence, _source in self._visit_actions(ctx, visits):
             service = ctx.service(raw_service)
             if service is None:
                 continue
