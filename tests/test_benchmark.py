@@ -1,0 +1,28 @@
+"""The benchmark script still runs end to end (on a tiny size) and writes the JSON it promises."""
+
+import json
+import subprocess
+import sys
+
+from conftest import REPO
+
+KEYS = {"records", "services", "import_s", "import_floor_s", "import_ratio", "target_run_s", "target_floor_s",
+        "target_ratio", "ruleset_run_s", "records_per_s", "import_peak_mb", "run_peak_mb", "reimport_s"}
+
+
+def test_benchmark_script_writes_its_figures(tmp_path):
+    out = tmp_path / "bench.json"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "run.py"), "--records", "30000", "--json", str(out),
+         "--workdir", str(tmp_path / "work")],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads(out.read_text())
+    assert set(figures) == {"demo_s", "sizes"}
+    (size,) = figures["sizes"]
+    assert set(size) == KEYS
+    assert size["records"] > 20_000 and size["services"] == 10
+    assert size["import_ratio"] > 0 and size["reimport_s"] < size["import_s"]
+    for line in ("import ", "re-import", "run, one target", "run, ruleset", "demo"):
+        assert line in done.stdout
