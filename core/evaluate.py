@@ -90,7 +90,8 @@ class _Cell:
             elif len(self.failures) < FAILURE_CAP:
                 self.failures.append(outcome.unit)
 
-    def merge(self, other: "_Cell") -> None:
+    def merge(self, other: "_Cell", label: str | None = None) -> None:
+        """Add another cell's figures; ``label`` names the service its failures came from."""
         self.numerator += other.numerator
         self.denominator += other.denominator
         self.pending += other.pending
@@ -98,7 +99,10 @@ class _Cell:
         if other.failures:
             if self.failures is None:
                 self.failures = []
-            self.failures.extend(other.failures[: max(0, FAILURE_CAP - len(self.failures))])
+            taken = other.failures[: max(0, FAILURE_CAP - len(self.failures))]
+            if label:
+                taken = [f"{label}: {unit}" for unit in taken]
+            self.failures.extend(taken)
 
 
 class _TargetCells:
@@ -417,7 +421,8 @@ class _Run:
             exempt = bool(waiver and waiver.applies)
             any_exempt = any_exempt or exempt
             for label, cell in by_period.items():
-                pooled[label].merge(cell)
+                # A missed check is a date or week, the same for every service: say whose it was.
+                pooled[label].merge(cell, service if spec.kind == "cadence" else None)
                 if waived_services and not exempt:
                     scored[label].merge(cell)
             entries = self._entries(by_period, spec)

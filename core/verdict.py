@@ -31,7 +31,9 @@ class PeriodFigures(_Model):
     value: float | None = Field(description="numerator / denominator, or null with no denominator.")
     met: bool | None = Field(description="Whether value meets the threshold; null without a value.")
     pending: int = Field(description="Units not yet due.")
-    failures: list[str] = Field(description="Record ids (or missed checks) behind the failures, capped.")
+    failures: list[str] = Field(
+        description="Record ids behind the failures, or missed checks (pooled: 'SERVICE: check'), capped."
+    )
     failures_total: int = Field(description="All failures; the full list stays in the store.")
     shifts: dict[str, ShiftFigures] | None = Field(
         default=None, description="Pooled figures only: by shift (day, night, weekend), where records carry a time."

@@ -100,7 +100,8 @@ def test_practice_observed_within_seven_days(incidents, tmp_path):
 
 def test_monthly_theme_review_cadence_drifts(incidents, tmp_path):
     verdict = run(incidents, tmp_path, "incident_learning", date(2026, 4, 1))
-    check(verdict, "inc_monthly_themes", {"2026-04": (1, 1, [], 0), "2026-05": (0, 1, ["2026-05"], 0)}, "deteriorating")
+    check(verdict, "inc_monthly_themes", {"2026-04": (1, 1, [], 0), "2026-05": (0, 1, ["Oak House: 2026-05"], 0)},
+          "deteriorating")
 
 
 def test_shift_breakdown(incidents, tmp_path):
@@ -168,11 +169,14 @@ def test_safeguarding_record_complete(concerns, tmp_path):
 def test_safeguarding_cadences(concerns, tmp_path):
     verdict = run(concerns, tmp_path, "safeguarding_recording", date(2026, 4, 1))
     check(verdict, "sg_daily_screening",
-          {"2026-04": (27, 30, ["2026-04-04", "2026-04-05", "2026-04-06"], 0), "2026-05": (31, 31, [], 0)}, "improving")
+          {"2026-04": (27, 30, ["Riverside: 2026-04-04", "Riverside: 2026-04-05", "Riverside: 2026-04-06"], 0),
+           "2026-05": (31, 31, [], 0)}, "improving")
     # The week of 30 March to 5 April started before the evaluation and is not counted.
-    check(verdict, "sg_lead_checks", {"2026-04": (2, 3, ["2026-W17"], 0), "2026-05": (5, 5, [], 0)}, "improving")
+    check(verdict, "sg_lead_checks", {"2026-04": (2, 3, ["Riverside: 2026-W17"], 0), "2026-05": (5, 5, [], 0)},
+          "improving")
     # The sample on 29 April falls in the week ending 3 May, which belongs to May.
-    check(verdict, "sg_weekly_sample", {"2026-04": (0, 3, ["2026-W15", "2026-W16", "2026-W17"], 0),
+    check(verdict, "sg_weekly_sample", {"2026-04": (0, 3, ["Riverside: 2026-W15", "Riverside: 2026-W16",
+                                                            "Riverside: 2026-W17"], 0),
                                         "2026-05": (5, 5, [], 0)}, "improving")
     check(verdict, "sg_monthly_review", {"2026-04": (1, 1, [], 0), "2026-05": (1, 1, [], 0)}, "recovered")
 
@@ -216,7 +220,7 @@ def visits(db):
 def test_provider_oversight_targets(visits, tmp_path):
     verdict = run(visits, tmp_path, "provider_oversight", date(2026, 3, 1))
     check(verdict, "po_monthly_visit",
-          {"2026-03": (1, 1, [], 0), "2026-04": (0, 1, ["2026-04"], 0), "2026-05": (1, 1, [], 0)},
+          {"2026-03": (1, 1, [], 0), "2026-04": (0, 1, ["Oak House: 2026-04"], 0), "2026-05": (1, 1, [], 0)},
           "not_improving")  # met again in May, but no better than the March baseline and not yet sustained
     check(verdict, "po_action_quality",
           {"2026-03": (2, 3, ["A12"], 0), "2026-04": (0, 0, [], 0), "2026-05": (0, 1, ["A13"], 0)}, "not_improving")
