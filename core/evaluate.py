@@ -184,6 +184,15 @@ class PeriodEntry(Mapping):
     def __len__(self) -> int:
         return len(self._KEYS) + (self.shifts is not None)
 
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON object (faster than ``dict(entry)``, which looks each key up in turn)."""
+        out = {"period": self.period, "partial": self.partial, "numerator": self.numerator,
+               "denominator": self.denominator, "value": self.value, "met": self.met, "pending": self.pending,
+               "failures": self.failures, "failures_total": self.failures_total}
+        if self.shifts is not None:
+            out["shifts"] = self.shifts
+        return out
+
 
 def _met(value: float | None, threshold: float, direction: str) -> bool | None:
     if value is None:

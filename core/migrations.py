@@ -122,3 +122,10 @@ def m007_bank_holidays(db: Database) -> None:
     # Bank holidays as the holidays package gave them, by its version: loading the package for every
     # run costs more time and memory than the check itself for one target.
     db["bank_holidays"].create({"source": str, "year": int, "day": str}, pk=("source", "year", "day"))
+
+
+@migrations()
+def m008_history_index(db: Database) -> None:
+    # A target's history reads one service's current-period row from every earlier run; a run holds
+    # tens of thousands of rows, so the lookup must not scan them.
+    db["target_results"].create_index(["run_id", "service", "period"], if_not_exists=True)

@@ -10,6 +10,7 @@ Exit codes, the same for every command:
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -111,4 +112,10 @@ def main() -> None:
     except CarecheckError as error:
         click.echo(f"Error: {error}", err=True)
         sys.exit(EXIT_INPUT_ERROR)
-    cli(prog_name="carecheck")
+    # The modules' objects live as long as the process: the collector need not walk them on every
+    # pass, nor again at exit (which otherwise costs a short run a tenth of its time).
+    gc.freeze()
+    try:
+        cli(prog_name="carecheck")
+    finally:
+        gc.freeze()
