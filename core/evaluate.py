@@ -18,6 +18,7 @@ import json
 import platform
 import uuid
 from collections import defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -345,21 +346,23 @@ class _Run:
         kind = self.model.period
         labels: dict[date, str] = {}
         domain = resolved.domain.name
+        services = self.services
+        failures = self.failures
         for outcome in resolved.domain.outcomes(ctx):
-            if outcome.target not in cells or outcome.service not in self.services:
-                continue
-            day = outcome.day
-            if not first <= day <= last:
+            target, service, day, unit, status, shift = outcome
+            target_cells = cells.get(target)
+            if target_cells is None or service not in services:
                 continue
             label = labels.get(day)
             if label is None:
+                if not first <= day <= last:
+                    continue
                 label = labels[day] = period_of(day, kind).label
-            target_cells = cells[outcome.target]
-            target_cells.by_service[outcome.service][label].add(outcome)
-            if outcome.shift and outcome.status != PENDING:
-                target_cells.add_shift(label, outcome.shift, outcome.status == PASS)
-            if outcome.status == FAIL:
-                self.failures.add((domain, outcome.target, outcome.service, label, outcome.unit))
+            target_cells.by_service[service][label].add(outcome)
+            if shift and status != PENDING:
+                target_cells.add_shift(label, shift, status == PASS)
+            if status == FAIL:
+                failures.add((domain, target, service, label, unit))
         return cells
 
     def _entries(self, by_period: dict[str, _Cell], spec, shifts_by_period: dict | None = None) -> list[dict]:
@@ -481,31 +484,36 @@ class _Run:
 
     # -- evidence ------------------------------------------------------------------------------
 
-    def _source_figures(self, kind: str, sources: list) -> list[list[tuple[str, int, str | None]]]:
+    def _source_figures(self, db: Database, kind: str, sources: list) -> list[list[tuple[str, int, str | None]]]:
         """(service, records, newest) per service for each of a kind's evidence sources, in one scan."""
         field_name = KINDS[kind].event_field
         columns = []
         for source in sources:
             test = source.where or "1"
-            columns.append(f"SUM(CASE WHEN ({test}) THEN 1 ELSE 0 END), MAX(CASE WHEN ({test}) THEN [{field_name}] END)")
+            columns += [f"SUM(CASE WHEN ({test}) THEN 1 ELSE 0 END)", f"MAX(CASE WHEN ({test}) THEN [{field_name}] END)"]
         # Stored dates and times are ISO text; the range covers most rows, so "+" keeps the planner
-        # on a scan in service order (for GROUP BY) rather than the event-date index.
-        rows = self.db.execute(
-            f"SELECT service, {', '.join(columns)} FROM [{kind}] "
-            f"WHERE +[{field_name}] >= ? AND +[{field_name}] < ? GROUP BY service",
+        # on a scan in service order (for GROUP BY) rather than the event-date index. The answer is
+        # one JSON row: a row at a time would take the GIL back for each service.
+        names = ", ".join(f"c{i}" for i in range(2 * len(sources)))
+        (packed,) = db.execute(
+            f"SELECT json_group_array(json_array(service, {names})) FROM ("
+            f"SELECT service, {', '.join(f'{column} AS c{i}' for i, column in enumerate(columns))} FROM [{kind}] "
+            f"WHERE +[{field_name}] >= ? AND +[{field_name}] < ? GROUP BY service)",
             [self.periods[0].start.isoformat(), (self.as_of + timedelta(days=1)).isoformat()],
-        ).fetchall()
+        ).fetchone()
+        rows = json.loads(packed)
         return [[(row[0], row[1 + 2 * i], row[2 + 2 * i]) for row in rows] for i in range(len(sources))]
 
-    def triangulation(self, resolved: ResolvedDomain) -> tuple[list[str], list[dict]]:
-        """Categories with evidence, and each source's record count and freshness."""
+    def triangulation(self, resolved: ResolvedDomain, db: Database | None = None) -> tuple[list[str], list[dict]]:
+        """Categories with evidence, and each source's record count and freshness (read through ``db``,
+        the run's connection unless given)."""
         by_kind: dict[str, list] = defaultdict(list)
         for source in resolved.domain.evidence:
             if source.kind in KINDS:
                 by_kind[source.kind].append(source)
         figures = {}
         for kind, kind_sources in by_kind.items():
-            for source, rows in zip(kind_sources, self._source_figures(kind, kind_sources)):
+            for source, rows in zip(kind_sources, self._source_figures(db or self.db, kind, kind_sources)):
                 figures[id(source)] = rows
         sources = []
         categories: set[str] = set()
@@ -558,13 +566,33 @@ class _ListSink(list):
         self.append(failure)
 
 
-def _one_domain(run: "_Run", resolved: ResolvedDomain, targets: dict) -> tuple:
-    """The heavy, store-reading part of a domain: its cells, signals and triangulation."""
+def _one_domain(run: "_Run", resolved: ResolvedDomain, targets: dict, triangulated: Future | None = None) -> tuple:
+    """The heavy, store-reading part of a domain: its cells, signals and triangulation (or the
+    triangulation being read alongside)."""
     ctx = run._context(resolved, targets)
     cells = run._cells(ctx, resolved)
     signals = {service: dict(values) for service, values in resolved.domain.signal_values(ctx).items()}
-    categories, sources = run.triangulation(resolved)
+    categories, sources = triangulated.result() if triangulated is not None else run.triangulation(resolved)
     return cells, signals, categories, sources
+
+
+def _store_path(db: Database) -> str:
+    """The store's file ("" for a store in memory)."""
+    return next(row[2] for row in db.execute("PRAGMA database_list").fetchall() if row[1] == "main")
+
+
+def _read_only(path: str) -> Database:
+    import sqlite3
+
+    return Database(sqlite3.connect(f"file:{path}?mode=ro", uri=True))
+
+
+def _triangulate_apart(run: "_Run", path: str, resolved: ResolvedDomain) -> tuple[list[str], list[dict]]:
+    db = _read_only(path)
+    try:
+        return run.triangulation(resolved, db)
+    finally:
+        db.close()
 
 
 _FORKED: dict[str, Any] = {}
@@ -572,10 +600,8 @@ _FORKED: dict[str, Any] = {}
 
 def _forked_domain(index: int) -> tuple:
     """Runs in a forked worker: a connection of its own, never the parent's."""
-    import sqlite3
-
     run, jobs, path = _FORKED["run"], _FORKED["jobs"], _FORKED["path"]
-    run.db = Database(sqlite3.connect(f"file:{path}?mode=ro", uri=True))
+    run.db = _read_only(path)
     run.failures = _ListSink()
     return _one_domain(run, *jobs[index]) + (list(run.failures),)
 
@@ -584,10 +610,20 @@ def _domain_work(run: "_Run", jobs: list, workers: int) -> Iterator[tuple]:
     """Each domain's heavy part, one domain at a time (so only one domain's cells are alive at once),
     or in ``workers`` processes where that is possible and pays."""
     if workers <= 1 or len(jobs) <= 1:
-        for done, (resolved, targets) in enumerate(jobs, 1):
-            yield _one_domain(run, resolved, targets)
-            if run.options.progress:
-                run.options.progress(done, len(jobs))
+        path = _store_path(run.db)
+        # The evidence figures are aggregate queries, and SQLite runs them outside the GIL: read on
+        # a connection of their own in a thread, they cost little while the outcomes are computed.
+        pool = ThreadPoolExecutor(1, thread_name_prefix="carecheck-evidence") if path else None
+        try:
+            triangulated = [pool.submit(_triangulate_apart, run, path, resolved) if pool else None
+                            for resolved, _ in jobs]
+            for done, ((resolved, targets), future) in enumerate(zip(jobs, triangulated), 1):
+                yield _one_domain(run, resolved, targets, future)
+                if run.options.progress:
+                    run.options.progress(done, len(jobs))
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
         return
     yield from _parallel_domain_work(run, jobs, workers)
 
@@ -598,8 +634,7 @@ def _parallel_domain_work(run: "_Run", jobs: list, workers: int) -> list[tuple]:
 
     if "fork" not in multiprocessing.get_all_start_methods():
         return [_one_domain(run, resolved, targets) for resolved, targets in jobs]  # no fork here: one by one
-    (path,) = [row[2] for row in run.db.execute("PRAGMA database_list").fetchall() if row[1] == "main"]
-    _FORKED.update(run=run, jobs=jobs, path=path)
+    _FORKED.update(run=run, jobs=jobs, path=_store_path(run.db))
     try:
         with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=multiprocessing.get_context("fork")) as pool:
             results = list(pool.map(_forked_domain, range(len(jobs))))

@@ -154,21 +154,27 @@ class IncidentLearning(Domain):
             rows = ctx.rows("SELECT id, service, occurred_at, reviewed_at, NULL, NULL, NULL, NULL, NULL "
                             "FROM incident WHERE +occurred_at >= ?", [ctx.start.isoformat()])
         meetings = self._meetings(ctx, params) if want_checked else {}
-        days: dict[str, date] = {}  # a year has few distinct days: parse each once
+        # A year has few distinct days: each is parsed, and its review deadline worked out, once.
+        # Deadlines are compared as ISO text, which orders as the dates do.
+        days: dict[str, tuple[date, str]] = {}
         review_days = params.review_within_working_days
         observe_days = timedelta(days=params.observation_within_days)
+        as_of_text = ctx.as_of.isoformat()
         for (record_id, raw_service, occurred_at, reviewed_at, action_id, action_raised, first_check, shared_on,
              observed_on) in rows:
             service = ctx.service(raw_service)
             if service is None:
                 continue
-            occurred = days.get(occurred_at[:10]) or days.setdefault(occurred_at[:10], stored_day(occurred_at))
+            day = days.get(occurred_at[:10])
+            if day is None:
+                occurred = stored_day(occurred_at)
+                day = days[occurred_at[:10]] = (occurred, ctx.working_days.add(occurred, review_days).isoformat())
+            occurred, review_deadline = day
             shift = ctx.shift(occurred_at)
-            reviewed = stored_day(reviewed_at)
             if want_review:
-                deadline = ctx.working_days.add(occurred, review_days)
-                status = _deadline_status(reviewed, deadline, ctx.as_of)
+                status = _deadline_status(reviewed_at[:10] if reviewed_at else None, review_deadline, as_of_text)
                 yield Outcome("inc_review_5wd", service, occurred, record_id, status, shift)
+            reviewed = stored_day(reviewed_at)
             if want_checked and action_id:
                 anchor = reviewed or stored_day(action_raised) or occurred
                 next_meeting = _next_after(meetings.get(service, []), anchor)
@@ -269,8 +275,9 @@ class IncidentLearning(Domain):
         return values
 
 
-def _deadline_status(done: date | None, deadline: date, as_of: date) -> str:
-    """Pass when done by the deadline; fail when done late or the deadline has passed; else pending."""
+def _deadline_status(done: date | str | None, deadline: date | str, as_of: date | str) -> str:
+    """Pass when done by the deadline; fail when done late or the deadline has passed; else pending.
+    All three are dates, or all three ISO date text."""
     if done is not None and done <= as_of:
         return PASS if done <= deadline else FAIL
     return FAIL if as_of > deadline else PENDING
