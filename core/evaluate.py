@@ -581,18 +581,53 @@ def _store_path(db: Database) -> str:
     return next(row[2] for row in db.execute("PRAGMA database_list").fetchall() if row[1] == "main")
 
 
-def _read_only(path: str) -> Database:
+def _read_only(path: str, check_same_thread: bool = True) -> Database:
     import sqlite3
 
-    return Database(sqlite3.connect(f"file:{path}?mode=ro", uri=True))
+    return Database(sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=check_same_thread))
 
 
-def _triangulate_apart(run: "_Run", path: str, resolved: ResolvedDomain) -> tuple[list[str], list[dict]]:
-    db = _read_only(path)
-    try:
-        return run.triangulation(resolved, db)
-    finally:
-        db.close()
+class _Apart:
+    """Store reads that need nothing else from the run (evidence figures, reference checks, open
+    actions), done in a thread on a read-only connection of their own while the run computes.
+
+    Most of their time is SQLite's, which runs outside the GIL, so on a machine with a spare core
+    they cost the run next to nothing. Each ``submit(fn, *args)`` calls ``fn(db, *args)``; a store
+    in memory, or a run that forks workers (never fork with a thread running), reads in turn on
+    the run's own connection instead.
+    """
+
+    def __init__(self, db: Database, threaded: bool):
+        self.db = db
+        self.path = _store_path(db) if threaded else ""
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="carecheck-reads") if self.path else None
+        self._own: Database | None = None  # used only on the pool's thread
+
+    def submit(self, fn, *args) -> Future:
+        if self.pool is not None:
+            return self.pool.submit(self._call, fn, *args)
+        future: Future = Future()
+        try:
+            future.set_result(fn(self.db, *args))
+        except BaseException as error:
+            future.set_exception(error)
+        return future
+
+    def _call(self, fn, *args):
+        if self._own is None:
+            # Closed by close() on the run's thread, once the pool's thread is gone.
+            self._own = _read_only(self.path, check_same_thread=False)
+        return fn(self._own, *args)
+
+    def close(self) -> None:
+        """Stop the thread and close its connection: a connection left open would keep the store's
+        write-ahead log from being folded back into the file when the run's connection closes."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+        if self._own is not None:
+            self._own.close()
+            self._own = None
 
 
 _FORKED: dict[str, Any] = {}
@@ -606,24 +641,15 @@ def _forked_domain(index: int) -> tuple:
     return _one_domain(run, *jobs[index]) + (list(run.failures),)
 
 
-def _domain_work(run: "_Run", jobs: list, workers: int) -> Iterator[tuple]:
+def _domain_work(run: "_Run", jobs: list, workers: int, apart: _Apart) -> Iterator[tuple]:
     """Each domain's heavy part, one domain at a time (so only one domain's cells are alive at once),
     or in ``workers`` processes where that is possible and pays."""
     if workers <= 1 or len(jobs) <= 1:
-        path = _store_path(run.db)
-        # The evidence figures are aggregate queries, and SQLite runs them outside the GIL: read on
-        # a connection of their own in a thread, they cost little while the outcomes are computed.
-        pool = ThreadPoolExecutor(1, thread_name_prefix="carecheck-evidence") if path else None
-        try:
-            triangulated = [pool.submit(_triangulate_apart, run, path, resolved) if pool else None
-                            for resolved, _ in jobs]
-            for done, ((resolved, targets), future) in enumerate(zip(jobs, triangulated), 1):
-                yield _one_domain(run, resolved, targets, future)
-                if run.options.progress:
-                    run.options.progress(done, len(jobs))
-        finally:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+        triangulated = [apart.submit(lambda db, r: run.triangulation(r, db), resolved) for resolved, _ in jobs]
+        for done, ((resolved, targets), future) in enumerate(zip(jobs, triangulated), 1):
+            yield _one_domain(run, resolved, targets, future)
+            if run.options.progress:
+                run.options.progress(done, len(jobs))
         return
     yield from _parallel_domain_work(run, jobs, workers)
 
@@ -675,17 +701,31 @@ def evaluate(db: Database, ruleset: Ruleset, options: RunOptions) -> dict:
     if unknown:
         raise InputError(f"unknown target {unknown[0]!r} (targets: {', '.join(sorted(known_targets))})")
 
-    domains_out: list[dict] = []
-    rules: list[rule_engine.Rule] = []
-    rule_specs: dict[str, tuple[ResolvedDomain, Any]] = {}
-    batches: dict[str, list[dict]] = defaultdict(list)
-    skipped_rules: list[str] = []
     jobs = []
     for resolved in ruleset.domains:
         targets = {t: spec for t, spec in resolved.targets.items() if not wanted_targets or t in wanted_targets}
         if targets:
             jobs.append((resolved, targets))
-    for (resolved, targets), (cells, signals, categories, sources) in zip(jobs, _domain_work(run, jobs, options.workers)):
+    if not jobs:
+        raise InputError("no target to evaluate: check --target and the ruleset's domains")
+    apart = _Apart(db, threaded=options.workers <= 1 or len(jobs) <= 1)
+    try:
+        return _evaluate(run, engine, jobs, apart)
+    finally:
+        apart.close()
+
+
+def _evaluate(run: _Run, engine, jobs: list, apart: _Apart) -> dict:
+    ruleset, options = run.ruleset, run.options
+    # The data-quality reads need nothing from the figures: they go first, to be read alongside.
+    quality = apart.submit(_quality_reads, run, _kinds_used(run))
+    domains_out: list[dict] = []
+    rules: list[rule_engine.Rule] = []
+    rule_specs: dict[str, tuple[ResolvedDomain, Any]] = {}
+    batches: dict[str, list[dict]] = defaultdict(list)
+    skipped_rules: list[str] = []
+    for (resolved, targets), (cells, signals, categories, sources) in zip(
+            jobs, _domain_work(run, jobs, options.workers, apart)):
         target_results = [run.target_result(resolved, spec, cells[t]) for t, spec in targets.items()]
         del cells  # the figures are in target_results now
         for service in run.services:
@@ -740,8 +780,6 @@ def evaluate(db: Database, ruleset: Ruleset, options: RunOptions) -> dict:
                 "share_not_met": round(not_met / len(scored), 6) if scored else 0.0,
             },
         })
-    if not domains_out:
-        raise InputError("no target to evaluate: check --target and the ruleset's domains")
 
     rules += _score_rules(DOMAIN_SCORE_RULES, DOMAIN_FACT_NAMES, "domain_verdict")
     definitions = rule_engine.compile_rules(rules)
@@ -776,7 +814,7 @@ def evaluate(db: Database, ruleset: Ruleset, options: RunOptions) -> dict:
     score, score_rule, limiter = _apply_scores(RUN_SCORE_RULES, {m.rule for m in run_matches})
     escalations.sort(key=lambda e: (e["due"], e["domain"], e["service"], e["rule"]))
     return _assemble(run, ruleset, engine, domains_out, escalations, score, score_rule, limiter, percentage,
-                     skipped_rules)
+                     skipped_rules, quality.result())
 
 
 def _escalation(run: _Run, spec_pair, service: str, batches) -> dict:
@@ -825,11 +863,7 @@ def _close_answered(db: Database, escalations: list[dict]) -> None:
                 escalation["status"] = "closed"
 
 
-def _open_actions(run: _Run, cap: int) -> list[dict]:
-    rows = run.db.execute(
-        """SELECT id, service, source_kind, source_id, owner, owner_role, due_date, status FROM improvement_action
-           WHERE status NOT IN ('completed', 'closed', 'cancelled') ORDER BY due_date IS NULL, due_date, id"""
-    ).fetchall()
+def _open_actions(run: _Run, rows: list[tuple]) -> list[dict]:
     actions = []
     for action_id, raw, source_kind, source_id, owner, owner_role, due, status in rows:
         service = run.aliases.get(raw, raw)
@@ -875,8 +909,41 @@ def _record_text(run: _Run, domains: list[dict]) -> dict[str, str]:
     return texts
 
 
+def _kinds_used(run: _Run) -> set[str]:
+    """The kinds whose data quality a run reports: those its targets count (every kind its domains
+    read, in a full run)."""
+    if run.options.targets:
+        return {kind for r in run.ruleset.domains for t, spec in r.targets.items() if t in run.options.targets
+                for kind in spec.sources}
+    return {kind for r in run.ruleset.domains for kind in r.domain.reads}
+
+
+@dataclass
+class _Quality:
+    findings: list
+    rejected: int
+    freshness: dict[str, str]
+    open_actions: list[tuple]
+
+
+def _quality_reads(db: Database, run: _Run, used: set[str]) -> _Quality:
+    """Dangling references, rejected rows, each kind's newest record and the open actions."""
+    findings = dangling_references(db, used)
+    (rejected,) = db.execute("SELECT COUNT(*) FROM rejected_rows").fetchone()
+    freshness = {}
+    for kind, model in KINDS.items():
+        (newest,) = db.execute(f"SELECT MAX([{model.event_field}]) FROM [{kind}]").fetchone()  # indexed
+        if newest and kind != "service":
+            freshness[kind] = newest  # the newest record time (or date) of the kind
+    actions = db.execute(
+        """SELECT id, service, source_kind, source_id, owner, owner_role, due_date, status FROM improvement_action
+           WHERE status NOT IN ('completed', 'closed', 'cancelled') ORDER BY due_date IS NULL, due_date, id"""
+    ).fetchall()
+    return _Quality(findings, rejected, freshness, actions)
+
+
 def _assemble(run: _Run, ruleset: Ruleset, engine, domains, escalations, score, score_rule, limiter, percentage,
-              skipped_rules) -> dict:
+              skipped_rules, quality: _Quality) -> dict:
     from . import plugin_manager
 
     _close_answered(run.db, escalations)
@@ -885,21 +952,8 @@ def _assemble(run: _Run, ruleset: Ruleset, engine, domains, escalations, score, 
         for target in domain["targets"]:
             line = _summary_line(domain, target)
             (improved if target["status"] in ("recovered", "improving") else under_review).append(line)
-    open_actions = _open_actions(run, run.options.failure_cap)
-    # Data quality of the evidence this run used: the kinds its targets count (every kind its domains
-    # read, in a full run).
-    if run.options.targets:
-        used = {kind for r in run.ruleset.domains for t, spec in r.targets.items() if t in run.options.targets
-                for kind in spec.sources}
-    else:
-        used = {kind for r in run.ruleset.domains for kind in r.domain.reads}
-    findings = dangling_references(run.db, used)
-    (rejected,) = run.db.execute("SELECT COUNT(*) FROM rejected_rows").fetchone()
-    freshness = {}
-    for kind, model in KINDS.items():
-        (newest,) = run.db.execute(f"SELECT MAX([{model.event_field}]) FROM [{kind}]").fetchone()  # indexed
-        if newest and kind != "service":
-            freshness[kind] = newest  # the newest record time (or date) of the kind
+    open_actions = _open_actions(run, quality.open_actions)
+    findings, rejected, freshness = quality.findings, quality.rejected, quality.freshness
     infos = {info.name: info.version for info in plugin_manager.plugin_infos()}
     plugins = sorted(infos)
     engine_note = None

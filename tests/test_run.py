@@ -166,6 +166,23 @@ def test_workers_give_the_same_verdict(run_cli, demo_verdict):
     assert one == two
 
 
+def test_a_run_closes_every_connection_it_opened(run_cli, demo_verdict, tmp_path):
+    """The store's reads done alongside use a connection of their own. Left open, it would keep the
+    write-ahead log beside the store, and a copy of the store file alone would miss the run."""
+    import shutil
+
+    _, db_path = demo_verdict
+    store = tmp_path / "store.db"
+    shutil.copy(db_path, store)
+    result = run_cli("run", "--db", store, "--as-of", "2026-08-31", "--engine", "reference", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert not Path(f"{store}-wal").exists()
+    run_id = json.loads(result.stdout)["audit"]["run_id"]
+    copy = tmp_path / "copy.db"
+    shutil.copy(store, copy)
+    assert run_id in run_cli("history", "--db", copy, "--json").stdout
+
+
 @pytest.mark.parametrize("period,partial,current,count", [
     ("quarter", "2026-Q3", "2026-Q2", 3),
     ("week", "2026-W36", "2026-W35", 36),  # 2026-W01 starts on Monday 29 December 2025
