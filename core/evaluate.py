@@ -541,24 +541,35 @@ class _Run:
 
     # -- facts for the engine ------------------------------------------------------------------
 
-    def service_fact(self, resolved: ResolvedDomain, service: str, signals: dict[str, Any], targets: list[dict]) -> dict:
-        fact: dict[str, Any] = {"id": f"svc|{resolved.domain.name}|{service}", "kind": "service_facts",
-                                "domain": resolved.domain.name}
-        for signal in resolved.domain.signals:
-            value = signals.get(signal.name, 0)
-            fact[signal.name] = bool(value) if signal.type == "bool" else value
-        for target in targets:
-            row = next(s for s in target["services"] if s["service"] == service)
-            current = next((e for e in row["periods"] if self.current and e["period"] == self.current.label), None)
-            value = current["value"] if current else None
-            key = expressions.fact_key
-            fact[key(f"{target['id']}.value")] = value if value is not None else 0
-            fact[key(f"{target['id']}.numerator")] = current["numerator"] if current else 0
-            fact[key(f"{target['id']}.denominator")] = current["denominator"] if current else 0
-            fact[key(f"{target['id']}.has_value")] = value is not None
-            fact[key(f"{target['id']}.met")] = bool(current and current["met"])
-            fact[key(f"{target['id']}.status")] = row["status"]
-        return fact
+    def service_facts(self, resolved: ResolvedDomain, signals: dict[str, dict[str, Any]],
+                      targets: list[dict]) -> Iterator[tuple[str, dict]]:
+        """Each service's engine fact for a domain: its signals and its current-period target figures."""
+        label = self.current.label if self.current else None
+        # The fact keys, and each target's rows by service, once per domain rather than per service.
+        keyed = [
+            (tuple(expressions.fact_key(f"{target['id']}.{part}")
+                   for part in ("value", "numerator", "denominator", "has_value", "met", "status")),
+             {row["service"]: row for row in target["services"]})
+            for target in targets
+        ]
+        for service in self.services:
+            service_signals = signals.get(service, {})
+            fact: dict[str, Any] = {"id": f"svc|{resolved.domain.name}|{service}", "kind": "service_facts",
+                                    "domain": resolved.domain.name}
+            for signal in resolved.domain.signals:
+                value = service_signals.get(signal.name, 0)
+                fact[signal.name] = bool(value) if signal.type == "bool" else value
+            for (value_key, numerator_key, denominator_key, has_value_key, met_key, status_key), rows in keyed:
+                row = rows[service]
+                current = next((e for e in row["periods"] if e["period"] == label), None) if label else None
+                value = current["value"] if current else None
+                fact[value_key] = value if value is not None else 0
+                fact[numerator_key] = current["numerator"] if current else 0
+                fact[denominator_key] = current["denominator"] if current else 0
+                fact[has_value_key] = value is not None
+                fact[met_key] = bool(current and current["met"])
+                fact[status_key] = row["status"]
+            yield service, fact
 
 
 class _ListSink(list):
@@ -617,6 +628,8 @@ class _Apart:
         if self._own is None:
             # Closed by close() on the run's thread, once the pool's thread is gone.
             self._own = _read_only(self.path, check_same_thread=False)
+            # Its reads are single scans: a small page cache keeps the run's memory where it was.
+            self._own.execute("PRAGMA cache_size = -256")
         return fn(self._own, *args)
 
     def close(self) -> None:
@@ -728,8 +741,8 @@ def _evaluate(run: _Run, engine, jobs: list, apart: _Apart) -> dict:
             jobs, _domain_work(run, jobs, options.workers, apart)):
         target_results = [run.target_result(resolved, spec, cells[t]) for t, spec in targets.items()]
         del cells  # the figures are in target_results now
-        for service in run.services:
-            batches[service].append(run.service_fact(resolved, service, signals.get(service, {}), target_results))
+        for service, fact in run.service_facts(resolved, signals, target_results):
+            batches[service].append(fact)
         for escalation in resolved.escalations:
             name = f"{resolved.domain.name}/{escalation.spec.id}"
             if not _rule_runs(resolved, escalation, targets, bool(options.targets)):
