@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import hashlib
+from array import array
 import json
 import platform
 import uuid
@@ -22,7 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Iterator
 
 from sqlite_utils import Database
@@ -77,20 +78,6 @@ class _Cell:
         self.numerator = self.denominator = self.pending = self.failures_total = 0
         self.failures: list[str] | None = None
 
-    def add(self, outcome: Outcome) -> None:
-        if outcome.status == PENDING:
-            self.pending += 1
-            return
-        passed = outcome.status == PASS
-        self.denominator += 1
-        self.numerator += passed
-        if not passed:
-            self.failures_total += 1
-            if self.failures is None:
-                self.failures = [outcome.unit]
-            elif len(self.failures) < FAILURE_CAP:
-                self.failures.append(outcome.unit)
-
     def merge(self, other: "_Cell", label: str | None = None) -> None:
         """Add another cell's figures; ``label`` names the service its failures came from."""
         self.numerator += other.numerator
@@ -113,12 +100,7 @@ class _TargetCells:
 
     def __init__(self, services) -> None:
         self.by_service: dict[str, dict[str, _Cell]] = {service: defaultdict(_Cell) for service in services}
-        self.shifts: dict[str, dict[str, list[int]]] = {}
-
-    def add_shift(self, label: str, shift: str, passed: bool) -> None:
-        counts = self.shifts.setdefault(label, {}).setdefault(shift, [0, 0])
-        counts[0] += passed
-        counts[1] += 1
+        self.shifts: dict[str, dict[str, list[int]]] = {}  # period -> shift -> [passed, counted]
 
 
 class FailureSink:
@@ -158,8 +140,7 @@ class FailureSink:
 class PeriodEntry(Mapping):
     """One period's figures in the verdict: a read-only mapping with the keys of the JSON object.
 
-    A verdict holds one per target, service and period (50,000 for 300 services), so they are
-    slotted objects rather than dicts; JSON output turns each into a dict as it is written.
+    Made when a :class:`PeriodSeries` is read; JSON output writes the series without them.
     """
 
     __slots__ = ("period", "partial", "numerator", "denominator", "value", "met", "pending", "failures",
@@ -185,13 +166,97 @@ class PeriodEntry(Mapping):
     def __len__(self) -> int:
         return len(self._KEYS) + (self.shifts is not None)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_json(self) -> dict[str, Any]:
         """The JSON object (faster than ``dict(entry)``, which looks each key up in turn)."""
         out = {"period": self.period, "partial": self.partial, "numerator": self.numerator,
                "denominator": self.denominator, "value": self.value, "met": self.met, "pending": self.pending,
                "failures": self.failures, "failures_total": self.failures_total}
         if self.shifts is not None:
             out["shifts"] = self.shifts
+        return out
+
+
+class _Frame:
+    """What every series of one target shares: the periods, the partial one, and the threshold."""
+
+    __slots__ = ("labels", "index", "partial", "threshold", "direction")
+
+    def __init__(self, labels: tuple[str, ...], partial: int, threshold: float, direction: str):
+        self.labels, self.partial, self.threshold, self.direction = labels, partial, threshold, direction
+        self.index = {label: position for position, label in enumerate(labels)}
+
+
+class PeriodSeries(Sequence):
+    """A target's figures period by period, for one service or pooled: the verdict's ``periods`` list,
+    read-only, whose items are :class:`PeriodEntry` mappings.
+
+    A verdict holds one per target and service (4,000 for 300 services, with 50,000 figures), so the
+    counts sit in one integer array and an entry is made only when it is read. JSON output, the
+    store and the engine's facts read the array directly.
+    """
+
+    __slots__ = ("_frame", "_counts", "_failures", "_shifts")
+
+    def __init__(self, frame: _Frame, counts: array, failures: dict[int, list[str]] | None,
+                 shifts: dict[int, dict] | None):
+        self._frame, self._counts, self._failures, self._shifts = frame, counts, failures, shifts
+
+    def __len__(self) -> int:
+        return len(self._frame.labels)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self._entry(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("period index out of range")
+        return self._entry(index)
+
+    def _entry(self, i: int) -> PeriodEntry:
+        frame = self._frame
+        numerator, denominator, pending, failures_total = self._counts[4 * i: 4 * i + 4]
+        value = _ratio(numerator, denominator)
+        return PeriodEntry(
+            frame.labels[i], i == frame.partial, numerator, denominator, value,
+            _met(value, frame.threshold, frame.direction), pending,
+            self._failures.get(i, ()) if self._failures else (), failures_total,
+            self._shifts.get(i) if self._shifts else None,
+        )
+
+    def __iter__(self) -> Iterator[PeriodEntry]:
+        for i in range(len(self._frame.labels)):
+            yield self._entry(i)
+
+    def entry_for(self, label: str | None) -> PeriodEntry | None:
+        """The entry of a period by its label, or None."""
+        i = self._frame.index.get(label) if label else None
+        return None if i is None else self._entry(i)
+
+    def pending_total(self) -> int:
+        return sum(self._counts[2::4])
+
+    def result_rows(self) -> Iterator[tuple]:
+        """(period, partial, numerator, denominator, value, met) for each period, as the store keeps them."""
+        frame = self._frame
+        counts = self._counts
+        for i, label in enumerate(frame.labels):
+            numerator, denominator = counts[4 * i], counts[4 * i + 1]
+            value = _ratio(numerator, denominator)
+            yield label, i == frame.partial, numerator, denominator, value, _met(value, frame.threshold, frame.direction)
+
+    def as_json(self) -> list[dict[str, Any]]:
+        frame, counts, failures, shifts = self._frame, self._counts, self._failures or {}, self._shifts or {}
+        out = []
+        for i, label in enumerate(frame.labels):
+            numerator, denominator, pending, failures_total = counts[4 * i: 4 * i + 4]
+            value = _ratio(numerator, denominator)
+            entry = {"period": label, "partial": i == frame.partial, "numerator": numerator,
+                     "denominator": denominator, "value": value, "met": _met(value, frame.threshold, frame.direction),
+                     "pending": pending, "failures": failures.get(i, ()), "failures_total": failures_total}
+            if i in shifts:
+                entry["shifts"] = shifts[i]
+            out.append(entry)
         return out
 
 
@@ -280,9 +345,9 @@ def _waiver_ref(waiver: Waiver | None) -> dict | None:
             "justification": waiver.justification, "approved_by": waiver.approved_by}
 
 
-def _period_met(entries: list[dict], current: Period | None) -> bool:
-    entry = next((e for e in entries if current and e["period"] == current.label), None)
-    return bool(entry and entry["met"])
+def _period_met(entries: PeriodSeries, current: Period | None) -> bool:
+    entry = entries.entry_for(current.label if current else None)
+    return bool(entry and entry.met)
 
 
 class _Run:
@@ -313,6 +378,7 @@ class _Run:
         self.stale_cutoff = self.periods[cutoff_index].start
         self.data_quality: dict[str, Any] = {"low_denominators": [], "stale_sources": [], "pending_units": 0}
         self.newest_cache: dict[str, dict[str, str]] = {}
+        self._frames: dict[tuple, _Frame] = {}
         self.failures = FailureSink(db)
 
     def _resolve_waivers(self, waivers: list[Waiver], ruleset: Ruleset) -> list[Waiver]:
@@ -348,8 +414,8 @@ class _Run:
         domain = resolved.domain.name
         services = self.services
         failures = self.failures
-        for outcome in resolved.domain.outcomes(ctx):
-            target, service, day, unit, status, shift = outcome
+        # The hottest loop of a run, one pass per record: the cell and shift counts are updated inline.
+        for target, service, day, unit, status, shift in resolved.domain.outcomes(ctx):
             target_cells = cells.get(target)
             if target_cells is None or service not in services:
                 continue
@@ -358,33 +424,57 @@ class _Run:
                 if not first <= day <= last:
                     continue
                 label = labels[day] = period_of(day, kind).label
-            target_cells.by_service[service][label].add(outcome)
-            if shift and status != PENDING:
-                target_cells.add_shift(label, shift, status == PASS)
-            if status == FAIL:
+            cell = target_cells.by_service[service][label]
+            if status == PENDING:
+                cell.pending += 1
+                continue
+            cell.denominator += 1
+            if status == PASS:
+                cell.numerator += 1
+            else:
+                cell.failures_total += 1
+                if cell.failures is None:
+                    cell.failures = [unit]
+                elif len(cell.failures) < FAILURE_CAP:
+                    cell.failures.append(unit)
                 failures.add((domain, target, service, label, unit))
+            if shift:
+                by_shift = target_cells.shifts.get(label)
+                if by_shift is None:
+                    by_shift = target_cells.shifts[label] = {}
+                counts = by_shift.get(shift)
+                if counts is None:
+                    counts = by_shift[shift] = [0, 0]
+                counts[0] += status == PASS
+                counts[1] += 1
         return cells
 
-    def _entries(self, by_period: dict[str, _Cell], spec, shifts_by_period: dict | None = None) -> list[dict]:
-        entries = []
-        for period in self.periods:
-            cell = by_period.get(period.label, _Cell())
-            value = _ratio(cell.numerator, cell.denominator)
-            shifts = None
+    def _frame(self, spec) -> _Frame:
+        frames = self._frames
+        key = (spec.threshold, spec.direction)
+        if key not in frames:
+            partial = self.periods.index(self.partial) if self.partial is not None else -1
+            frames[key] = _Frame(tuple(p.label for p in self.periods), partial, spec.threshold, spec.direction)
+        return frames[key]
+
+    def _entries(self, by_period: dict[str, _Cell], spec, shifts_by_period: dict | None = None) -> PeriodSeries:
+        cap = self.options.failure_cap
+        counts = array("q")
+        failures: dict[int, list[str]] = {}
+        shifts: dict[int, dict] = {}
+        empty = _Cell()
+        for i, period in enumerate(self.periods):
+            cell = by_period.get(period.label, empty)
+            counts.extend((cell.numerator, cell.denominator, cell.pending, cell.failures_total))
+            if cell.failures:
+                failures[i] = cell.failures if len(cell.failures) <= cap else cell.failures[:cap]
             period_shifts = shifts_by_period.get(period.label) if shifts_by_period else None
             if period_shifts:  # the provider's figures by shift: does improvement hold day and night?
-                shifts = {
+                shifts[i] = {
                     shift: {"numerator": num, "denominator": den, "value": _ratio(num, den)}
                     for shift, (num, den) in sorted(period_shifts.items())
                 }
-            failures = cell.failures or ()  # one shared empty sequence: most figures have no failures
-            entries.append(PeriodEntry(
-                period.label, period is self.partial, cell.numerator, cell.denominator, value,
-                _met(value, spec.threshold, spec.direction), cell.pending,
-                failures if len(failures) <= self.options.failure_cap else failures[: self.options.failure_cap],
-                cell.failures_total, shifts,
-            ))
-        return entries
+        return PeriodSeries(self._frame(spec), counts, failures or None, shifts or None)
 
     def _stale(self, spec, service: str | None) -> list[str]:
         if spec.kind == "cadence":
@@ -453,7 +543,7 @@ class _Run:
             item = {"domain": domain, "target": spec.id, "source": kind}
             if item not in self.data_quality["stale_sources"]:
                 self.data_quality["stale_sources"].append(item)
-        self.data_quality["pending_units"] += sum(e["pending"] for e in entries)
+        self.data_quality["pending_units"] += entries.pending_total()
         waiver = self.waiver_for(spec.id, None) if any(w.service is None for w in self.waivers) else None
         if waiver is not None and waiver.service is not None:
             waiver = None
@@ -474,8 +564,8 @@ class _Run:
             "waiver": _waiver_ref(waiver), "_scoring": scoring,
         }
 
-    def _flag_low_denominator(self, domain: str, target: str, service: str | None, entries: list[dict]) -> None:
-        current = next((e for e in entries if self.current and e["period"] == self.current.label), None)
+    def _flag_low_denominator(self, domain: str, target: str, service: str | None, entries: PeriodSeries) -> None:
+        current = entries.entry_for(self.current.label if self.current else None)
         if current and 0 < current["denominator"] < self.model.min_denominator:
             self.data_quality["low_denominators"].append({
                 "domain": domain, "target": target, "service": service or "(provider)",
@@ -561,7 +651,7 @@ class _Run:
                 fact[signal.name] = bool(value) if signal.type == "bool" else value
             for (value_key, numerator_key, denominator_key, has_value_key, met_key, status_key), rows in keyed:
                 row = rows[service]
-                current = next((e for e in row["periods"] if e["period"] == label), None) if label else None
+                current = row["periods"].entry_for(label)
                 value = current["value"] if current else None
                 fact[value_key] = value if value is not None else 0
                 fact[numerator_key] = current["numerator"] if current else 0

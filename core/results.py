@@ -24,11 +24,13 @@ def _result_rows(run_id: str, verdict: dict):
                 (s["service"], s["status"], s["periods"]) for s in target["services"]
             ]
             for service, status, periods in series:
-                for entry in periods:
+                rows = periods.result_rows() if hasattr(periods, "result_rows") else (
+                    (e["period"], e["partial"], e["numerator"], e["denominator"], e["value"], e["met"]) for e in periods
+                )
+                for period, partial, numerator, denominator, value, met in rows:
                     yield (
-                        run_id, domain["domain"], target["id"], service, entry["period"], int(entry["partial"]),
-                        entry["numerator"], entry["denominator"], entry["value"],
-                        None if entry["met"] is None else int(entry["met"]), status,
+                        run_id, domain["domain"], target["id"], service, period, int(partial),
+                        numerator, denominator, value, None if met is None else int(met), status,
                     )
 
 

@@ -9,9 +9,9 @@ from typing import Any, Iterator
 
 def plain(value: Any) -> Any:
     """For JSON: a verdict's read-only mappings (its period figures) as dicts."""
-    as_dict = getattr(value, "as_dict", None)
-    if as_dict is not None:
-        return as_dict()
+    as_json = getattr(value, "as_json", None)  # the verdict's period series and their entries
+    if as_json is not None:
+        return as_json()
     if isinstance(value, Mapping):
         return dict(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")

@@ -174,9 +174,8 @@ class IncidentLearning(Domain):
             if want_review:
                 status = _deadline_status(reviewed_at[:10] if reviewed_at else None, review_deadline, as_of_text)
                 yield Outcome("inc_review_5wd", service, occurred, record_id, status, shift)
-            reviewed = stored_day(reviewed_at)
             if want_checked and action_id:
-                anchor = reviewed or stored_day(action_raised) or occurred
+                anchor = stored_day(reviewed_at) or stored_day(action_raised) or occurred
                 next_meeting = _next_after(meetings.get(service, []), anchor)
                 if next_meeting is None or next_meeting > ctx.as_of:
                     status = PENDING
