@@ -113,6 +113,7 @@ class Context:
     #: The signals the run's escalation rules use (None: all of them).
     signals: frozenset[str] | None = None
     _shifts: dict[str, str] = field(default_factory=dict, repr=False)
+    _days: dict[str, date] = field(default_factory=dict, repr=False)
 
     @property
     def start(self) -> date:
@@ -122,6 +123,17 @@ class Context:
         """The canonical name of an in-scope service, or None."""
         name = self.aliases.get(raw, raw) if raw is not None else None
         return name if name in self.services else None
+
+    def day(self, value: str | None) -> date | None:
+        """The calendar date of a stored date or time (None for None). A year of records holds few
+        distinct days, so each is parsed once and the same date object shared by every record."""
+        if not value:
+            return None
+        text = value[:10]
+        found = self._days.get(text)
+        if found is None:
+            found = self._days[text] = date.fromisoformat(text)
+        return found
 
     def wants(self, target_id: str) -> bool:
         return target_id in self.targets

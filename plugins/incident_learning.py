@@ -200,7 +200,7 @@ class IncidentLearning(Domain):
         ):
             service = ctx.service(raw_service)
             if service is not None:
-                meetings[service].add(date.fromisoformat(day))
+                meetings[service].add(ctx.day(day))
         return {service: sorted(days) for service, days in meetings.items()}
 
     def signal_values(self, ctx: Context) -> dict[str, dict[str, Any]]:

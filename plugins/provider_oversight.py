@@ -186,7 +186,7 @@ class ProviderOversight(Domain):
             ):
                 service = ctx.service(raw_service)
                 if service is not None:
-                    done[service].append(date.fromisoformat(day))
+                    done[service].append(ctx.day(day))
             # Checked every month: a review in the board minutes within the last quarter.
             yield from ctx.cadence("po_quarterly_ni_review", "month", done, lookback_days=params.ni_review_every_days)
 

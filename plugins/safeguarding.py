@@ -260,7 +260,7 @@ def activity_days(ctx: Context, activity: str) -> dict[str, list[date]]:
     ):
         service = ctx.service(raw_service)
         if service is not None:
-            done[service].append(date.fromisoformat(day))
+            done[service].append(ctx.day(day))
     return done
 
 
