@@ -17,6 +17,7 @@ import hashlib
 from array import array
 import json
 import platform
+import sqlite3
 import uuid
 from collections import defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -588,13 +589,17 @@ class _Run:
         # on a scan in service order (for GROUP BY) rather than the event-date index. The answer is
         # one JSON row: a row at a time would take the GIL back for each service.
         names = ", ".join(f"c{i}" for i in range(2 * len(sources)))
-        (packed,) = db.execute(
-            f"SELECT json_group_array(json_array(service, {names})) FROM ("
-            f"SELECT service, {', '.join(f'{column} AS c{i}' for i, column in enumerate(columns))} FROM [{kind}] "
-            f"WHERE +[{field_name}] >= ? AND +[{field_name}] < ? GROUP BY service)",
-            [self.periods[0].start.isoformat(), (self.as_of + timedelta(days=1)).isoformat()],
-        ).fetchone()
-        rows = json.loads(packed)
+        inner = (f"SELECT service, {', '.join(f'{column} AS c{i}' for i, column in enumerate(columns))} "
+                 f"FROM [{kind}] WHERE +[{field_name}] >= ? AND +[{field_name}] < ? GROUP BY service")
+        params = [self.periods[0].start.isoformat(), (self.as_of + timedelta(days=1)).isoformat()]
+        try:
+            (packed,) = db.execute(f"SELECT json_group_array(json_array(service, {names})) FROM ({inner})",
+                                   params).fetchone()
+            rows = json.loads(packed)
+        except sqlite3.OperationalError as error:
+            if "json" not in str(error):
+                raise
+            rows = db.execute(inner, params).fetchall()  # an SQLite built without its JSON functions
         return [[(row[0], row[1 + 2 * i], row[2 + 2 * i]) for row in rows] for i in range(len(sources))]
 
     def triangulation(self, resolved: ResolvedDomain, db: Database | None = None) -> tuple[list[str], list[dict]]:
@@ -686,8 +691,6 @@ def _store_path(db: Database) -> str:
 
 
 def _read_only(path: str, check_same_thread: bool = True) -> Database:
-    import sqlite3
-
     return Database(sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=check_same_thread))
 
 
