@@ -401,22 +401,24 @@ class _Run:
 
     # -- figures -------------------------------------------------------------------------------
 
-    def _context(self, resolved: ResolvedDomain, targets: dict) -> Context:
+    def _context(self, resolved: ResolvedDomain, targets: dict, services: dict[str, str | None] | None = None) -> Context:
+        """A domain's context, for every in-scope service or for ``services`` (a worker's share)."""
         shifts = self.model.shifts
         return Context(
             db=self.db, params=resolved.params, as_of=self.as_of, period_kind=self.model.period,
-            periods=self.periods, current=self.current, services=self.services, aliases=self.aliases,
+            periods=self.periods, current=self.current, services=self.services if services is None else services,
+            aliases=self.aliases,
             working_days=self.working_days, shift_hours=(shifts.day_starts, shifts.night_starts), targets=targets,
             signals=_signals_used(resolved, targets) if self.options.targets else None,
         )
 
     def _cells(self, ctx: Context, resolved: ResolvedDomain) -> dict[str, _TargetCells]:
-        cells = {target: _TargetCells(self.services) for target in ctx.targets}
+        cells = {target: _TargetCells(ctx.services) for target in ctx.targets}
         first, last = self.periods[0].start, self.periods[-1].end
         kind = self.model.period
         labels: dict[date, str] = {}
         domain = resolved.domain.name
-        services = self.services
+        services = ctx.services
         failures = self.failures
         # The hottest loop of a run, one pass per record: the cell and shift counts are updated inline.
         for target, service, day, unit, status, shift in resolved.domain.outcomes(ctx):
@@ -739,45 +741,99 @@ class _Apart:
             self._own = None
 
 
-_FORKED: dict[str, Any] = {}
+def _parallel(run: "_Run", workers: int) -> bool:
+    """Whether the services are shared among forked worker processes."""
+    import multiprocessing
 
-
-def _forked_domain(index: int) -> tuple:
-    """Runs in a forked worker: a connection of its own, never the parent's."""
-    run, jobs, path = _FORKED["run"], _FORKED["jobs"], _FORKED["path"]
-    run.db = _read_only(path)
-    run.failures = _ListSink()
-    return _one_domain(run, *jobs[index]) + (list(run.failures),)
+    return workers > 1 and len(run.services) > 1 and "fork" in multiprocessing.get_all_start_methods()
 
 
 def _domain_work(run: "_Run", jobs: list, workers: int, apart: _Apart) -> Iterator[tuple]:
     """Each domain's heavy part, one domain at a time (so only one domain's cells are alive at once),
-    or in ``workers`` processes where that is possible and pays."""
-    if workers <= 1 or len(jobs) <= 1:
+    or with the services shared among ``workers`` processes."""
+    if not _parallel(run, workers):
         triangulated = [apart.submit(lambda db, r: run.triangulation(r, db), resolved) for resolved, _ in jobs]
         for done, ((resolved, targets), future) in enumerate(zip(jobs, triangulated), 1):
             yield _one_domain(run, resolved, targets, future)
             if run.options.progress:
                 run.options.progress(done, len(jobs))
         return
-    yield from _parallel_domain_work(run, jobs, workers)
+    yield from _parallel_domain_work(run, jobs, workers, apart)
 
 
-def _parallel_domain_work(run: "_Run", jobs: list, workers: int) -> list[tuple]:
+_FORKED: dict[str, Any] = {}
+
+
+def _only_share(db: Database, raw_names: list[str]) -> None:
+    """Make the domains' queries on this connection read one share of the services' records.
+
+    SQLite looks a table name up in the temporary schema first, so a temporary view named after
+    each record kind, holding only the share's rows, stands in for the table in every query a
+    domain writes (reached by the service index), and each worker reads its share, not the store.
+    """
+    db.execute("CREATE TEMP TABLE carecheck_share (raw TEXT PRIMARY KEY)")
+    db.conn.executemany("INSERT OR IGNORE INTO temp.carecheck_share VALUES (?)", [(name,) for name in raw_names])
+    for kind in KINDS:
+        if kind != "service":  # the register stays whole: services are matched by their aliases
+            db.execute(f"CREATE TEMP VIEW [{kind}] AS SELECT * FROM main.[{kind}] "
+                       "WHERE service IN (SELECT raw FROM temp.carecheck_share)")
+
+
+def _forked_services(index: int) -> tuple[list[tuple], list[tuple]]:
+    """Runs in a forked worker: every domain's cells and signals for one share of the services, on
+    a connection of its own (never the parent's)."""
+    run, jobs, shares = _FORKED["run"], _FORKED["jobs"], _FORKED["shares"]
+    run.db = _read_only(_FORKED["path"])
+    _only_share(run.db, [raw for raw, name in run.aliases.items() if name in shares[index]])
+    run.failures = _ListSink()
+    done = []
+    for resolved, targets in jobs:
+        ctx = run._context(resolved, targets, shares[index])
+        cells = run._cells(ctx, resolved)
+        signals = {service: dict(values) for service, values in resolved.domain.signal_values(ctx).items()}
+        done.append((cells, signals))
+    return done, list(run.failures)
+
+
+def _parallel_domain_work(run: "_Run", jobs: list, workers: int, apart: _Apart) -> list[tuple]:
+    """The services dealt round-robin among forked workers (so each gets a mix of large and small);
+    each computes every domain for its share while this process reads the evidence figures. Cells
+    are per service, so a domain's are the union of the shares', with the pooled shift counts added."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return [_one_domain(run, resolved, targets) for resolved, targets in jobs]  # no fork here: one by one
-    _FORKED.update(run=run, jobs=jobs, path=_store_path(run.db))
+    names = list(run.services)
+    count = min(workers, len(names))
+    shares = [{name: run.services[name] for name in names[k::count]} for k in range(count)]
+    _FORKED.update(run=run, jobs=jobs, shares=shares, path=_store_path(run.db))
     try:
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=multiprocessing.get_context("fork")) as pool:
-            results = list(pool.map(_forked_domain, range(len(jobs))))
-        for result in results:
-            run.failures.extend(result[-1])
-        return [result[:-1] for result in results]
+        with ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("fork")) as pool:
+            pending = [pool.submit(_forked_services, k) for k in range(count)]
+            evidence = [apart.submit(lambda db, r: run.triangulation(r, db), resolved).result() for resolved, _ in jobs]
+            results = [future.result() for future in pending]
     finally:
         _FORKED.clear()
+    for _, failures in results:
+        run.failures.extend(failures)
+    merged = []
+    for index, (resolved, targets) in enumerate(jobs):
+        cells = {target: _TargetCells(()) for target in targets}
+        signals: dict[str, dict] = {}
+        for done, _ in results:
+            share_cells, share_signals = done[index]
+            signals.update(share_signals)
+            for target, target_cells in share_cells.items():
+                cells[target].by_service.update(target_cells.by_service)
+                for label, by_shift in target_cells.shifts.items():
+                    into = cells[target].shifts.setdefault(label, {})
+                    for shift, (passed, counted) in by_shift.items():
+                        counts = into.setdefault(shift, [0, 0])
+                        counts[0] += passed
+                        counts[1] += counted
+        merged.append((cells, signals, *evidence[index]))
+        if run.options.progress:
+            run.options.progress(index + 1, len(jobs))
+    return merged
 
 
 def _score_rules(rules: tuple[ScoreRule, ...], names: dict, fact_kind: str) -> list[rule_engine.Rule]:
@@ -817,7 +873,7 @@ def evaluate(db: Database, ruleset: Ruleset, options: RunOptions) -> dict:
             jobs.append((resolved, targets))
     if not jobs:
         raise InputError("no target to evaluate: check --target and the ruleset's domains")
-    apart = _Apart(db, threaded=options.workers <= 1 or len(jobs) <= 1)
+    apart = _Apart(db, threaded=not _parallel(run, options.workers))  # never fork with a thread running
     try:
         return _evaluate(run, engine, jobs, apart)
     finally:

@@ -166,6 +166,25 @@ def test_workers_give_the_same_verdict(run_cli, demo_verdict):
     assert one == two
 
 
+def test_a_workers_share_of_the_services_is_all_its_queries_see(demo_verdict):
+    """With --workers, each worker's connection reads only its share of the services' records."""
+    import sqlite3
+
+    from sqlite_utils import Database
+
+    from carecheck.evaluate import _only_share
+
+    _, db_path = demo_verdict
+    db = Database(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True))
+    everyone = db.execute("SELECT service, COUNT(*) FROM incident GROUP BY service").fetchall()
+    _only_share(db, ["S001", "Riverside Supported Living", "SVC-001"])  # Riverside's names in the register
+    assert everyone == [("S001", 48), ("S002", 48)]
+    assert db.execute("SELECT service, COUNT(*) FROM incident GROUP BY service").fetchall() == [("S001", 48)]
+    assert db.execute("SELECT COUNT(*) FROM main.incident").fetchone() == (96,)
+    assert db.execute("SELECT COUNT(*) FROM service").fetchone() == (2,)  # the register stays whole
+    db.close()
+
+
 def test_a_run_closes_every_connection_it_opened(run_cli, demo_verdict, tmp_path):
     """The store's reads done alongside use a connection of their own. Left open, it would keep the
     write-ahead log beside the store, and a copy of the store file alone would miss the run."""

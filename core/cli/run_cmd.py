@@ -111,7 +111,7 @@ def _finish(verdict: dict, fail_under: int | None) -> None:
 @click.option("--engine", type=click.Choice(["auto", "durable", "reference"]), default="auto", show_default=True,
               help="Rule engine: durable-rules where it runs, else the reference evaluator.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Processes for the domains' work on the store (pays on large stores).")
+              help="Processes to share the services' records among (pays on large stores and many cores).")
 def run(ruleset, db_path, as_of, services, targets, fmt, output, waivers_path, include_text, fail_under, engine,
         workers) -> None:
     """Check the evidence store against a ruleset and give the assurance verdict.
