@@ -102,6 +102,8 @@ def one_size(records: int, work: Path, results: list[dict]) -> None:
     print(f"\n{total:,} records: {services} services, 12 months, {notes} daily notes per service per day")
 
     store = folder / "carecheck.db"
+    for stale in (store, folder / "carecheck.db-wal", folder / "carecheck.db-shm", folder / "schema.db"):
+        stale.unlink(missing_ok=True)  # a kept work folder: the import is timed into a fresh store
     import_s, import_mb = measure(carecheck("import", "--manifest", str(manifest), "--db", str(store)), "import")
     reimport_s, _ = measure(carecheck("import", "--manifest", str(manifest), "--db", str(store)), "re-import")
 

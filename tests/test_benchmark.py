@@ -1,6 +1,7 @@
 """The benchmark script still runs end to end (on a tiny size) and writes the JSON it promises."""
 
 import json
+import sqlite3
 import subprocess
 import sys
 
@@ -10,13 +11,17 @@ KEYS = {"records", "services", "import_s", "import_floor_s", "import_ratio", "ta
         "target_ratio", "ruleset_run_s", "records_per_s", "import_peak_mb", "run_peak_mb", "reimport_s"}
 
 
-def test_benchmark_script_writes_its_figures(tmp_path):
-    out = tmp_path / "bench.json"
-    done = subprocess.run(
+def bench(out, workdir):
+    return subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "run.py"), "--records", "30000", "--json", str(out),
-         "--workdir", str(tmp_path / "work")],
+         "--workdir", str(workdir)],
         capture_output=True, text=True, timeout=600,
     )
+
+
+def test_benchmark_script_writes_its_figures(tmp_path):
+    out = tmp_path / "bench.json"
+    done = bench(out, tmp_path / "work")
     assert done.returncode == 0, done.stderr[-2000:]
     figures = json.loads(out.read_text())
     assert set(figures) == {"demo_s", "sizes"}
@@ -26,3 +31,11 @@ def test_benchmark_script_writes_its_figures(tmp_path):
     assert size["import_ratio"] > 0 and size["reimport_s"] < size["import_s"]
     for line in ("import ", "re-import", "run, one target", "run, ruleset", "demo"):
         assert line in done.stdout
+
+    # Again in the same work folder: the import is timed into a fresh store, not the last one
+    # (which would make it a re-import). The store keeps its runs: one whole ruleset, five of one target.
+    again = bench(out, tmp_path / "work")
+    assert again.returncode == 0, again.stderr[-2000:]
+    store = sqlite3.connect(tmp_path / "work" / "size-30000" / "carecheck.db")
+    assert store.execute("SELECT COUNT(*) FROM runs").fetchone() == (6,)
+    store.close()
