@@ -110,6 +110,11 @@ def carecheck_register_reporters(register: Callable[["Reporter"], None]) -> None
     people or free text the verdict does not carry. carecheck's own table, json, md, junit and
     html formats are registered this way.
 
+    A fresh run's verdict keeps each ``periods`` list as a read-only sequence of read-only
+    mappings (a verdict holds thousands); to write it as JSON, use
+    :func:`carecheck.verdict_json.json_chunks`, or ``json.dumps`` with
+    ``default=carecheck.verdict_json.plain``.
+
     :param register: callback that takes one reporter.
     """
 

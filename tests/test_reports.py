@@ -123,4 +123,7 @@ def test_json_in_chunks_is_the_same_json(demo_copy):
     # The verdict's period series and entries through the plain Mapping and Sequence protocols.
     generic = lambda value: dict(value) if isinstance(value, Mapping) else list(value)  # noqa: E731
     assert "".join(chunks) == json.dumps(verdict, ensure_ascii=False, separators=(",", ":"), default=generic)
+    from carecheck.verdict_json import plain  # what plugins.md offers third-party reporters
+
+    assert json.dumps(verdict, ensure_ascii=False, separators=(",", ":"), default=plain) == "".join(chunks)
     assert len(chunks) > 13  # a target at a time, not one string
