@@ -217,16 +217,18 @@ class PeriodSeries(Sequence):
             raise IndexError("period index out of range")
         return self._entry(index)
 
-    def _entry(self, i: int) -> PeriodEntry:
+    def _values(self, i: int) -> tuple:
+        """Period ``i``'s values, in the order of :attr:`PeriodEntry._KEYS`, then its shifts."""
         frame = self._frame
         numerator, denominator, pending, failures_total = self._counts[4 * i: 4 * i + 4]
         value = _ratio(numerator, denominator)
-        return PeriodEntry(
-            frame.labels[i], i == frame.partial, numerator, denominator, value,
-            _met(value, frame.threshold, frame.direction), pending,
-            self._failures.get(i, ()) if self._failures else (), failures_total,
-            self._shifts.get(i) if self._shifts else None,
-        )
+        return (frame.labels[i], i == frame.partial, numerator, denominator, value,
+                _met(value, frame.threshold, frame.direction), pending,
+                self._failures.get(i, ()) if self._failures else (), failures_total,
+                self._shifts.get(i) if self._shifts else None)
+
+    def _entry(self, i: int) -> PeriodEntry:
+        return PeriodEntry(*self._values(i))
 
     def __iter__(self) -> Iterator[PeriodEntry]:
         for i in range(len(self._frame.labels)):
@@ -242,24 +244,17 @@ class PeriodSeries(Sequence):
 
     def result_rows(self) -> Iterator[tuple]:
         """(period, partial, numerator, denominator, value, met) for each period, as the store keeps them."""
-        frame = self._frame
-        counts = self._counts
-        for i, label in enumerate(frame.labels):
-            numerator, denominator = counts[4 * i], counts[4 * i + 1]
-            value = _ratio(numerator, denominator)
-            yield label, i == frame.partial, numerator, denominator, value, _met(value, frame.threshold, frame.direction)
+        for i in range(len(self._frame.labels)):
+            yield self._values(i)[:6]
 
     def as_json(self) -> list[dict[str, Any]]:
-        frame, counts, failures, shifts = self._frame, self._counts, self._failures or {}, self._shifts or {}
+        keys = PeriodEntry._KEYS
         out = []
-        for i, label in enumerate(frame.labels):
-            numerator, denominator, pending, failures_total = counts[4 * i: 4 * i + 4]
-            value = _ratio(numerator, denominator)
-            entry = {"period": label, "partial": i == frame.partial, "numerator": numerator,
-                     "denominator": denominator, "value": value, "met": _met(value, frame.threshold, frame.direction),
-                     "pending": pending, "failures": failures.get(i, ()), "failures_total": failures_total}
-            if i in shifts:
-                entry["shifts"] = shifts[i]
+        for i in range(len(self._frame.labels)):
+            values = self._values(i)
+            entry = dict(zip(keys, values))
+            if values[-1] is not None:
+                entry["shifts"] = values[-1]
             out.append(entry)
         return out
 
@@ -604,16 +599,16 @@ class _Run:
             rows = db.execute(inner, params).fetchall()  # an SQLite built without its JSON functions
         return [[(row[0], row[1 + 2 * i], row[2 + 2 * i]) for row in rows] for i in range(len(sources))]
 
-    def triangulation(self, resolved: ResolvedDomain, db: Database | None = None) -> tuple[list[str], list[dict]]:
-        """Categories with evidence, and each source's record count and freshness (read through ``db``,
-        the run's connection unless given)."""
+    def triangulation(self, db: Database, resolved: ResolvedDomain) -> tuple[list[str], list[dict]]:
+        """Categories with evidence, and each source's record count and freshness, read through ``db``
+        (the run's connection, or one of its own alongside)."""
         by_kind: dict[str, list] = defaultdict(list)
         for source in resolved.domain.evidence:
             if source.kind in KINDS:
                 by_kind[source.kind].append(source)
         figures = {}
         for kind, kind_sources in by_kind.items():
-            for source, rows in zip(kind_sources, self._source_figures(db or self.db, kind, kind_sources)):
+            for source, rows in zip(kind_sources, self._source_figures(db, kind, kind_sources)):
                 figures[id(source)] = rows
         sources = []
         categories: set[str] = set()
@@ -677,13 +672,13 @@ class _ListSink(list):
         self.append(failure)
 
 
-def _one_domain(run: "_Run", resolved: ResolvedDomain, targets: dict, triangulated: Future | None = None) -> tuple:
-    """The heavy, store-reading part of a domain: its cells, signals and triangulation (or the
-    triangulation being read alongside)."""
+def _one_domain(run: "_Run", resolved: ResolvedDomain, targets: dict, triangulated: Future) -> tuple:
+    """The heavy, store-reading part of a domain: its cells and signals, with its triangulation
+    (read alongside)."""
     ctx = run._context(resolved, targets)
     cells = run._cells(ctx, resolved)
     signals = {service: dict(values) for service, values in resolved.domain.signal_values(ctx).items()}
-    categories, sources = triangulated.result() if triangulated is not None else run.triangulation(resolved)
+    categories, sources = triangulated.result()
     return cells, signals, categories, sources
 
 
@@ -752,7 +747,7 @@ def _domain_work(run: "_Run", jobs: list, workers: int, apart: _Apart) -> Iterat
     """Each domain's heavy part, one domain at a time (so only one domain's cells are alive at once),
     or with the services shared among ``workers`` processes."""
     if not _parallel(run, workers):
-        triangulated = [apart.submit(lambda db, r: run.triangulation(r, db), resolved) for resolved, _ in jobs]
+        triangulated = [apart.submit(run.triangulation, resolved) for resolved, _ in jobs]
         for done, ((resolved, targets), future) in enumerate(zip(jobs, triangulated), 1):
             yield _one_domain(run, resolved, targets, future)
             if run.options.progress:
@@ -809,7 +804,7 @@ def _parallel_domain_work(run: "_Run", jobs: list, workers: int, apart: _Apart) 
     try:
         with ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("fork")) as pool:
             pending = [pool.submit(_forked_services, k) for k in range(count)]
-            evidence = [apart.submit(lambda db, r: run.triangulation(r, db), resolved).result() for resolved, _ in jobs]
+            evidence = [apart.submit(run.triangulation, resolved).result() for resolved, _ in jobs]
             results = [future.result() for future in pending]
     finally:
         _FORKED.clear()
