@@ -154,9 +154,9 @@ class IncidentLearning(Domain):
             rows = ctx.rows("SELECT id, service, occurred_at, reviewed_at, NULL, NULL, NULL, NULL, NULL "
                             "FROM incident WHERE +occurred_at >= ?", [ctx.start.isoformat()])
         meetings = self._meetings(ctx, params) if want_checked else {}
-        # A year has few distinct days: each is parsed, and its review deadline worked out, once.
-        # Deadlines are compared as ISO text, which orders as the dates do.
-        days: dict[str, tuple[date, str]] = {}
+        # A year has few distinct days: each day's review deadline is worked out once, as ISO text,
+        # which orders as the dates do.
+        deadlines: dict[date, str] = {}
         review_days = params.review_within_working_days
         observe_days = timedelta(days=params.observation_within_days)
         as_of_text = ctx.as_of.isoformat()
@@ -165,11 +165,10 @@ class IncidentLearning(Domain):
             service = ctx.service(raw_service)
             if service is None:
                 continue
-            day = days.get(occurred_at[:10])
-            if day is None:
-                occurred = stored_day(occurred_at)
-                day = days[occurred_at[:10]] = (occurred, ctx.working_days.add(occurred, review_days).isoformat())
-            occurred, review_deadline = day
+            occurred = ctx.day(occurred_at)
+            review_deadline = deadlines.get(occurred)
+            if review_deadline is None:
+                review_deadline = deadlines[occurred] = ctx.working_days.add(occurred, review_days).isoformat()
             shift = ctx.shift(occurred_at)
             if want_review:
                 status = _deadline_status(reviewed_at[:10] if reviewed_at else None, review_deadline, as_of_text)
