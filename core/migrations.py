@@ -126,6 +126,8 @@ def m007_bank_holidays(db: Database) -> None:
 
 @migrations()
 def m008_history_index(db: Database) -> None:
-    # A target's history reads one service's current-period row from every earlier run; a run holds
-    # tens of thousands of rows, so the lookup must not scan them.
-    db["target_results"].create_index(["run_id", "service", "period"], if_not_exists=True)
+    # History reads each earlier run's current-period rows (for one service, or one target); a run
+    # holds tens of thousands of rows, so the lookup must not scan them. One index, led by run and
+    # period, serves history, diff and pruning, and replaces m004's (run, target, service).
+    db.execute("DROP INDEX IF EXISTS idx_target_results_run_id_target_service")
+    db["target_results"].create_index(["run_id", "period", "service", "target"], if_not_exists=True)

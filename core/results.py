@@ -142,6 +142,43 @@ def diff_runs(db: Database, run_a: str, run_b: str) -> dict[str, list[dict]]:
     return {"run_a": a, "run_b": b, **result}
 
 
+def prune_runs(db: Database, keep: int | None = None, before: str | None = None, ruleset: str | None = None,
+               dry_run: bool = False) -> list[dict]:
+    """Remove stored runs (their verdict, figures and failures) in one transaction; returns those removed.
+
+    A run goes when it meets every condition given: beyond the newest ``keep`` runs of its ruleset,
+    made before the day ``before`` (ISO date), of ``ruleset``. The newest run of each ruleset is
+    always kept. With ``dry_run``, nothing is removed.
+    """
+    if keep is None and before is None:
+        raise ValueError("prune_runs needs keep or before")
+    conditions = ["newest > ?"]
+    params: list = [max(keep or 1, 1)]
+    if before is not None:
+        conditions.append("substr(created_at, 1, 10) < ?")
+        params.append(before)
+    if ruleset is not None:
+        conditions.append("ruleset = ?")
+        params.append(ruleset)
+    rows = db.execute(
+        f"""SELECT run_id, ruleset, created_at, as_of FROM (
+              SELECT run_id, ruleset, created_at, as_of, rowid AS seq,
+                     ROW_NUMBER() OVER (PARTITION BY ruleset ORDER BY created_at DESC, rowid DESC) AS newest
+              FROM runs)
+            WHERE {' AND '.join(conditions)} ORDER BY created_at, seq""",
+        params,
+    ).fetchall()
+    removed = [{"run_id": r, "ruleset": name, "created_at": created, "as_of": as_of} for r, name, created, as_of in rows]
+    if removed and not dry_run:
+        with db.atomic():
+            db.conn.execute("CREATE TEMP TABLE IF NOT EXISTS carecheck_prune (run_id TEXT PRIMARY KEY)")
+            db.conn.execute("DELETE FROM temp.carecheck_prune")
+            db.conn.executemany("INSERT INTO temp.carecheck_prune VALUES (?)", [(r["run_id"],) for r in removed])
+            for table in ("run_failures", "target_results", "runs"):
+                db.conn.execute(f"DELETE FROM [{table}] WHERE run_id IN (SELECT run_id FROM temp.carecheck_prune)")
+    return removed
+
+
 def _resolve_run_id(db: Database, run_id: str) -> str:
     from .errors import InputError
 

@@ -134,3 +134,56 @@ def test_actions_xlsx_is_a_real_workbook_with_text_not_formulas(run_cli, tracker
     assert action.quotePrefix
     assert rows["ACT-X2"][header.index("action")].data_type == "s"
     assert run_cli("actions", "--db", tracker_db, "--format", "xlsx").exit_code == 2  # needs --output
+
+
+def test_prune_keeps_the_newest_runs_and_removes_everything_of_the_others(run_cli, demo_copy):
+    import sqlite3
+    from datetime import date, timedelta
+
+    # The demo store holds the demo's own run; three more make four, oldest first.
+    runs = [run_json(run_cli, demo_copy)["audit"]["run_id"] for _ in range(3)]
+    store = sqlite3.connect(demo_copy)
+    ids = [r for (r,) in store.execute("SELECT run_id FROM runs ORDER BY created_at, rowid")]
+    store.close()
+    assert len(ids) == 4 and ids[1:] == runs
+
+    def counts():
+        db = sqlite3.connect(demo_copy)
+        try:
+            return {table: dict(db.execute(f"SELECT run_id, COUNT(*) FROM {table} GROUP BY run_id").fetchall())
+                    for table in ("runs", "target_results", "run_failures")}
+        finally:
+            db.close()
+
+    before = counts()
+    assert all(before["target_results"][r] > 0 and before["run_failures"][r] > 0 for r in runs)
+
+    dry = run_cli("prune", "--keep", "2", "--db", demo_copy, "--dry-run", "--json")
+    assert dry.exit_code == 0, dry.stderr
+    assert [r["run_id"] for r in json.loads(dry.stdout)["removed"]] == ids[:2]
+    assert counts() == before
+
+    result = run_cli("prune", "--keep", "2", "--db", demo_copy)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("Removed 2 runs.")
+    after = counts()
+    for table in ("runs", "target_results", "run_failures"):
+        assert set(after[table]) == set(ids[2:])
+        assert all(after[table][r] == before[table][r] for r in ids[2:])
+    assert run_cli("report", ids[3], "--db", demo_copy, "--format", "json").exit_code == 0
+
+    # Before tomorrow is every run, yet the newest of the ruleset stays; before today is none.
+    today = date.today()
+    assert run_cli("prune", "--before", today.strftime("%d/%m/%Y"), "--db", demo_copy).stdout.startswith("Removed 0 runs.")
+    tomorrow = (today + timedelta(days=1)).strftime("%d/%m/%Y")
+    assert run_cli("prune", "--before", tomorrow, "--db", demo_copy, "--vacuum").stdout.startswith("Removed 1 run.")
+    assert set(counts()["runs"]) == {ids[3]}
+    db = sqlite3.connect(demo_copy)
+    assert db.execute("PRAGMA freelist_count").fetchone() == (0,)  # the space went back to the disk
+    db.close()
+
+
+def test_prune_needs_a_condition(run_cli, demo_copy):
+    result = run_cli("prune", "--db", demo_copy)
+    assert result.exit_code == 2
+    assert "--keep N, --before DATE, or both" in result.stderr

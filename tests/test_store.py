@@ -33,7 +33,7 @@ def test_store_is_private_wal_with_busy_timeout(db_path):
     plan = " ".join(str(row) for row in db.execute(
         "EXPLAIN QUERY PLAN SELECT value FROM target_results WHERE run_id = 'r' AND service = '(provider)' AND period = 'p'"
     ).fetchall())
-    assert "idx_target_results_run_id_service_period" in plan
+    assert "idx_target_results_run_id_period_service_target (run_id=? AND period=? AND service=?)" in plan
     db.close()
 
 

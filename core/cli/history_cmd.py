@@ -1,4 +1,4 @@
-"""``carecheck history`` and ``carecheck diff``: recovery over time, run by run."""
+"""``carecheck history``, ``diff`` and ``prune``: recovery over time, run by run."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import click
 from tabulate import tabulate
 
 from ..errors import InputError
-from .options import db_option, json_option
+from .options import UKDate, db_option, json_option
 
 
 def _store(db_path):
@@ -91,4 +91,46 @@ def diff(run_a, run_b, db_path, as_json) -> None:
             ))
 
 
-COMMANDS = [history, diff]
+@click.command(name="prune")
+@db_option
+@click.option("--keep", type=click.IntRange(1), help="Keep the newest N runs of each ruleset.")
+@click.option("--before", type=UKDate(), help="Remove runs made before this day.")
+@click.option("--ruleset", help="Only runs of this ruleset (by name).")
+@click.option("--dry-run", is_flag=True, help="List the runs that would go; remove nothing.")
+@click.option("--vacuum", is_flag=True, help="Then give the freed space back to the disk (rewrites the store).")
+@json_option
+def prune(db_path, keep, before, ruleset, dry_run, vacuum, as_json) -> None:
+    """Remove old runs from the store: their verdicts, figures and failures.
+
+    Each run keeps its verdict, every figure and every failure behind it: a year of daily runs for
+    hundreds of services runs to gigabytes. A run goes when it meets every
+    condition given (--keep, --before, --ruleset); the newest run of each ruleset always stays.
+    Evidence records and import history are never touched. SQLite reuses the freed space for later
+    runs; --vacuum also returns it to the disk.
+
+    \b
+    Example:
+        carecheck prune --keep 90
+        carecheck prune --before 01/01/2026 --dry-run
+    """
+    from ..results import prune_runs
+
+    if keep is None and before is None:
+        raise InputError("say which runs to remove: --keep N, --before DATE, or both")
+    db = _store(db_path)
+    try:
+        removed = prune_runs(db, keep, before.isoformat() if before else None, ruleset, dry_run)
+        if vacuum and removed and not dry_run:
+            db.execute("VACUUM")
+    finally:
+        db.close()
+    if as_json:
+        click.echo(json.dumps({"dry_run": dry_run, "removed": removed}, indent=2))
+        return
+    verb = "Would remove" if dry_run else "Removed"
+    click.echo(f"{verb} {len(removed)} run{'s' if len(removed) != 1 else ''}.")
+    for run in removed:
+        click.echo(f"  {run['run_id'][:8]}  {run['created_at'][:16]}  as of {run['as_of']}  {run['ruleset']}")
+
+
+COMMANDS = [history, diff, prune]

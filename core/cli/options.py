@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import click
+
+from ..dates import DateParseError, parse_date
 
 DEFAULT_DB = "carecheck.db"  # the same as carecheck.store.DEFAULT_DB, without importing the store
 
@@ -21,3 +25,17 @@ def db_option(function):
 
 def json_option(function):
     return click.option("--json", "as_json", is_flag=True, help="Output JSON instead of a table.")(function)
+
+
+class UKDate(click.ParamType):
+    """A date as UK users write it (DD/MM/YYYY, day first) or ISO (YYYY-MM-DD)."""
+
+    name = "DATE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, date):
+            return value
+        try:
+            return parse_date(value)
+        except DateParseError as error:
+            self.fail(f"{error} (use DD/MM/YYYY or YYYY-MM-DD)", param, ctx)

@@ -10,25 +10,13 @@ from pathlib import Path
 import click
 
 from .. import plugin_manager
-from ..dates import DateParseError, LONDON, parse_date
+from ..dates import LONDON
 from ..errors import InputError
 from . import EXIT_CHECKS_FAILED
-from .options import db_option
+from .options import UKDate, db_option
 
 # The engine, store and generator are imported inside the commands that use them, so that
 # starting carecheck for one command does not pay for all the others.
-
-
-class UKDate(click.ParamType):
-    name = "DATE"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, date):
-            return value
-        try:
-            return parse_date(value)
-        except DateParseError as error:
-            self.fail(f"{error} (use DD/MM/YYYY or YYYY-MM-DD)", param, ctx)
 
 
 class ReportFormat(click.ParamType):
