@@ -152,12 +152,12 @@ class Context:
                 return None
             found = self._shifts.get(moment[:13])
             if found is None:
-                found = self._shifts[moment[:13]] = self.shift(
-                    datetime.fromisoformat(moment[:13] + ":00").replace(tzinfo=LONDON))
+                found = self._shifts[moment[:13]] = self._shift_of(self.day(moment).weekday(), int(moment[11:13]))
             return found
-        else:
-            local = moment.astimezone(LONDON)
-            weekday, hour = local.weekday(), local.hour
+        local = moment.astimezone(LONDON)
+        return self._shift_of(local.weekday(), local.hour)
+
+    def _shift_of(self, weekday: int, hour: int) -> str:
         if weekday >= 5:
             return "weekend"
         day_start, night_start = self.shift_hours

@@ -114,6 +114,24 @@ def test_shift_breakdown(incidents, tmp_path):
     }
 
 
+def test_shift_of_a_stored_time_or_a_datetime():
+    from datetime import datetime, timezone
+
+    from carecheck.domain_api import Context
+
+    ctx = Context(db=None, params=None, as_of=AS_OF, period_kind="month", periods=[], current=None, services={},
+                  aliases={}, working_days=None, shift_hours=(7, 20))
+    assert ctx.shift("2026-04-04T10:00:00+01:00") == "weekend"  # a Saturday
+    assert ctx.shift("2026-04-06T06:59:00+01:00") == "night"  # Easter Monday is a weekday: before 07:00
+    assert ctx.shift("2026-04-07T07:00:00+01:00") == "day"
+    assert ctx.shift("2026-04-07T19:59") == "day"
+    assert ctx.shift("2026-04-07T20:00") == "night"
+    assert ctx.shift("2026-04-07") is None and ctx.shift(None) is None
+    # 06:30 UTC is 07:30 in London in April (BST); 19:30 UTC on Friday 10 April is 20:30.
+    assert ctx.shift(datetime(2026, 4, 7, 6, 30, tzinfo=timezone.utc)) == "day"
+    assert ctx.shift(datetime(2026, 4, 10, 19, 30, tzinfo=timezone.utc)) == "night"
+
+
 # -- safeguarding recording ---------------------------------------------------------------------
 
 
