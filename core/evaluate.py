@@ -29,10 +29,10 @@ from typing import Any, Iterator
 
 from sqlite_utils import Database
 
-from . import __version__, expressions, rule_engine
+from . import __version__, expressions, plugin_manager, rule_engine
 from .dates import LONDON, WorkingDays, stored_day
 from .domain_api import FAIL, PASS, PENDING, Context, Outcome
-from .errors import InputError
+from .errors import CarecheckError, InputError, PluginError
 from .framework import load_framework
 from .periods import Period, period_of, periods_between
 from .records import KINDS
@@ -672,12 +672,32 @@ class _ListSink(list):
         self.append(failure)
 
 
+def _figures(run: "_Run", resolved: ResolvedDomain, targets: dict, services: dict | None = None) -> tuple:
+    """A domain's cells and signals, for every service or a worker's share.
+
+    The domain's own code runs here: a third-party domain that raises is named in a one-line error
+    rather than reported as a bug in carecheck.
+    """
+    ctx = run._context(resolved, targets, services)
+    try:
+        cells = run._cells(ctx, resolved)
+        signals = {service: dict(values) for service, values in resolved.domain.signal_values(ctx).items()}
+    except CarecheckError:
+        raise
+    except Exception as error:
+        if plugin_manager.is_builtin(resolved.plugin):
+            raise
+        raise PluginError(
+            f"domain {resolved.domain.name!r} of plugin {resolved.plugin} failed ({type(error).__name__}: {error}); "
+            f"fix it, or leave it out with CARECHECK_DISABLED_PLUGINS={resolved.plugin} and a ruleset without it"
+        ) from error
+    return cells, signals
+
+
 def _one_domain(run: "_Run", resolved: ResolvedDomain, targets: dict, triangulated: Future) -> tuple:
     """The heavy, store-reading part of a domain: its cells and signals, with its triangulation
     (read alongside)."""
-    ctx = run._context(resolved, targets)
-    cells = run._cells(ctx, resolved)
-    signals = {service: dict(values) for service, values in resolved.domain.signal_values(ctx).items()}
+    cells, signals = _figures(run, resolved, targets)
     categories, sources = triangulated.result()
     return cells, signals, categories, sources
 
@@ -781,12 +801,7 @@ def _forked_services(index: int) -> tuple[list[tuple], list[tuple]]:
     run.db = _read_only(_FORKED["path"])
     _only_share(run.db, [raw for raw, name in run.aliases.items() if name in shares[index]])
     run.failures = _ListSink()
-    done = []
-    for resolved, targets in jobs:
-        ctx = run._context(resolved, targets, shares[index])
-        cells = run._cells(ctx, resolved)
-        signals = {service: dict(values) for service, values in resolved.domain.signal_values(ctx).items()}
-        done.append((cells, signals))
+    done = [_figures(run, resolved, targets, shares[index]) for resolved, targets in jobs]
     return done, list(run.failures)
 
 
@@ -1104,8 +1119,6 @@ def _quality_reads(db: Database, run: _Run, used: set[str]) -> _Quality:
 
 def _assemble(run: _Run, ruleset: Ruleset, engine, domains, escalations, score, score_rule, limiter, percentage,
               skipped_rules, quality: _Quality) -> dict:
-    from . import plugin_manager
-
     _close_answered(run.db, escalations)
     improved, under_review = [], []
     for domain in domains:

@@ -253,6 +253,45 @@ def test_hook_carecheck_register_domains(register_plugin, db, tmp_path):
     assert domain["plugin"] == "carecheck-medicines"
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_third_party_domain_that_raises_is_named_not_reported_as_a_bug(register_plugin, db, db_path, tmp_path,
+                                                                         run_cli, workers):
+    from builders import add
+
+    (medicines,) = _registered(_medicines_plugin())
+
+    class Broken(type(medicines)):
+        def outcomes(self, ctx):
+            yield from super().outcomes(ctx)
+            raise ZeroDivisionError("division by zero")
+
+    class Plugin:
+        @hookimpl
+        def carecheck_register_domains(self, register):
+            register(Broken())
+
+    register_plugin(Plugin(), "carecheck-medicines")
+    for service_id, name in (("S1", "Oak"), ("S2", "Elm")):
+        add(db, "service", id=service_id, service=name, service_type="residential")
+        add(db, "incident", id=f"M-{service_id}", service=name, occurred_at="01/06/2026 09:00",
+            incident_type="medication")
+    db.close()
+    ruleset = tmp_path / "meds.yaml"
+    ruleset.write_text("name: meds\ndomains:\n  medicines_review: {}\n")
+    result = run_cli("run", ruleset, "--db", db_path, "--as-of", "2026-07-01", "--workers", workers)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "Error: domain 'medicines_review' of plugin carecheck-medicines failed (ZeroDivisionError: division by zero); "
+        "fix it, or leave it out with CARECHECK_DISABLED_PLUGINS=carecheck-medicines and a ruleset without it"
+    )
+
+
+def _registered(plugin) -> list:
+    found = []
+    plugin.carecheck_register_domains(register=found.append)
+    return found
+
+
 def test_plugins_names_the_rule_engine(run_cli):
     from carecheck import rule_engine
 
