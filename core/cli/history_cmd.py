@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import click
-from tabulate import tabulate
 
 from ..errors import InputError
+from ..reporters.table import tabulate
 from .options import UKDate, db_option, json_option
 
 

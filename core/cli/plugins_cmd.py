@@ -6,9 +6,9 @@ import json
 from dataclasses import asdict
 
 import click
-from tabulate import tabulate
 
 from .. import plugin_manager
+from ..reporters.table import tabulate
 from .options import json_option
 
 

@@ -6,11 +6,11 @@ import json
 from dataclasses import asdict
 
 import click
-from tabulate import tabulate
 
 from ..records import KINDS
 from ..references import dangling_references, service_names
 from ..store import open_store
+from ..reporters.table import tabulate
 from .options import db_option, json_option
 
 SHOWN_FINDINGS = 20

@@ -5,10 +5,16 @@ Only record ids, codes and figures appear: no names of people who use services a
 
 from __future__ import annotations
 
-from tabulate import tabulate
-
 from carecheck import hookimpl
 from carecheck.reporter_api import Reporter
+
+
+def tabulate(rows, **options) -> str:
+    """A plain-text table. The tabulate package is loaded on first use: most runs print none."""
+    from tabulate import tabulate as format_table
+
+    return format_table(rows, **options)
+
 
 STATUS_WORDS = {
     "recovered": "recovered", "improving": "improving", "not_improving": "not improving",
