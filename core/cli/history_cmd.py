@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -12,12 +13,18 @@ from ..reporters.table import tabulate
 from .options import UKDate, db_option, json_option
 
 
+@contextmanager
 def _store(db_path):
+    """The evidence store at ``db_path``, closed when the block ends."""
     from ..store import open_store
 
     if not Path(db_path).exists():
         raise InputError(f"{db_path}: no evidence store here; pass --db")
-    return open_store(db_path)
+    db = open_store(db_path)
+    try:
+        yield db
+    finally:
+        db.close()
 
 
 @click.command(name="history")
@@ -36,11 +43,8 @@ def history(db_path, target, service, as_json) -> None:
     from ..reporters.table import percent
     from ..results import run_rows
 
-    db = _store(db_path)
-    try:
+    with _store(db_path) as db:
         rows = run_rows(db, target, service)
-    finally:
-        db.close()
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -72,11 +76,8 @@ def diff(run_a, run_b, db_path, as_json) -> None:
     from ..reporters.table import percent
     from ..results import diff_runs
 
-    db = _store(db_path)
-    try:
+    with _store(db_path) as db:
         changes = diff_runs(db, run_a, run_b)
-    finally:
-        db.close()
     if as_json:
         click.echo(json.dumps(changes, indent=2))
         return
@@ -117,13 +118,10 @@ def prune(db_path, keep, before, ruleset, dry_run, vacuum, as_json) -> None:
 
     if keep is None and before is None:
         raise InputError("say which runs to remove: --keep N, --before DATE, or both")
-    db = _store(db_path)
-    try:
+    with _store(db_path) as db:
         removed = prune_runs(db, keep, before.isoformat() if before else None, ruleset, dry_run)
         if vacuum and removed and not dry_run:
             db.execute("VACUUM")
-    finally:
-        db.close()
     if as_json:
         click.echo(json.dumps({"dry_run": dry_run, "removed": removed}, indent=2))
         return
