@@ -6,17 +6,15 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from .evaluate import RunOptions, evaluate
 from .results import save_run, target_history
 from .ruleset import load_ruleset
+from .run import RunOptions, evaluate
 
 
 def run_check(db: Database, ruleset: str | Path | None, options: RunOptions, save: bool = True) -> dict:
     """Evaluate ``ruleset`` (a path or a shipped name; default cqc-recovery) over ``db``; returns the verdict."""
-    loaded = load_ruleset(ruleset)
-    verdict = evaluate(db, loaded, options)
-    failures = verdict.pop("_failures")
-    verdict["history"] = target_history(db, verdict["ruleset"]["name"])
+    result = evaluate(db, load_ruleset(ruleset), options)
+    result.verdict["history"] = target_history(db, result.verdict["ruleset"]["name"])
     if save:
-        save_run(db, verdict, failures)
-    return verdict
+        save_run(db, result)
+    return result.verdict

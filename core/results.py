@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 import zlib
 
+from typing import TYPE_CHECKING
+
 from sqlite_utils import Database
+
+if TYPE_CHECKING:
+    from .run import RunResult
 
 
 def _compressed(verdict: dict) -> bytes:
@@ -24,19 +29,19 @@ def _result_rows(run_id: str, verdict: dict):
                 (s["service"], s["status"], s["periods"]) for s in target["services"]
             ]
             for service, status, periods in series:
-                rows = periods.result_rows() if hasattr(periods, "result_rows") else (
-                    (e["period"], e["partial"], e["numerator"], e["denominator"], e["value"], e["met"]) for e in periods
-                )
-                for period, partial, numerator, denominator, value, met in rows:
+                for period, partial, numerator, denominator, value, met in periods.result_rows():
                     yield (
                         run_id, domain["domain"], target["id"], service, period, int(partial),
                         numerator, denominator, value, None if met is None else int(met), status,
                     )
 
 
-def save_run(db: Database, verdict: dict, failures) -> str:
-    """Store a run in one transaction; returns its run id. ``failures`` is an iterable of
-    (domain, target, service, period, unit): every failure, not only those the verdict shows."""
+def save_run(db: Database, result: RunResult) -> str:
+    """Store a fresh run in one transaction, with every failure behind its figures (not only those
+    the verdict shows); returns its run id."""
+    from .run.reads import FAILURES_TABLE
+
+    verdict, failures = result.verdict, result.failures
     run_id = verdict["audit"]["run_id"]
     rows = _result_rows(run_id, verdict)
     with db.atomic():
@@ -48,13 +53,9 @@ def save_run(db: Database, verdict: dict, failures) -> str:
              verdict["verdict"]["percentage"], _compressed(verdict), verdict["periods"]["current"]),
         )
         db.conn.executemany("INSERT INTO target_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        if hasattr(failures, "rows"):
-            failures.flush()
-            db.conn.execute("INSERT INTO run_failures SELECT ?, domain, target, service, period, unit "
-                            "FROM temp.carecheck_failures", [run_id])
-        else:
-            db.conn.executemany("INSERT INTO run_failures VALUES (?, ?, ?, ?, ?, ?)",
-                                ((run_id, *failure) for failure in failures))
+        failures.flush()
+        db.conn.execute(f"INSERT INTO run_failures SELECT ?, domain, target, service, period, unit "
+                        f"FROM {FAILURES_TABLE}", [run_id])
     return run_id
 
 

@@ -6,12 +6,13 @@ import json
 from collections.abc import Mapping
 from typing import Any, Iterator
 
+from .run.series import PeriodEntry, PeriodSeries
+
 
 def plain(value: Any) -> Any:
     """For JSON: a verdict's read-only mappings (its period figures) as dicts."""
-    as_json = getattr(value, "as_json", None)  # the verdict's period series and their entries
-    if as_json is not None:
-        return as_json()
+    if isinstance(value, (PeriodSeries, PeriodEntry)):
+        return value.as_json()
     if isinstance(value, Mapping):
         return dict(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")

@@ -12,7 +12,7 @@ import sys
 from datetime import date
 
 from carecheck import expressions, rule_engine
-from carecheck.evaluate import RunOptions, evaluate
+from carecheck.run import RunOptions, evaluate
 from carecheck.ruleset import load_ruleset
 from carecheck.store import open_store
 
@@ -27,8 +27,7 @@ def essentials(verdict: dict) -> dict:
 
 
 def run(db, ruleset, as_of, engine):
-    verdict = evaluate(db, ruleset, RunOptions(as_of=as_of, engine=engine))
-    verdict.pop("_failures")
+    verdict = evaluate(db, ruleset, RunOptions(as_of=as_of, engine=engine)).verdict
     return essentials(verdict)
 
 

@@ -43,10 +43,8 @@ WAIVERS = """\
 
 
 def _options(as_of: date, **extra):
-    try:
-        from carecheck.run import RunOptions
-    except ImportError:  # before the run package existed
-        from carecheck.evaluate import RunOptions
+    from carecheck.run import RunOptions
+
     return RunOptions(as_of=as_of, engine="reference", **extra)
 
 

@@ -56,7 +56,8 @@ def test_wheel_holds_only_the_carecheck_namespace(wheel):
     top = {name.split("/")[0] for name in names}
     assert top == {"carecheck", f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info"}
     for expected in [
-        "carecheck/__init__.py", "carecheck/hookspecs.py", "carecheck/cli/__init__.py",
+        "carecheck/__init__.py", "carecheck/hookspecs.py", "carecheck/cli/__init__.py", "carecheck/run/__init__.py",
+        "carecheck/run/tally.py",
         "carecheck/adapters/csv_adapter.py", "carecheck/plugins/__init__.py", "carecheck/rulesets/__init__.py",
         "carecheck/rulesets/cqc-recovery.yaml", "carecheck/reporters/templates/pack.html.j2",
         "carecheck/data/framework/cqc-saf-2023.yaml", "carecheck/data/phrases/vague.txt",

@@ -8,7 +8,8 @@ from datetime import date
 
 import pytest
 
-from carecheck.evaluate import PeriodSeries, RunOptions, _Frame, evaluate
+from carecheck.run import PeriodSeries, RunOptions, evaluate
+from carecheck.run.series import Frame
 from carecheck.ruleset import load_ruleset
 from carecheck.store import open_store
 from carecheck.verdict_json import json_chunks
@@ -17,7 +18,7 @@ from carecheck.verdict_json import json_chunks
 @pytest.fixture
 def series():
     # Three months; the last is partial. Threshold 0.9 "at least".
-    frame = _Frame(("2026-06", "2026-07", "2026-08"), 2, 0.9, "at_least")
+    frame = Frame(("2026-06", "2026-07", "2026-08"), 2, 0.9, "at_least")
     counts = array("q", [9, 10, 1, 1,   # 9 of 10, one pending, one failure
                          0, 0, 0, 0,    # nothing counted
                          2, 2, 0, 0])   # 2 of 2 in the partial month
@@ -58,7 +59,7 @@ def test_evidence_figures_without_sqlites_json_functions(demo_copy, monkeypatch)
     (incidents,) = db.execute(
         "SELECT COUNT(*) FROM incident WHERE service = 'S001' AND occurred_at < '2026-09-01'").fetchone()
     options = RunOptions(as_of=date(2026, 8, 31), engine="reference")
-    with_json = evaluate(db, load_ruleset(), options)
+    with_json = evaluate(db, load_ruleset(), options).verdict
 
     real_execute = type(db).execute
 
@@ -68,7 +69,7 @@ def test_evidence_figures_without_sqlites_json_functions(demo_copy, monkeypatch)
         return real_execute(self, sql, parameters) if parameters is not None else real_execute(self, sql)
 
     monkeypatch.setattr(type(db), "execute", without_json)
-    row_by_row = evaluate(db, load_ruleset(), options)
+    row_by_row = evaluate(db, load_ruleset(), options).verdict
     db.close()
     assert [d["triangulation"] for d in row_by_row["domains"]] == [d["triangulation"] for d in with_json["domains"]]
     incident = next(d for d in with_json["domains"] if d["domain"] == "incident_learning")

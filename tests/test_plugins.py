@@ -231,7 +231,7 @@ def test_hook_carecheck_register_domains(register_plugin, db, tmp_path):
     """A third-party domain goes through the same engine, statuses and escalations as the built-in ones."""
     from datetime import date
 
-    from carecheck.evaluate import RunOptions, evaluate
+    from carecheck.run import RunOptions, evaluate
     from carecheck.ruleset import load_ruleset
 
     from builders import add
@@ -244,7 +244,7 @@ def test_hook_carecheck_register_domains(register_plugin, db, tmp_path):
     add(db, "incident", id="F1", service="Oak", occurred_at="05/06/2026 09:00", incident_type="fall")
     ruleset = tmp_path / "meds.yaml"
     ruleset.write_text("name: meds\ndomains:\n  medicines_review: {}\n")
-    verdict = evaluate(db, load_ruleset(ruleset), RunOptions(as_of=date(2026, 7, 1), engine="reference"))
+    verdict = evaluate(db, load_ruleset(ruleset), RunOptions(as_of=date(2026, 7, 1), engine="reference")).verdict
     (domain,) = verdict["domains"]
     (target,) = domain["targets"]
     june = next(p for p in target["periods"] if p["period"] == "2026-06")

@@ -108,14 +108,13 @@ def test_unknown_format(run_cli, demo_copy):
 def test_json_in_chunks_is_the_same_json(demo_copy):
     from datetime import date
 
-    from carecheck.evaluate import RunOptions, evaluate
+    from carecheck.run import RunOptions, evaluate
     from carecheck.ruleset import load_ruleset
     from carecheck.store import open_store
     from carecheck.verdict_json import json_chunks
 
     db = open_store(demo_copy)
-    verdict = evaluate(db, load_ruleset(), RunOptions(as_of=date(2026, 8, 31), engine="reference"))
-    verdict.pop("_failures")
+    verdict = evaluate(db, load_ruleset(), RunOptions(as_of=date(2026, 8, 31), engine="reference")).verdict
     db.close()
     chunks = list(json_chunks(verdict))
     from collections.abc import Mapping

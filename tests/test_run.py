@@ -172,12 +172,12 @@ def test_a_workers_share_of_the_services_is_all_its_queries_see(demo_verdict):
 
     from sqlite_utils import Database
 
-    from carecheck.evaluate import _only_share
+    from carecheck.run.reads import only_share
 
     _, db_path = demo_verdict
     db = Database(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True))
     everyone = db.execute("SELECT service, COUNT(*) FROM incident GROUP BY service").fetchall()
-    _only_share(db, ["S001", "Riverside Supported Living", "SVC-001"])  # Riverside's names in the register
+    only_share(db, ["S001", "Riverside Supported Living", "SVC-001"])  # Riverside's names in the register
     assert everyone == [("S001", 48), ("S002", 48)]
     assert db.execute("SELECT service, COUNT(*) FROM incident GROUP BY service").fetchall() == [("S001", 48)]
     assert db.execute("SELECT COUNT(*) FROM main.incident").fetchone() == (96,)

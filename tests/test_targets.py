@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from carecheck.evaluate import RunOptions, evaluate
+from carecheck.run import RunOptions, evaluate
 from carecheck.ruleset import load_ruleset
 
 from builders import add, one_domain, ruleset_file
@@ -36,9 +36,7 @@ def check(verdict, target_id, expected: dict, status: str):
 
 def run(db, tmp_path, domain, start, extra=""):
     path = ruleset_file(tmp_path, one_domain(domain, start, extra))
-    verdict = evaluate(db, load_ruleset(path), RunOptions(as_of=AS_OF, engine="reference"))
-    verdict.pop("_failures")
-    return verdict
+    return evaluate(db, load_ruleset(path), RunOptions(as_of=AS_OF, engine="reference")).verdict
 
 
 # -- incident learning ---------------------------------------------------------------------------

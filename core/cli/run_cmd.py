@@ -115,7 +115,7 @@ def run(ruleset, db_path, as_of, services, targets, fmt, output, waivers_path, i
         carecheck run --format html --output pack.html --waivers waivers.yaml
     """
     from ..check import run_check
-    from ..evaluate import RunOptions
+    from ..run import RunOptions
     from ..store import open_store
 
     if not Path(db_path).exists():
@@ -222,7 +222,7 @@ def demo(db_path, fmt, output, waivers_path, include_text, engine) -> None:
         carecheck demo --format html --output pack.html
     """
     from ..check import run_check
-    from ..evaluate import RunOptions
+    from ..run import RunOptions
     from ..generator import generate, last_day
     from ..importer import import_source
     from ..manifest import load_manifest

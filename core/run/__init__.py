@@ -1,0 +1,84 @@
+"""A run: a ruleset evaluated over the evidence store, ending in the verdict.
+
+One job per module, in the order a run uses them:
+
+- :mod:`.scope`: what the run covers (services and aliases, periods, waivers, working days),
+  worked out once;
+- :mod:`.tally`: each domain's outcomes counted into period series per service and pooled, with
+  statuses and the stale and low-denominator flags (:mod:`.series` holds the series themselves);
+- :mod:`.evidence`: triangulation across CQC's evidence categories;
+- :mod:`.parallel`: reads alongside on a thread, and the ``--workers`` forked processes;
+- :mod:`.judge`: escalations and scores through the rule engine;
+- :mod:`.assemble`: the verdict;
+- :mod:`.reads`: every SQL statement the run issues outside the domains' own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from .. import rule_engine
+from ..errors import InputError
+from ..ruleset import Ruleset
+from . import assemble, reads
+from .judge import Judge
+from .parallel import Alongside, domain_work, forks
+from .reads import FailureSink
+from .scope import RunOptions, RunScope, build_scope
+from .series import FAILURE_CAP, PeriodEntry, PeriodSeries
+from .tally import Tally
+
+__all__ = ["FAILURE_CAP", "FailureSink", "PeriodEntry", "PeriodSeries", "RunOptions", "RunResult", "RunScope",
+           "evaluate"]
+
+
+@dataclass
+class RunResult:
+    """A run's verdict (plain data, with its period figures as :class:`PeriodSeries`), and every
+    failure behind its figures (more than the verdict shows), for the store's ``run_failures``."""
+
+    verdict: dict
+    failures: FailureSink
+
+
+def evaluate(db: Database, ruleset: Ruleset, options: RunOptions) -> RunResult:
+    """Evaluate ``ruleset`` over the store ``db`` as on ``options.as_of``."""
+    scope = build_scope(db, ruleset, options)
+    engine = rule_engine.get_engine(options.engine)
+    jobs = _jobs(ruleset, options)
+    tally = Tally(scope, db, FailureSink(db))
+    alongside = Alongside(db, threaded=not forks(scope))  # never fork with a thread running
+    try:
+        # The data-quality reads need nothing from the figures: they go first, to be read alongside.
+        quality = alongside.submit(reads.quality_reads, scope.kinds_used())
+        judge = Judge(scope, engine)
+        domains = []
+        for (resolved, targets), work in zip(jobs, domain_work(tally, jobs, alongside)):
+            figures = [tally.target(resolved, spec, work.cells[target]) for target, spec in targets.items()]
+            work.cells = {}  # the figures hold the counts now: only one domain's cells are alive at once
+            judge.add_domain(resolved, targets, figures, work.signals, work.categories)
+            domains.append(assemble.domain_entry(scope, resolved, figures, work))
+        judgement = judge.decide()
+        verdict = assemble.verdict(db, scope, engine, domains, judgement, tally.quality, quality.result())
+    finally:
+        alongside.close()
+    return RunResult(verdict, tally.failures)
+
+
+def _jobs(ruleset: Ruleset, options: RunOptions) -> list[tuple]:
+    """Each domain with the targets the run computes (all, or those chosen with ``--target``)."""
+    wanted = set(options.targets)
+    known = {t for resolved in ruleset.domains for t in resolved.targets}
+    unknown = sorted(wanted - known)
+    if unknown:
+        raise InputError(f"unknown target {unknown[0]!r} (targets: {', '.join(sorted(known))})")
+    jobs = []
+    for resolved in ruleset.domains:
+        targets = {t: spec for t, spec in resolved.targets.items() if not wanted or t in wanted}
+        if targets:
+            jobs.append((resolved, targets))
+    if not jobs:
+        raise InputError("no target to evaluate: check --target and the ruleset's domains")
+    return jobs

@@ -1,0 +1,186 @@
+"""Every SQL statement a run issues, outside the domains' own: the failure sink, the newest records,
+the evidence figures, data quality, the actions that answer escalations, and records' free text.
+
+Dates and times are stored as ISO text, so ranges compare as text.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Iterable, Iterator
+
+from sqlite_utils import Database
+
+from ..records import KINDS
+from ..references import dangling_references
+
+#: The temporary table every failure behind a run's figures goes to, until the run is kept.
+FAILURES_TABLE = "temp.carecheck_failures"
+#: The temporary table naming a forked worker's share of the services (see :func:`only_share`).
+SHARE_TABLE = "temp.carecheck_share"
+
+
+class FailureSink:
+    """Every failure behind the figures, for the store's run_failures table, kept on disk as it comes
+    (a temporary table), so memory does not grow with the number of failing records."""
+
+    BATCH = 2_000
+
+    def __init__(self, db: Database):
+        self.db = db
+        self.pending: list[tuple] = []
+        # Failures are written once and read once, in order: a small cache for the temporary
+        # database keeps their pages out of the run's memory.
+        db.conn.execute("PRAGMA temp.cache_size = -256")
+        with db.atomic():  # explicit transactions: sqlite3 would otherwise leave one open behind a DELETE
+            db.conn.execute(f"CREATE TABLE IF NOT EXISTS {FAILURES_TABLE} "
+                            "(domain TEXT, target TEXT, service TEXT, period TEXT, unit TEXT)")
+            db.conn.execute(f"DELETE FROM {FAILURES_TABLE}")
+
+    def add(self, failure: tuple) -> None:
+        self.pending.append(failure)
+        if len(self.pending) >= self.BATCH:
+            self.flush()
+
+    def extend(self, failures: Iterable[tuple]) -> None:
+        for failure in failures:
+            self.add(failure)
+
+    def flush(self) -> None:
+        if self.pending:
+            with self.db.atomic():
+                self.db.conn.executemany(f"INSERT INTO {FAILURES_TABLE} VALUES (?, ?, ?, ?, ?)", self.pending)
+            self.pending = []
+
+    def rows(self) -> Iterator[tuple]:
+        """Every failure as (domain, target, service, period, unit), in the order they came."""
+        self.flush()
+        return self.db.conn.execute(f"SELECT domain, target, service, period, unit FROM {FAILURES_TABLE}")
+
+
+class ListSink(list):
+    """A forked worker's failures, kept in memory and sent back to the parent's :class:`FailureSink`."""
+
+    def add(self, failure: tuple) -> None:
+        self.append(failure)
+
+
+def store_path(db: Database) -> str:
+    """The store's file ("" for a store in memory)."""
+    return next(row[2] for row in db.execute("PRAGMA database_list").fetchall() if row[1] == "main")
+
+
+def read_only(path: str, check_same_thread: bool = True) -> Database:
+    return Database(sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=check_same_thread))
+
+
+def only_share(db: Database, raw_names: list[str]) -> None:
+    """Make the domains' queries on this connection read one share of the services' records.
+
+    SQLite looks a table name up in the temporary schema first, so a temporary view named after
+    each record kind, holding only the share's rows, stands in for the table in every query a
+    domain writes (reached by the service index), and each worker reads its share, not the store.
+    """
+    db.execute(f"CREATE TABLE {SHARE_TABLE} (raw TEXT PRIMARY KEY)")
+    db.conn.executemany(f"INSERT OR IGNORE INTO {SHARE_TABLE} VALUES (?)", [(name,) for name in raw_names])
+    for kind in KINDS:
+        if kind != "service":  # the register stays whole: services are matched by their aliases
+            db.execute(f"CREATE TEMP VIEW [{kind}] AS SELECT * FROM main.[{kind}] "
+                       f"WHERE service IN (SELECT raw FROM {SHARE_TABLE})")
+
+
+def newest_by_service(db: Database, kind: str) -> dict[str, str]:
+    """Each raw service name's newest record time (or date) of ``kind``."""
+    field_name = KINDS[kind].event_field
+    sql = f"SELECT service, MAX([{field_name}]) FROM [{kind}] GROUP BY service"
+    return {service: newest for service, newest in db.execute(sql).fetchall()}
+
+
+def source_figures(db: Database, kind: str, sources: list, first: date, as_of: date
+                   ) -> list[list[tuple[str, int, str | None]]]:
+    """(raw service, records, newest) per service for each of a kind's evidence sources, in one scan
+    of the records from ``first`` to ``as_of``."""
+    field_name = KINDS[kind].event_field
+    columns = []
+    for source in sources:
+        test = source.where or "1"
+        columns += [f"SUM(CASE WHEN ({test}) THEN 1 ELSE 0 END)", f"MAX(CASE WHEN ({test}) THEN [{field_name}] END)"]
+    # The range covers most rows, so "+" keeps the planner on a scan in service order (for GROUP
+    # BY) rather than the event-date index. The answer is one JSON row: a row at a time would take
+    # the GIL back for each service.
+    names = ", ".join(f"c{i}" for i in range(2 * len(sources)))
+    inner = (f"SELECT service, {', '.join(f'{column} AS c{i}' for i, column in enumerate(columns))} "
+             f"FROM [{kind}] WHERE +[{field_name}] >= ? AND +[{field_name}] < ? GROUP BY service")
+    params = [first.isoformat(), (as_of + timedelta(days=1)).isoformat()]
+    try:
+        (packed,) = db.execute(f"SELECT json_group_array(json_array(service, {names})) FROM ({inner})",
+                               params).fetchone()
+        rows = json.loads(packed)
+    except sqlite3.OperationalError as error:
+        if "json" not in str(error):
+            raise
+        rows = db.execute(inner, params).fetchall()  # an SQLite built without its JSON functions
+    return [[(row[0], row[1 + 2 * i], row[2 + 2 * i]) for row in rows] for i in range(len(sources))]
+
+
+@dataclass
+class Quality:
+    """What the store says about the evidence itself, read alongside the run."""
+
+    findings: list
+    rejected: int
+    #: The newest record time (or date) of each kind that holds records.
+    freshness: dict[str, str]
+    #: (id, raw service, source kind, source id, owner, owner role, due date, status) of open actions.
+    open_actions: list[tuple]
+
+
+def quality_reads(db: Database, used: set[str]) -> Quality:
+    """Dangling references of the ``used`` kinds, rejected rows, each kind's newest record and the
+    open improvement actions."""
+    findings = dangling_references(db, used)
+    (rejected,) = db.execute("SELECT COUNT(*) FROM rejected_rows").fetchone()
+    freshness = {}
+    for kind, model in KINDS.items():
+        (newest,) = db.execute(f"SELECT MAX([{model.event_field}]) FROM [{kind}]").fetchone()  # indexed
+        if newest and kind != "service":
+            freshness[kind] = newest
+    actions = db.execute(
+        """SELECT id, service, source_kind, source_id, owner, owner_role, due_date, status FROM improvement_action
+           WHERE status NOT IN ('completed', 'closed', 'cancelled') ORDER BY due_date IS NULL, due_date, id"""
+    ).fetchall()
+    return Quality(findings, rejected, freshness, actions)
+
+
+def actions_citing(db: Database, escalation_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
+    """The improvement actions that cite each escalation: id -> [(action id, status)]."""
+    if not escalation_ids:
+        return {}
+    marks = ", ".join("?" for _ in escalation_ids)
+    rows = db.execute(
+        f"SELECT escalation_id, id, status FROM improvement_action WHERE escalation_id IN ({marks})", escalation_ids,
+    ).fetchall()
+    by_escalation: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for escalation_id, action_id, status in rows:
+        by_escalation[escalation_id].append((action_id, status))
+    return by_escalation
+
+
+def free_text(db: Database, kind: str, ids: set[str]) -> dict[str, str]:
+    """The free-text fields of ``kind``'s records ``ids``, each record's joined and cut to 500
+    characters: only for a user who asked for them."""
+    fields = sorted(KINDS[kind].free_text_fields())
+    if not fields or not ids:
+        return {}
+    columns = ", ".join(f"[{f}]" for f in fields)
+    marks = ", ".join("?" for _ in ids)
+    texts = {}
+    for row in db.execute(f"SELECT id, {columns} FROM [{kind}] WHERE id IN ({marks})", sorted(ids)).fetchall():
+        parts = [f"{name}: {value}" for name, value in zip(fields, row[1:]) if value]
+        if parts:
+            texts[row[0]] = " | ".join(parts)[:500]
+    return texts

@@ -1,0 +1,192 @@
+"""What a run covers, worked out once before anything is counted: the services and their aliases,
+the review periods, the stale cutoff, the working-day calendar, the waivers and the framework.
+
+1. Services in scope come from the service register (with every alias), or, with no register,
+   from the records; ``--service`` or the ruleset's ``services`` narrows them.
+2. Review periods run from the first record (or the ruleset's ``start``) to ``as_of``; the last
+   complete period is the current one, and the period holding ``as_of`` is partial.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from ..dates import WorkingDays
+from ..errors import InputError
+from ..framework import Framework, load_framework
+from ..periods import Period, periods_between
+from ..records import KINDS
+from ..ruleset import ResolvedDomain, Ruleset
+from ..store import cached_bank_holidays
+from ..waivers import Waiver
+from .series import FAILURE_CAP
+
+
+@dataclass
+class RunOptions:
+    as_of: date
+    services: list[str] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)
+    engine: str = "auto"
+    failure_cap: int = FAILURE_CAP
+    waivers: list[Waiver] = field(default_factory=list)
+    #: Processes for the domains' store-reading work (1: all in this process).
+    workers: int = 1
+    #: Called with (domains done, domains) as the work goes on.
+    progress: Any = None
+    #: Add the free text of failing records (``record_text``): only when the user asks.
+    include_text: bool = False
+
+
+@dataclass(frozen=True)
+class RunScope:
+    """Everything a run's parts share, fixed before the first record is read."""
+
+    ruleset: Ruleset
+    options: RunOptions
+    framework: Framework
+    working_days: WorkingDays
+    #: In-scope services, canonical name -> service type (None when the register has none).
+    services: dict[str, str | None]
+    #: Every name a record may give a service (register id, name, aliases) -> canonical name.
+    aliases: dict[str, str]
+    waivers: tuple[Waiver, ...]
+    periods: tuple[Period, ...]
+    current: Period | None
+    partial: Period | None
+    #: A source whose newest record is older than this day is stale.
+    stale_cutoff: date
+
+    @property
+    def as_of(self) -> date:
+        return self.options.as_of
+
+    @property
+    def model(self):
+        return self.ruleset.model
+
+    @property
+    def current_label(self) -> str | None:
+        return self.current.label if self.current else None
+
+    def waiver_for(self, target: str, service: str | None) -> Waiver | None:
+        """The waiver that covers a target (for one service, or pooled), applying ones first."""
+        candidates = [w for w in self.waivers if w.target == target and (w.service is None or w.service == service)]
+        candidates.sort(key=lambda w: (not w.applies, w.service is None))
+        return candidates[0] if candidates else None
+
+    def kinds_used(self) -> set[str]:
+        """The kinds whose data quality a run reports: those its targets count (every kind its
+        domains read, in a full run)."""
+        if self.options.targets:
+            return {kind for r in self.ruleset.domains for t, spec in r.targets.items() if t in self.options.targets
+                    for kind in spec.sources}
+        return {kind for r in self.ruleset.domains for kind in r.domain.reads}
+
+    def resolved(self, domain: str) -> ResolvedDomain:
+        return next(r for r in self.ruleset.domains if r.domain.name == domain)
+
+
+def build_scope(db: Database, ruleset: Ruleset, options: RunOptions) -> RunScope:
+    model = ruleset.model
+    as_of = options.as_of
+    closures = Path(model.closures_file) if model.closures_file else None
+    if closures is not None and not closures.is_absolute():
+        closures = Path(ruleset.source).parent / closures
+    holidays_for = cached_bank_holidays(db)
+    working_days = WorkingDays.from_file(closures, holidays_for) if closures else WorkingDays(holidays_for=holidays_for)
+    services, aliases = _services(db, ruleset, options.services)
+    waivers = _resolve_waivers(options.waivers, ruleset, aliases)
+    first = _first_day(db, ruleset, as_of)
+    for year in range(first.year, as_of.year + 2):
+        holidays_for(year)  # now, on this connection: a forked worker must never touch it
+    periods = tuple(periods_between(first, as_of, model.period))
+    complete = [p for p in periods if p.end <= as_of]
+    cutoff_index = max(0, len(periods) - 1 - model.stale_after_periods)
+    return RunScope(
+        ruleset=ruleset, options=options, framework=load_framework(model.framework), working_days=working_days,
+        services=services, aliases=aliases, waivers=tuple(waivers), periods=periods,
+        current=complete[-1] if complete else None, partial=next((p for p in periods if p.end > as_of), None),
+        stale_cutoff=periods[cutoff_index].start,
+    )
+
+
+def _services(db: Database, ruleset: Ruleset, requested: list[str]) -> tuple[dict[str, str | None], dict[str, str]]:
+    """In-scope services (canonical name -> type) and every alias -> canonical name."""
+    aliases: dict[str, str] = {}
+    types: dict[str, str | None] = {}
+    for service_id, name, service_type, alias_json in db.execute(
+        "SELECT id, service, service_type, aliases FROM service ORDER BY service"
+    ).fetchall():
+        types[name] = service_type
+        for alias in [service_id, name] + (json.loads(alias_json) if alias_json else []):
+            aliases[alias] = name
+    if not types:
+        kinds = {kind for resolved in ruleset.domains for kind in resolved.domain.reads if kind in KINDS}
+        for kind in sorted(kinds):
+            for (name,) in db.execute(f"SELECT DISTINCT service FROM [{kind}]").fetchall():
+                types.setdefault(name, None)
+                aliases[name] = name
+    wanted = requested or ruleset.model.services
+    if wanted:
+        chosen: dict[str, str | None] = {}
+        for name in wanted:
+            canonical = aliases.get(name)
+            if canonical is None:
+                known = ", ".join(sorted(types)) or "none"
+                raise InputError(f"unknown service {name!r} (services in the store: {known})")
+            chosen[canonical] = types[canonical]
+        types = chosen
+    return dict(sorted(types.items())), aliases
+
+
+def _resolve_waivers(waivers: list[Waiver], ruleset: Ruleset, aliases: dict[str, str]) -> list[Waiver]:
+    known = {t for resolved in ruleset.domains for t in resolved.targets}
+    resolved_waivers = []
+    for waiver in waivers:
+        if waiver.target not in known:
+            raise InputError(f"{waiver.label()}: unknown target {waiver.target!r} (targets: {', '.join(sorted(known))})")
+        if waiver.service is not None:
+            canonical = aliases.get(waiver.service)
+            if canonical is None:
+                raise InputError(f"{waiver.label()}: unknown service {waiver.service!r}")
+            waiver.service = canonical
+        resolved_waivers.append(waiver)
+    return resolved_waivers
+
+
+def _first_day(db: Database, ruleset: Ruleset, as_of: date) -> date:
+    if ruleset.model.start:
+        return ruleset.model.start
+    earliest = None
+    kinds = {kind for resolved in ruleset.domains for kind in resolved.domain.reads if kind in KINDS and kind != "service"}
+    for kind in kinds:
+        field_name = KINDS[kind].event_field
+        (value,) = db.execute(f"SELECT MIN([{field_name}]) FROM [{kind}]").fetchone()  # the index answers
+        if value and (earliest is None or value[:10] < earliest):
+            earliest = value[:10]
+    first = date.fromisoformat(earliest) if earliest else as_of
+    return min(first, as_of)
+
+
+def rule_runs(resolved: ResolvedDomain, escalation, targets: dict, chosen: bool) -> bool:
+    """Whether an escalation rule is evaluated: every target it names is computed, and, when the
+    user chose targets (``--target``), it names at least one of them (signals alone belong to the
+    whole domain)."""
+    signals = {s.name for s in resolved.domain.signals}
+    named = {name.split(".")[0] for name in escalation.names if name not in signals}
+    return named <= set(targets) and (bool(named) or not chosen)
+
+
+def signals_used(resolved: ResolvedDomain, targets: dict) -> frozenset[str]:
+    """The signals used by the rules of a run with chosen targets."""
+    signals = {s.name for s in resolved.domain.signals}
+    return frozenset(name for escalation in resolved.escalations
+                     if rule_runs(resolved, escalation, targets, True)
+                     for name in escalation.names if name in signals)

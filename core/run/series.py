@@ -1,0 +1,184 @@
+"""A target's figures period by period: the cells a run counts into, and the read-only series the
+verdict holds.
+
+While a run counts, each target has a :class:`TargetCells` (a :class:`Cell` per service and
+period, and pooled counts by shift). Once counted, each series becomes a :class:`PeriodSeries`:
+the verdict's ``periods`` list, whose items are :class:`PeriodEntry` mappings made when read.
+JSON output, the store's ``target_results`` and the engine's facts read the series directly.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any, Iterator
+
+#: Failures kept per cell and shown per period in the verdict (every failure goes to the store).
+FAILURE_CAP = 25
+
+
+class Cell:
+    """One target's figures for one service (or all) and one period; failures kept up to the cap.
+
+    A run holds tens of thousands at once, so they are slotted, and their lists are made only when
+    a failure or a shift first needs one.
+    """
+
+    __slots__ = ("numerator", "denominator", "pending", "failures", "failures_total")
+
+    def __init__(self) -> None:
+        self.numerator = self.denominator = self.pending = self.failures_total = 0
+        self.failures: list[str] | None = None
+
+    def merge(self, other: "Cell", label: str | None = None) -> None:
+        """Add another cell's figures; ``label`` names the service its failures came from."""
+        self.numerator += other.numerator
+        self.denominator += other.denominator
+        self.pending += other.pending
+        self.failures_total += other.failures_total
+        if other.failures:
+            if self.failures is None:
+                self.failures = []
+            taken = other.failures[: max(0, FAILURE_CAP - len(self.failures))]
+            if label:
+                taken = [f"{label}: {unit}" for unit in taken]
+            self.failures.extend(taken)
+
+
+class TargetCells:
+    """A target's cells by service and period, and its pooled figures by shift (kept once, not per service)."""
+
+    __slots__ = ("by_service", "shifts")
+
+    def __init__(self, services) -> None:
+        self.by_service: dict[str, dict[str, Cell]] = {service: defaultdict(Cell) for service in services}
+        self.shifts: dict[str, dict[str, list[int]]] = {}  # period -> shift -> [passed, counted]
+
+
+class PeriodEntry(Mapping):
+    """One period's figures in the verdict: a read-only mapping with the keys of the JSON object.
+
+    Made when a :class:`PeriodSeries` is read; JSON output writes the series without them.
+    """
+
+    __slots__ = ("period", "partial", "numerator", "denominator", "value", "met", "pending", "failures",
+                 "failures_total", "shifts")
+    _KEYS = __slots__[:-1]
+
+    def __init__(self, period, partial, numerator, denominator, value, met, pending, failures, failures_total,
+                 shifts=None):
+        self.period, self.partial, self.numerator, self.denominator = period, partial, numerator, denominator
+        self.value, self.met, self.pending, self.failures = value, met, pending, failures
+        self.failures_total, self.shifts = failures_total, shifts
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self._KEYS or (key == "shifts" and self.shifts is not None):
+            return getattr(self, key)
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._KEYS
+        if self.shifts is not None:
+            yield "shifts"
+
+    def __len__(self) -> int:
+        return len(self._KEYS) + (self.shifts is not None)
+
+    def as_json(self) -> dict[str, Any]:
+        """The JSON object (faster than ``dict(entry)``, which looks each key up in turn)."""
+        out = {"period": self.period, "partial": self.partial, "numerator": self.numerator,
+               "denominator": self.denominator, "value": self.value, "met": self.met, "pending": self.pending,
+               "failures": self.failures, "failures_total": self.failures_total}
+        if self.shifts is not None:
+            out["shifts"] = self.shifts
+        return out
+
+
+class Frame:
+    """What every series of one target shares: the periods, the partial one, and the threshold."""
+
+    __slots__ = ("labels", "index", "partial", "threshold", "direction")
+
+    def __init__(self, labels: tuple[str, ...], partial: int, threshold: float, direction: str):
+        self.labels, self.partial, self.threshold, self.direction = labels, partial, threshold, direction
+        self.index = {label: position for position, label in enumerate(labels)}
+
+
+class PeriodSeries(Sequence):
+    """A target's figures period by period, for one service or pooled: the verdict's ``periods`` list,
+    read-only, whose items are :class:`PeriodEntry` mappings.
+
+    A verdict holds one per target and service (4,000 for 300 services, with 50,000 figures), so the
+    counts sit in one integer array and an entry is made only when it is read. JSON output, the
+    store and the engine's facts read the array directly.
+    """
+
+    __slots__ = ("_frame", "_counts", "_failures", "_shifts")
+
+    def __init__(self, frame: Frame, counts: array, failures: dict[int, list[str]] | None,
+                 shifts: dict[int, dict] | None):
+        self._frame, self._counts, self._failures, self._shifts = frame, counts, failures, shifts
+
+    def __len__(self) -> int:
+        return len(self._frame.labels)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self._entry(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("period index out of range")
+        return self._entry(index)
+
+    def _values(self, i: int) -> tuple:
+        """Period ``i``'s values, in the order of :attr:`PeriodEntry._KEYS`, then its shifts."""
+        frame = self._frame
+        numerator, denominator, pending, failures_total = self._counts[4 * i: 4 * i + 4]
+        value = ratio(numerator, denominator)
+        return (frame.labels[i], i == frame.partial, numerator, denominator, value,
+                met_threshold(value, frame.threshold, frame.direction), pending,
+                self._failures.get(i, ()) if self._failures else (), failures_total,
+                self._shifts.get(i) if self._shifts else None)
+
+    def _entry(self, i: int) -> PeriodEntry:
+        return PeriodEntry(*self._values(i))
+
+    def __iter__(self) -> Iterator[PeriodEntry]:
+        for i in range(len(self._frame.labels)):
+            yield self._entry(i)
+
+    def entry_for(self, label: str | None) -> PeriodEntry | None:
+        """The entry of a period by its label, or None."""
+        i = self._frame.index.get(label) if label else None
+        return None if i is None else self._entry(i)
+
+    def pending_total(self) -> int:
+        return sum(self._counts[2::4])
+
+    def result_rows(self) -> Iterator[tuple]:
+        """(period, partial, numerator, denominator, value, met) for each period, as the store keeps them."""
+        for i in range(len(self._frame.labels)):
+            yield self._values(i)[:6]
+
+    def as_json(self) -> list[dict[str, Any]]:
+        keys = PeriodEntry._KEYS
+        out = []
+        for i in range(len(self._frame.labels)):
+            values = self._values(i)
+            entry = dict(zip(keys, values))
+            if values[-1] is not None:
+                entry["shifts"] = values[-1]
+            out.append(entry)
+        return out
+
+
+def met_threshold(value: float | None, threshold: float, direction: str) -> bool | None:
+    if value is None:
+        return None
+    return value >= threshold - 1e-12 if direction == "at_least" else value <= threshold + 1e-12
+
+
+def ratio(numerator: int, denominator: int) -> float | None:
+    return round(numerator / denominator, 6) if denominator else None
