@@ -15,7 +15,6 @@ import json
 import math
 import re
 import typing
-from datetime import date, datetime
 from typing import Any, Callable
 
 from annotated_types import Ge, Le, MinLen

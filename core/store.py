@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 import sqlite3
 import typing
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from sqlite_utils import Database
 
@@ -52,6 +53,22 @@ def open_store(path: str | Path = DEFAULT_DB) -> Database:
     except sqlite3.DatabaseError as error:
         raise InputError(f"{path}: not a carecheck database ({error})") from None
     return db
+
+
+@contextmanager
+def using_store(path: str | Path = DEFAULT_DB, *, create: bool = False) -> Iterator[Database]:
+    """The evidence store at ``path``, closed when the block ends.
+
+    Only ``create`` (an import) makes a new store: any other command given a path that holds no
+    store stops with an input error, so a mistyped ``--db`` never leaves an empty store behind.
+    """
+    if not create and not Path(path).exists():
+        raise InputError(f"{path}: no evidence store here; import records first (carecheck import) or pass --db")
+    db = open_store(path)
+    try:
+        yield db
+    finally:
+        db.close()
 
 
 def column_type(annotation: Any) -> type:

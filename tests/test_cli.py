@@ -160,3 +160,33 @@ def test_cli_default_store_matches_the_store_module():
     from carecheck.store import DEFAULT_DB
 
     assert cli_default == DEFAULT_DB
+
+
+@pytest.mark.parametrize("command", [
+    ["records"], ["history"], ["diff", "a", "b"], ["prune", "--keep", "1"], ["report", "abc"], ["actions"],
+    ["run", "--as-of", "2026-08-31"],
+], ids=lambda c: c[0])
+def test_a_mistyped_store_is_an_input_error_and_never_created(run_cli, tmp_path, command):
+    typo = tmp_path / "typo.db"
+    result = run_cli(*command, "--db", typo)
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {typo}: no evidence store here; import records first (carecheck import) or pass --db\n"
+    assert not typo.exists()
+
+
+def test_command_modules_import_nothing_from_the_cli_package_itself():
+    """Each command module imports exit codes and options from modules of their own, never from
+    ``carecheck.cli`` (which imports the command modules: a cycle)."""
+    import ast
+    from pathlib import Path
+
+    import carecheck.cli
+
+    folder = Path(carecheck.cli.__file__).parent
+    submodules = {path.stem for path in folder.glob("*.py")}
+    for path in folder.glob("*_cmd.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module is None:
+                assert {alias.name for alias in node.names} <= submodules, path.name
+            if isinstance(node, ast.ImportFrom) and node.module == "carecheck.cli":
+                raise AssertionError(f"{path.name} imports carecheck.cli")

@@ -113,5 +113,5 @@ def test_reference_engine_collects_every_match():
     ],
 )
 def test_compiler_refuses_unsafe_constructs(condition, message):
-    with pytest.raises(rule_engine.RuleCompileError, match=re.escape(f"rule bad_rule: ") + ".*" + re.escape(message)):
+    with pytest.raises(rule_engine.RuleCompileError, match=re.escape("rule bad_rule: ") + ".*" + re.escape(message)):
         rule_engine.compile_rules([rule_engine.Rule("bad_rule", "k", condition)])

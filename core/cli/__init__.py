@@ -1,11 +1,7 @@
-"""The ``carecheck`` command line: the only place errors become messages and exit codes.
+"""The ``carecheck`` command line, where errors become messages and exit codes (:mod:`.exits`).
 
-Exit codes, the same for every command:
-
-- 0: success;
-- 1: the checks ran and failed a threshold the user set (for example ``--fail-under``);
-- 2: a usage or input error, reported in one line;
-- 3: an internal error (a bug in carecheck).
+Errors become messages here: in :class:`CarecheckGroup` for every command, and in :func:`main`
+for the plugins' command registration, which runs before any command.
 """
 
 from __future__ import annotations
@@ -19,12 +15,9 @@ import click
 from .. import __version__, plugin_manager
 from ..errors import CarecheckError
 
-CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+from .exits import EXIT_CHECKS_FAILED, EXIT_INPUT_ERROR, EXIT_INTERNAL_ERROR, EXIT_OK  # noqa: F401 (re-exported)
 
-EXIT_OK = 0
-EXIT_CHECKS_FAILED = 1
-EXIT_INPUT_ERROR = 2
-EXIT_INTERNAL_ERROR = 3
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 class UserError(click.ClickException):

@@ -31,23 +31,18 @@ def actions(db_path, run_id, fmt, output) -> None:
         carecheck actions --run 3f2a9c > actions.csv
     """
     from ..results import load_run
-    from ..store import open_store
+    from ..store import using_store
     from ..tracker import to_csv, tracker_rows, write_xlsx
 
     if fmt == "xlsx" and output is None:
         raise click.UsageError("--format xlsx needs --output FILE")
-    if not Path(db_path).exists():
-        raise InputError(f"{db_path}: no evidence store here; pass --db")
-    db = open_store(db_path)
-    try:
+    with using_store(db_path) as db:
         if run_id is None:
             latest = db.execute("SELECT run_id FROM runs ORDER BY created_at DESC, rowid DESC LIMIT 1").fetchone()
             if latest is None:
                 raise InputError(f"{db_path}: no run yet; run carecheck run first")
             run_id = latest[0]
         rows = tracker_rows(db, load_run(db, run_id))
-    finally:
-        db.close()
     if output is None:
         click.echo(to_csv(rows), nl=False)
         return

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
-from pathlib import Path
 
 import click
 
@@ -13,18 +11,10 @@ from ..reporters.table import tabulate
 from .options import UKDate, db_option, json_option
 
 
-@contextmanager
 def _store(db_path):
-    """The evidence store at ``db_path``, closed when the block ends."""
-    from ..store import open_store
+    from ..store import using_store
 
-    if not Path(db_path).exists():
-        raise InputError(f"{db_path}: no evidence store here; pass --db")
-    db = open_store(db_path)
-    try:
-        yield db
-    finally:
-        db.close()
+    return using_store(db_path)
 
 
 @click.command(name="history")

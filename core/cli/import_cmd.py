@@ -71,7 +71,7 @@ def import_(source, kind, adapter, mapping, source_name, options, manifest, forc
     """
     from ..importer import ImportRequest, import_source
     from ..manifest import load_manifest
-    from ..store import open_store
+    from ..store import using_store
 
     if manifest and (source or kind):
         raise click.UsageError("give either SOURCE with --kind, or --manifest, not both")
@@ -83,9 +83,8 @@ def import_(source, kind, adapter, mapping, source_name, options, manifest, forc
         raise click.UsageError("--kind is required with SOURCE")
     else:
         requests = [ImportRequest(source, kind, adapter, _parse_option(options), mapping, source_name)]
-    db = open_store(db_path)
     failed: list[str] = []
-    try:
+    with using_store(db_path, create=True) as db:
         for request in requests:
             progress = Progress(f"importing {request.path.name}")
             try:
@@ -98,8 +97,6 @@ def import_(source, kind, adapter, mapping, source_name, options, manifest, forc
                     raise
                 failed.append(str(error))
                 click.echo(f"Error: {error}", err=True)
-    finally:
-        db.close()
     if failed:
         raise InputError(f"{len(failed)} of {len(requests)} files were not imported (see above)")
 

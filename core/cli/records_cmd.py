@@ -9,7 +9,7 @@ import click
 
 from ..records import KINDS
 from ..references import dangling_references, service_names
-from ..store import open_store
+from ..store import using_store
 from ..reporters.table import tabulate
 from .options import db_option, json_option
 
@@ -51,14 +51,11 @@ def records_list(db_path: str, as_json: bool, kinds, services, dangling: bool) -
         carecheck records --json --db evidence.db
         carecheck records --kind incident --service "Oak House"
     """
-    db = open_store(db_path)
-    try:
+    with using_store(db_path) as db:
         counts = [c for c in record_counts(db)
                   if (not kinds or c["kind"] in kinds) and (not services or c["service"] in services)]
         findings = dangling_references(db, set(kinds) if kinds else None)
         rejected = db.execute("SELECT COUNT(*) FROM rejected_rows").fetchone()[0]
-    finally:
-        db.close()
     if as_json:
         click.echo(json.dumps({
             "counts": counts,

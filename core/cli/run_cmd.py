@@ -12,7 +12,7 @@ import click
 from .. import plugin_manager
 from ..dates import LONDON
 from ..errors import InputError
-from . import EXIT_CHECKS_FAILED
+from .exits import EXIT_CHECKS_FAILED, EXIT_INPUT_ERROR
 from .options import UKDate, db_option
 
 # The engine, store and generator are imported inside the commands that use them, so that
@@ -115,25 +115,21 @@ def run(ruleset, db_path, as_of, services, targets, fmt, output, waivers_path, i
         carecheck run --format html --output pack.html --waivers waivers.yaml
     """
     from ..check import run_check
-    from ..run import RunOptions
-    from ..store import open_store
-
-    if not Path(db_path).exists():
-        raise InputError(f"{db_path}: no evidence store here; import records first (carecheck import) or pass --db")
     from ..progress import Progress
+    from ..run import RunOptions
+    from ..store import using_store
 
     as_of = as_of or _today()
     waivers = _waivers(waivers_path, as_of)
-    db = open_store(db_path)
-    progress = Progress("checking", unit="domains")
-    try:
-        options = RunOptions(as_of=as_of, services=list(services), targets=list(targets), engine=engine,
-                             waivers=waivers, include_text=include_text, workers=workers,
-                             progress=lambda done, total: progress.update(done, total))
-        verdict = run_check(db, ruleset, options)
-    finally:
-        progress.done()
-        db.close()
+    with using_store(db_path) as db:
+        progress = Progress("checking", unit="domains")
+        try:
+            options = RunOptions(as_of=as_of, services=list(services), targets=list(targets), engine=engine,
+                                 waivers=waivers, include_text=include_text, workers=workers,
+                                 progress=lambda done, total: progress.update(done, total))
+            verdict = run_check(db, ruleset, options)
+        finally:
+            progress.done()
     _emit(verdict, fmt, output)
     _finish(verdict, fail_under)
 
@@ -164,15 +160,10 @@ def report(run_id, db_path, fmt, output) -> None:
         carecheck report 3f2a --format html --output pack.html
     """
     from ..results import load_run
-    from ..store import open_store
+    from ..store import using_store
 
-    if not Path(db_path).exists():
-        raise InputError(f"{db_path}: no evidence store here; pass --db")
-    db = open_store(db_path)
-    try:
+    with using_store(db_path) as db:
         verdict = load_run(db, run_id)
-    finally:
-        db.close()
     _emit(verdict, fmt, output)
 
 
@@ -192,7 +183,7 @@ def validate(ruleset: str) -> None:
     if problems:
         for problem in problems:
             click.echo(problem, err=True)
-        raise click.exceptions.Exit(2)
+        raise click.exceptions.Exit(EXIT_INPUT_ERROR)
     targets = sum(len(d.targets) for d in loaded.domains)
     rules = sum(len(d.escalations) for d in loaded.domains)
     click.echo(f"{path}: valid ({len(loaded.domains)} domains, {targets} targets, {rules} escalation rules)")
@@ -226,7 +217,7 @@ def demo(db_path, fmt, output, waivers_path, include_text, engine) -> None:
     from ..generator import generate, last_day
     from ..importer import import_source
     from ..manifest import load_manifest
-    from ..store import open_store
+    from ..store import using_store
 
     as_of = last_day(DEMO_START, DEMO_MONTHS)
     waivers = _waivers(waivers_path, as_of)
@@ -234,14 +225,11 @@ def demo(db_path, fmt, output, waivers_path, include_text, engine) -> None:
         manifest = generate(Path(folder) / "export", services=DEMO_SERVICES, months=DEMO_MONTHS, seed=DEMO_SEED,
                             start=DEMO_START)
         store_path = Path(db_path) if db_path else Path(folder) / "demo.db"
-        db = open_store(store_path)
-        try:
+        with using_store(store_path, create=True) as db:
             for request in load_manifest(manifest):
                 import_source(db, request)
             options = RunOptions(as_of=as_of, engine=engine, waivers=waivers, include_text=include_text)
             verdict = run_check(db, None, options)
-        finally:
-            db.close()
     _emit(verdict, fmt, output)
 
 
