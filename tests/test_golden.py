@@ -68,9 +68,19 @@ def _store(folder: Path, services: int, months: int, seed: int, start: date):
     return db
 
 
+def _private_keys(value, path="") -> list[str]:
+    if isinstance(value, dict):
+        return [f"{path}.{k}" for k in value if k.startswith("_")] + [
+            found for k, v in value.items() for found in _private_keys(v, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [found for i, v in enumerate(value) for found in _private_keys(v, f"{path}[{i}]")]
+    return []
+
+
 def _check(name: str, verdict: dict) -> None:
     path = GOLDEN / f"{name}.json"
     got = normalised(verdict)
+    assert _private_keys(got) == []
     if os.environ.get("CARECHECK_REGENERATE_GOLDEN"):
         path.write_text(json.dumps(got, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
     want = json.loads(path.read_text(encoding="utf-8"))

@@ -114,11 +114,11 @@ class PeriodSeries(Sequence):
     store and the engine's facts read the array directly.
     """
 
-    __slots__ = ("_frame", "_counts", "_failures", "_shifts")
+    __slots__ = ("_frame", "_counts", "_failed_units", "_shifts")
 
     def __init__(self, frame: Frame, counts: array, failures: dict[int, list[str]] | None,
                  shifts: dict[int, dict] | None):
-        self._frame, self._counts, self._failures, self._shifts = frame, counts, failures, shifts
+        self._frame, self._counts, self._failed_units, self._shifts = frame, counts, failures, shifts
 
     def __len__(self) -> int:
         return len(self._frame.labels)
@@ -139,7 +139,7 @@ class PeriodSeries(Sequence):
         value = ratio(numerator, denominator)
         return (frame.labels[i], i == frame.partial, numerator, denominator, value,
                 met_threshold(value, frame.threshold, frame.direction), pending,
-                self._failures.get(i, ()) if self._failures else (), failures_total,
+                self._failed_units.get(i, ()) if self._failed_units else (), failures_total,
                 self._shifts.get(i) if self._shifts else None)
 
     def _entry(self, i: int) -> PeriodEntry:
