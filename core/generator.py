@@ -136,8 +136,10 @@ def _quota(n: int, share: float) -> list[bool]:
 
 
 class Generator:
-    def __init__(self, out: Path, services: int, months: int, seed: int, start: date, notes_per_day: int):
+    def __init__(self, out: Path, services: int, months: int, seed: int, start: date, notes_per_day: int,
+                 drifting: int = 0):
         self.out = Path(out)
+        self.drifting = drifting
         self.n_services = services
         self.months = _months(start, months)
         self.rng = random.Random(seed)
@@ -193,10 +195,15 @@ class Generator:
             # incident learning climbs towards but below 95%, provider oversight drifts at the end.
             sg_quality = 1.0 if m >= total - 4 else 0.5 + 0.4 * m / max(1, total - 4)
             inc_quality = 0.5 + 0.4 * m / max(1, total - 1)
+            review_quality = None
             drifting = m == total - 1
+            if self.drifting:  # a recovering group: only the drifting locations miss reviews, in the last month
+                inc_quality = sg_quality
+                review_quality = 0.0 if drifting and index >= self.n_services - self.drifting else None
+                drifting = False
             self.safeguarding(code, people, staff, first, last, sg_quality)
             self.cadences(code, first, last, sg_quality >= 1.0, m, total)
-            self.incidents(code, people, staff, first, last, inc_quality)
+            self.incidents(code, people, staff, first, last, inc_quality, review_quality)
             previous_visit = self.oversight(code, first, last, m, drifting, visit_actions, previous_visit)
             self.other_evidence(code, people, staff, first, last)
             self.daily_notes(code, people, staff, first, last)
@@ -258,15 +265,16 @@ class Generator:
         self.write("governance_activity", id=self.next_id("GA"), service=code, activity=activity, performed_at=when,
                    performed_by=f"ST-{code}-01", role=role, records_checked=self.rng.randint(3, 20), outcome="no_concerns")
 
-    def incidents(self, code, people, staff, first, last, quality) -> None:
+    def incidents(self, code, people, staff, first, last, quality, review_quality=None) -> None:
         rng = self.rng
         meeting = last - timedelta(days=4)
         next_meeting = meeting + timedelta(days=31)
-        for ok_review, ok_learning, ok_observed in zip(_quota(6, quality), _quota(6, quality), _quota(6, quality)):
+        reviews = _quota(6, quality if review_quality is None else review_quality)
+        for ok_review, ok_learning, ok_observed in zip(reviews, _quota(6, quality), _quota(6, quality)):
             day = first + timedelta(days=rng.randint(0, 14))
             occurred = _at(day, rng, (0, 23))
             record_id = self.next_id("INC")
-            delay = rng.randint(1, 4) if ok_review else rng.randint(7, 10)
+            delay = rng.randint(1, 4) if ok_review else 6 if review_quality is not None else rng.randint(7, 10)
             reviewed_day = self.working_days.add(day, delay)
             reviewed = datetime.combine(reviewed_day, occurred.time().replace(hour=11))
             action_id = self.next_id("ACT")
@@ -371,9 +379,14 @@ class Generator:
 
 
 def generate(out: Path, *, services: int = 2, months: int = 8, seed: int = 7, start: date = date(2026, 1, 1),
-             notes_per_day: int = 3) -> Path:
-    """Write synthetic evidence and its manifest to ``out``; returns the manifest's path."""
-    return Generator(out, services, months, seed, start, notes_per_day).run()
+             notes_per_day: int = 3, drifting: int = 0) -> Path:
+    """Write synthetic evidence and its manifest to ``out``; returns the manifest's path.
+
+    With ``drifting``, the group recovers in every domain, except that the last ``drifting``
+    locations miss every incident review deadline (inc_review_5wd) in the last month: a failing
+    home that a pooled figure would hide.
+    """
+    return Generator(out, services, months, seed, start, notes_per_day, drifting).run()
 
 
 def last_day(start: date, months: int) -> date:

@@ -131,3 +131,9 @@ def m008_history_index(db: Database) -> None:
     # period, serves history, diff and pruning, and replaces m004's (run, target, service).
     db.execute("DROP INDEX IF EXISTS idx_target_results_run_id_target_service")
     db["target_results"].create_index(["run_id", "period", "service", "target"], if_not_exists=True)
+
+
+@migrations()
+def m009_run_lowest_level(db: Database) -> None:
+    # Verdicts are location-first (schema 2.0): a run keeps its lowest location level, not a score.
+    db["runs"].add_column("lowest_level", str)

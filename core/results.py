@@ -46,11 +46,11 @@ def save_run(db: Database, result: RunResult) -> str:
     rows = _result_rows(run_id, verdict)
     with db.atomic():
         db.conn.execute(
-            "INSERT INTO runs (run_id, created_at, as_of, ruleset, ruleset_hash, engine, score, percentage, verdict_z, "
-            "current_period) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO runs (run_id, created_at, as_of, ruleset, ruleset_hash, engine, lowest_level, verdict_z, "
+            "current_period) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (run_id, verdict["audit"]["generated_at"], verdict["as_of"], verdict["ruleset"]["name"],
-             verdict["ruleset"]["hash"], verdict["audit"]["engine"], verdict["verdict"]["score"],
-             verdict["verdict"]["percentage"], _compressed(verdict), verdict["periods"]["current"]),
+             verdict["ruleset"]["hash"], verdict["audit"]["engine"], verdict["verdict"]["lowest"]["level"],
+             _compressed(verdict), verdict["periods"]["current"]),
         )
         db.conn.executemany("INSERT INTO target_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         failures.flush()
@@ -79,7 +79,9 @@ def load_run(db: Database, run_id: str) -> dict:
     text, packed = db.execute(
         "SELECT verdict, verdict_z FROM runs WHERE run_id = ?", [_resolve_run_id(db, run_id)]
     ).fetchone()
-    return json.loads(zlib.decompress(packed) if packed is not None else text)
+    from .verdict_upgrade import upgraded
+
+    return upgraded(json.loads(zlib.decompress(packed) if packed is not None else text))
 
 
 def run_rows(db: Database, target: str | None = None, service: str | None = None) -> list[dict]:

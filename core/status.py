@@ -1,8 +1,8 @@
-"""Recovery statuses of a target, and the scoring rules of domains and runs.
+"""Recovery statuses of a target, and the assurance-level rules of a location's domain.
 
 Every rule here is stated in docs/verdict.md. Statuses are computed in Python from the per-period
-figures; scores are rules in the ruleset trigger language, run by the rule engine like the
-escalation rules, so the rule that set each score can be named in the output.
+figures; levels are rules in the ruleset trigger language, run by the rule engine like the
+escalation rules, so the rule that set each level can be named in the output.
 """
 
 from __future__ import annotations
@@ -77,39 +77,54 @@ def series_status(
     return SeriesStatus(NOT_IMPROVING, baseline, current, trend, "no better than the baseline")
 
 
+#: Assurance levels, lowest first. Names, never numbers, and never CQC's rating words: carecheck's
+#: levels are the provider's internal assurance, not a rating prediction.
+NOT_ASSURED = "not_assured"
+PARTLY_ASSURED = "partly_assured"
+ASSURED = "assured"
+ASSURED_SUSTAINED = "assured_sustained"
+LEVELS = (NOT_ASSURED, PARTLY_ASSURED, ASSURED, ASSURED_SUSTAINED)
+LEVEL_WORDS = {NOT_ASSURED: "not assured", PARTLY_ASSURED: "partly assured", ASSURED: "assured",
+               ASSURED_SUSTAINED: "assured and sustained"}
+
+
+def lowest(levels) -> str | None:
+    """The lowest of some levels (None among them ignored); None when there is none."""
+    known = [level for level in levels if level is not None]
+    return min(known, key=LEVELS.index) if known else None
+
+
 @dataclass(frozen=True)
-class ScoreRule:
+class LevelRule:
     name: str
-    score: int
-    #: "base" rules set a score (they are exclusive); "cap" rules limit it
+    level: str
+    #: "base" rules set a level (exactly one fires); "cap" rules set the most it can be
     role: str
     when: str
     explanation: str
 
+    @property
+    def cap(self) -> str:
+        """A cap's short name, as the verdict's level_caps give it."""
+        return self.name.removeprefix("cap_")
 
-DOMAIN_FACT_NAMES = {
-    "targets": "number", "not_met": "number", "deteriorating": "number", "not_recovered": "number",
-    "categories": "number", "share_not_met": "number",
+
+#: The figures of one location's domain that the level rules read (judged targets only).
+LEVEL_FACT_NAMES = {
+    "judged": "number", "short": "number", "share_short": "number", "deteriorating": "number",
+    "not_recovered": "number", "categories": "number",
 }
-DOMAIN_SCORE_RULES = (
-    ScoreRule("domain_score_1", 1, "base", "deteriorating > 0 or share_not_met >= 0.5",
-              "a target is deteriorating, or half or more are not met in the current period"),
-    ScoreRule("domain_score_2", 2, "base", "deteriorating == 0 and share_not_met < 0.5 and not_met > 0",
-              "some targets are not met in the current period"),
-    ScoreRule("domain_score_3", 3, "base", "not_met == 0 and (not_recovered > 0 or categories < 3)",
-              "every target is met in the current period"),
-    ScoreRule("domain_score_4", 4, "base", "not_met == 0 and not_recovered == 0 and categories >= 3",
-              "every target is recovered, with evidence from three or more categories"),
-    ScoreRule("domain_cap_single_category", 2, "cap", "categories <= 1",
-              "evidence from a single category caps the domain at 2"),
+LEVEL_RULES = (
+    LevelRule("level_not_assured", NOT_ASSURED, "base", "deteriorating > 0 or share_short >= 0.5",
+              "a target is deteriorating, or half or more of the judged targets are not met or not evidenced"),
+    LevelRule("level_partly_assured", PARTLY_ASSURED, "base", "deteriorating == 0 and share_short < 0.5 and short > 0",
+              "some judged targets (fewer than half) are not met or not evidenced, none deteriorating"),
+    LevelRule("level_assured", ASSURED, "base",
+              "short == 0 and deteriorating == 0 and (not_recovered > 0 or categories < 3)",
+              "every judged target is met"),
+    LevelRule("level_assured_sustained", ASSURED_SUSTAINED, "base",
+              "short == 0 and deteriorating == 0 and not_recovered == 0 and categories >= 3",
+              "every judged target is recovered, with evidence from three or more categories in the window"),
+    LevelRule("cap_single_category", PARTLY_ASSURED, "cap", "categories <= 1",
+              "evidence from one category or none: at most partly assured"),
 )
-RUN_FACT_NAMES = {"percentage": "number", "lowest_domain_score": "number"}
-RUN_SCORE_RULES = (
-    ScoreRule("run_band_4", 4, "base", "percentage >= 88", "88% or more"),
-    ScoreRule("run_band_3", 3, "base", "percentage >= 63 and percentage < 88", "63% to 87%"),
-    ScoreRule("run_band_2", 2, "base", "percentage >= 39 and percentage < 63", "39% to 62%"),
-    ScoreRule("run_band_1", 1, "base", "percentage < 39", "38% or less"),
-    ScoreRule("run_cap_domain_scored_1", 2, "cap", "lowest_domain_score <= 1",
-              "a domain scored 1 caps the run at 2"),
-)
-SCORE_LABELS = {1: "significant shortfalls", 2: "some shortfalls", 3: "good", 4: "exceptional"}

@@ -106,8 +106,9 @@ def sync_record_tables(db: Database, models: typing.Iterable[type[Record]] | Non
         for name, kind in columns.items():
             if name not in existing:
                 table.add_column(name, kind)
-        # Indexes for the event date (periods), the service, and every reference to another record.
-        wanted = [["service"], [model.event_field]] + [
+        # Indexes for the service with its event date (a location's records, its newest record),
+        # the event date (periods), and every reference to another record.
+        wanted = [["service", model.event_field], [model.event_field]] + [
             [name] for name in model.references() if column_type(model.model_fields[name].annotation) is not list
             and "list" not in str(model.model_fields[name].annotation)
         ] + [list(columns_) for columns_ in model.indexes]

@@ -11,6 +11,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Status = Literal["recovered", "improving", "not_improving", "deteriorating", "insufficient_evidence"]
+Level = Literal["not_assured", "partly_assured", "assured", "assured_sustained"]
+ReasonCode = Literal["no_records", "stale", "no_events", "carried"]
 
 
 class _Model(BaseModel):
@@ -46,6 +48,9 @@ class StatusFields(_Model):
     current: float | None
     trend: Literal["rising", "falling", "steady"] | None
     reason: str
+    reason_code: ReasonCode | None = Field(
+        description="Why the target has no value of its own: no_records, stale, no_events, or carried from an earlier period."
+    )
     stale_sources: list[str]
 
 
@@ -60,11 +65,17 @@ class WaiverRef(_Model):
 
 class ServiceTarget(StatusFields):
     service: str
+    judged: bool = Field(description="Counted in the location's level: false when not judged (no events) or waived.")
+    carried: bool = Field(description="No events in the current period: status and met carried from carried_from.")
+    carried_from: str | None
     periods: list[PeriodFigures]
     waiver: WaiverRef | None = Field(description="The waiver covering this target for this service, if any.")
 
 
 class Target(StatusFields):
+    """A target over every location: ``status`` is the worst status over the locations that judge
+    it; ``baseline``, ``current`` and ``trend`` are the pooled figures', kept as context."""
+
     id: str
     title: str
     kind: Literal["rate", "cadence"]
@@ -72,6 +83,10 @@ class Target(StatusFields):
     direction: Literal["at_least", "at_most"]
     description: str
     cadence: str | None
+    pooled_status: Status = Field(description="The status of the pooled figures: context, never a headline.")
+    location_statuses: dict[str, int] = Field(
+        description="Locations at each status; 'not_judged' and 'waived' count those that do not judge it."
+    )
     periods: list[PeriodFigures] = Field(description="Pooled over services: sums of numerators and denominators.")
     services: list[ServiceTarget]
     waiver: WaiverRef | None = Field(description="A waiver covering this target for every service, if any.")
@@ -102,17 +117,14 @@ class Domain(_Model):
     title: str
     plugin: str
     baseline_issue: str
-    score: int = Field(ge=1, le=4)
-    score_label: str
-    score_rule: str
-    score_limiter: str | None
-    status: Status
+    status: Status = Field(description="The worst of its targets' statuses.")
+    levels: dict[Level, int] = Field(description="Locations at each level in this domain.")
     evidence_categories: list[str]
     triangulated: bool = Field(description="Evidence from three or more categories.")
     triangulation: list[EvidenceSourceFigures]
     framework: FrameworkMapping
     warnings: list[str]
-    waived_targets: int = Field(description="Targets under a waiver in force: shown, not scored.")
+    waived_targets: int = Field(description="Targets under a waiver for every location in force: shown, not judged.")
     targets: list[Target]
 
 
@@ -131,9 +143,22 @@ class Escalation(_Model):
     due: str
     status: Literal["open", "closed"]
     answered_by: list[str] | None
+    locations: list[str] = Field(description="The locations it is about.")
 
 
 class SummaryLine(_Model):
+    """A target in the provider roll-up, with the locations that put it in its list."""
+
+    domain: str
+    target: str
+    title: str
+    threshold: float
+    status: Status
+    reason: str
+    locations: list[str]
+
+
+class LocationSummaryLine(_Model):
     domain: str
     target: str
     title: str
@@ -142,6 +167,7 @@ class SummaryLine(_Model):
     threshold: float
     status: Status
     reason: str
+    carried: bool
 
 
 class ControlEscalation(_Model):
@@ -171,9 +197,51 @@ class ExtraControls(_Model):
 
 
 class CommissionerSummary(_Model):
+    """Met now and below threshold at the baseline (improved), met at both (maintained), or not met
+    now or not evidenced (under review); a target is in one list at most, the worst any location
+    puts it in."""
+
     improved: list[SummaryLine]
+    maintained: list[SummaryLine]
     under_review: list[SummaryLine]
     extra_controls: ExtraControls
+
+
+class LocationControls(_Model):
+    escalations: list[ControlEscalation]
+    open_actions: list[OpenAction]
+
+
+class LocationSummary(_Model):
+    improved: list[LocationSummaryLine]
+    maintained: list[LocationSummaryLine]
+    under_review: list[LocationSummaryLine]
+    extra_controls: LocationControls
+
+
+class LevelCap(_Model):
+    cap: str
+    at_most: Level
+
+
+class LocationDomain(_Model):
+    domain: str
+    status: Status = Field(description="The worst status of the targets judged at this location.")
+    level: Level | None
+    level_rule: str | None = Field(description="The level rule, or the cap, that set the level.")
+    level_caps: list[LevelCap] = Field(description="Every cap that applies.")
+    level_reason: str | None = Field(description="Why there is no level (no judged target).")
+    evidence_categories: list[str] = Field(description="Categories with evidence at this location in the window.")
+
+
+class Location(_Model):
+    service: str
+    service_type: str | None
+    level: Level | None = Field(description="The lowest of its domains' levels.")
+    level_rule: str | None
+    domains: list[LocationDomain]
+    warnings: list[str]
+    commissioner_summary: LocationSummary
 
 
 class LowDenominator(_Model):
@@ -198,6 +266,10 @@ class DataQuality(_Model):
     stale_sources: list[StaleSource]
     pending_units: int
     min_denominator: int
+    service_register: bool = Field(
+        description="False when the store has no service register: each service name in the records is a location "
+                    "of unknown type."
+    )
 
 
 class PluginVersion(_Model):
@@ -239,15 +311,22 @@ class ServiceInfo(_Model):
     service_type: str | None
 
 
+class Lowest(_Model):
+    level: Level | None
+    locations: list[str]
+
+
 class Overall(_Model):
-    score: int = Field(ge=1, le=4)
-    score_label: str
-    percentage: int
-    score_rule: str
-    score_limiter: str | None
-    status: Status
-    summary: str
+    levels: dict[Level, int] = Field(description="Locations at each level; every level is present.")
+    lowest: Lowest
+    status: Status = Field(description="The worst location status of any target.")
+    summary: str = Field(description="The provider headline: the locations at the lowest level, by name.")
     disclaimer: str
+
+
+class Scope(_Model):
+    services: list[str] = Field(description="--service as given (empty: every location).")
+    targets: list[str] = Field(description="--target as given (empty: every target); levels judge only these.")
 
 
 class WaiverInfo(_Model):
@@ -272,15 +351,17 @@ class HistoryPoint(_Model):
 
 
 class Verdict(_Model):
-    """carecheck's verdict, schema version 1.0."""
+    """carecheck's verdict, schema version 2.0: location-first."""
 
-    schema_version: Literal["1.0"]
+    schema_version: Literal["2.0"]
     ruleset: RulesetInfo
     as_of: str
+    scope: Scope
     audit: Audit
     periods: Periods
     services: list[ServiceInfo]
     verdict: Overall
+    locations: list[Location]
     domains: list[Domain]
     escalations: list[Escalation]
     commissioner_summary: CommissionerSummary

@@ -12,6 +12,7 @@ import click
 from .. import plugin_manager
 from ..dates import LONDON
 from ..errors import InputError
+from ..status import LEVELS
 from .exits import EXIT_CHECKS_FAILED, EXIT_INPUT_ERROR
 from .options import UKDate, db_option
 
@@ -81,9 +82,17 @@ def _emit(verdict: dict, fmt: str, output: Path | None) -> None:
     click.echo(f"Wrote {output}", err=True)
 
 
-def _finish(verdict: dict, fail_under: int | None) -> None:
-    if fail_under is not None and verdict["verdict"]["score"] < fail_under:
-        click.echo(f"Score {verdict['verdict']['score']} is below --fail-under {fail_under}", err=True)
+def _finish(verdict: dict, fail_under: str | None) -> None:
+    """Exit 1 when any location in scope is below the ``--fail-under`` level."""
+    if fail_under is None:
+        return
+    below = [loc for loc in verdict["locations"]
+             if loc["level"] is not None and LEVELS.index(loc["level"]) < LEVELS.index(fail_under)]
+    if below:
+        names = ", ".join(f"{loc['service']} ({loc['level'].replace('_', ' ')})" for loc in below[:10])
+        more = f" and {len(below) - 10} more" if len(below) > 10 else ""
+        click.echo(f"{len(below)} location{'s' if len(below) != 1 else ''} below --fail-under "
+                   f"{fail_under.replace('_', ' ')}: {names}{more}", err=True)
         raise click.exceptions.Exit(EXIT_CHECKS_FAILED)
 
 
@@ -95,7 +104,8 @@ def _finish(verdict: dict, fail_under: int | None) -> None:
 @click.option("--target", "targets", multiple=True, help="Only this target id; repeatable.")
 @output_options
 @evidence_options
-@click.option("--fail-under", type=click.IntRange(1, 4), help="Exit 1 when the run's score is below this (1 to 4).")
+@click.option("--fail-under", type=click.Choice(LEVELS),
+              help="Exit 1 when any location in scope is below this assurance level.")
 @click.option("--engine", type=click.Choice(["auto", "durable", "reference"]), default="auto", show_default=True,
               help="Rule engine: durable-rules where it runs, else the reference evaluator.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
@@ -111,7 +121,7 @@ def run(ruleset, db_path, as_of, services, targets, fmt, output, waivers_path, i
     Example:
         carecheck run --as-of 31/08/2026
         carecheck run my-ruleset.yaml --service "Oak House" --format json -o verdict.json
-        carecheck run --target inc_review_5wd --fail-under 3
+        carecheck run --target inc_review_5wd --fail-under partly_assured
         carecheck run --format html --output pack.html --waivers waivers.yaml
     """
     from ..check import run_check
@@ -240,8 +250,11 @@ def demo(db_path, fmt, output, waivers_path, include_text, engine) -> None:
 @click.option("--start", type=UKDate(), default="2026-01-01", show_default=True, help="First month.")
 @click.option("--notes-per-day", type=click.IntRange(0, 1000), default=3, show_default=True,
               help="Daily notes per service per day.")
+@click.option("--drifting", type=click.IntRange(0), default=0, show_default=True,
+              help="A recovering group in which this many locations (the last) drift on incident reviews in the "
+                   "last month.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write.")
-def generate_cmd(services, months, seed, start, notes_per_day, out) -> None:
+def generate_cmd(services, months, seed, start, notes_per_day, drifting, out) -> None:
     """Write seeded synthetic evidence for every record kind, with a manifest to import it.
 
     The same seed gives the same files: CSV in Windows-1252 with day-first dates, as Excel writes.
@@ -249,12 +262,15 @@ def generate_cmd(services, months, seed, start, notes_per_day, out) -> None:
     \b
     Example:
         carecheck generate --services 20 --months 12 --seed 1 --out export/
+        carecheck generate --services 20 --months 6 --drifting 1 --out group/
         carecheck import --manifest export/manifest.yaml
     """
     from ..generator import generate
 
+    if drifting > services:
+        raise click.BadParameter(f"{drifting} drifting locations among {services} services", param_hint="--drifting")
     manifest = generate(out, services=services, months=months, seed=seed, start=start.replace(day=1),
-                        notes_per_day=notes_per_day)
+                        notes_per_day=notes_per_day, drifting=drifting)
     click.echo(f"Wrote {manifest.parent}; import it with: carecheck import --manifest {manifest}")
 
 

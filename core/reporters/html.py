@@ -9,7 +9,7 @@ from __future__ import annotations
 from carecheck import hookimpl
 from carecheck.reporter_api import Reporter
 
-from .table import STATUS_WORDS, percent
+from .table import LEVEL_WORDS, STATUS_WORDS, domain_notes, level_spread, locations_text, needing_attention, percent
 
 
 def _environment():
@@ -21,6 +21,10 @@ def _environment():
     env.filters["status"] = lambda s: STATUS_WORDS.get(s, s)
     env.filters["words"] = lambda s: (s or "").replace("_", " ")
     env.filters["fact"] = lambda value: str(value).lower() if isinstance(value, bool) else value
+    env.filters["level"] = lambda level: LEVEL_WORDS.get(level, level).lower()
+    env.filters["spread"] = lambda levels: level_spread(levels or {}, skip_zero=True).lower() or "none"
+    env.filters["domain_notes"] = domain_notes
+    env.filters["names"] = locations_text
     return env
 
 
@@ -55,7 +59,8 @@ def render_html(verdict: dict) -> str:
     escalations_by_domain: dict[str, list] = {}
     for escalation in verdict["escalations"]:
         escalations_by_domain.setdefault(escalation["domain"], []).append(escalation)
-    return template.render(v=verdict, charts=_charts(verdict), escalations_by_domain=escalations_by_domain)
+    return template.render(v=verdict, charts=_charts(verdict), escalations_by_domain=escalations_by_domain,
+                           attention=needing_attention(verdict))
 
 
 class HTMLReporter(Reporter):

@@ -1,7 +1,9 @@
-"""JUnit XML: one test case per target and service, so carecheck can gate a pipeline or scheduled job.
+"""JUnit XML, so carecheck can gate a pipeline or scheduled job.
 
-A case fails when the current period misses the target; it is skipped when the target is waived
-for that service or has insufficient evidence.
+A ``locations`` suite has one case per location, failing when the location is below assured
+(its level in the message). Each domain's suite has one case per target and location: it fails
+when the current period misses the target, or when the target has no evidence there (no records,
+or stale); it is skipped when the target is waived there or not judged (no events).
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ def _case(domain: dict, target: dict, row: dict, period: str | None):
     if waiver and waiver["applies"]:
         ET.SubElement(case, "skipped", message=f"waived until {waiver['expires']} (approved by {waiver['approved_by']})")
         return case, "skipped"
+    if row.get("reason_code") in ("no_records", "stale"):
+        ET.SubElement(case, "failure", type="not_evidenced", message=f"not evidenced: {row['reason']}")
+        return case, "failure"
     if row["status"] == "insufficient_evidence" or current is None or current["value"] is None:
         ET.SubElement(case, "skipped", message=f"insufficient evidence: {row['reason']}")
         return case, "skipped"
@@ -36,12 +41,33 @@ def _case(domain: dict, target: dict, row: dict, period: str | None):
     return case, "passed"
 
 
+def _locations_suite(suites, verdict: dict, totals: dict) -> None:
+    import xml.etree.ElementTree as ET
+
+    suite = ET.SubElement(suites, "testsuite", name="locations", timestamp=verdict["audit"]["generated_at"])
+    counts = {"tests": 0, "failures": 0, "skipped": 0}
+    for location in verdict.get("locations", []):
+        case = ET.SubElement(suite, "testcase", classname="locations.level", name=location["service"])
+        counts["tests"] += 1
+        level = location["level"]
+        if level is None:
+            ET.SubElement(case, "skipped", message="no level: no judged target")
+            counts["skipped"] += 1
+        elif level in ("not_assured", "partly_assured"):
+            ET.SubElement(case, "failure", type=level, message=f"{level.replace('_', ' ')} ({location['level_rule']})")
+            counts["failures"] += 1
+    for key, value in counts.items():
+        suite.set(key, str(value))
+        totals[key] += value
+
+
 def render_junit(verdict: dict) -> str:
     import xml.etree.ElementTree as ET
 
     period = verdict["periods"]["current"]
     suites = ET.Element("testsuites", name=f"carecheck {verdict['ruleset']['name']}")
     totals = {"tests": 0, "failures": 0, "skipped": 0}
+    _locations_suite(suites, verdict, totals)
     for domain in verdict["domains"]:
         suite = ET.SubElement(suites, "testsuite", name=domain["domain"], timestamp=verdict["audit"]["generated_at"])
         counts = {"tests": 0, "failures": 0, "skipped": 0}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from carecheck import hookimpl
 from carecheck.reporter_api import Reporter
 
-from .table import STATUS_WORDS, percent, waiver_note
+from .table import LEVEL_WORDS, STATUS_WORDS, domain_notes, level_spread, locations_text, needing_attention, percent, waiver_note
 
 
 def _cell(text) -> str:
@@ -26,35 +26,44 @@ def render_markdown(verdict: dict) -> str:
         f"As of {verdict['as_of']}; current review period {verdict['periods']['current'] or '-'}. "
         f"Services: {', '.join(s['service'] for s in verdict['services'])}.",
         "",
-        f"**Internal assurance score {overall['score']} of 4 ({overall['score_label']}), {overall['percentage']}%** "
-        f"(rule `{overall['score_rule']}`{', limited by `' + overall['score_limiter'] + '`' if overall['score_limiter'] else ''}). "
-        f"*{overall['disclaimer']}*",
+        f"**{overall['summary'].replace(overall['disclaimer'], '').strip()}** *{overall['disclaimer']}*",
         "",
     ]
+    attention = needing_attention(verdict)
+    lines += ["## Locations needing attention", ""]
+    if attention:
+        lines += _table(["Location", "Level", "Domains below assured"],
+                        [[row["service"], LEVEL_WORDS[row["level"]], domain_notes(row)] for row in attention])
+    else:
+        lines.append("None: every location is assured or better.")
+    lines.append("")
     for warning in verdict["warnings"]:
         lines.append(f"> Warning: {warning}")
     if verdict["warnings"]:
         lines.append("")
     lines += ["## Domains", ""]
     lines += _table(
-        ["Domain", "Status", "Score", "Evidence categories"],
-        [[d["title"], STATUS_WORDS[d["status"]], f"{d['score']} ({d['score_rule']})",
+        ["Domain", "Worst location status", "Locations by level", "Evidence categories"],
+        [[d["title"], STATUS_WORDS[d["status"]], level_spread(d.get("levels", {}), skip_zero=True) or "none",
           ", ".join(d["evidence_categories"]) or "none"] for d in verdict["domains"]],
     )
     for domain in verdict["domains"]:
         lines += ["", f"### {domain['title']}", ""]
         lines += _table(
-            ["Target", "Baseline", "Current", "Target value", "Status"],
-            [[t["title"], percent(t["baseline"]), percent(t["current"]), percent(t["threshold"]),
-              STATUS_WORDS[t["status"]] + waiver_note(t)] for t in domain["targets"]],
+            ["Target", "Worst location status", "Locations", "Pooled baseline", "Pooled current", "Target value"],
+            [[t["title"], STATUS_WORDS[t["status"]] + waiver_note(t),
+              ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in t.get("location_statuses", {}).items()),
+              percent(t["baseline"]), percent(t["current"]), percent(t["threshold"])] for t in domain["targets"]],
         )
     summary = verdict["commissioner_summary"]
-    lines += ["", "## Commissioner summary", "", "**What has improved**", ""]
-    lines += [f"- {l['title']}: {percent(l['baseline'])} to {percent(l['current'])} ({STATUS_WORDS[l['status']]})"
-              for l in summary["improved"]] or ["- Nothing yet."]
+    lines += ["", "## Commissioner summary", "", "A target is listed where its worst location puts it.", "",
+              "**What has improved**", ""]
+    lines += [f"- {l['title']}: {locations_text(l['locations'])}" for l in summary["improved"]] or ["- Nothing yet."]
+    lines += ["", "**What has been maintained**", ""]
+    lines += [f"- {l['title']}: {locations_text(l['locations'])}" for l in summary["maintained"]] or ["- Nothing."]
     lines += ["", "**What remains under review**", ""]
-    lines += [f"- {l['title']}: {percent(l['current'])} against {percent(l['threshold'])} "
-              f"({STATUS_WORDS[l['status']]}: {l['reason']})" for l in summary["under_review"]] or ["- Nothing."]
+    lines += [f"- {l['title']} ({STATUS_WORDS[l['status']]}): {l['reason']}" for l in summary["under_review"]] \
+        or ["- Nothing."]
     lines += ["", "**What extra controls are in place**", ""]
     controls = summary["extra_controls"]
     if controls["escalations"]:

@@ -1,4 +1,5 @@
-"""The verdict as terminal tables: per domain and target, escalations, then the commissioner summary.
+"""The verdict as terminal tables: the provider headline and the locations needing attention first,
+then each domain's targets rolled up over locations, escalations and the commissioner summary.
 
 Only record ids, codes and figures appear: no names of people who use services and no free text.
 """
@@ -42,9 +43,50 @@ def waiver_note(item: dict) -> str:
     return f" [waiver expired {waiver['expires']}]"
 
 
+def locations_text(names: list[str], shown: int = 10) -> str:
+    text = ", ".join(names[:shown])
+    return text + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
 def _threshold(target: dict) -> str:
     sign = ">=" if target["direction"] == "at_least" else "<="
     return f"{sign} {percent(target['threshold'])}"
+
+
+#: Level words for readers: names, never numbers, never CQC rating words.
+LEVEL_WORDS = {"not_assured": "NOT ASSURED", "partly_assured": "partly assured", "assured": "assured",
+               "assured_sustained": "assured and sustained", None: "no level"}
+LEVEL_ORDER = ("not_assured", "partly_assured", "assured", "assured_sustained")
+
+
+def needing_attention(verdict: dict) -> list[dict]:
+    """Locations below assured, lowest first: each with its domains below assured."""
+    titles = {d["domain"]: d["title"] for d in verdict["domains"]}
+    rows = []
+    for location in verdict.get("locations", []):
+        if location["level"] not in ("not_assured", "partly_assured"):
+            continue
+        below = [
+            {"domain": d["domain"], "title": titles.get(d["domain"], d["domain"]), "level": d["level"],
+             "status": d["status"], "caps": [c["cap"] for c in d["level_caps"]]}
+            for d in location["domains"] if d["level"] in ("not_assured", "partly_assured")
+        ]
+        rows.append({"service": location["service"], "level": location["level"], "domains": below})
+    rows.sort(key=lambda row: (LEVEL_ORDER.index(row["level"]), row["service"]))
+    return rows
+
+
+def domain_notes(row: dict) -> str:
+    return "; ".join(
+        f"{d['title']}: {LEVEL_WORDS[d['level']]} ({STATUS_WORDS[d['status']]})"
+        + (f", capped: {', '.join(d['caps'])}" if d["caps"] else "")
+        for d in row["domains"]
+    )
+
+
+def level_spread(levels: dict[str, int], skip_zero: bool = False) -> str:
+    return ", ".join(f"{levels.get(level, 0)} {LEVEL_WORDS[level]}" for level in reversed(LEVEL_ORDER)
+                     if levels.get(level, 0) or not skip_zero)
 
 
 def render_table(verdict: dict) -> str:
@@ -54,23 +96,30 @@ def render_table(verdict: dict) -> str:
         f"carecheck: ruleset {verdict['ruleset']['name']}, as of {verdict['as_of']}, "
         f"current period {periods['current'] or '-'}"
         + (f" ({periods['partial']} partial, not counted)" if periods["partial"] else ""),
-        f"Internal assurance: {overall['score']} of 4 ({overall['score_label']}), {overall['percentage']}% "
-        f"[{overall['score_rule']}{', limited by ' + overall['score_limiter'] if overall['score_limiter'] else ''}]",
-        overall["disclaimer"],
+        overall["summary"],
         "",
     ]
+    attention = needing_attention(verdict)
+    lines.append(f"Locations needing attention ({len(attention)} of {len(verdict.get('locations', []))})")
+    if attention:
+        lines.append(tabulate([(row["service"], LEVEL_WORDS[row["level"]], domain_notes(row)) for row in attention],
+                              headers=("location", "level", "domains below assured"), maxcolwidths=[28, None, 70]))
+    else:
+        lines.append("None: every location is assured or better.")
+    lines.append("")
     rows = []
     for domain in verdict["domains"]:
-        rule = domain["score_rule"] + (f", limited by {domain['score_limiter']}" if domain["score_limiter"] else "")
-        rows.append((
-            domain["title"], "", "", "", STATUS_WORDS[domain["status"]], f"{domain['score']} ({rule})",
-        ))
+        rows.append((domain["title"], "", "", "", STATUS_WORDS[domain["status"]],
+                     level_spread(domain.get("levels", {}), skip_zero=True)))
         for target in domain["targets"]:
+            counts = target.get("location_statuses", {})
             rows.append((
                 f"- {target['id']}", percent(target["baseline"]), percent(target["current"]), _threshold(target),
-                STATUS_WORDS[target["status"]] + waiver_note(target), "",
+                STATUS_WORDS[target["status"]] + waiver_note(target),
+                ", ".join(f"{n} {key.replace('_', ' ')}" for key, n in counts.items()),
             ))
-    lines.append(tabulate(rows, headers=("domain / target", "baseline", "current", "target", "status", "score")))
+    lines.append(tabulate(rows, headers=("domain / target", "pooled baseline", "pooled current", "target",
+                                         "worst location status", "locations"), maxcolwidths=[None] * 5 + [48]))
     for target in (t for d in verdict["domains"] for t in d["targets"]):
         for row in target["services"]:
             if row["waiver"] and not target["waiver"]:
@@ -79,6 +128,10 @@ def render_table(verdict: dict) -> str:
         lines.append(f"Evidence ({domain['domain']}): {', '.join(domain['evidence_categories']) or 'none'}")
         for warning in domain["warnings"]:
             lines.append(f"Warning ({domain['domain']}): {warning}")
+    for location in verdict.get("locations", []):
+        for warning in location["warnings"]:
+            lines.append(f"Note ({location['service']}): {warning}")
+    lines.append(overall["disclaimer"])
 
     if verdict["waivers"]:
         lines += ["", "Waivers"]
@@ -98,15 +151,16 @@ def render_table(verdict: dict) -> str:
         lines.append("None fired.")
 
     summary = verdict["commissioner_summary"]
-    lines += ["", "Commissioner summary", "", "What has improved:"]
-    lines += [
-        f"  - {line['title']}: {percent(line['baseline'])} -> {percent(line['current'])} ({STATUS_WORDS[line['status']]})"
-        for line in summary["improved"]
-    ] or ["  - nothing yet"]
+    lines += ["", "Commissioner summary (a target is listed where its worst location puts it)", "",
+              "What has improved:"]
+    lines += [f"  - {line['title']}: {locations_text(line['locations'])}" for line in summary["improved"]] \
+        or ["  - nothing yet"]
+    lines.append("What has been maintained:")
+    lines += [f"  - {line['title']}: {locations_text(line['locations'])}" for line in summary["maintained"]] \
+        or ["  - nothing"]
     lines.append("What remains under review:")
     lines += [
-        f"  - {line['title']}: {percent(line['current'])} against {percent(line['threshold'])} "
-        f"({STATUS_WORDS[line['status']]}: {line['reason']})"
+        f"  - {line['title']} ({STATUS_WORDS[line['status']]}): {line['reason']}"
         for line in summary["under_review"]
     ] or ["  - nothing"]
     controls = summary["extra_controls"]
@@ -139,7 +193,7 @@ def render_table(verdict: dict) -> str:
 
 class TableReporter(Reporter):
     name = "table"
-    description = "Tables for the terminal: targets, escalations, commissioner summary"
+    description = "Tables for the terminal: locations needing attention, targets, escalations, commissioner summary"
     extension = ".txt"
 
     def render(self, verdict: dict) -> str:

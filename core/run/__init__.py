@@ -8,7 +8,9 @@ One job per module, in the order a run uses them:
   statuses and the stale and low-denominator flags (:mod:`.series` holds the series themselves);
 - :mod:`.evidence`: triangulation across CQC's evidence categories;
 - :mod:`.parallel`: reads alongside on a thread, and the ``--workers`` forked processes;
-- :mod:`.judge`: escalations and scores through the rule engine;
+- :mod:`.location_status`: a target's judgement at one location (no records, stale, no events,
+  carried, or its value);
+- :mod:`.judge`: escalations and assurance levels through the rule engine;
 - :mod:`.assemble`: the verdict;
 - :mod:`.reads`: every SQL statement the run issues outside the domains' own.
 """
@@ -25,9 +27,11 @@ from ..ruleset import Ruleset
 from . import assemble, reads
 from .judge import Judge
 from .parallel import Alongside, domain_work, forks
+from ..records import KINDS
+from .location_status import Presence
 from .reads import FailureSink
 from .scope import RunOptions, RunScope, build_scope
-from .series import FAILURE_CAP, PeriodEntry, PeriodSeries
+from .series import FAILURE_CAP, PeriodEntry, PeriodSeries, TargetCells
 from .tally import Tally
 
 __all__ = ["FAILURE_CAP", "FailureSink", "PeriodEntry", "PeriodSeries", "RunOptions", "RunResult", "RunScope",
@@ -48,20 +52,34 @@ def evaluate(db: Database, ruleset: Ruleset, options: RunOptions) -> RunResult:
     scope = build_scope(db, ruleset, options)
     engine = rule_engine.get_engine(options.engine)
     jobs = _jobs(ruleset, options)
-    tally = Tally(scope, db, FailureSink(db))
     alongside = Alongside(db, threaded=not forks(scope))  # never fork with a thread running
     try:
+        # The kinds targets count, read now: a target no location has records for is not counted.
+        counted = {kind for _, targets in jobs for spec in targets.values() for kind in spec.sources if kind in KINDS}
+        read = {kind for r, _ in jobs for kind in r.domain.reads if kind in KINDS and kind != "service"} - counted
+        first = scope.periods[0].start
+        presence = Presence(scope, reads.presence(db, counted, first, scope.as_of),
+                            alongside.submit(reads.presence, read, first, scope.as_of))
         # The data-quality reads need nothing from the figures: they go first, to be read alongside.
         quality = alongside.submit(reads.quality_reads, scope.kinds_used())
+        missing = {target: presence.missing(spec.sources) for _, targets in jobs for target, spec in targets.items()}
+        tally = Tally(scope, db, FailureSink(db), frozenset(t for t, kinds in missing.items() if kinds))
         judge = Judge(scope, engine)
-        domains = []
+        domains, figures, evidence = [], {}, {}
         for (resolved, targets), work in zip(jobs, domain_work(tally, jobs, alongside)):
-            figures = [tally.target(resolved, spec, work.cells[target]) for target, spec in targets.items()]
+            name = resolved.domain.name
+            figures[name] = [tally.target(resolved, spec, work.cells.get(target) or TargetCells(()), missing[target],
+                                          presence) for target, spec in targets.items()]
             work.cells = {}  # the figures hold the counts now: only one domain's cells are alive at once
-            judge.add_domain(resolved, targets, figures, work.signals, work.categories)
-            domains.append(assemble.domain_entry(scope, resolved, figures, work))
+            for target in targets:
+                for kind in missing[target]:
+                    judge.add_gap(kind, name, target)
+            judge.add_domain(resolved, targets, figures[name], work.signals, work.evidence)
+            evidence[name] = work.evidence.by_location
+            domains.append(assemble.domain_entry(scope, resolved, figures[name], work))
         judgement = judge.decide()
-        verdict = assemble.verdict(db, scope, engine, domains, judgement, tally.quality, quality.result())
+        verdict = assemble.verdict(db, scope, engine, domains, figures, evidence, judgement, tally.quality,
+                                   quality.result())
     finally:
         alongside.close()
     return RunResult(verdict, tally.failures)

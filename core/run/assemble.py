@@ -1,5 +1,8 @@
 """Building the verdict: plain data matching :mod:`carecheck.verdict`'s schema, from the figures,
 the rule engine's judgement and the store's data-quality reads.
+
+The verdict is location-first: each location's level by domain comes first, and the provider
+roll-up counts locations and names the lowest; pooled figures are kept as context only.
 """
 
 from __future__ import annotations
@@ -14,24 +17,27 @@ from sqlite_utils import Database
 from .. import __version__, plugin_manager, rule_engine
 from ..dates import LONDON
 from ..ruleset import ResolvedDomain
-from ..status import SCORE_LABELS, worst
+from ..status import LEVEL_WORDS, LEVELS, lowest, worst
 from . import reads
 from .judge import Judgement
+from .location_status import LocationTarget
 from .parallel import DomainWork
 from .scope import RunScope
 from .tally import DataQualityFlags, TargetFigures
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "2.0"
 DISCLAIMER = "This is the provider's internal assurance, not a CQC rating."
 
 
 def domain_entry(scope: RunScope, resolved: ResolvedDomain, figures: list[TargetFigures], work: DomainWork) -> dict:
-    """A domain's part of the verdict, without its score (which the judgement adds)."""
+    """A domain's part of the verdict, over every location in scope."""
     results = [f.result for f in figures]
+    categories = work.evidence.categories
     warnings = []
-    if len(work.categories) <= 1:
-        warnings.append(f"evidence from {len(work.categories)} category: assurance capped at 2")
-    for source in work.sources:
+    if len(categories) <= 1:
+        warnings.append(f"evidence from {len(categories)} category at any location: every location's level capped "
+                        "at partly assured")
+    for source in work.evidence.sources:
         if source["records"] and source["stale"]:
             warnings.append(f"stale source: {source['source']} (newest {source['newest']})")
     framework = scope.framework
@@ -41,9 +47,10 @@ def domain_entry(scope: RunScope, resolved: ResolvedDomain, figures: list[Target
         "plugin": resolved.plugin,
         "baseline_issue": resolved.domain.baseline_issue,
         "status": worst([t["status"] for t in results]),
-        "evidence_categories": work.categories,
-        "triangulated": len(work.categories) >= 3,
-        "triangulation": work.sources,
+        "levels": {},
+        "evidence_categories": categories,
+        "triangulated": len(categories) >= 3,
+        "triangulation": work.evidence.sources,
         "framework": {
             "key_questions": list(resolved.domain.key_questions),
             "quality_statements": [
@@ -56,37 +63,127 @@ def domain_entry(scope: RunScope, resolved: ResolvedDomain, figures: list[Target
             ],
         },
         "warnings": warnings,
-        "waived_targets": sum(1 for f in figures if f.scoring is None),
+        "waived_targets": sum(1 for f in figures if f.waived),
         "targets": results,
     }
 
 
-def verdict(db: Database, scope: RunScope, engine, domains: list[dict], judgement: Judgement,
-            flags: DataQualityFlags, quality: reads.Quality) -> dict:
-    ruleset, options = scope.ruleset, scope.options
+def locations(scope: RunScope, domains: list[dict], figures: dict[str, list[TargetFigures]],
+              evidence: dict[str, dict[str, list[str]]], judgement: Judgement, escalations: list[dict],
+              open_actions: list[dict]) -> list[dict]:
+    """Each location's levels by domain, its warnings and its commissioner summary."""
+    out = []
+    for index, (service, service_type) in enumerate(scope.services.items()):
+        location_domains = []
+        warnings = []
+        lines: list[tuple[dict, dict, LocationTarget]] = []
+        for domain in domains:
+            name = domain["domain"]
+            targets = [(f.result, f.locations[index]) for f in figures[name]]
+            judged = [t for _, t in targets if t.judged]
+            level = judgement.levels.get((service, name))
+            location_domains.append({
+                "domain": name,
+                "status": worst([t.status for t in judged]),
+                "level": level.level if level else None,
+                "level_rule": level.rule if level else None,
+                "level_caps": list(level.caps) if level else [],
+                "level_reason": None if level else "no judged target: every target is waived or has no events",
+                "evidence_categories": evidence[name].get(service, []),
+            })
+            warnings += [t.warning for _, t in targets if t.warning]
+            lines += [(domain, result, t) for result, t in targets]
+        level = lowest(d["level"] for d in location_domains)
+        rule = next((f"{d['domain']}: {d['level_rule']}" for d in location_domains if level and d["level"] == level), None)
+        out.append({
+            "service": service, "service_type": service_type, "level": level, "level_rule": rule,
+            "domains": location_domains, "warnings": warnings,
+            "commissioner_summary": {
+                **_location_lists(lines),
+                "extra_controls": {
+                    "escalations": [_control(e) for e in escalations if service in (e.get("locations") or ())],
+                    "open_actions": [a for a in open_actions if a["service"] == service],
+                },
+            },
+        })
+    return out
+
+
+def _location_lists(lines: list[tuple[dict, dict, LocationTarget]]) -> dict[str, list[dict]]:
+    """A location's targets as improved, maintained or under review; a target not judged there
+    (no events, or waived) is in none of them."""
+    lists: dict[str, list[dict]] = {"improved": [], "maintained": [], "under_review": []}
+    for domain, result, target in lines:
+        if not target.judged:
+            continue
+        lists[_summary_list(target)].append({
+            "domain": domain["domain"], "target": result["id"], "title": result["title"],
+            "baseline": target.baseline, "current": target.current, "threshold": result["threshold"],
+            "status": target.status, "reason": target.reason, "carried": target.carried_from is not None,
+        })
+    return lists
+
+
+def _summary_list(target: LocationTarget) -> str:
+    if target.short:
+        return "under_review"
+    return "improved" if target.baseline_met is False else "maintained"
+
+
+#: In the roll-up a target goes to the worst list any location puts it in.
+_LIST_ORDER = ("under_review", "improved", "maintained")
+
+
+def _rollup_lists(domains: list[dict], figures: dict[str, list[TargetFigures]]) -> dict[str, list[dict]]:
+    lists: dict[str, list[dict]] = {name: [] for name in _LIST_ORDER}
     for domain in domains:
-        score = judgement.domain_scores[domain["domain"]]
-        domain["score"], domain["score_rule"], domain["score_limiter"] = score.score, score.rule, score.limiter
-        domain["score_label"] = SCORE_LABELS[score.score]
+        for target in figures[domain["domain"]]:
+            by_list: dict[str, list[str]] = {}
+            for location in target.locations:
+                if location.judged:
+                    by_list.setdefault(_summary_list(location), []).append(location.service)
+            chosen = next((name for name in _LIST_ORDER if name in by_list), None)
+            if chosen is None:
+                continue
+            result = target.result
+            lists[chosen].append({
+                "domain": domain["domain"], "target": result["id"], "title": result["title"],
+                "threshold": result["threshold"], "status": result["status"], "reason": result["reason"],
+                "locations": by_list[chosen],
+            })
+    return lists
+
+
+def _control(escalation: dict) -> dict:
+    return {k: escalation[k] for k in ("id", "domain", "service", "action", "owner_role", "due", "status")}
+
+
+def verdict(db: Database, scope: RunScope, engine, domains: list[dict], figures: dict[str, list[TargetFigures]],
+            evidence: dict[str, dict[str, list[str]]], judgement: Judgement, flags: DataQualityFlags,
+            quality: reads.Quality) -> dict:
+    ruleset, options = scope.ruleset, scope.options
     escalations = judgement.escalations
     _close_answered(db, escalations)
-    improved, under_review = [], []
-    for domain in domains:
-        for target in domain["targets"]:
-            line = _summary_line(domain, target)
-            (improved if target["status"] in ("recovered", "improving") else under_review).append(line)
     open_actions = _open_actions(scope, quality.open_actions)
+    located = locations(scope, domains, figures, evidence, judgement, escalations, open_actions)
+    for domain in domains:
+        domain["levels"] = _level_counts(d["level"] for loc in located for d in loc["domains"]
+                                         if d["domain"] == domain["domain"])
+    levels = _level_counts(loc["level"] for loc in located)
+    bottom = lowest(loc["level"] for loc in located)
+    at_bottom = [loc["service"] for loc in located if bottom and loc["level"] == bottom]
     findings = quality.findings
     infos = {info.name: info.version for info in plugin_manager.plugin_infos()}
     engine_note = None
     if engine.name == "reference" and not rule_engine.durable_available():
         engine_note = f"durable-rules is not available here ({rule_engine.DURABLE_IMPORT_ERROR}); the reference evaluator ran the rules"
-    score, percentage = judgement.run_score, judgement.percentage
+    status = worst([d["status"] for d in domains])
     return {
         "schema_version": SCHEMA_VERSION,
         "ruleset": {"name": ruleset.model.name, "source": ruleset.source, "hash": ruleset.content_hash,
                     "version": ruleset.model.version, "framework": ruleset.model.framework},
         "as_of": scope.as_of.isoformat(),
+        "scope": {"services": list(options.services), "targets": list(options.targets)},
         "audit": {
             "run_id": uuid.uuid4().hex,
             "generated_at": datetime.now(LONDON).isoformat(timespec="seconds"),
@@ -108,20 +205,19 @@ def verdict(db: Database, scope: RunScope, engine, domains: list[dict], judgemen
         },
         "services": [{"service": name, "service_type": kind} for name, kind in scope.services.items()],
         "verdict": {
-            "score": score.score, "score_label": SCORE_LABELS[score.score], "percentage": percentage,
-            "score_rule": score.rule, "score_limiter": score.limiter, "status": worst([d["status"] for d in domains]),
-            "summary": _summary(domains, escalations, score.score, percentage), "disclaimer": DISCLAIMER,
+            "levels": levels,
+            "lowest": {"level": bottom, "locations": at_bottom},
+            "status": status,
+            "summary": _headline(located, levels, bottom, at_bottom, escalations),
+            "disclaimer": DISCLAIMER,
         },
+        "locations": located,
         "domains": domains,
         "escalations": escalations,
         "commissioner_summary": {
-            "improved": improved,
-            "under_review": under_review,
+            **_rollup_lists(domains, figures),
             "extra_controls": {
-                "escalations": [
-                    {k: e[k] for k in ("id", "domain", "service", "action", "owner_role", "due", "status")}
-                    for e in escalations
-                ],
+                "escalations": [_control(e) for e in escalations],
                 "open_actions": open_actions[: options.failure_cap],
                 "open_actions_total": len(open_actions),
             },
@@ -140,20 +236,32 @@ def verdict(db: Database, scope: RunScope, engine, domains: list[dict], judgemen
             "stale_sources": flags.stale_sources,
             "pending_units": flags.pending_units,
             "min_denominator": scope.model.min_denominator,
+            "service_register": scope.registered,
         },
     }
 
 
-def _summary(domains: list[dict], escalations: list[dict], score: int, percentage: int) -> str:
-    waived = sum(d["waived_targets"] for d in domains)
-    return (
-        f"Internal assurance score {score} of 4 ({SCORE_LABELS[score]}), {percentage}%, over {len(domains)} "
-        f"domain{'s' if len(domains) != 1 else ''}: "
-        + ", ".join(f"{d['title']} {d['status'].replace('_', ' ')}" for d in domains)
-        + f". {len([e for e in escalations if e['status'] == 'open'])} escalations open."
-        + (f" {waived} target{'s' if waived != 1 else ''} waived." if waived else "")
-        + f" {DISCLAIMER}"
-    )
+def _level_counts(levels) -> dict[str, int]:
+    counts = {level: 0 for level in LEVELS}
+    for level in levels:
+        if level is not None:
+            counts[level] += 1
+    return counts
+
+
+def _headline(located: list[dict], levels: dict[str, int], bottom: str | None, at_bottom: list[str],
+              escalations: list[dict]) -> str:
+    """The provider headline: the locations at the lowest level, by name (the first ten)."""
+    total = len(located)
+    if bottom is None:
+        lead = f"No location has a judged target ({total} in scope)."
+    else:
+        names = ", ".join(at_bottom[:10]) + (f" and {len(at_bottom) - 10} more" if len(at_bottom) > 10 else "")
+        lead = (f"Lowest assurance: {LEVEL_WORDS[bottom]} at {len(at_bottom)} of {total} "
+                f"location{'s' if total != 1 else ''}: {names}.")
+    spread = ", ".join(f"{levels[level]} {LEVEL_WORDS[level]}" for level in reversed(LEVELS))
+    opened = len([e for e in escalations if e["status"] == "open"])
+    return f"{lead} Locations: {spread}. {opened} escalation{'s' if opened != 1 else ''} open. {DISCLAIMER}"
 
 
 def _close_answered(db: Database, escalations: list[dict]) -> None:
@@ -177,14 +285,6 @@ def _open_actions(scope: RunScope, rows: list[tuple]) -> list[dict]:
         actions.append({"id": action_id, "service": service, "source": f"{source_kind or 'other'} {source_id or ''}".strip(),
                         "owner": owner, "owner_role": owner_role, "due": due, "status": "overdue" if overdue else status})
     return actions
-
-
-def _summary_line(domain: dict, target: dict) -> dict:
-    return {
-        "domain": domain["domain"], "target": target["id"], "title": target["title"],
-        "baseline": target["baseline"], "current": target["current"], "threshold": target["threshold"],
-        "status": target["status"], "reason": target["reason"],
-    }
 
 
 def _record_text(db: Database, scope: RunScope, domains: list[dict]) -> dict[str, str]:

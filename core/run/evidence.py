@@ -1,12 +1,14 @@
 """Triangulation: which of CQC's evidence categories supplied a domain's evidence in the evaluated
-periods, and each evidence source's record count and freshness.
+periods, and each evidence source's record count and freshness; and, for each location, the
+categories that supplied its evidence in the window (the last ``sustained`` complete periods).
 
-A source counts only for the services whose type uses its category (the framework says which).
+A source counts only for the locations whose type uses its category (the framework says which).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 from sqlite_utils import Database
 
@@ -17,9 +19,19 @@ from . import reads
 from .scope import RunScope
 
 
-def triangulation(db: Database, scope: RunScope, resolved: ResolvedDomain) -> tuple[list[str], list[dict]]:
-    """Categories with evidence, and each source's figures, read through ``db`` (the run's
-    connection, or one of its own alongside)."""
+@dataclass
+class Triangulation:
+    #: Categories with evidence at any location in the evaluated periods, in the framework's order.
+    categories: list[str]
+    #: Each source's record count, newest record and staleness.
+    sources: list[dict]
+    #: Each location's categories with evidence in the window, in the framework's order.
+    by_location: dict[str, list[str]]
+
+
+def triangulation(db: Database, scope: RunScope, resolved: ResolvedDomain) -> Triangulation:
+    """A domain's triangulation, read through ``db`` (the run's connection, or one of its own
+    alongside)."""
     by_kind: dict[str, list] = defaultdict(list)
     for source in resolved.domain.evidence:
         if source.kind in KINDS:
@@ -31,6 +43,8 @@ def triangulation(db: Database, scope: RunScope, resolved: ResolvedDomain) -> tu
             figures[id(source)] = rows
     sources = []
     categories: set[str] = set()
+    window_start = scope.window_start.isoformat()
+    in_window: dict[str, set[str]] = defaultdict(set)
     for source in resolved.domain.evidence:
         if source.kind not in KINDS:
             continue
@@ -43,6 +57,8 @@ def triangulation(db: Database, scope: RunScope, resolved: ResolvedDomain) -> tu
                 continue
             count += n
             newest = max(newest, latest) if newest else latest
+            if latest and latest[:10] >= window_start:
+                in_window[service].add(source.category)
         if count:
             categories.add(source.category)
         sources.append({
@@ -50,5 +66,8 @@ def triangulation(db: Database, scope: RunScope, resolved: ResolvedDomain) -> tu
             "records": count, "newest": newest[:10] if newest else None,
             "stale": newest is None or stored_day(newest) < scope.stale_cutoff,
         })
-    ordered = [c for c in scope.framework.evidence_categories if c in categories]
-    return ordered, sources
+    order = scope.framework.evidence_categories
+    return Triangulation(
+        [c for c in order if c in categories], sources,
+        {service: [c for c in order if c in in_window.get(service, ())] for service in scope.services},
+    )

@@ -1,9 +1,10 @@
-"""Escalation and scoring through the rule engine (:mod:`carecheck.rule_engine`).
+"""Escalations and assurance levels through the rule engine (:mod:`carecheck.rule_engine`).
 
-One fact per domain and service (its signals and current-period target figures, every field
-filled in) meets the domains' escalation rules; one fact per domain (what the score sees, waived
-targets left out) meets the domain scoring rules; a second pass scores the run. Escalations get
-stable ids and due dates in working days.
+For each location, one fact per domain (its signals and current-period target figures, every
+field filled in) meets the domains' escalation rules, and one fact per domain (its judged
+targets: how many are short, deteriorating, not recovered, and its evidence categories) meets the
+level rules of :mod:`carecheck.status`. Escalations get stable ids and due dates in working days;
+a kind of record that no location has gets one data-gap escalation.
 """
 
 from __future__ import annotations
@@ -15,25 +16,30 @@ from typing import Any, Iterator
 
 from .. import expressions, rule_engine
 from ..ruleset import ResolvedDomain
-from ..status import DOMAIN_FACT_NAMES, DOMAIN_SCORE_RULES, RUN_FACT_NAMES, RUN_SCORE_RULES, ScoreRule
+from ..status import LEVEL_FACT_NAMES, LEVEL_RULES, LEVELS, RECOVERED, DETERIORATING, LevelRule
+from .evidence import Triangulation
 from .scope import RunScope, rule_runs
 from .tally import TargetFigures
 
+DATA_GAP = "data_gap"
+DATA_GAP_DUE_WORKING_DAYS = 5
+
 
 @dataclass(frozen=True)
-class Score:
-    score: int
+class Level:
+    """A location's domain level, the rule that set it, and every cap that applies."""
+
+    level: str
     rule: str
-    limiter: str | None
+    caps: tuple[dict, ...]
 
 
 @dataclass
 class Judgement:
     """What the rule engine decided."""
 
-    domain_scores: dict[str, Score]
-    run_score: Score
-    percentage: int
+    #: (location, domain) -> its level; a domain with no judged target at a location has none.
+    levels: dict[tuple[str, str], Level]
     #: Escalations, sorted by due date, domain, service and rule; each open until answered.
     escalations: list[dict]
     #: Rules left out because a target they name was not computed (``--target``).
@@ -49,11 +55,15 @@ class Judge:
         self.rules: list[rule_engine.Rule] = []
         self.rule_specs: dict[str, tuple[ResolvedDomain, Any]] = {}
         self.batches: dict[str, list[dict]] = defaultdict(list)
-        self.domain_facts: list[dict] = []
         self.skipped_rules: list[str] = []
+        #: kind -> the (domain, target) pairs that need it, for kinds no location has
+        self.gaps: dict[str, list[tuple[str, str]]] = defaultdict(list)
+
+    def add_gap(self, kind: str, domain: str, target: str) -> None:
+        self.gaps[kind].append((domain, target))
 
     def add_domain(self, resolved: ResolvedDomain, targets: dict, figures: list[TargetFigures],
-                   signals: dict[str, dict], categories: list[str]) -> None:
+                   signals: dict[str, dict], evidence: Triangulation) -> None:
         name = resolved.domain.name
         for service, fact in self._service_facts(resolved, signals, [f.result for f in figures]):
             self.batches[service].append(fact)
@@ -65,17 +75,18 @@ class Judge:
             self.rules.append(rule_engine.Rule(rule, "service_facts", expressions.to_durable(escalation.expression),
                                                (("domain", name),)))
             self.rule_specs[rule] = (resolved, escalation)
-        scored = [f.scoring for f in figures if f.scoring is not None]
-        statuses = [s.status for s in scored]
-        not_met = sum(1 for s in scored if not s.met)
-        self.domain_facts.append({
-            "id": f"domain|{name}", "kind": "domain_verdict",
-            "targets": len(scored), "not_met": not_met,
-            "deteriorating": statuses.count("deteriorating"),
-            "not_recovered": len(statuses) - statuses.count("recovered"),
-            "categories": len(categories),
-            "share_not_met": round(not_met / len(scored), 6) if scored else 0.0,
-        })
+        for index, service in enumerate(self.scope.services):
+            judged = [f.locations[index] for f in figures if f.locations[index].judged]
+            if not judged:
+                continue  # no level: every target waived or not judged at this location
+            short = sum(1 for t in judged if t.short)
+            self.batches[service].append({
+                "id": f"lvl|{name}|{service}", "kind": "location_domain",
+                "judged": len(judged), "short": short, "share_short": round(short / len(judged), 6),
+                "deteriorating": sum(1 for t in judged if t.status == DETERIORATING),
+                "not_recovered": sum(1 for t in judged if t.status != RECOVERED),
+                "categories": len(evidence.by_location.get(service, ())),
+            })
 
     def _service_facts(self, resolved: ResolvedDomain, signals: dict[str, dict[str, Any]],
                        targets: list[dict]) -> Iterator[tuple[str, dict]]:
@@ -108,30 +119,53 @@ class Judge:
             yield service, fact
 
     def decide(self) -> Judgement:
-        rules = self.rules + _score_rules(DOMAIN_SCORE_RULES, DOMAIN_FACT_NAMES, "domain_verdict")
-        definitions = rule_engine.compile_rules(rules)
-        fact_batches = [self.batches[s] for s in self.scope.services] + [self.domain_facts]
-        fired_by_domain: dict[str, set[str]] = defaultdict(set)
+        rules = self.rules + [
+            rule_engine.Rule(rule.name, "location_domain", expressions.to_durable(expressions.parse(rule.when, LEVEL_FACT_NAMES)))
+            for rule in LEVEL_RULES
+        ]
+        fired: dict[tuple[str, str], set[str]] = defaultdict(set)
         escalations = []
-        for match in self.engine.evaluate(definitions, fact_batches):
-            if match.fact_id.startswith("domain|"):
-                fired_by_domain[match.fact_id.split("|", 1)[1]].add(match.rule)
+        for match in self.engine.evaluate(rule_engine.compile_rules(rules), [self.batches[s] for s in self.scope.services]):
+            kind, domain, service = match.fact_id.split("|", 2)
+            if kind == "lvl":
+                fired[(service, domain)].add(match.rule)
             else:
-                _, _, service = match.fact_id.split("|", 2)
                 escalations.append(self._escalation(match.rule, service))
-        domain_scores = {
-            fact["id"].split("|", 1)[1]: _apply_scores(DOMAIN_SCORE_RULES, fired_by_domain[fact["id"].split("|", 1)[1]])
-            for fact in self.domain_facts
-        }
-        scores = [s.score for s in domain_scores.values()]
-        percentage = round(100 * sum(scores) / (4 * len(scores)))
-        run_matches = self.engine.evaluate(
-            rule_engine.compile_rules(_score_rules(RUN_SCORE_RULES, RUN_FACT_NAMES, "run_verdict")),
-            [[{"id": "run", "kind": "run_verdict", "percentage": percentage, "lowest_domain_score": min(scores)}]],
-        )
-        run_score = _apply_scores(RUN_SCORE_RULES, {m.rule for m in run_matches})
+        levels = {}
+        for service in self.scope.services:
+            for fact in self.batches[service]:
+                if fact["kind"] == "location_domain":
+                    domain = fact["id"].split("|", 2)[1]
+                    levels[(service, domain)] = _apply_levels(LEVEL_RULES, fired[(service, domain)])
+        escalations += [self._data_gap(kind, needed) for kind, needed in self.gaps.items()]
         escalations.sort(key=lambda e: (e["due"], e["domain"], e["service"], e["rule"]))
-        return Judgement(domain_scores, run_score, percentage, escalations, self.skipped_rules)
+        return Judgement(levels, escalations, self.skipped_rules)
+
+    def _data_gap(self, kind: str, needed: list[tuple[str, str]]) -> dict:
+        """One escalation for a kind of record no location in scope has, though targets need it."""
+        scope = self.scope
+        period = scope.current_label or "-"
+        digest = hashlib.blake2b(f"{DATA_GAP}|{kind}|{period}".encode(), digest_size=5).hexdigest().upper()
+        locations = list(scope.services)
+        targets = [target for _, target in needed]
+        return {
+            "id": f"ESC-{digest}",
+            "rule": DATA_GAP,
+            "title": f"No {kind} records",
+            "domain": needed[0][0],
+            "service": "(provider)",
+            "period": period,
+            "trigger": f"no {kind} records at any location in the evaluated periods",
+            "facts": {"kind": kind, "targets": targets},
+            "action": (f"Import the {kind} records that {', '.join(targets)} need{'s' if len(targets) == 1 else ''}, "
+                       f"or record that none were kept, for {len(locations)} location{'s' if len(locations) != 1 else ''}"),
+            "owner_role": "registered_manager",
+            "detected": scope.as_of.isoformat(),
+            "due": scope.working_days.add(scope.as_of, DATA_GAP_DUE_WORKING_DAYS).isoformat(),
+            "status": "open",
+            "answered_by": None,
+            "locations": locations,
+        }
 
     def _escalation(self, rule: str, service: str) -> dict:
         resolved, escalation = self.rule_specs[rule]
@@ -139,7 +173,8 @@ class Judge:
         spec = escalation.spec
         period = scope.current_label or "-"
         digest = hashlib.blake2b(f"{rule}|{service}|{period}".encode(), digest_size=5).hexdigest().upper()
-        fact = next(f for f in self.batches[service] if f["domain"] == resolved.domain.name)
+        fact = next(f for f in self.batches[service]
+                    if f["kind"] == "service_facts" and f["domain"] == resolved.domain.name)
         return {
             "id": f"ESC-{digest}",
             "rule": spec.id,
@@ -155,26 +190,19 @@ class Judge:
             "due": scope.working_days.add(scope.as_of, spec.due_working_days).isoformat(),
             "status": "open",
             "answered_by": None,
+            "locations": [service],
         }
 
 
-def _score_rules(rules: tuple[ScoreRule, ...], names: dict, fact_kind: str) -> list[rule_engine.Rule]:
-    return [
-        rule_engine.Rule(rule.name, fact_kind, expressions.to_durable(expressions.parse(rule.when, names)))
-        for rule in rules
-    ]
-
-
-def _apply_scores(rules: tuple[ScoreRule, ...], fired: set[str]) -> Score:
-    """One base score, lowered by the lowest cap that fired."""
+def _apply_levels(rules: tuple[LevelRule, ...], fired: set[str]) -> Level:
+    """One base level, lowered to the lowest cap that fired; every cap that fired is listed."""
     by_name = {rule.name: rule for rule in rules}
     base = [by_name[name] for name in fired if by_name[name].role == "base"]
-    caps = [by_name[name] for name in fired if by_name[name].role == "cap"]
+    caps = sorted((by_name[name] for name in fired if by_name[name].role == "cap"), key=lambda r: LEVELS.index(r.level))
     if len(base) != 1:
-        raise rule_engine.EngineError(f"scoring rules gave {len(base)} base scores ({sorted(r.name for r in base)})")
-    score, rule = base[0].score, base[0].name
-    limiter = None
-    for cap in sorted(caps, key=lambda r: r.score):
-        if cap.score < score:
-            score, limiter = cap.score, cap.name
-    return Score(score, rule, limiter)
+        raise rule_engine.EngineError(f"level rules gave {len(base)} base levels ({sorted(r.name for r in base)})")
+    level, rule = base[0].level, base[0].name
+    for cap in caps:
+        if LEVELS.index(cap.level) < LEVELS.index(level):
+            level, rule = cap.level, cap.name
+    return Level(level, rule, tuple({"cap": cap.cap, "at_most": cap.level} for cap in caps))

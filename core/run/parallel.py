@@ -16,7 +16,7 @@ from sqlite_utils import Database
 
 from ..ruleset import ResolvedDomain
 from . import reads
-from .evidence import triangulation
+from .evidence import Triangulation, triangulation
 from .scope import RunScope
 from .series import TargetCells
 from .tally import Tally
@@ -28,8 +28,7 @@ class DomainWork:
 
     cells: dict[str, TargetCells]
     signals: dict[str, dict]
-    categories: list[str]
-    sources: list[dict]
+    evidence: Triangulation
 
 
 class Alongside:
@@ -98,7 +97,7 @@ def domain_work(tally: Tally, jobs: list[Job], alongside: Alongside) -> Iterator
         return
     triangulated = [alongside.submit(triangulation, scope, resolved) for resolved, _ in jobs]
     for done, ((resolved, targets), future) in enumerate(zip(jobs, triangulated), 1):
-        yield DomainWork(*tally.figures(resolved, targets), *future.result())
+        yield DomainWork(*tally.figures(resolved, targets), future.result())
         if progress:
             progress(done, len(jobs))
 
@@ -113,7 +112,7 @@ def _worker(index: int) -> tuple[list[tuple], list[tuple]]:
     scope, jobs, shares = _FORKED["scope"], _FORKED["jobs"], _FORKED["shares"]
     db = reads.read_only(_FORKED["path"])
     reads.only_share(db, [raw for raw, name in scope.aliases.items() if name in shares[index]])
-    tally = Tally(scope, db, reads.ListSink())
+    tally = Tally(scope, db, reads.ListSink(), _FORKED["uncounted"])
     done = [tally.figures(resolved, targets, shares[index]) for resolved, targets in jobs]
     return done, list(tally.failures)
 
@@ -129,7 +128,7 @@ def _forked_domain_work(tally: Tally, jobs: list[Job], alongside: Alongside) -> 
     names = list(scope.services)
     count = min(scope.options.workers, len(names))
     shares = [{name: scope.services[name] for name in names[k::count]} for k in range(count)]
-    _FORKED.update(scope=scope, jobs=jobs, shares=shares, path=reads.store_path(tally.db))
+    _FORKED.update(scope=scope, jobs=jobs, shares=shares, path=reads.store_path(tally.db), uncounted=tally.uncounted)
     try:
         with ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("fork")) as pool:
             pending = [pool.submit(_worker, k) for k in range(count)]
@@ -147,14 +146,14 @@ def _forked_domain_work(tally: Tally, jobs: list[Job], alongside: Alongside) -> 
             share_cells, share_signals = done[index]
             signals.update(share_signals)
             for target, target_cells in share_cells.items():
-                cells[target].by_service.update(target_cells.by_service)
+                cells.setdefault(target, TargetCells(())).by_service.update(target_cells.by_service)
                 for label, by_shift in target_cells.shifts.items():
                     into = cells[target].shifts.setdefault(label, {})
                     for shift, (passed, counted) in by_shift.items():
                         counts = into.setdefault(shift, [0, 0])
                         counts[0] += passed
                         counts[1] += counted
-        merged.append(DomainWork(cells, signals, *evidence[index]))
+        merged.append(DomainWork(cells, signals, evidence[index]))
         if scope.options.progress:
             scope.options.progress(index + 1, len(jobs))
     return merged

@@ -93,11 +93,28 @@ def only_share(db: Database, raw_names: list[str]) -> None:
                        f"WHERE service IN (SELECT raw FROM {SHARE_TABLE})")
 
 
-def newest_by_service(db: Database, kind: str) -> dict[str, str]:
-    """Each raw service name's newest record time (or date) of ``kind``."""
-    field_name = KINDS[kind].event_field
-    sql = f"SELECT service, MAX([{field_name}]) FROM [{kind}] GROUP BY service"
-    return {service: newest for service, newest in db.execute(sql).fetchall()}
+def presence(db: Database, kinds: Iterable[str], first: date, as_of: date) -> dict[str, dict[str, str]]:
+    """For each kind, each raw service name's newest record time (or date) from ``first`` to
+    ``as_of``: which locations have records of the kind in the evaluated periods, and how recent.
+
+    A record dated after ``as_of`` never makes a source look fresh. The (service, event) index
+    answers without reading the records.
+    """
+    params = [first.isoformat(), (as_of + timedelta(days=1)).isoformat()]
+    found: dict[str, dict[str, str]] = {}
+    for kind in sorted(kinds):
+        field_name = KINDS[kind].event_field
+        # "+" keeps the planner on the (service, event) index, which covers the query, rather than
+        # the event index, which would need every row read.
+        rows = db.execute(f"SELECT service, MAX([{field_name}]) FROM [{kind}] WHERE +[{field_name}] >= ? "
+                          f"AND +[{field_name}] < ? GROUP BY service", params).fetchall()
+        found[kind] = {service: newest for service, newest in rows}
+    return found
+
+
+def holds_records(db: Database) -> bool:
+    """Whether the store holds any record besides the service register."""
+    return any(db.execute(f"SELECT 1 FROM [{kind}] LIMIT 1").fetchone() for kind in KINDS if kind != "service")
 
 
 def source_figures(db: Database, kind: str, sources: list, first: date, as_of: date

@@ -25,6 +25,7 @@ from ..records import KINDS
 from ..ruleset import ResolvedDomain, Ruleset
 from ..store import cached_bank_holidays
 from ..waivers import Waiver
+from . import reads
 from .series import FAILURE_CAP
 
 
@@ -62,6 +63,11 @@ class RunScope:
     partial: Period | None
     #: A source whose newest record is older than this day is stale.
     stale_cutoff: date
+    #: The last ``sustained`` complete periods: a location's target is carried within them, and
+    #: its evidence categories are counted over them.
+    window: tuple[Period, ...]
+    #: Whether the store has a service register (without one, locations are the records' names).
+    registered: bool
 
     @property
     def as_of(self) -> date:
@@ -89,6 +95,14 @@ class RunScope:
                     for kind in spec.sources}
         return {kind for r in self.ruleset.domains for kind in r.domain.reads}
 
+    @property
+    def window_start(self) -> date:
+        return self.window[0].start if self.window else self.periods[0].start
+
+    def locations_of(self, raw_names) -> dict[str, str]:
+        """Raw service names -> the in-scope location each names (others left out)."""
+        return {raw: self.aliases.get(raw, raw) for raw in raw_names if self.aliases.get(raw, raw) in self.services}
+
     def resolved(self, domain: str) -> ResolvedDomain:
         return next(r for r in self.ruleset.domains if r.domain.name == domain)
 
@@ -96,12 +110,14 @@ class RunScope:
 def build_scope(db: Database, ruleset: Ruleset, options: RunOptions) -> RunScope:
     model = ruleset.model
     as_of = options.as_of
+    if not reads.holds_records(db):
+        raise InputError("no records imported: the store holds no evidence yet (carecheck import adds some)")
     closures = Path(model.closures_file) if model.closures_file else None
     if closures is not None and not closures.is_absolute():
         closures = Path(ruleset.source).parent / closures
     holidays_for = cached_bank_holidays(db)
     working_days = WorkingDays.from_file(closures, holidays_for) if closures else WorkingDays(holidays_for=holidays_for)
-    services, aliases = _services(db, ruleset, options.services)
+    services, aliases, registered = _services(db, ruleset, options.services)
     waivers = _resolve_waivers(options.waivers, ruleset, aliases)
     first = _first_day(db, ruleset, as_of)
     for year in range(first.year, as_of.year + 2):
@@ -113,12 +129,14 @@ def build_scope(db: Database, ruleset: Ruleset, options: RunOptions) -> RunScope
         ruleset=ruleset, options=options, framework=load_framework(model.framework), working_days=working_days,
         services=services, aliases=aliases, waivers=tuple(waivers), periods=periods,
         current=complete[-1] if complete else None, partial=next((p for p in periods if p.end > as_of), None),
-        stale_cutoff=periods[cutoff_index].start,
+        stale_cutoff=periods[cutoff_index].start, window=tuple(complete[-model.sustained:]), registered=registered,
     )
 
 
-def _services(db: Database, ruleset: Ruleset, requested: list[str]) -> tuple[dict[str, str | None], dict[str, str]]:
-    """In-scope services (canonical name -> type) and every alias -> canonical name."""
+def _services(db: Database, ruleset: Ruleset, requested: list[str]
+              ) -> tuple[dict[str, str | None], dict[str, str], bool]:
+    """In-scope services (canonical name -> type), every alias -> canonical name, and whether they
+    come from a register."""
     aliases: dict[str, str] = {}
     types: dict[str, str | None] = {}
     for service_id, name, service_type, alias_json in db.execute(
@@ -127,6 +145,7 @@ def _services(db: Database, ruleset: Ruleset, requested: list[str]) -> tuple[dic
         types[name] = service_type
         for alias in [service_id, name] + (json.loads(alias_json) if alias_json else []):
             aliases[alias] = name
+    registered = bool(types)
     if not types:
         kinds = {kind for resolved in ruleset.domains for kind in resolved.domain.reads if kind in KINDS}
         for kind in sorted(kinds):
@@ -143,7 +162,7 @@ def _services(db: Database, ruleset: Ruleset, requested: list[str]) -> tuple[dic
                 raise InputError(f"unknown service {name!r} (services in the store: {known})")
             chosen[canonical] = types[canonical]
         types = chosen
-    return dict(sorted(types.items())), aliases
+    return dict(sorted(types.items())), aliases, registered
 
 
 def _resolve_waivers(waivers: list[Waiver], ruleset: Ruleset, aliases: dict[str, str]) -> list[Waiver]:

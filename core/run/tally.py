@@ -21,30 +21,34 @@ from ..domain_api import PASS, PENDING, Context
 from ..errors import CarecheckError, PluginError
 from ..periods import period_of
 from ..ruleset import ResolvedDomain
+from ..records import KINDS
 from ..status import series_status
 from ..waivers import Waiver
-from . import reads
+from .location_status import NO_RECORDS, LocationTarget, Presence, judge_location, rollup_status
 from .scope import RunScope, signals_used
 from .series import FAILURE_CAP, Cell, Frame, PeriodSeries, TargetCells, ratio
 
 PROVIDER = "(provider)"
 
 
-@dataclass(frozen=True)
-class Scoring:
-    """What the score sees of a target: the status and current-period result of the services
-    without a waiver in force."""
-
-    status: str
-    met: bool
-
-
 @dataclass
 class TargetFigures:
-    """One target's verdict entry and, unless a waiver for every service is in force, its scoring."""
+    """One target's verdict entry, and its judgement at each location."""
 
     result: dict[str, Any]
-    scoring: Scoring | None
+    locations: list[LocationTarget]
+    #: A waiver for every location is in force.
+    waived: bool
+
+
+def _rollup_reason(status: str, locations: list[LocationTarget]) -> str:
+    """Which locations set a target's provider status, by name (the first ten)."""
+    judged = [location for location in locations if location.judged]
+    if not judged:
+        return "no location judges this target in the current period"
+    at_worst = [location.service for location in judged if location.status == status]
+    names = ", ".join(at_worst[:10]) + (f" and {len(at_worst) - 10} more" if len(at_worst) > 10 else "")
+    return f"{len(at_worst)} of {len(judged)} judged locations {status.replace('_', ' ')}: {names}"
 
 
 @dataclass
@@ -67,12 +71,13 @@ class Tally:
     """Counts a run's outcomes on ``db`` (the run's connection, or a forked worker's) into ``sink``'s
     failures and the figures of each target."""
 
-    def __init__(self, scope: RunScope, db: Database, sink):
+    def __init__(self, scope: RunScope, db: Database, sink, uncounted: frozenset[str] = frozenset()):
         self.scope = scope
+        #: Targets not counted at all: no location has a record of a kind they need.
+        self.uncounted = uncounted
         self.db = db
         self.failures = sink
         self.quality = DataQualityFlags()
-        self._newest: dict[str, dict[str, str]] = {}
         self._frames: dict[tuple, Frame] = {}
 
     # -- counting ------------------------------------------------------------------------------
@@ -108,7 +113,7 @@ class Tally:
         return cells, signals
 
     def _cells(self, ctx: Context, resolved: ResolvedDomain) -> dict[str, TargetCells]:
-        cells = {target: TargetCells(ctx.services) for target in ctx.targets}
+        cells = {target: TargetCells(ctx.services) for target in ctx.targets if target not in self.uncounted}
         periods = self.scope.periods
         first, last = periods[0].start, periods[-1].end
         kind = self.scope.model.period
@@ -181,69 +186,52 @@ class Tally:
                 }
         return PeriodSeries(self._frame(spec), counts, failures or None, shifts or None)
 
-    def _stale(self, spec, service: str | None) -> list[str]:
+    def _stale_sources(self, spec, presence: Presence, location: str | None) -> list[str]:
+        """A rate target's source kinds with no record since the stale cutoff (at one location, or
+        at any): shown beside the figures."""
         if spec.kind == "cadence":
             return []  # a missing check is a failure, not missing evidence
-        scope = self.scope
-        stale = []
-        for kind in spec.sources:
-            if kind not in self._newest:
-                newest: dict[str, str] = {}
-                for raw, value in reads.newest_by_service(self.db, kind).items():
-                    name = scope.aliases.get(raw, raw)
-                    if name in scope.services and value and value > newest.get(name, ""):
-                        newest[name] = value
-                newest[PROVIDER] = max(newest.values(), default="")
-                self._newest[kind] = newest
-            latest = self._newest[kind].get(service or PROVIDER)
-            if not latest or stored_day(latest) < scope.stale_cutoff:
-                stale.append(kind)
-        return stale
+        cutoff = self.scope.stale_cutoff
+        return [kind for kind in spec.sources
+                if not (newest := presence.newest(kind, location)) or stored_day(newest) < cutoff]
 
-    def _status(self, entries: PeriodSeries, spec, stale: list[str]) -> dict:
-        model = self.scope.model
-        complete = [e for e in entries if not e["partial"]]
-        baseline_rule = model.baseline if isinstance(model.baseline, str) else model.baseline.model_dump()
-        result = series_status(
-            complete, direction=spec.direction, sustained=model.sustained, baseline_rule=baseline_rule,
-            stale=bool(stale),
-        )
-        return {"status": result.status, "baseline": result.baseline, "current": result.current,
-                "trend": result.trend, "reason": result.reason}
-
-    def _current_met(self, entries: PeriodSeries) -> bool:
-        entry = entries.entry_for(self.scope.current_label)
-        return bool(entry and entry.met)
-
-    def target(self, resolved: ResolvedDomain, spec, target_cells: TargetCells) -> TargetFigures:
-        """A target's verdict entry: its pooled series and status, and each service's."""
+    def target(self, resolved: ResolvedDomain, spec, target_cells: TargetCells, missing: list[str],
+               presence: Presence) -> TargetFigures:
+        """A target's verdict entry: each location's judgement, the roll-up over locations, and the
+        pooled figures kept as context."""
         scope = self.scope
         domain = resolved.domain.name
+        model = scope.model
+        domain_kinds = [kind for kind in resolved.domain.reads if kind in KINDS and kind != "service"]
         services = []
+        locations = []
         pooled: dict[str, Cell] = defaultdict(Cell)
-        scored: dict[str, Cell] = defaultdict(Cell)  # pooled over services without a waiver in force
-        waived_services = any(w.target == spec.id and w.service and w.applies for w in scope.waivers)
-        any_exempt = False
         for service in scope.services:
-            by_period = target_cells.by_service[service]
+            by_period = target_cells.by_service.get(service) or {}
             waiver = scope.waiver_for(spec.id, service)
-            exempt = bool(waiver and waiver.applies)
-            any_exempt = any_exempt or exempt
             for label, cell in by_period.items():
                 # A missed check is a date or week, the same for every service: say whose it was.
                 pooled[label].merge(cell, service if spec.kind == "cadence" else None)
-                if waived_services and not exempt:
-                    scored[label].merge(cell)
             entries = self.series(by_period, spec)
-            stale = self._stale(spec, service)
-            status = self._status(entries, spec, stale)
-            services.append({"service": service, **status, "stale_sources": stale, "periods": entries,
+            location = judge_location(scope, spec, domain_kinds, service, entries, missing, presence,
+                                      bool(waiver and waiver.applies))
+            locations.append(location)
+            services.append({"service": service, **location.fields(),
+                             "stale_sources": self._stale_sources(spec, presence, service), "periods": entries,
                              "waiver": waiver_ref(waiver)})
             if spec.kind == "rate":
                 self._flag_low_denominator(domain, spec.id, service, entries)
         entries = self.series(pooled, spec, target_cells.shifts)
-        stale = self._stale(spec, None)
-        status = self._status(entries, spec, stale)
+        stale = self._stale_sources(spec, presence, None)
+        complete = [e for e in entries if not e["partial"]]
+        baseline_rule = model.baseline if isinstance(model.baseline, str) else model.baseline.model_dump()
+        pooled_status = series_status(complete, direction=spec.direction, sustained=model.sustained,
+                                      baseline_rule=baseline_rule, stale=bool(stale))
+        status, counts = rollup_status(locations)
+        if missing:
+            reason, code = locations[0].reason if locations else "no records", NO_RECORDS
+        else:
+            reason, code = _rollup_reason(status, locations), None
         if spec.kind == "rate":
             self._flag_low_denominator(domain, spec.id, None, entries)
         for kind in stale:
@@ -254,22 +242,15 @@ class Tally:
         waiver = scope.waiver_for(spec.id, None) if any(w.service is None for w in scope.waivers) else None
         if waiver is not None and waiver.service is not None:
             waiver = None
-        # What the score sees: nothing while a waiver for every service is in force; otherwise the
-        # figures of the services without a waiver in force.
-        if waiver is not None and waiver.applies:
-            scoring = None
-        elif not any_exempt:
-            scoring = Scoring(status["status"], self._current_met(entries))
-        else:
-            scored_entries = self.series(scored, spec)
-            scoring = Scoring(self._status(scored_entries, spec, stale)["status"], self._current_met(scored_entries))
         result = {
             "id": spec.id, "title": spec.title, "kind": spec.kind, "threshold": spec.threshold,
             "direction": spec.direction, "description": spec.description, "cadence": spec.cadence,
-            **status, "stale_sources": stale, "periods": entries, "services": services,
+            "status": status, "pooled_status": pooled_status.status, "location_statuses": counts,
+            "baseline": pooled_status.baseline, "current": pooled_status.current, "trend": pooled_status.trend,
+            "reason": reason, "reason_code": code, "stale_sources": stale, "periods": entries, "services": services,
             "waiver": waiver_ref(waiver),
         }
-        return TargetFigures(result, scoring)
+        return TargetFigures(result, locations, bool(waiver and waiver.applies))
 
     def _flag_low_denominator(self, domain: str, target: str, service: str | None, entries: PeriodSeries) -> None:
         current = entries.entry_for(self.scope.current_label)
