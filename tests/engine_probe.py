@@ -19,8 +19,10 @@ from carecheck.store import open_store
 
 def essentials(verdict: dict) -> dict:
     return {
-        "score": (verdict["verdict"]["score"], verdict["verdict"]["score_rule"], verdict["verdict"]["score_limiter"]),
-        "domains": [(d["domain"], d["score"], d["score_rule"], d["score_limiter"], d["status"]) for d in verdict["domains"]],
+        "levels": (verdict["verdict"]["levels"], verdict["verdict"]["lowest"]),
+        "locations": [(loc["service"], [(d["domain"], d["level"], d["level_rule"], d["level_caps"], d["status"])
+                                        for d in loc["domains"]]) for loc in verdict["locations"]],
+        "domains": [(d["domain"], d["status"]) for d in verdict["domains"]],
         "escalations": sorted((e["id"], e["rule"], e["service"], json.dumps(e["facts"], sort_keys=True))
                               for e in verdict["escalations"]),
     }

@@ -35,8 +35,11 @@ def test_markdown_summary(verdict_and_reports):
     _, reports = verdict_and_reports
     md = reports["md"]
     assert md.startswith("# Service recovery assurance: cqc-recovery\n")
-    assert "**Internal assurance score 2 of 4 (some shortfalls), 50%**" in md
-    assert "| Provider oversight | DETERIORATING | 1 (domain_score_1) |" in md
+    assert ("**Lowest assurance: not assured at 2 of 2 locations: Oak House, Riverside Supported Living. Locations: "
+            "0 assured and sustained, 0 assured, 0 partly assured, 2 not assured. 10 escalations open.**") in md
+    assert "## Locations needing attention" in md
+    assert "| Provider oversight | DETERIORATING | 2 NOT ASSURED |" in md
+    assert "| Oak House | NOT ASSURED | Incident learning: NOT ASSURED (improving); Provider oversight: NOT ASSURED (DETERIORATING) |" in md
     assert "**What has improved**" in md and "**What remains under review**" in md
     assert "**What extra controls are in place**" in md
 
@@ -45,15 +48,19 @@ def test_junit_one_case_per_target_and_service(verdict_and_reports):
     verdict, reports = verdict_and_reports
     root = ET.fromstring(reports["junit"])
     cases = {(c.get("classname"), c.get("name")): c for c in root.iter("testcase")}
-    assert len(cases) == 13 * 2  # thirteen targets, two services
+    assert len(cases) == 13 * 2 + 2  # thirteen targets at two locations, and each location's level
+    assert cases[("locations.level", "Oak House")].find("failure").get("message") == (
+        "not assured (incident_learning: level_not_assured)")
     visit = cases[("provider_oversight.po_monthly_visit", "Oak House")]
     assert visit.find("failure").get("message") == "0% against 100% in 2026-08 (deteriorating)"
+    # No visit in August, so no visit actions: July's figure (0 of 2) is carried.
     quality = cases[("provider_oversight.po_action_quality", "Oak House")]
-    assert quality.find("skipped").get("message").startswith("insufficient evidence")
+    assert quality.find("failure").get("message") == (
+        "0% against 100% in 2026-07, carried: no events in 2026-08 (deteriorating)")
     passed = cases[("safeguarding_recording.sg_record_complete", "Riverside Supported Living")]
     assert passed.find("failure") is None and passed.find("skipped") is None
     failures = sum(1 for c in cases.values() if c.find("failure") is not None)
-    assert root.get("failures") == str(failures) and root.get("tests") == "26"
+    assert root.get("failures") == str(failures) and root.get("tests") == "28"
 
 
 def test_junit_skips_waived_targets(run_cli, demo_copy, tmp_path):

@@ -26,6 +26,14 @@ def _case(domain: dict, target: dict, row: dict, period: str | None):
     if row.get("reason_code") in ("no_records", "stale"):
         ET.SubElement(case, "failure", type="not_evidenced", message=f"not evidenced: {row['reason']}")
         return case, "failure"
+    if row.get("carried"):
+        carried = next(p for p in row["periods"] if p["period"] == row["carried_from"])
+        if carried["met"]:
+            return case, "passed"
+        ET.SubElement(case, "failure", type="target_missed",
+                      message=f"{percent(carried['value'])} against {percent(target['threshold'])} in "
+                              f"{row['carried_from']}, carried: no events in {period} ({row['status']})")
+        return case, "failure"
     if row["status"] == "insufficient_evidence" or current is None or current["value"] is None:
         ET.SubElement(case, "skipped", message=f"insufficient evidence: {row['reason']}")
         return case, "skipped"

@@ -173,14 +173,15 @@ def _kinds_text(kinds: list[str]) -> str:
 
 
 def rollup_status(locations: list[LocationTarget]) -> tuple[str, dict[str, int]]:
-    """A target's provider status, the worst status over the locations that judge it, and how many
-    locations are at each status ("waived" and "not_judged" for those that do not)."""
+    """A target's provider status, the worst status over the locations that judge it (or waive it:
+    a waiver hides nothing), and how many locations are at each status ("waived" and
+    "not_judged" for those that do not judge it)."""
     counts: dict[str, int] = {}
-    judged = []
+    shown = []
     for location in locations:
         key = "waived" if location.waived else location.status if location.judged else "not_judged"
         counts[key] = counts.get(key, 0) + 1
-        if location.judged:
-            judged.append(location.status)
-    return worst(judged), dict(sorted(counts.items()))
+        if location.judged or location.waived:  # a waived figure is still shown as it is, never judged
+            shown.append(location.status)
+    return worst(shown), dict(sorted(counts.items()))
 

@@ -19,7 +19,8 @@ FAILURE_CAP = 25
 
 
 class Cell:
-    """One target's figures for one service (or all) and one period; failures kept up to the cap.
+    """One target's figures for one service (or all) and one period; the smallest failure ids kept,
+    up to the cap.
 
     A run holds tens of thousands at once, so they are slotted, and their lists are made only when
     a failure or a shift first needs one.
@@ -40,7 +41,7 @@ class Cell:
         if other.failures:
             if self.failures is None:
                 self.failures = []
-            taken = other.failures[: max(0, FAILURE_CAP - len(self.failures))]
+            taken = sorted(other.failures)[: max(0, FAILURE_CAP - len(self.failures))]
             if label:
                 taken = [f"{label}: {unit}" for unit in taken]
             self.failures.extend(taken)

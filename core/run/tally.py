@@ -43,12 +43,13 @@ class TargetFigures:
 
 def _rollup_reason(status: str, locations: list[LocationTarget]) -> str:
     """Which locations set a target's provider status, by name (the first ten)."""
-    judged = [location for location in locations if location.judged]
-    if not judged:
+    shown = [location for location in locations if location.judged or location.waived]
+    if not shown:
         return "no location judges this target in the current period"
-    at_worst = [location.service for location in judged if location.status == status]
+    at_worst = [location.service for location in shown if location.status == status]
     names = ", ".join(at_worst[:10]) + (f" and {len(at_worst) - 10} more" if len(at_worst) > 10 else "")
-    return f"{len(at_worst)} of {len(judged)} judged locations {status.replace('_', ' ')}: {names}"
+    waived = " (waived)" if all(location.waived for location in shown) else ""
+    return f"{len(at_worst)} of {len(shown)} locations {status.replace('_', ' ')}{waived}: {names}"
 
 
 @dataclass
@@ -144,6 +145,10 @@ class Tally:
                     cell.failures = [unit]
                 elif len(cell.failures) < FAILURE_CAP:
                     cell.failures.append(unit)
+                else:  # keep the smallest ids, so the list shown never depends on the order rows came in
+                    largest = max(cell.failures)
+                    if unit < largest:
+                        cell.failures[cell.failures.index(largest)] = unit
                 failures.add((domain, target, service, label, unit))
             if shift:
                 by_shift = target_cells.shifts.get(label)
@@ -177,7 +182,7 @@ class Tally:
             cell = by_period.get(period.label, empty)
             counts.extend((cell.numerator, cell.denominator, cell.pending, cell.failures_total))
             if cell.failures:
-                failures[i] = cell.failures if len(cell.failures) <= cap else cell.failures[:cap]
+                failures[i] = sorted(cell.failures)[:cap]
             period_shifts = shifts_by_period.get(period.label) if shifts_by_period else None
             if period_shifts:  # the provider's figures by shift: does improvement hold day and night?
                 shifts[i] = {
