@@ -45,6 +45,6 @@ def upgraded(verdict: dict) -> dict:
     for line in summary["improved"] + summary["under_review"]:
         line.setdefault("locations", [])
     verdict["data_quality"].setdefault("service_register", True)
-    verdict["warnings"] = ["stored with verdict schema 1.0: scores are not shown, and there are no location levels",
+    verdict["warnings"] = ["stored with verdict schema 1.0, before verdicts were location-first: no location levels",
                            *verdict.get("warnings", [])]
     return verdict
