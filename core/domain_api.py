@@ -11,7 +11,7 @@ or one of a provider's own). It declares:
 - its parameters (a pydantic model with defaults; a ruleset may change any of them);
 - its place in the CQC framework.
 
-The core does the rest: periods, pooling, statuses, triangulation, the rule engine and scores.
+The core does the rest: periods, locations, statuses, triangulation, the rule engine and levels.
 A domain computes *outcomes* (one per record or expected check: pass, fail or pending) and
 *signals*, in bulk, from the store; it never runs per-record rules in the rule engine.
 """

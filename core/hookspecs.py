@@ -88,7 +88,7 @@ def carecheck_register_domains(register: Callable[["Domain"], None]) -> None:
 
     A domain computes, in bulk from the store, one outcome per record or expected check for each
     of its targets, and its early-warning signals per service for the current period. The core
-    turns those into per-period figures, recovery statuses, escalations and scores.
+    turns those into per-period figures, recovery statuses, escalations and assurance levels.
 
     :param register: callback that takes one domain.
     """
