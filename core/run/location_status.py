@@ -60,6 +60,15 @@ class Presence:
             return max(by_location.values(), default=None)
         return by_location.get(location)
 
+    def recent(self, kinds, location: str, since) -> bool:
+        """Whether ``location`` has a record of any of ``kinds`` on or after the day ``since``: the
+        kinds already read are tried first, so the rest are waited for only when needed."""
+        for kind in sorted(kinds, key=lambda k: k not in self._raw):
+            newest = self.newest(kind, location)
+            if newest and stored_day(newest) >= since:
+                return True
+        return False
+
     def missing(self, kinds) -> list[str]:
         """The kinds of ``kinds`` with no record at any location in scope."""
         return [kind for kind in kinds if not self._kind(kind)]
@@ -119,8 +128,7 @@ def judge_location(scope: RunScope, spec, domain_kinds, service: str, entries: P
         return make(INSUFFICIENT, f"no {_kinds_text(missing)} records at any location in the evaluated periods",
                     NO_RECORDS, evidenced=False)
     if spec.kind == "rate":
-        newest = max((presence.newest(kind, service) or "" for kind in domain_kinds), default="")
-        if not newest or stored_day(newest) < scope.stale_cutoff:
+        if not presence.recent(domain_kinds, service, scope.stale_cutoff):
             since = f"since {scope.stale_cutoff.isoformat()}"
             return make(INSUFFICIENT, f"no records of this domain's kinds at this location {since}", STALE,
                         evidenced=False)
