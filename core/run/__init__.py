@@ -59,7 +59,7 @@ def evaluate(db: Database, ruleset: Ruleset, options: RunOptions) -> RunResult:
         read = {kind for r, _ in jobs for kind in r.domain.reads if kind in KINDS and kind != "service"} - counted
         first = scope.periods[0].start
         presence = Presence(scope, reads.presence(db, counted, first, scope.as_of),
-                            alongside.submit(reads.presence, read, first, scope.as_of))
+                            lambda: reads.presence(db, read, first, scope.as_of))
         # The data-quality reads need nothing from the figures: they go first, to be read alongside.
         quality = alongside.submit(reads.quality_reads, scope.kinds_used())
         missing = {target: presence.missing(spec.sources) for _, targets in jobs for target, spec in targets.items()}

@@ -72,6 +72,13 @@ def locations(scope: RunScope, domains: list[dict], figures: dict[str, list[Targ
               evidence: dict[str, dict[str, list[str]]], judgement: Judgement, escalations: list[dict],
               open_actions: list[dict]) -> list[dict]:
     """Each location's levels by domain, its warnings and its commissioner summary."""
+    controls: dict[str, list[dict]] = defaultdict(list)
+    for escalation in escalations:
+        for location in escalation.get("locations") or ():
+            controls[location].append(_control(escalation))
+    actions: dict[str, list[dict]] = defaultdict(list)
+    for action in open_actions:
+        actions[action["service"]].append(action)
     out = []
     for index, (service, service_type) in enumerate(scope.services.items()):
         location_domains = []
@@ -101,8 +108,8 @@ def locations(scope: RunScope, domains: list[dict], figures: dict[str, list[Targ
             "commissioner_summary": {
                 **_location_lists(lines),
                 "extra_controls": {
-                    "escalations": [_control(e) for e in escalations if service in (e.get("locations") or ())],
-                    "open_actions": [a for a in open_actions if a["service"] == service],
+                    "escalations": controls.get(service, []),
+                    "open_actions": actions.get(service, []),
                 },
             },
         })

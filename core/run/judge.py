@@ -58,6 +58,8 @@ class Judge:
         self.skipped_rules: list[str] = []
         #: kind -> the (domain, target) pairs that need it, for kinds no location has
         self.gaps: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        #: (location, domain) -> the figures its level rules read
+        self.level_facts: dict[tuple[str, str], tuple] = {}
 
     def add_gap(self, kind: str, domain: str, target: str) -> None:
         self.gaps[kind].append((domain, target))
@@ -80,13 +82,12 @@ class Judge:
             if not judged:
                 continue  # no level: every target waived or not judged at this location
             short = sum(1 for t in judged if t.short)
-            self.batches[service].append({
-                "id": f"lvl|{name}|{service}", "kind": "location_domain",
-                "judged": len(judged), "short": short, "share_short": round(short / len(judged), 6),
-                "deteriorating": sum(1 for t in judged if t.status == DETERIORATING),
-                "not_recovered": sum(1 for t in judged if t.status != RECOVERED),
-                "categories": len(evidence.by_location.get(service, ())),
-            })
+            self.level_facts[(service, name)] = (
+                ("judged", len(judged)), ("short", short), ("share_short", round(short / len(judged), 6)),
+                ("deteriorating", sum(1 for t in judged if t.status == DETERIORATING)),
+                ("not_recovered", sum(1 for t in judged if t.status != RECOVERED)),
+                ("categories", len(evidence.by_location.get(service, ()))),
+            )
 
     def _service_facts(self, resolved: ResolvedDomain, signals: dict[str, dict[str, Any]],
                        targets: list[dict]) -> Iterator[tuple[str, dict]]:
@@ -123,20 +124,20 @@ class Judge:
             rule_engine.Rule(rule.name, "location_domain", expressions.to_durable(expressions.parse(rule.when, LEVEL_FACT_NAMES)))
             for rule in LEVEL_RULES
         ]
-        fired: dict[tuple[str, str], set[str]] = defaultdict(set)
+        # Many locations' domains have the same figures: each distinct set meets the rules once.
+        distinct = list(dict.fromkeys(self.level_facts.values()))
+        level_batch = [{"id": f"lvl|{index}", "kind": "location_domain", **dict(values)}
+                       for index, values in enumerate(distinct)]
+        fired: dict[int, set[str]] = defaultdict(set)
         escalations = []
-        for match in self.engine.evaluate(rule_engine.compile_rules(rules), [self.batches[s] for s in self.scope.services]):
-            kind, domain, service = match.fact_id.split("|", 2)
-            if kind == "lvl":
-                fired[(service, domain)].add(match.rule)
+        batches = [self.batches[s] for s in self.scope.services] + [level_batch]
+        for match in self.engine.evaluate(rule_engine.compile_rules(rules), batches):
+            if match.fact_id.startswith("lvl|"):
+                fired[int(match.fact_id[4:])].add(match.rule)
             else:
-                escalations.append(self._escalation(match.rule, service))
-        levels = {}
-        for service in self.scope.services:
-            for fact in self.batches[service]:
-                if fact["kind"] == "location_domain":
-                    domain = fact["id"].split("|", 2)[1]
-                    levels[(service, domain)] = _apply_levels(LEVEL_RULES, fired[(service, domain)])
+                escalations.append(self._escalation(match.rule, match.fact_id.split("|", 2)[2]))
+        by_values = {values: _apply_levels(LEVEL_RULES, fired[index]) for index, values in enumerate(distinct)}
+        levels = {key: by_values[values] for key, values in self.level_facts.items()}
         escalations += [self._data_gap(kind, needed) for kind, needed in self.gaps.items()]
         escalations.sort(key=lambda e: (e["due"], e["domain"], e["service"], e["rule"]))
         return Judgement(levels, escalations, self.skipped_rules)
@@ -173,8 +174,7 @@ class Judge:
         spec = escalation.spec
         period = scope.current_label or "-"
         digest = hashlib.blake2b(f"{rule}|{service}|{period}".encode(), digest_size=5).hexdigest().upper()
-        fact = next(f for f in self.batches[service]
-                    if f["kind"] == "service_facts" and f["domain"] == resolved.domain.name)
+        fact = next(f for f in self.batches[service] if f["domain"] == resolved.domain.name)
         return {
             "id": f"ESC-{digest}",
             "rule": spec.id,

@@ -13,8 +13,8 @@ Absence of evidence is never scored as failure, and never as compliance.
 
 from __future__ import annotations
 
-from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Callable
 
 from ..dates import stored_day
 from ..status import INSUFFICIENT, series_status, worst
@@ -31,10 +31,12 @@ class Presence:
     """Each kind's newest record per location in the evaluated periods.
 
     The kinds targets count are read before the domains run (a target with no records anywhere is
-    not counted at all); the rest of the kinds the domains read arrive later, read alongside.
+    not counted at all); the rest of the kinds the domains read are read by ``later`` only if a
+    location's staleness needs them (most locations have recent records of a counted kind).
     """
 
-    def __init__(self, scope: RunScope, known: dict[str, dict[str, str]], later: Future | None = None):
+    def __init__(self, scope: RunScope, known: dict[str, dict[str, str]],
+                 later: Callable[[], dict[str, dict[str, str]]] | None = None):
         self.scope = scope
         self._raw = dict(known)
         self._later = later
@@ -43,7 +45,7 @@ class Presence:
     def _kind(self, kind: str) -> dict[str, str]:
         if kind not in self._by_location:
             if kind not in self._raw and self._later is not None:
-                self._raw.update(self._later.result())
+                self._raw.update(self._later())
                 self._later = None
             newest: dict[str, str] = {}
             for raw, value in self._raw.get(kind, {}).items():
