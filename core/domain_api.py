@@ -6,7 +6,10 @@ or one of a provider's own). It declares:
 - the record kinds it reads and the evidence category each source counts as;
 - its measurable targets: a numerator over a denominator per review period, a threshold and its
   direction; ``rate`` targets count records, ``cadence`` targets count expected checks;
-- its early-warning signals: facts computed per service for the current period;
+- its early-warning signals: facts computed per service for the current period, each the
+  collection of record ids behind it (a bare count still works) and a sentence that says it;
+- its outcome measures: results for people over time it derives from records (CQC's outcomes
+  evidence category);
 - its default escalation rules, written in the ruleset trigger language;
 - its parameters (a pydantic model with defaults; a ruleset may change any of them);
 - its place in the CQC framework.
@@ -54,6 +57,16 @@ class TargetSpec:
     direction: Literal["at_least", "at_most"] = "at_least"
     #: for cadences: who checks what, how often
     cadence: str | None = None
+    #: How an escalation says the target was missed; fields {title}, {numerator}, {denominator},
+    #: {value}, {threshold}, {period}. Default: "TITLE: 3 of 8 in 2026-08, below 95%".
+    sentence: str | None = None
+
+    def say(self, numerator: int, denominator: int, period: str) -> str:
+        value, threshold = _percent(numerator / denominator if denominator else None), _percent(self.threshold)
+        template = self.sentence or ("{title}: {numerator} of {denominator} in {period}, "
+                                     + ("below" if self.direction == "at_least" else "above") + " {threshold}")
+        return template.format(title=self.title, numerator=numerator, denominator=denominator, value=value,
+                               threshold=threshold, period=period)
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,19 @@ class SignalSpec:
     title: str
     description: str
     type: Literal["number", "bool"] = "number"
+    #: How the verdict says the signal; fields {n} (the count), {s} ("s" unless n is 1), {period}.
+    #: The record ids follow it. Default: "TITLE: 2 in 2026-08".
+    sentence: str | None = None
+
+    def say(self, count: int, period: str) -> str:
+        template = self.sentence or "{title}: {n} in {period}"
+        return template.format(title=self.title, n=count, s="" if count == 1 else "s", period=period)
+
+
+def _percent(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{100 * value:.1f}".rstrip("0").rstrip(".") + "%"
 
 
 @dataclass(frozen=True)
@@ -76,12 +102,38 @@ class EscalationSpec:
 
 @dataclass(frozen=True)
 class EvidenceSource:
-    """Records of ``kind`` (optionally only those matching an SQL ``where``) count as ``category``."""
+    """Records of ``kind`` (optionally only those matching an SQL ``where``) count as ``category``.
+
+    Records of a process and its handling (logs, visit reports, trackers, audits, minutes) are
+    ``processes``; ``outcomes`` come from a domain's :class:`OutcomeMeasure`, never from records.
+    """
 
     kind: str
     category: str
     where: str | None = None
     label: str | None = None
+    #: A condition in the trigger language over the record's own fields that a record meets when
+    #: it corroborates the domain's targets (feedback ``feels_safe == true``). Records with any of
+    #: its fields empty are left out.
+    supports: str | None = None
+    #: What a record that does not support says, for the verdict ("say the person does not feel safe").
+    against: str | None = None
+
+
+@dataclass(frozen=True)
+class OutcomeMeasure:
+    """A result for people over time that a domain derives from records (a repeat-incident rate,
+    an audit score trend): evidence in CQC's outcomes category, for the service types that use it.
+
+    The domain's :meth:`Domain.measure_values` computes it per location over the window.
+    """
+
+    name: str
+    title: str
+    #: How it is computed, in words.
+    description: str
+    #: Which way is better.
+    direction: Literal["at_least", "at_most"] = "at_most"
 
 
 class Outcome(NamedTuple):
@@ -112,6 +164,8 @@ class Context:
     targets: dict[str, TargetSpec] = field(default_factory=dict)
     #: The signals the run's escalation rules use (None: all of them).
     signals: frozenset[str] | None = None
+    #: The last ``sustained`` complete periods: outcome measures are computed over them.
+    window: tuple[Period, ...] = ()
     _shifts: dict[str, str] = field(default_factory=dict, repr=False)
     _days: dict[str, date] = field(default_factory=dict, repr=False)
 
@@ -223,6 +277,7 @@ class Domain(ABC):
     signals: ClassVar[tuple[SignalSpec, ...]] = ()
     escalations: ClassVar[tuple[EscalationSpec, ...]] = ()
     evidence: ClassVar[tuple[EvidenceSource, ...]] = ()
+    measures: ClassVar[tuple[OutcomeMeasure, ...]] = ()
     key_questions: ClassVar[tuple[str, ...]] = ()
     quality_statements: ClassVar[tuple[str, ...]] = ()
     regulations: ClassVar[tuple[str, ...]] = ()
@@ -235,5 +290,12 @@ class Domain(ABC):
     def signal_values(self, ctx: Context) -> dict[str, dict[str, Any]]:
         """For each in-scope service, the value of every signal in the current period.
 
-        Services without any value may be left out: the core fills in zero (or false).
+        A value is the collection (set, list or tuple) of the record ids behind the signal, whose
+        count is its size; a bare count (or true/false) still works, without ids. Services
+        without any value may be left out: the core fills in zero (or false).
         """
+
+    def measure_values(self, ctx: Context) -> dict[str, dict[str, float | None]]:
+        """For each in-scope service, the value of each of :attr:`measures` over ``ctx.window``
+        (None, or left out, where the records give none)."""
+        return {}

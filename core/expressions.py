@@ -225,3 +225,36 @@ def to_durable(expression: Expr) -> dict:
         return {"$and" if isinstance(node, And) else "$or": [build(item) for item in node.items]}
 
     return build(expression)
+
+
+def names_in(expression: Expr) -> list[str]:
+    """The names a condition uses, in order of first use."""
+    if isinstance(expression, Compare):
+        return [expression.name]
+    items = (expression.item,) if isinstance(expression, Not) else expression.items
+    return list(dict.fromkeys(name for item in items for name in names_in(item)))
+
+
+def to_sql(expression: Expr) -> str:
+    """An SQL condition for a condition over a record's own columns (yes/no stored as 1 and 0).
+
+    Values come from the parser as typed numbers, text and booleans, and are written as SQL
+    literals (text quoted), never pasted from the source text.
+    """
+    def literal(value: Any) -> str:
+        if isinstance(value, bool):
+            return "1" if value else "0"
+        if isinstance(value, (int, float)):
+            return repr(value)
+        return "'" + str(value).replace("'", "''") + "'"
+
+    def build(node: Expr) -> str:
+        if isinstance(node, Compare):
+            op = "=" if node.op == "==" else "<>" if node.op == "!=" else node.op
+            return f"[{node.name}] {op} {literal(node.value)}"
+        if isinstance(node, Not):
+            return f"NOT ({build(node.item)})"
+        joiner = " AND " if isinstance(node, And) else " OR "
+        return "(" + joiner.join(build(item) for item in node.items) + ")"
+
+    return build(expression)

@@ -184,12 +184,45 @@ class Record(BaseModel):
         return out
 
     @classmethod
+    def condition_names(cls) -> dict[str, str]:
+        """The fields a condition over a record (an evidence source's ``supports``) may name, with
+        their value type: yes/no fields ``bool``, counts and numbers ``number``, codes and short
+        text ``text``. Free text, lists, dates, times and provenance are left out."""
+        free = cls.free_text_fields()
+        names = {}
+        for name in cls.content_fields():
+            if name in free:
+                continue
+            kind = _value_type(cls.model_fields[name].annotation)
+            if kind is not None:
+                names[name] = kind
+        return names
+
+    @classmethod
     def free_text_fields(cls) -> frozenset[str]:
         return frozenset(
             name
             for name, info in cls.model_fields.items()
             if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("free_text")
         )
+
+
+def _value_type(annotation: Any) -> str | None:
+    import types
+    import typing
+
+    if typing.get_origin(annotation) is Annotated:
+        return _value_type(typing.get_args(annotation)[0])
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        found = {_value_type(a) for a in typing.get_args(annotation) if a is not type(None)}
+        return found.pop() if len(found) == 1 else None
+    if annotation is bool:
+        return "bool"
+    if annotation in (int, float):
+        return "number"
+    if annotation is str or typing.get_origin(annotation) is Literal:
+        return "text"
+    return None
 
 
 class Service(Record):

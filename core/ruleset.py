@@ -76,6 +76,12 @@ class RulesetModel(_Strict):
     sustained: int = Field(default=3, ge=1, le=24, description="Consecutive periods met that count as recovered.")
     min_denominator: int = Field(default=5, ge=1, description="Denominators below this are flagged in data quality.")
     stale_after_periods: int = Field(default=2, ge=1, description="A source whose newest record is older is stale.")
+    corroboration_min_records: int = Field(
+        default=5, ge=1, description="Records in the window an evidence source with a supports rule needs to be judged.")
+    corroboration_threshold: float = Field(
+        default=0.8, ge=0, le=1,
+        description="Share of a source's records that must support; below it, while every judged target is met, "
+                    "the source contradicts them.")
     start: date | None = Field(default=None, description="First day to evaluate (default: the earliest record).")
     services: list[str] = Field(default_factory=list, description="Services in scope (default: all).")
     shifts: ShiftConfig = Field(default_factory=ShiftConfig)
@@ -97,6 +103,9 @@ class ResolvedDomain:
     params: Any
     targets: dict[str, TargetSpec]
     escalations: list[ResolvedEscalation]
+    #: Evidence source index -> (SQL for the records it judges: its fields filled in, SQL for
+    #: those that support), for the sources with a ``supports`` rule.
+    supports: dict[int, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -239,9 +248,29 @@ def _resolve_domain(domain: Domain, plugin: str, config: DomainConfig, where: st
             problems.append(f"{where}.escalations.{rule_id}.when: rule {rule_id}: {error}")
             continue
         escalations.append(ResolvedEscalation(spec, expression, _names_in(expression)))
+    supports = {}
+    for index, source in enumerate(domain.evidence):
+        if source.supports is None:
+            continue
+        try:
+            supports[index] = support_sql(source)
+        except (expressions.ExpressionError, InputError) as error:
+            problems.append(f"{where}: evidence source {source.label or source.kind!r}: supports: {error}")
     if problems:
         return None, problems
-    return ResolvedDomain(domain, plugin, params, targets, escalations), []
+    return ResolvedDomain(domain, plugin, params, targets, escalations, supports), []
+
+
+def support_sql(source) -> tuple[str, str]:
+    """SQL for the records a source's ``supports`` rule judges (every field it names filled in),
+    and for those that support; an unknown kind or field is an error naming it."""
+    from .records import model_for
+
+    names = model_for(source.kind).condition_names()
+    expression = expressions.parse(source.supports, names)
+    filled = " AND ".join(f"[{name}] IS NOT NULL" + (f" AND [{name}] <> ''" if names[name] == "text" else "")
+                          for name in expressions.names_in(expression))
+    return filled, expressions.to_sql(expression)
 
 
 def load_ruleset(name_or_path: str | Path | None = None) -> Ruleset:

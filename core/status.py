@@ -113,6 +113,8 @@ class LevelRule:
 LEVEL_FACT_NAMES = {
     "judged": "number", "short": "number", "share_short": "number", "deteriorating": "number",
     "not_recovered": "number", "categories": "number",
+    # evidence sources with a supports rule: contradicting, corroborating, and how many there are
+    "contradicting": "number", "corroborating": "number", "support_rules": "number",
 }
 LEVEL_RULES = (
     LevelRule("level_not_assured", NOT_ASSURED, "base", "deteriorating > 0 or share_short >= 0.5",
@@ -120,11 +122,16 @@ LEVEL_RULES = (
     LevelRule("level_partly_assured", PARTLY_ASSURED, "base", "deteriorating == 0 and share_short < 0.5 and short > 0",
               "some judged targets (fewer than half) are not met or not evidenced, none deteriorating"),
     LevelRule("level_assured", ASSURED, "base",
-              "short == 0 and deteriorating == 0 and (not_recovered > 0 or categories < 3)",
+              "short == 0 and deteriorating == 0 and (not_recovered > 0 or categories < 3 "
+              "or (support_rules > 0 and corroborating == 0))",
               "every judged target is met"),
     LevelRule("level_assured_sustained", ASSURED_SUSTAINED, "base",
-              "short == 0 and deteriorating == 0 and not_recovered == 0 and categories >= 3",
-              "every judged target is recovered, with evidence from three or more categories in the window"),
+              "short == 0 and deteriorating == 0 and not_recovered == 0 and categories >= 3 "
+              "and (support_rules == 0 or corroborating > 0)",
+              "every judged target is recovered, with evidence from three or more categories in the window, "
+              "corroborated by at least one source with a supports rule (where the domain has one)"),
     LevelRule("cap_single_category", PARTLY_ASSURED, "cap", "categories <= 1",
               "evidence from one category or none: at most partly assured"),
+    LevelRule("cap_contradicting_evidence", PARTLY_ASSURED, "cap", "contradicting > 0",
+              "an evidence source contradicts targets that are all met: at most partly assured"),
 )

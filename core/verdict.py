@@ -122,6 +122,8 @@ class Domain(_Model):
     evidence_categories: list[str]
     triangulated: bool = Field(description="Evidence from three or more categories.")
     triangulation: list[EvidenceSourceFigures]
+    outcome_measures: list[OutcomeMeasureInfo] = Field(
+        description="Results for people over time the domain derives: its outcomes evidence.")
     framework: FrameworkMapping
     warnings: list[str]
     waived_targets: int = Field(description="Targets under a waiver for every location in force: shown, not judged.")
@@ -144,6 +146,10 @@ class Escalation(_Model):
     status: Literal["open", "closed"]
     answered_by: list[str] | None
     locations: list[str] = Field(description="The locations it is about.")
+    reason: str = Field(description="Why it fired, in words, with the records behind it; every format shows this.")
+    records: list[str] = Field(description="Up to 25 ids of the records behind it (its signals' and its targets' "
+                                           "current failures), sorted.")
+    records_total: int
 
 
 class SummaryLine(_Model):
@@ -224,6 +230,31 @@ class LevelCap(_Model):
     at_most: Level
 
 
+class Corroboration(_Model):
+    category: str
+    source: str
+    supporting: int | None = Field(description="Records in the window that support the targets (null: no rule).")
+    total: int | None = Field(description="Records in the window the rule judges: those with its fields filled in.")
+    share: float | None
+    state: Literal["corroborating", "contradicting", "too_few", "no_rule"]
+
+
+class SignalFinding(_Model):
+    signal: str
+    title: str
+    value: float | bool
+    records: list[str] = Field(description="Up to 25 ids of the records behind it, sorted.")
+    sentence: str
+
+
+class OutcomeMeasureInfo(_Model):
+    name: str
+    title: str
+    description: str = Field(description="How it is computed.")
+    direction: Literal["at_least", "at_most"] = Field(description="Which way is better.")
+    locations: int = Field(description="Locations with a value in the window.")
+
+
 class LocationDomain(_Model):
     domain: str
     status: Status = Field(description="The worst status of the targets judged at this location.")
@@ -232,6 +263,11 @@ class LocationDomain(_Model):
     level_caps: list[LevelCap] = Field(description="Every cap that applies.")
     level_reason: str | None = Field(description="Why there is no level (no judged target).")
     evidence_categories: list[str] = Field(description="Categories with evidence at this location in the window.")
+    corroboration: list[Corroboration] = Field(
+        description="Each evidence source that applies here: whether its records in the window corroborate the targets.")
+    outcome_measures: dict[str, float] = Field(description="The domain's outcome measures here, over the window.")
+    signals: list[SignalFinding] = Field(description="Every signal with a value here, whether or not a rule uses it.")
+    warnings: list[str] = Field(description="Contradicting evidence and every signal with a value, in words.")
 
 
 class Location(_Model):

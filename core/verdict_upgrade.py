@@ -32,6 +32,7 @@ def upgraded(verdict: dict) -> dict:
         for key in _SCORE_KEYS:
             domain.pop(key, None)
         domain["levels"] = dict.fromkeys(LEVELS, 0)
+        domain.setdefault("outcome_measures", [])
         for target in domain["targets"]:
             target.setdefault("pooled_status", target["status"])
             target.setdefault("location_statuses", dict(sorted(Counter(s["status"] for s in target["services"]).items())))
@@ -40,6 +41,9 @@ def upgraded(verdict: dict) -> dict:
                 row.update({"reason_code": None, "judged": True, "carried": False, "carried_from": None, **row})
     for escalation in verdict["escalations"]:
         escalation.setdefault("locations", [escalation["service"]])
+        escalation.setdefault("reason", escalation["title"])
+        escalation.setdefault("records", [])
+        escalation.setdefault("records_total", 0)
     summary = verdict["commissioner_summary"]
     summary.setdefault("maintained", [])
     for line in summary["improved"] + summary["under_review"]:

@@ -8,13 +8,39 @@ from carecheck.dates import stored_day
 from carecheck.domain_api import Context, EvidenceSource
 
 
-def feedback_sources() -> tuple[EvidenceSource, ...]:
-    """Feedback counts as people's experience, staff feedback or partner feedback by who gave it."""
+def feedback_sources(people: tuple[str, str] | None = None, staff: tuple[str, str] | None = None,
+                     partners: tuple[str, str] | None = None) -> tuple[EvidenceSource, ...]:
+    """Feedback counts as people's experience, staff feedback or partner feedback by who gave it.
+
+    Each of ``people``, ``staff`` and ``partners`` may give that source a corroboration rule, as
+    (``supports``, ``against``): a condition over the feedback's fields, and what feedback that
+    does not meet it says.
+    """
+    def source(category, where, label, rule):
+        supports, against = rule if rule else (None, None)
+        return EvidenceSource("feedback", category, where, label, supports=supports, against=against)
+
     return (
-        EvidenceSource("feedback", "people_experience", "source IN ('person', 'family')", "feedback from people and families"),
-        EvidenceSource("feedback", "staff_feedback", "source = 'staff'", "staff feedback"),
-        EvidenceSource("feedback", "partner_feedback", "source = 'partner'", "partner feedback"),
+        source("people_experience", "source IN ('person', 'family')", "feedback from people and families", people),
+        source("staff_feedback", "source = 'staff'", "staff feedback", staff),
+        source("partner_feedback", "source = 'partner'", "partner feedback", partners),
     )
+
+
+def repeat_share(events: list[tuple[str, tuple, date]], window_start: date, days: int) -> float | None:
+    """The share of events on or after ``window_start`` that repeat an earlier event sharing any of
+    their keys within ``days`` days; ``events`` are (id, keys, day), oldest first (an empty key is
+    ignored). None without events in the window."""
+    last_seen: dict = {}
+    counted = repeats = 0
+    for _record_id, keys, day in events:
+        keys = [key for key in keys if key[1]]
+        if day >= window_start:
+            counted += 1
+            repeats += any(key in last_seen and (day - last_seen[key]).days <= days for key in keys)
+        for key in keys:
+            last_seen[key] = day
+    return round(repeats / counted, 6) if counted else None
 
 
 def cqc_notified(ctx: Context, kind: str, record_id: str, notification_id: str | None, deadline: date) -> bool:

@@ -19,10 +19,10 @@ from carecheck import hookimpl
 from carecheck.dates import stored_day
 from carecheck.domain_api import (
     FAIL, PASS, PENDING, Context, Domain, DomainParameters, EscalationSpec, EvidenceSource, Outcome,
-    SignalSpec, TargetSpec,
+    OutcomeMeasure, SignalSpec, TargetSpec,
 )
 
-from ._shared import cqc_notified, feedback_sources
+from ._shared import cqc_notified, feedback_sources, repeat_share
 from .safeguarding import activity_days
 
 CLOSED = ("completed", "closed", "cancelled")
@@ -75,17 +75,28 @@ class IncidentLearning(Domain):
     )
     signals = (
         SignalSpec("repeated_incidents", "Repeated incidents with similar causes",
-                   "Incidents this period with another incident for the same person or with the same cause within the window."),
+                   "Incidents this period with another incident for the same person or with the same cause within the window.",
+                   sentence="{n} incident{s} in {period} repeating another for the same person or cause"),
         SignalSpec("staff_unaware", "Staff unaware of changed guidance",
-                   "Practice observations this period not met, or where staff did not know the changed guidance."),
+                   "Practice observations this period not met, or where staff did not know the changed guidance.",
+                   sentence="{n} practice observation{s} in {period} below standard or with staff unaware of the guidance"),
         SignalSpec("actions_open_unexplained", "Learning actions open without explanation",
-                   "Learning actions past their deadline, still open, with no recorded explanation."),
+                   "Learning actions past their deadline, still open, with no recorded explanation.",
+                   sentence="{n} learning action{s} open past the deadline with no explanation"),
         SignalSpec("harm_without_candour", "Harm without duty of candour",
-                   "Incidents this period of moderate or severe harm without a duty-of-candour record (regulation 20)."),
+                   "Incidents this period of moderate or severe harm without a duty-of-candour record (regulation 20).",
+                   sentence="{n} incident{s} in {period} needing duty of candour with no candour record in time"),
         SignalSpec("notifiable_not_notified", "Notifiable incidents not notified",
-                   "Serious injuries or police incidents this period without a CQC notification without delay (REG2009-18)."),
+                   "Serious injuries or police incidents this period without a CQC notification without delay (REG2009-18).",
+                   sentence="{n} notifiable incident{s} in {period} not notified to CQC in time"),
         SignalSpec("reviews_overdue", "Incident reviews overdue",
-                   "Incidents not yet reviewed whose five-working-day deadline has passed."),
+                   "Incidents not yet reviewed whose five-working-day deadline has passed.",
+                   sentence="{n} incident{s} still unreviewed past the review deadline"),
+    )
+    measures = (
+        OutcomeMeasure("repeat_incident_rate", "Repeat incidents",
+                       "Share of the window's incidents with an earlier incident for the same person or with the same "
+                       "cause within repeat_window_days (30): lower is better."),
     )
     escalations = (
         EscalationSpec("inc_repeated_themes", "Repeated incidents", "repeated_incidents > 0",
@@ -111,12 +122,14 @@ class IncidentLearning(Domain):
                        "regulation 18)", "registered_manager", 1),
     )
     evidence = (
-        EvidenceSource("incident", "outcomes", label="incident records"),
+        EvidenceSource("incident", "processes", label="incident records"),
         EvidenceSource("briefing", "processes", label="handover file"),
         EvidenceSource("governance_item", "processes", "action_id IS NOT NULL", label="governance minutes"),
         EvidenceSource("improvement_action", "processes", "source_kind = 'incident'", label="learning actions"),
         EvidenceSource("audit", "processes", label="audits"),
-        EvidenceSource("practice_observation", "observation", label="practice observation audit"),
+        EvidenceSource("practice_observation", "observation", label="practice observation audit",
+                       supports="outcome == 'met' and staff_aware_of_guidance == true",
+                       against="found practice below the standard or staff unaware of the changed guidance"),
         *feedback_sources(),
     )
 
@@ -203,8 +216,9 @@ class IncidentLearning(Domain):
         return {service: sorted(days) for service, days in meetings.items()}
 
     def signal_values(self, ctx: Context) -> dict[str, dict[str, Any]]:
+        """Each signal as the ids of the records behind it."""
         params: IncidentParameters = ctx.params
-        values: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(int))
+        values: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
         if ctx.current is None:
             return values
         current = ctx.current
@@ -234,34 +248,34 @@ class IncidentLearning(Domain):
                 history[key].append(occurred)
             if not current.contains(occurred):
                 continue
-            counts = values[service]
-            counts["repeated_incidents"] += repeated
+            found = values[service]
+            if repeated:
+                found["repeated_incidents"].add(record_id)
             if harm in params.candour_harm_levels and candour_at is None:
                 if ctx.as_of > ctx.working_days.add(occurred, params.candour_within_working_days):
-                    counts["harm_without_candour"] += 1
+                    found["harm_without_candour"].add(record_id)
             if police or serious:
                 deadline = ctx.working_days.add(occurred, params.notification_within_working_days)
                 if ctx.as_of > deadline and not cqc_notified(ctx, "incident", record_id, notification_id, deadline):
-                    counts["notifiable_not_notified"] += 1
-        for raw_service, observed_at in () if not wanted("staff_unaware") else ctx.rows(
-            "SELECT service, observed_at FROM practice_observation WHERE (outcome = 'not_met' OR staff_aware_of_guidance = 0) "
+                    found["notifiable_not_notified"].add(record_id)
+        for record_id, raw_service in () if not wanted("staff_unaware") else ctx.rows(
+            "SELECT id, service FROM practice_observation WHERE (outcome = 'not_met' OR staff_aware_of_guidance = 0) "
             "AND observed_at >= ? AND observed_at < ?",
             [current.start.isoformat(), (current.end + timedelta(days=1)).isoformat()],
         ):
             service = ctx.service(raw_service)
             if service is not None:
-                values[service]["staff_unaware"] += 1
-        for raw_service, count in () if not wanted("actions_open_unexplained") else ctx.rows(
-            f"""SELECT a.service, COUNT(*) FROM improvement_action a
+                values[service]["staff_unaware"].add(record_id)
+        for record_id, raw_service in () if not wanted("actions_open_unexplained") else ctx.rows(
+            f"""SELECT a.id, a.service FROM improvement_action a
                 WHERE (a.source_kind = 'incident' OR a.id IN (SELECT learning_action_id FROM incident))
                   AND a.status NOT IN ({', '.join(repr(s) for s in CLOSED)})
-                  AND a.due_date < ? AND (a.delay_explanation IS NULL OR a.delay_explanation = '')
-                GROUP BY a.service""",
+                  AND a.due_date < ? AND (a.delay_explanation IS NULL OR a.delay_explanation = '')""",
             [ctx.as_of.isoformat()],
         ):
             service = ctx.service(raw_service)
             if service is not None:
-                values[service]["actions_open_unexplained"] += count
+                values[service]["actions_open_unexplained"].add(record_id)
         for record_id, raw_service, occurred_at in () if not wanted("reviews_overdue") else ctx.rows(
             "SELECT id, service, occurred_at FROM incident WHERE reviewed_at IS NULL AND +occurred_at >= ?",
             [ctx.start.isoformat()],
@@ -269,8 +283,29 @@ class IncidentLearning(Domain):
             service = ctx.service(raw_service)
             deadline = ctx.working_days.add(stored_day(occurred_at), params.review_within_working_days)
             if service is not None and ctx.as_of > deadline:
-                values[service]["reviews_overdue"] += 1
+                values[service]["reviews_overdue"].add(record_id)
         return values
+
+    def measure_values(self, ctx: Context) -> dict[str, dict[str, float | None]]:
+        """Repeat incidents over the window: the same person or the same cause within the repeat window."""
+        params: IncidentParameters = ctx.params
+        if not ctx.window:
+            return {}
+        start = ctx.window[0].start
+        events: dict[str, list] = defaultdict(list)
+        for record_id, raw_service, person, cause, occurred_at in ctx.rows(
+            "SELECT id, service, person_id, cause, occurred_at FROM incident WHERE occurred_at >= ? AND occurred_at < ? "
+            "ORDER BY occurred_at, id",
+            [(start - timedelta(days=params.repeat_window_days)).isoformat(),
+             (ctx.as_of + timedelta(days=1)).isoformat()],
+        ):
+            service = ctx.service(raw_service)
+            if service is None:
+                continue
+            keys = (("person", person), ("cause", cause.lower() if cause else None))
+            events[service].append((record_id, keys, stored_day(occurred_at)))
+        return {service: {"repeat_incident_rate": repeat_share(rows, start, params.repeat_window_days)}
+                for service, rows in events.items()}
 
 
 def _deadline_status(done: date | str | None, deadline: date | str, as_of: date | str) -> str:

@@ -18,7 +18,8 @@ from pydantic import Field
 from carecheck import hookimpl
 from carecheck.dates import stored_day
 from carecheck.domain_api import (
-    FAIL, PASS, Context, Domain, DomainParameters, EscalationSpec, EvidenceSource, Outcome, SignalSpec, TargetSpec,
+    FAIL, PASS, Context, Domain, DomainParameters, EscalationSpec, EvidenceSource, Outcome, OutcomeMeasure, SignalSpec,
+    TargetSpec,
 )
 from carecheck.textcheck import contains_phrase, phrase_list, word_count
 
@@ -81,14 +82,25 @@ class ProviderOversight(Domain):
     )
     signals = (
         SignalSpec("repeated_overdue", "Actions overdue at consecutive visits",
-                   "Actions recorded overdue at consecutive visits, the later one this period."),
+                   "Actions recorded overdue at consecutive visits, the later one this period.",
+                   sentence="{n} action{s} recorded overdue at consecutive visits up to {period}"),
         SignalSpec("vague_visit_notes", "Vague visit notes",
-                   "Visits this period whose findings are missing, short or use vague phrases."),
+                   "Visits this period whose findings are missing, short or use vague phrases.",
+                   sentence="{n} visit{s} in {period} with findings missing, short or vague"),
         SignalSpec("poor_audit_no_action", "Poor audits without an improvement decision",
-                   "Audits this period with a poor result and no linked improvement action."),
+                   "Audits this period with a poor result and no linked improvement action.",
+                   sentence="{n} poor audit{s} in {period} with no improvement decision"),
         SignalSpec("closed_without_evidence", "Actions closed without evidence",
-                   "Visit actions closed this period with no follow-up evidence."),
-        SignalSpec("overdue_actions", "Overdue visit actions", "Visit actions still open past their deadline."),
+                   "Visit actions closed this period with no follow-up evidence.",
+                   sentence="{n} visit action{s} closed in {period} with no follow-up evidence"),
+        SignalSpec("overdue_actions", "Overdue visit actions", "Visit actions still open past their deadline.",
+                   sentence="{n} visit action{s} still open past the deadline"),
+    )
+    measures = (
+        OutcomeMeasure("audit_score_change", "Audit score trend",
+                       "Mean audit score (0 to 100) in the window's last period with audit scores, less the mean in "
+                       "its first: higher is better; a value needs audit scores in two periods of the window.",
+                       direction="at_least"),
     )
     escalations = (
         EscalationSpec("po_visit_missed", "Monthly visit missed", "po_monthly_visit.has_value and not po_monthly_visit.met",
@@ -108,9 +120,8 @@ class ProviderOversight(Domain):
         EvidenceSource("oversight_visit", "processes", label="provider visit reports"),
         EvidenceSource("improvement_action", "processes", "source_kind = 'oversight_visit'", "service improvement tracker"),
         EvidenceSource("governance_item", "processes", "meeting_type = 'board'", "board minutes"),
-        EvidenceSource("audit", "processes", label="audits"),
-        EvidenceSource("audit", "outcomes", "result = 'good'", "audit outcomes"),
-        *feedback_sources(),
+        EvidenceSource("audit", "processes", label="audits", supports="result != 'poor'", against="had a poor result"),
+        *feedback_sources(staff=("rating >= 3", "rate the service 2 or below out of 5")),
     )
 
     def _visits(self, ctx: Context, findings_from: date | None = None) -> dict[str, list[tuple]]:
@@ -191,46 +202,67 @@ class ProviderOversight(Domain):
             yield from ctx.cadence("po_quarterly_ni_review", "month", done, lookback_days=params.ni_review_every_days)
 
     def signal_values(self, ctx: Context) -> dict[str, dict[str, Any]]:
+        """Each signal as the ids of the records behind it."""
         params: OversightParameters = ctx.params
-        values: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(int))
+        values: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
         if ctx.current is None:
             return values
         current = ctx.current
         vague = tuple(p.lower() for p in params.vague_phrases)
         visits = self._visits(ctx, findings_from=current.start)
         for service, service_visits in visits.items():
-            for index, (visit_day, _visit_id, reviewed, _agreed, findings) in enumerate(service_visits):
+            for index, (visit_day, visit_id, reviewed, _agreed, findings) in enumerate(service_visits):
                 if not current.contains(visit_day):
                     continue
-                counts = values[service]
+                found = values[service]
                 if word_count(findings) < params.min_findings_words or contains_phrase(findings, vague):
-                    counts["vague_visit_notes"] += 1
+                    found["vague_visit_notes"].add(visit_id)
                 run = params.repeated_overdue_visits
                 if index + 1 >= run:
                     window = [service_visits[i][2] for i in range(index - run + 1, index + 1)]
                     overdue = set.intersection(*({a for a, s in w.items() if s == "overdue"} for w in window))
-                    counts["repeated_overdue"] += len(overdue)
+                    found["repeated_overdue"].update(overdue)
         for record_id, raw_service, raised_on, owner, due, status, completed, evidence, _source in self._visit_actions(ctx, visits):
             service = ctx.service(raw_service)
             if service is None:
                 continue
             done_day = stored_day(completed)
             if status in CLOSED and not evidence and done_day is not None and current.contains(done_day):
-                values[service]["closed_without_evidence"] += 1
+                values[service]["closed_without_evidence"].add(record_id)
             if status not in CLOSED and status != "cancelled" and due and date.fromisoformat(due) < ctx.as_of:
-                values[service]["overdue_actions"] += 1
-        for raw_service, count in ctx.rows(
-            """SELECT a.service, COUNT(*) FROM audit a
+                values[service]["overdue_actions"].add(record_id)
+        for record_id, raw_service in ctx.rows(
+            """SELECT a.id, a.service FROM audit a
                WHERE a.audit_date >= ? AND a.audit_date < ? AND (a.result = 'poor' OR a.score < ?)
                  AND (a.improvement_action_id IS NULL
-                      OR NOT EXISTS (SELECT 1 FROM improvement_action x WHERE x.id = a.improvement_action_id))
-               GROUP BY a.service""",
+                      OR NOT EXISTS (SELECT 1 FROM improvement_action x WHERE x.id = a.improvement_action_id))""",
             [current.start.isoformat(), (current.end + timedelta(days=1)).isoformat(), params.poor_audit_score],
         ):
             service = ctx.service(raw_service)
             if service is not None:
-                values[service]["poor_audit_no_action"] += count
+                values[service]["poor_audit_no_action"].add(record_id)
         return values
+
+    def measure_values(self, ctx: Context) -> dict[str, dict[str, float | None]]:
+        """The change in mean audit score across the window."""
+        if not ctx.window:
+            return {}
+        by_period: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+        for raw_service, audit_date, score in ctx.rows(
+            "SELECT service, audit_date, score FROM audit WHERE score IS NOT NULL AND audit_date >= ? AND audit_date <= ?",
+            [ctx.window[0].start.isoformat(), ctx.window[-1].end.isoformat()],
+        ):
+            service = ctx.service(raw_service)
+            day = stored_day(audit_date)
+            index = next((i for i, period in enumerate(ctx.window) if period.contains(day)), None)
+            if service is not None and index is not None:
+                by_period[service][index].append(score)
+        out = {}
+        for service, scores in by_period.items():
+            if len(scores) >= 2:
+                first, last = scores[min(scores)], scores[max(scores)]
+                out[service] = {"audit_score_change": round(sum(last) / len(last) - sum(first) / len(first), 6)}
+        return out
 
 
 def _closed_before(action_row: tuple, visit_day: date) -> bool:

@@ -19,11 +19,11 @@ from carecheck import hookimpl
 from carecheck.dates import stored_day
 from carecheck.domain_api import (
     FAIL, PASS, PENDING, Context, Domain, DomainParameters, EscalationSpec, EvidenceSource, Outcome,
-    SignalSpec, TargetSpec,
+    OutcomeMeasure, SignalSpec, TargetSpec,
 )
 from carecheck.textcheck import DEFAULT_TIMELINE_PATTERN, contains_phrase, has_timeline, phrase_list
 
-from ._shared import cqc_notified, feedback_sources
+from ._shared import cqc_notified, feedback_sources, repeat_share
 
 
 class SafeguardingParameters(DomainParameters):
@@ -36,6 +36,8 @@ class SafeguardingParameters(DomainParameters):
     weakness_repeat: int = Field(2, ge=2, description="Weak records by one recorder within the window that count as repeated.")
     indicator_window_days: int = Field(7, ge=0, description="Days after a flagged daily note within which a concern should be raised.")
     lead_checks_per_week: int = Field(2, ge=1, description="Safeguarding-lead checks expected each week.")
+    repeat_concern_days: int = Field(90, ge=1, description="A concern about a person with another within this many days "
+                                                             "is a repeat (the repeat-concern outcome measure).")
     vague_phrases: list[str] = Field(default_factory=lambda: phrase_list("vague"))
     indicator_phrases: list[str] = Field(default_factory=lambda: phrase_list("safeguarding_indicators"))
     timeline_pattern: str = Field(DEFAULT_TIMELINE_PATTERN, description="Regular expression for a time of day.")
@@ -83,22 +85,36 @@ class SafeguardingRecording(Domain):
     )
     signals = (
         SignalSpec("missing_rationale", "Decisions without rationale",
-                   "Concerns this period whose escalation decision has no rationale, or has no decision past its deadline."),
+                   "Concerns this period whose escalation decision has no rationale, or has no decision past its deadline.",
+                   sentence="{n} concern{s} in {period} with no decision rationale"),
         SignalSpec("delayed_escalation", "Delayed escalation decisions",
-                   "Concerns this period whose manager decision came after its timescale, or has not come and is overdue."),
-        SignalSpec("vague_language", "Vague language", "Concerns this period whose record uses a vague phrase."),
-        SignalSpec("missing_timeline", "Missing timelines", "Concerns this period whose record gives no time of day."),
+                   "Concerns this period whose manager decision came after its timescale, or has not come and is overdue.",
+                   sentence="{n} concern{s} in {period} with the manager's decision late or missing"),
+        SignalSpec("vague_language", "Vague language", "Concerns this period whose record uses a vague phrase.",
+                   sentence="{n} concern{s} in {period} in vague language"),
+        SignalSpec("missing_timeline", "Missing timelines", "Concerns this period whose record gives no time of day.",
+                   sentence="{n} concern{s} in {period} with no time of day"),
         SignalSpec("repeated_clarification", "Repeated manager clarification",
-                   "Concerns this period on which the manager asked for clarification repeatedly."),
+                   "Concerns this period on which the manager asked for clarification repeatedly.",
+                   sentence="{n} concern{s} in {period} with repeated requests for clarification"),
         SignalSpec("repeated_recording_weakness", "Repeated recording weakness by the same recorder",
-                   "Recorders with repeated weak records (vague, no timeline, no rationale, repeated clarification) "
-                   "within the window ending this period."),
+                   "Weak records (vague, no timeline, no rationale, repeated clarification) by recorders with repeated "
+                   "weak records within the window ending this period.",
+                   sentence="{n} weak record{s} by staff who repeatedly record weakly, in the window ending {period}"),
         SignalSpec("unscreened_indicators", "Daily notes with indicators but no concern",
-                   "Daily notes this period with safeguarding indicators for a person with no concern raised within the window."),
+                   "Daily notes this period with safeguarding indicators for a person with no concern raised within the window.",
+                   sentence="{n} daily note{s} in {period} with safeguarding indicators and no concern raised"),
         SignalSpec("abuse_without_notification", "Allegations of abuse not notified to CQC",
-                   "Allegations this period without a CQC notification without delay (REG2009-18)."),
+                   "Allegations this period without a CQC notification without delay (REG2009-18).",
+                   sentence="{n} allegation{s} of abuse in {period} not notified to CQC in time"),
         SignalSpec("unsafe_feedback", "Feedback that people do not feel safe",
-                   "Feedback this period saying the person does not feel safe."),
+                   "Feedback this period saying the person does not feel safe.",
+                   sentence="{n} feedback record{s} in {period} saying the person does not feel safe"),
+    )
+    measures = (
+        OutcomeMeasure("repeat_concern_rate", "Repeat concerns about the same person",
+                       "Share of the window's concerns about a person who had another concern within the previous "
+                       "repeat_concern_days (90) days: lower is better."),
     )
     escalations = (
         EscalationSpec("sg_missing_rationale", "Missing decision rationale", "missing_rationale > 0",
@@ -126,15 +142,17 @@ class SafeguardingRecording(Domain):
                        "registered_manager", 5),
     )
     evidence = (
-        EvidenceSource("safeguarding_concern", "outcomes", label="safeguarding log"),
+        EvidenceSource("safeguarding_concern", "processes", label="safeguarding log"),
         EvidenceSource("daily_note", "processes", label="daily notes"),
         EvidenceSource("governance_activity", "processes",
                        "activity IN ('daily_screening', 'safeguarding_lead_check', 'recording_sample', "
                        "'monthly_safeguarding_review')", "safeguarding oversight tracker"),
         EvidenceSource("audit", "processes", "audit_type LIKE '%safeguard%'", "safeguarding audits"),
-        EvidenceSource("practice_observation", "observation", label="practice observations"),
+        EvidenceSource("practice_observation", "observation", "topic IS NULL OR topic LIKE '%safeguard%'",
+                       "safeguarding practice observations", supports="outcome == 'met'",
+                       against="found practice below the expected standard"),
         EvidenceSource("supervision", "staff_feedback", label="supervision"),
-        *feedback_sources(),
+        *feedback_sources(people=("feels_safe == true", "say the person does not feel safe")),
     )
 
     def outcomes(self, ctx: Context) -> Iterable[Outcome]:
@@ -185,8 +203,9 @@ class SafeguardingRecording(Domain):
             yield Outcome("sg_record_complete", service, raised, record_id, status, ctx.shift(raised_at))
 
     def signal_values(self, ctx: Context) -> dict[str, dict[str, Any]]:
+        """Each signal as the ids of the records behind it."""
         params: SafeguardingParameters = ctx.params
-        values: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(int))
+        values: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
         if ctx.current is None:
             return values
         current = ctx.current
@@ -198,7 +217,7 @@ class SafeguardingRecording(Domain):
                FROM safeguarding_concern WHERE raised_at >= ? AND raised_at < ?""",
             [min(window_start, current.start).isoformat(), (current.end + timedelta(days=1)).isoformat()],
         )
-        weak_by_recorder: dict[tuple[str, str], int] = defaultdict(int)
+        weak_by_recorder: dict[tuple[str, str], list[str]] = defaultdict(list)
         allegations = []
         for (record_id, raw_service, raised_at, recorder, concern, decision, decision_at, rationale,
              clarifications, allegation, notification_id) in rows:
@@ -213,35 +232,54 @@ class SafeguardingRecording(Domain):
             no_timeline = not has_timeline(concern, params.timeline_pattern)
             repeated = (clarifications or 0) >= params.clarification_repeat
             if raised >= window_start and recorder and (is_vague or no_timeline or missing_rationale or repeated):
-                weak_by_recorder[(service, recorder)] += 1
+                weak_by_recorder[(service, recorder)].append(record_id)
             if not current.contains(raised):
                 continue
-            counts = values[service]
-            counts["missing_rationale"] += missing_rationale
+            found = values[service]
             late = decision_at is not None and stored_day(decision_at) > decided_by
-            counts["delayed_escalation"] += late or no_decision_overdue
-            counts["vague_language"] += is_vague
-            counts["missing_timeline"] += no_timeline
-            counts["repeated_clarification"] += repeated
+            for name, flagged in (("missing_rationale", missing_rationale), ("delayed_escalation", late or no_decision_overdue),
+                                  ("vague_language", is_vague), ("missing_timeline", no_timeline),
+                                  ("repeated_clarification", repeated)):
+                if flagged:
+                    found[name].add(record_id)
             if allegation:
                 allegations.append((service, record_id, raised, notification_id))
         for (service, _recorder), weak in weak_by_recorder.items():
-            if weak >= params.weakness_repeat:
-                values[service]["repeated_recording_weakness"] += 1
+            if len(weak) >= params.weakness_repeat:
+                values[service]["repeated_recording_weakness"].update(weak)
         for service, record_id, raised, notification_id in allegations:
             deadline = ctx.working_days.add(raised, params.notification_within_working_days)
             if ctx.as_of > deadline and not cqc_notified(ctx, "safeguarding_concern", record_id, notification_id, deadline):
-                values[service]["abuse_without_notification"] += 1
-        for service, count in _unscreened_indicators(ctx, params).items():
-            values[service]["unscreened_indicators"] += count
-        for raw_service, count in ctx.rows(
-            "SELECT service, COUNT(*) FROM feedback WHERE feels_safe = 0 AND received_at >= ? AND received_at < ? "
-            "GROUP BY service", [current.start.isoformat(), (current.end + timedelta(days=1)).isoformat()],
+                values[service]["abuse_without_notification"].add(record_id)
+        for service, note_ids in _unscreened_indicators(ctx, params).items():
+            values[service]["unscreened_indicators"].update(note_ids)
+        for record_id, raw_service in ctx.rows(
+            "SELECT id, service FROM feedback WHERE feels_safe = 0 AND received_at >= ? AND received_at < ?",
+            [current.start.isoformat(), (current.end + timedelta(days=1)).isoformat()],
         ):
             service = ctx.service(raw_service)
             if service is not None:
-                values[service]["unsafe_feedback"] += count
+                values[service]["unsafe_feedback"].add(record_id)
         return values
+
+    def measure_values(self, ctx: Context) -> dict[str, dict[str, float | None]]:
+        """Repeat concerns about the same person, over the window."""
+        params: SafeguardingParameters = ctx.params
+        if not ctx.window:
+            return {}
+        start = ctx.window[0].start
+        events: dict[str, list] = defaultdict(list)
+        for record_id, raw_service, person, raised_at in ctx.rows(
+            "SELECT id, service, person_id, raised_at FROM safeguarding_concern WHERE raised_at >= ? AND raised_at < ? "
+            "ORDER BY raised_at, id",
+            [(start - timedelta(days=params.repeat_concern_days)).isoformat(),
+             (ctx.as_of + timedelta(days=1)).isoformat()],
+        ):
+            service = ctx.service(raw_service)
+            if service is not None:
+                events[service].append((record_id, (("person", person),), stored_day(raised_at)))
+        return {service: {"repeat_concern_rate": repeat_share(rows, start, params.repeat_concern_days)}
+                for service, rows in events.items()}
 
 
 def _on_time(done_at: str | None, start: date, days: int, required: bool = False) -> bool:
@@ -264,7 +302,7 @@ def activity_days(ctx: Context, activity: str) -> dict[str, list[date]]:
     return done
 
 
-def _unscreened_indicators(ctx: Context, params: SafeguardingParameters) -> dict[str, int]:
+def _unscreened_indicators(ctx: Context, params: SafeguardingParameters) -> dict[str, list[str]]:
     """Flagged daily notes in the current period with no concern for the person within the window."""
     current = ctx.current
     last_note_day = min(current.end, ctx.as_of - timedelta(days=params.indicator_window_days + 1))
@@ -276,7 +314,7 @@ def _unscreened_indicators(ctx: Context, params: SafeguardingParameters) -> dict
         "carecheck_indicator", 1, lambda text: int(contains_phrase(text, phrases)), deterministic=True
     )
     sql = """
-        SELECT n.service, COUNT(*) FROM daily_note n
+        SELECT n.service, n.id FROM daily_note n
         WHERE n.written_at >= ? AND n.written_at < ?
           AND (n.safeguarding_indicator = 1 OR carecheck_indicator(n.note) = 1)
           AND NOT EXISTS (
@@ -284,16 +322,15 @@ def _unscreened_indicators(ctx: Context, params: SafeguardingParameters) -> dict
               WHERE c.person_id = n.person_id
                 AND c.raised_at >= substr(n.written_at, 1, 10)
                 AND substr(c.raised_at, 1, 10) BETWEEN substr(n.written_at, 1, 10)
-                    AND date(substr(n.written_at, 1, 10), ?))
-        GROUP BY n.service"""
+                    AND date(substr(n.written_at, 1, 10), ?))"""
     args = [current.start.isoformat(), (last_note_day + timedelta(days=1)).isoformat(),
             f"+{params.indicator_window_days} days"]
-    counts: dict[str, int] = defaultdict(int)
-    for raw_service, count in ctx.rows(sql, args):
+    found: dict[str, list[str]] = defaultdict(list)
+    for raw_service, note_id in ctx.rows(sql, args):
         service = ctx.service(raw_service)
         if service is not None:
-            counts[service] += count
-    return counts
+            found[service].append(note_id)
+    return found
 
 
 @hookimpl

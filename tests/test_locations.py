@@ -194,7 +194,8 @@ def test_an_empty_store_is_an_input_error(run_cli, db_path, db):
     assert result.stderr == "Error: no records imported: the store holds no evidence yet (carecheck import adds some)\n"
 
 
-SCORE_WORDS = re.compile(r"\b(score|scored|scores|percentage)\b", re.I)
+# An audit's own score is a record field, not an assurance score.
+SCORE_WORDS = re.compile(r"(?<!audit )\b(score|scored|scores|percentage)\b", re.I)
 RATING_WORDS = re.compile(r"\b(Outstanding|Good|Requires improvement|Inadequate)\b")  # CQC's ratings, capitalised
 
 

@@ -54,10 +54,8 @@ def test_evidence_figures_without_sqlites_json_functions(demo_copy, monkeypatch)
     """Where SQLite was built without its JSON functions, the evidence figures are read row by row,
     with the same result."""
     db = open_store(demo_copy)
-    # Outcomes evidence is not a category for residential services (Oak House, S002): only Riverside's
-    # incidents count as incident records.
-    (incidents,) = db.execute(
-        "SELECT COUNT(*) FROM incident WHERE service = 'S001' AND occurred_at < '2026-09-01'").fetchone()
+    # Incident records are processes evidence, which every type of service uses.
+    (incidents,) = db.execute("SELECT COUNT(*) FROM incident WHERE occurred_at < '2026-09-01'").fetchone()
     options = RunOptions(as_of=date(2026, 8, 31), engine="reference")
     with_json = evaluate(db, load_ruleset(), options).verdict
 

@@ -251,6 +251,14 @@ def test_hook_carecheck_register_domains(register_plugin, db, tmp_path):
     assert (june["numerator"], june["denominator"], june["failures"]) == (1, 2, ["M2"])
     assert [e["rule"] for e in verdict["escalations"]] == ["med_unreviewed"]
     assert domain["plugin"] == "carecheck-medicines"
+    # Its signal is a bare count: it still fires, said in the default words, with no record ids.
+    (escalation,) = verdict["escalations"]
+    assert (escalation["reason"], escalation["records"], escalation["records_total"]) == (
+        "Unreviewed medication incidents: 1 in 2026-06", [], 0)
+    (location,) = verdict["locations"]
+    assert location["domains"][0]["signals"] == [{"signal": "unreviewed", "title": "Unreviewed medication incidents",
+                                                  "value": 1, "records": [],
+                                                  "sentence": "Unreviewed medication incidents: 1 in 2026-06"}]
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])

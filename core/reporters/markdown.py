@@ -66,15 +66,21 @@ def render_markdown(verdict: dict) -> str:
         or ["- Nothing."]
     lines += ["", "**What extra controls are in place**", ""]
     controls = summary["extra_controls"]
-    if controls["escalations"]:
-        lines += _table(["Escalation", "Service", "Action", "Owner", "Due", "Status"],
-                        [[c["id"], c["service"], c["action"], c["owner_role"].replace("_", " "), c["due"], c["status"]]
-                         for c in controls["escalations"]])
+    if verdict["escalations"]:
+        lines += _table(["Escalation", "Service", "Why", "Action", "Owner", "Due", "Status"],
+                        [[e["id"], e["service"], e["reason"], e["action"], e["owner_role"].replace("_", " "), e["due"],
+                          e["status"]] for e in verdict["escalations"]])
     if controls["open_actions"]:
         lines += ["", f"Open improvement actions ({controls['open_actions_total']}):", ""]
         lines += _table(["Action", "Service", "Owner", "Due", "Status"],
                         [[a["id"], a["service"], a["owner"] or a["owner_role"] or "not named", a["due"] or "-", a["status"]]
                          for a in controls["open_actions"]])
+    notes = [(row["service"], domain["domain"], warning) for row in attention
+             for location in verdict["locations"] if location["service"] == row["service"]
+             for domain in location["domains"] for warning in domain.get("warnings", [])]
+    if notes:
+        lines += ["", "**What the records say at the locations needing attention**", ""]
+        lines += [f"- {service} ({domain}): {warning}" for service, domain, warning in notes]
     if not controls["escalations"] and not controls["open_actions"]:
         lines.append("- None.")
     if verdict["waivers"]:

@@ -131,6 +131,11 @@ def render_table(verdict: dict) -> str:
     for location in verdict.get("locations", []):
         for warning in location["warnings"]:
             lines.append(f"Note ({location['service']}): {warning}")
+    for row in attention:  # what the records say at the locations needing attention
+        location = next(loc for loc in verdict["locations"] if loc["service"] == row["service"])
+        for domain in location["domains"]:
+            for warning in domain.get("warnings", []):
+                lines.append(f"Note ({location['service']}, {domain['domain']}): {warning}")
     lines.append(overall["disclaimer"])
 
     if verdict["waivers"]:
@@ -142,10 +147,10 @@ def render_table(verdict: dict) -> str:
     lines += ["", f"Escalations ({len(verdict['escalations'])})"]
     if verdict["escalations"]:
         lines.append(tabulate(
-            [(e["id"], e["service"], e["rule"], e["action"], e["owner_role"].replace("_", " "), e["due"], e["status"])
+            [(e["id"], e["service"], e["reason"], e["action"], e["owner_role"].replace("_", " "), e["due"], e["status"])
              for e in verdict["escalations"]],
-            headers=("id", "service", "rule", "action", "owner", "due", "status"),
-            maxcolwidths=[None, 22, 28, 48, 14, None, None],
+            headers=("id", "service", "why", "action", "owner", "due", "status"),
+            maxcolwidths=[None, 22, 44, 40, 14, None, None],
         ))
     else:
         lines.append("None fired.")

@@ -65,21 +65,24 @@ def evaluate(db: Database, ruleset: Ruleset, options: RunOptions) -> RunResult:
         missing = {target: presence.missing(spec.sources) for _, targets in jobs for target, spec in targets.items()}
         tally = Tally(scope, db, FailureSink(db), frozenset(t for t, kinds in missing.items() if kinds))
         judge = Judge(scope, engine)
-        domains, figures, evidence = [], {}, {}
+        domains, figures, evidence, domain_figures = [], {}, {}, {}
         for (resolved, targets), work in zip(jobs, domain_work(tally, jobs, alongside)):
             name = resolved.domain.name
-            figures[name] = [tally.target(resolved, spec, work.cells.get(target) or TargetCells(()), missing[target],
+            cells = work.figures.cells
+            figures[name] = [tally.target(resolved, spec, cells.get(target) or TargetCells(()), missing[target],
                                           presence) for target, spec in targets.items()]
-            work.cells = {}  # the figures hold the counts now: only one domain's cells are alive at once
+            work.figures.cells = cells = {}  # the series hold the counts now: one domain's cells alive at once
             for target in targets:
                 for kind in missing[target]:
                     judge.add_gap(kind, name, target)
-            judge.add_domain(resolved, targets, figures[name], work.signals, work.evidence)
+            work.evidence.credit_outcomes(scope, work.figures.measures)
+            judge.add_domain(resolved, targets, figures[name], work.figures, work.evidence)
+            domain_figures[name] = work.figures
             evidence[name] = work.evidence.by_location
             domains.append(assemble.domain_entry(scope, resolved, figures[name], work))
         judgement = judge.decide()
-        verdict = assemble.verdict(db, scope, engine, domains, figures, evidence, judgement, tally.quality,
-                                   quality.result())
+        verdict = assemble.verdict(db, scope, engine, domains, figures, evidence, domain_figures, judgement,
+                                   tally.quality, quality.result())
     finally:
         alongside.close()
     return RunResult(verdict, tally.failures)

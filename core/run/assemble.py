@@ -23,7 +23,7 @@ from .judge import Judgement
 from .location_status import LocationTarget
 from .parallel import DomainWork
 from .scope import RunScope
-from .tally import DataQualityFlags, TargetFigures
+from .tally import DataQualityFlags, DomainFigures, TargetFigures
 
 SCHEMA_VERSION = "2.0"
 DISCLAIMER = "This is the provider's internal assurance, not a CQC rating."
@@ -51,6 +51,11 @@ def domain_entry(scope: RunScope, resolved: ResolvedDomain, figures: list[Target
         "evidence_categories": categories,
         "triangulated": len(categories) >= 3,
         "triangulation": work.evidence.sources,
+        "outcome_measures": [
+            {"name": m.name, "title": m.title, "description": m.description, "direction": m.direction,
+             "locations": sum(1 for values in work.figures.measures.values() if m.name in values)}
+            for m in resolved.domain.measures
+        ],
         "framework": {
             "key_questions": list(resolved.domain.key_questions),
             "quality_statements": [
@@ -69,8 +74,8 @@ def domain_entry(scope: RunScope, resolved: ResolvedDomain, figures: list[Target
 
 
 def locations(scope: RunScope, domains: list[dict], figures: dict[str, list[TargetFigures]],
-              evidence: dict[str, dict[str, list[str]]], judgement: Judgement, escalations: list[dict],
-              open_actions: list[dict]) -> list[dict]:
+              evidence: dict[str, dict[str, list[str]]], domain_figures: dict[str, DomainFigures],
+              judgement: Judgement, escalations: list[dict], open_actions: list[dict]) -> list[dict]:
     """Each location's levels by domain, its warnings and its commissioner summary."""
     controls: dict[str, list[dict]] = defaultdict(list)
     for escalation in escalations:
@@ -79,6 +84,7 @@ def locations(scope: RunScope, domains: list[dict], figures: dict[str, list[Targ
     actions: dict[str, list[dict]] = defaultdict(list)
     for action in open_actions:
         actions[action["service"]].append(action)
+    resolved_by_name = {r.domain.name: r for r in scope.ruleset.domains}
     out = []
     for index, (service, service_type) in enumerate(scope.services.items()):
         location_domains = []
@@ -89,6 +95,8 @@ def locations(scope: RunScope, domains: list[dict], figures: dict[str, list[Targ
             targets = [(f.result, f.locations[index]) for f in figures[name]]
             judged = [t for _, t in targets if t.judged]
             level = judgement.levels.get((service, name))
+            entries, contradictions = judgement.corroboration.get((service, name), ([], []))
+            signals = _signals(scope, resolved_by_name[name], domain_figures[name], service)
             location_domains.append({
                 "domain": name,
                 "status": worst([t.status for t in judged]),
@@ -97,6 +105,10 @@ def locations(scope: RunScope, domains: list[dict], figures: dict[str, list[Targ
                 "level_caps": list(level.caps) if level else [],
                 "level_reason": None if level else "no judged target: every target is waived or has no events",
                 "evidence_categories": evidence[name].get(service, []),
+                "corroboration": entries,
+                "outcome_measures": domain_figures[name].measures.get(service, {}),
+                "signals": signals,
+                "warnings": contradictions + [signal["sentence"] for signal in signals],
             })
             warnings += [t.warning for _, t in targets if t.warning]
             lines += [(domain, result, t) for result, t in targets]
@@ -113,6 +125,25 @@ def locations(scope: RunScope, domains: list[dict], figures: dict[str, list[Targ
                 },
             },
         })
+    return out
+
+
+def _signals(scope: RunScope, resolved: ResolvedDomain, figures: DomainFigures, service: str) -> list[dict]:
+    """Every signal with a value at a location, with the records behind it, whether or not an
+    escalation uses it."""
+    values = figures.signals.get(service, {})
+    ids = figures.signal_ids.get(service, {})
+    period = scope.current_label or "-"
+    out = []
+    for spec in resolved.domain.signals:
+        value = values.get(spec.name)
+        if not value:
+            continue
+        records = ids.get(spec.name, [])
+        count = len(records) if records else int(value)
+        shown = ", ".join(records[:10]) + (f" and {len(records) - 10} more" if len(records) > 10 else "")
+        out.append({"signal": spec.name, "title": spec.title, "value": value, "records": records[:25],
+                    "sentence": spec.say(count, period) + (f": {shown}" if records else "")})
     return out
 
 
@@ -166,13 +197,13 @@ def _control(escalation: dict) -> dict:
 
 
 def verdict(db: Database, scope: RunScope, engine, domains: list[dict], figures: dict[str, list[TargetFigures]],
-            evidence: dict[str, dict[str, list[str]]], judgement: Judgement, flags: DataQualityFlags,
-            quality: reads.Quality) -> dict:
+            evidence: dict[str, dict[str, list[str]]], domain_figures: dict[str, DomainFigures], judgement: Judgement,
+            flags: DataQualityFlags, quality: reads.Quality) -> dict:
     ruleset, options = scope.ruleset, scope.options
     escalations = judgement.escalations
     _close_answered(db, escalations)
     open_actions = _open_actions(scope, quality.open_actions)
-    located = locations(scope, domains, figures, evidence, judgement, escalations, open_actions)
+    located = locations(scope, domains, figures, evidence, domain_figures, judgement, escalations, open_actions)
     for domain in domains:
         domain["levels"] = _level_counts(d["level"] for loc in located for d in loc["domains"]
                                          if d["domain"] == domain["domain"])

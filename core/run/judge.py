@@ -17,9 +17,9 @@ from typing import Any, Iterator
 from .. import expressions, rule_engine
 from ..ruleset import ResolvedDomain
 from ..status import LEVEL_FACT_NAMES, LEVEL_RULES, LEVELS, RECOVERED, DETERIORATING, LevelRule
-from .evidence import Triangulation
+from .evidence import CONTRADICTING, CORROBORATING, NO_RULE, Triangulation, corroboration
 from .scope import RunScope, rule_runs
-from .tally import TargetFigures
+from .tally import DomainFigures, TargetFigures
 
 DATA_GAP = "data_gap"
 DATA_GAP_DUE_WORKING_DAYS = 5
@@ -44,6 +44,8 @@ class Judgement:
     escalations: list[dict]
     #: Rules left out because a target they name was not computed (``--target``).
     skipped_rules: list[str]
+    #: (location, domain) -> its corroboration entries, and each contradiction in words.
+    corroboration: dict[tuple[str, str], tuple[list[dict], list[str]]]
 
 
 class Judge:
@@ -60,14 +62,22 @@ class Judge:
         self.gaps: dict[str, list[tuple[str, str]]] = defaultdict(list)
         #: (location, domain) -> the figures its level rules read
         self.level_facts: dict[tuple[str, str], tuple] = {}
+        #: (location, domain) -> its corroboration entries, and each contradiction in words
+        self.corroboration: dict[tuple[str, str], tuple[list[dict], list[str]]] = {}
+        #: domain -> location -> signal -> the record ids behind it
+        self.signal_ids: dict[str, dict[str, dict[str, list[str]]]] = {}
+        #: domain -> target -> location -> the location's target entry
+        self.rows: dict[str, dict[str, dict[str, dict]]] = {}
 
     def add_gap(self, kind: str, domain: str, target: str) -> None:
         self.gaps[kind].append((domain, target))
 
     def add_domain(self, resolved: ResolvedDomain, targets: dict, figures: list[TargetFigures],
-                   signals: dict[str, dict], evidence: Triangulation) -> None:
+                   domain_figures: DomainFigures, evidence: Triangulation) -> None:
         name = resolved.domain.name
-        for service, fact in self._service_facts(resolved, signals, [f.result for f in figures]):
+        self.signal_ids[name] = domain_figures.signal_ids
+        self.rows[name] = {f.result["id"]: {row["service"]: row for row in f.result["services"]} for f in figures}
+        for service, fact in self._service_facts(resolved, domain_figures.signals, [f.result for f in figures]):
             self.batches[service].append(fact)
         for escalation in resolved.escalations:
             rule = f"{name}/{escalation.spec.id}"
@@ -79,14 +89,19 @@ class Judge:
             self.rule_specs[rule] = (resolved, escalation)
         for index, service in enumerate(self.scope.services):
             judged = [f.locations[index] for f in figures if f.locations[index].judged]
+            entries, said = corroboration(self.scope, resolved, evidence, service, all(t.met for t in judged))
+            self.corroboration[(service, name)] = (entries, said)
             if not judged:
                 continue  # no level: every target waived or not judged at this location
             short = sum(1 for t in judged if t.short)
+            states = [entry["state"] for entry in entries]
             self.level_facts[(service, name)] = (
                 ("judged", len(judged)), ("short", short), ("share_short", round(short / len(judged), 6)),
                 ("deteriorating", sum(1 for t in judged if t.status == DETERIORATING)),
                 ("not_recovered", sum(1 for t in judged if t.status != RECOVERED)),
                 ("categories", len(evidence.by_location.get(service, ()))),
+                ("contradicting", states.count(CONTRADICTING)), ("corroborating", states.count(CORROBORATING)),
+                ("support_rules", len(states) - states.count(NO_RULE)),
             )
 
     def _service_facts(self, resolved: ResolvedDomain, signals: dict[str, dict[str, Any]],
@@ -140,7 +155,7 @@ class Judge:
         levels = {key: by_values[values] for key, values in self.level_facts.items()}
         escalations += [self._data_gap(kind, needed) for kind, needed in self.gaps.items()]
         escalations.sort(key=lambda e: (e["due"], e["domain"], e["service"], e["rule"]))
-        return Judgement(levels, escalations, self.skipped_rules)
+        return Judgement(levels, escalations, self.skipped_rules, self.corroboration)
 
     def _data_gap(self, kind: str, needed: list[tuple[str, str]]) -> dict:
         """One escalation for a kind of record no location in scope has, though targets need it."""
@@ -166,6 +181,10 @@ class Judge:
             "status": "open",
             "answered_by": None,
             "locations": locations,
+            "reason": (f"no {kind} records at any of the {len(locations)} location{'s' if len(locations) != 1 else ''} "
+                       f"in the evaluated periods, though {', '.join(targets)} need{'s' if len(targets) == 1 else ''} them"),
+            "records": [],
+            "records_total": 0,
         }
 
     def _escalation(self, rule: str, service: str) -> dict:
@@ -175,6 +194,7 @@ class Judge:
         period = scope.current_label or "-"
         digest = hashlib.blake2b(f"{rule}|{service}|{period}".encode(), digest_size=5).hexdigest().upper()
         fact = next(f for f in self.batches[service] if f["domain"] == resolved.domain.name)
+        records, total, reason = self._behind(resolved, escalation, service, fact, period)
         return {
             "id": f"ESC-{digest}",
             "rule": spec.id,
@@ -191,7 +211,53 @@ class Judge:
             "status": "open",
             "answered_by": None,
             "locations": [service],
+            "reason": reason,
+            "records": records,
+            "records_total": total,
         }
+
+    def _behind(self, resolved: ResolvedDomain, escalation, service: str, fact: dict, period: str
+                ) -> tuple[list[str], int, str]:
+        """The record ids behind an escalation (up to 25, sorted), how many there are, and its
+        reason in words: each signal its trigger uses that has a value, and each target it names
+        that missed in the current period, with their records."""
+        domain = resolved.domain.name
+        signals = {signal.name: signal for signal in resolved.domain.signals}
+        ids = self.signal_ids.get(domain, {}).get(service, {})
+        found: set[str] = set()
+        extra = 0
+        parts = []
+        for name in dict.fromkeys(n.split(".")[0] if n.split(".")[0] in resolved.targets else n
+                                  for n in escalation.names):
+            if name in signals:
+                count = fact.get(name)
+                if not count:
+                    continue
+                behind = ids.get(name, [])
+                found.update(behind)
+                parts.append(signals[name].say(int(count), period) + _listed(behind))
+            elif name in resolved.targets:
+                row = self.rows.get(domain, {}).get(name, {}).get(service)
+                current = row["periods"].entry_for(self.scope.current_label) if row else None
+                if current is None or current["value"] is None or current["met"]:
+                    continue
+                failures = list(current["failures"])
+                found.update(failures)
+                extra += current["failures_total"] - len(failures)
+                parts.append(resolved.targets[name].say(current["numerator"], current["denominator"], period)
+                             + _listed(failures, current["failures_total"]))
+        records = sorted(found)
+        return records[:25], len(records) + extra, "; ".join(parts) or escalation.spec.title
+
+
+def _listed(ids: list[str], total: int | None = None, shown: int = 10) -> str:
+    """": A, B and 3 more" for the records behind a sentence (nothing without ids)."""
+    if not ids:
+        return ""
+    ids = sorted(ids)
+    total = max(total or 0, len(ids))
+    more = total - min(len(ids), shown)
+    return ": " + ", ".join(ids[:shown]) + (f" and {more} more" if more else "")
 
 
 def _apply_levels(rules: tuple[LevelRule, ...], fired: set[str]) -> Level:

@@ -19,15 +19,15 @@ from . import reads
 from .evidence import Triangulation, triangulation
 from .scope import RunScope
 from .series import TargetCells
-from .tally import Tally
+from .tally import DomainFigures, Tally
 
 
 @dataclass
 class DomainWork:
-    """A domain's heavy, store-reading part: its cells and signals, and its triangulation."""
+    """A domain's heavy, store-reading part: its figures (cells, signals, measures), and its
+    triangulation."""
 
-    cells: dict[str, TargetCells]
-    signals: dict[str, dict]
+    figures: DomainFigures
     evidence: Triangulation
 
 
@@ -97,7 +97,7 @@ def domain_work(tally: Tally, jobs: list[Job], alongside: Alongside) -> Iterator
         return
     triangulated = [alongside.submit(triangulation, scope, resolved) for resolved, _ in jobs]
     for done, ((resolved, targets), future) in enumerate(zip(jobs, triangulated), 1):
-        yield DomainWork(*tally.figures(resolved, targets), future.result())
+        yield DomainWork(tally.figures(resolved, targets), future.result())
         if progress:
             progress(done, len(jobs))
 
@@ -141,11 +141,13 @@ def _forked_domain_work(tally: Tally, jobs: list[Job], alongside: Alongside) -> 
     merged = []
     for index, (resolved, targets) in enumerate(jobs):
         cells = {target: TargetCells(()) for target in targets}
-        signals: dict[str, dict] = {}
+        joined = DomainFigures(cells, {}, {}, {})
         for done, _ in results:
-            share_cells, share_signals = done[index]
-            signals.update(share_signals)
-            for target, target_cells in share_cells.items():
+            share = done[index]
+            joined.signals.update(share.signals)
+            joined.signal_ids.update(share.signal_ids)
+            joined.measures.update(share.measures)
+            for target, target_cells in share.cells.items():
                 cells.setdefault(target, TargetCells(())).by_service.update(target_cells.by_service)
                 for label, by_shift in target_cells.shifts.items():
                     into = cells[target].shifts.setdefault(label, {})
@@ -153,7 +155,7 @@ def _forked_domain_work(tally: Tally, jobs: list[Job], alongside: Alongside) -> 
                         counts = into.setdefault(shift, [0, 0])
                         counts[0] += passed
                         counts[1] += counted
-        merged.append(DomainWork(cells, signals, evidence[index]))
+        merged.append(DomainWork(joined, evidence[index]))
         if scope.options.progress:
             scope.options.progress(index + 1, len(jobs))
     return merged

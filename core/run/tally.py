@@ -61,6 +61,32 @@ class DataQualityFlags:
     pending_units: int = 0
 
 
+@dataclass
+class DomainFigures:
+    """What a domain's own code gave, counted: its cells, its signals (counts), the record ids
+    behind them, and its outcome measures, each by service."""
+
+    cells: dict[str, TargetCells]
+    signals: dict[str, dict[str, Any]]
+    signal_ids: dict[str, dict[str, list[str]]]
+    measures: dict[str, dict[str, float]]
+
+
+def _signal_counts(raw: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, list[str]]]]:
+    """A domain's signal values as counts, and the ids of those it gave as collections of ids."""
+    counts: dict[str, dict[str, Any]] = {}
+    ids: dict[str, dict[str, list[str]]] = {}
+    for service, values in raw.items():
+        service_counts = counts[service] = {}
+        for name, value in values.items():
+            if isinstance(value, (set, frozenset, list, tuple)):
+                found = sorted({str(v) for v in value})
+                ids.setdefault(service, {})[name] = found
+                value = len(found)
+            service_counts[name] = value
+    return counts, ids
+
+
 def waiver_ref(waiver: Waiver | None) -> dict | None:
     if waiver is None:
         return None
@@ -92,16 +118,17 @@ class Tally:
             periods=list(scope.periods), current=scope.current,
             services=scope.services if services is None else services, aliases=scope.aliases,
             working_days=scope.working_days, shift_hours=(shifts.day_starts, shifts.night_starts), targets=targets,
-            signals=signals_used(resolved, targets) if scope.options.targets else None,
+            signals=signals_used(resolved, targets) if scope.options.targets else None, window=scope.window,
         )
 
-    def figures(self, resolved: ResolvedDomain, targets: dict, services: dict | None = None
-                ) -> tuple[dict[str, TargetCells], dict[str, dict]]:
-        """A domain's cells and signals, for every service or a worker's share."""
+    def figures(self, resolved: ResolvedDomain, targets: dict, services: dict | None = None) -> DomainFigures:
+        """A domain's cells, signals and outcome measures, for every service or a worker's share."""
         ctx = self.context(resolved, targets, services)
         try:
             cells = self._cells(ctx, resolved)
-            signals = {service: dict(values) for service, values in resolved.domain.signal_values(ctx).items()}
+            signals, ids = _signal_counts(resolved.domain.signal_values(ctx))
+            measures = {service: {name: value for name, value in values.items() if value is not None}
+                        for service, values in resolved.domain.measure_values(ctx).items()}
         except CarecheckError:
             raise
         except Exception as error:
@@ -111,7 +138,7 @@ class Tally:
                 f"domain {resolved.domain.name!r} of plugin {resolved.plugin} failed ({type(error).__name__}: {error}); "
                 f"fix it, or leave it out with CARECHECK_DISABLED_PLUGINS={resolved.plugin} and a ruleset without it"
             ) from error
-        return cells, signals
+        return DomainFigures(cells, signals, ids, measures)
 
     def _cells(self, ctx: Context, resolved: ResolvedDomain) -> dict[str, TargetCells]:
         cells = {target: TargetCells(ctx.services) for target in ctx.targets if target not in self.uncounted}
