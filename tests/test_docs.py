@@ -35,3 +35,10 @@ def test_json_schemas_in_docs_match_the_models():
     for name, model in (("verdict", Verdict), ("ruleset", RulesetModel)):
         current = json.loads((REPO / "docs" / f"{name}.schema.json").read_text())
         assert current == model.model_json_schema(), f"regenerate with: carecheck schema {name} > docs/{name}.schema.json"
+
+
+def test_verdict_doc_lists_every_built_in_evidence_source():
+    from carecheck import evidence_doc
+
+    current = (REPO / "docs" / "verdict.md").read_text(encoding="utf-8")
+    assert evidence_doc.render() in current, "regenerate the table with: python -m carecheck.evidence_doc"
