@@ -297,7 +297,7 @@ class IncidentLearning(Domain):
             "SELECT id, service, person_id, cause, occurred_at FROM incident WHERE occurred_at >= ? AND occurred_at < ? "
             "ORDER BY occurred_at, id",
             [(start - timedelta(days=params.repeat_window_days)).isoformat(),
-             (ctx.as_of + timedelta(days=1)).isoformat()],
+             (ctx.window[-1].end + timedelta(days=1)).isoformat()],
         ):
             service = ctx.service(raw_service)
             if service is None:

@@ -273,7 +273,7 @@ class SafeguardingRecording(Domain):
             "SELECT id, service, person_id, raised_at FROM safeguarding_concern WHERE raised_at >= ? AND raised_at < ? "
             "ORDER BY raised_at, id",
             [(start - timedelta(days=params.repeat_concern_days)).isoformat(),
-             (ctx.as_of + timedelta(days=1)).isoformat()],
+             (ctx.window[-1].end + timedelta(days=1)).isoformat()],
         ):
             service = ctx.service(raw_service)
             if service is not None:

@@ -133,3 +133,20 @@ def test_every_signal_with_a_value_is_shown_with_its_records(run_cli, demo_copy)
     assert closed["sentence"] == ("2 visit actions closed in 2026-08 with no follow-up evidence: "
                                   + ", ".join(closed["records"]))
     assert closed["sentence"] in oversight["warnings"]
+
+
+def test_records_after_the_window_do_not_count(recovered_safeguarding, tmp_path):
+    """As of 10 August, July is the current period and August is partial: August's feedback is
+    outside the window (May to July)."""
+    db = recovered_safeguarding
+    _feedback(db, [True] * 5 + [False] * 3)
+    for n in range(3):
+        add(db, "feedback", id=f"F-AUG{n}", service="Oak", received_at=f"0{n + 1}/08/2026 10:00", source="person",
+            feels_safe=False)
+    ruleset = ruleset_file(tmp_path, "name: sg\nstart: 2026-04-01\ndomains:\n  safeguarding_recording: {}\n")
+    options = RunOptions(as_of=date(2026, 8, 10), engine="reference", targets=["sg_record_complete"])
+    verdict = evaluate(db, load_ruleset(ruleset), options).verdict
+    assert verdict["periods"]["partial"] == "2026-08"
+    domain = _location_domain(verdict, "Oak", "safeguarding_recording")
+    people = next(e for e in domain["corroboration"] if e["source"] == "feedback from people and families")
+    assert (people["supporting"], people["total"]) == (5, 8)

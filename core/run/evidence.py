@@ -64,18 +64,17 @@ def triangulation(db: Database, scope: RunScope, resolved: ResolvedDomain) -> Tr
     for kind, kind_sources in by_kind.items():
         pairs = [(source, resolved.supports.get(index)) for index, source in kind_sources]
         for (index, _), rows in zip(kind_sources, reads.source_figures(db, kind, pairs, first, scope.as_of,
-                                                                        scope.window_start)):
+                                                                        (scope.window_start, scope.window_end))):
             figures[index] = rows
     sources = []
     categories: set[str] = set()
-    window_start = scope.window_start.isoformat()
     in_window: dict[str, set[str]] = defaultdict(set)
     support: dict[str, dict[int, tuple[int, int]]] = defaultdict(dict)
     for index, source in enumerate(resolved.domain.evidence):
         if source.kind not in KINDS:
             continue
         count, newest = 0, None
-        for raw, n, latest, supporting, judged in figures[index]:
+        for raw, n, latest, recent, supporting, judged in figures[index]:
             service = scope.aliases.get(raw, raw)
             if not n or service not in scope.services:
                 continue
@@ -83,7 +82,7 @@ def triangulation(db: Database, scope: RunScope, resolved: ResolvedDomain) -> Tr
                 continue
             count += n
             newest = max(newest, latest) if newest else latest
-            if latest and latest[:10] >= window_start:
+            if recent:
                 in_window[service].add(source.category)
             if index in resolved.supports:
                 before = support[service].get(index, (0, 0))

@@ -117,31 +117,33 @@ def holds_records(db: Database) -> bool:
     return any(db.execute(f"SELECT 1 FROM [{kind}] LIMIT 1").fetchone() for kind in KINDS if kind != "service")
 
 
-def source_figures(db: Database, kind: str, sources: list[tuple], first: date, as_of: date, window_start: date
-                   ) -> list[list[tuple[str, int, str | None, int, int]]]:
-    """(raw service, records, newest, supporting, judged) per service for each of a kind's evidence
-    sources, in one scan of the records from ``first`` to ``as_of``.
+def source_figures(db: Database, kind: str, sources: list[tuple], first: date, as_of: date,
+                   window: tuple[date, date]) -> list[list[tuple[str, int, str | None, int, int, int]]]:
+    """(raw service, records, newest, in window, supporting, judged) per service for each of a
+    kind's evidence sources, in one scan of the records from ``first`` to ``as_of``.
 
-    ``sources`` are (source, support) pairs, ``support`` the SQL of a ``supports`` rule (the
-    records it judges, those that support) or None; supporting and judged count the records from
-    ``window_start`` (0 without a rule).
+    ``window`` is the first and last day of the window. ``sources`` are (source, support) pairs,
+    ``support`` the SQL of a ``supports`` rule (the records it judges, those that support) or
+    None; supporting and judged count the window's records (0 without a rule).
     """
     field_name = KINDS[kind].event_field
     columns = []
-    since = "'" + window_start.isoformat() + "'"
+    in_window = (f"[{field_name}] >= '{window[0].isoformat()}' "
+                 f"AND [{field_name}] < '{(window[1] + timedelta(days=1)).isoformat()}'")
     for source, support in sources:
         test = source.where or "1"
-        columns += [f"SUM(CASE WHEN ({test}) THEN 1 ELSE 0 END)", f"MAX(CASE WHEN ({test}) THEN [{field_name}] END)"]
+        columns += [f"SUM(CASE WHEN ({test}) THEN 1 ELSE 0 END)", f"MAX(CASE WHEN ({test}) THEN [{field_name}] END)",
+                    f"SUM(CASE WHEN ({test}) AND {in_window} THEN 1 ELSE 0 END)"]
         if support is None:
             columns += ["0", "0"]
         else:
-            judged = f"({test}) AND [{field_name}] >= {since} AND ({support[0]})"
+            judged = f"({test}) AND {in_window} AND ({support[0]})"
             columns += [f"SUM(CASE WHEN {judged} AND ({support[1]}) THEN 1 ELSE 0 END)",
                         f"SUM(CASE WHEN {judged} THEN 1 ELSE 0 END)"]
     # The range covers most rows, so "+" keeps the planner on a scan in service order (for GROUP
     # BY) rather than the event-date index. The answer is one JSON row: a row at a time would take
     # the GIL back for each service.
-    names = ", ".join(f"c{i}" for i in range(4 * len(sources)))
+    names = ", ".join(f"c{i}" for i in range(5 * len(sources)))
     inner = (f"SELECT service, {', '.join(f'{column} AS c{i}' for i, column in enumerate(columns))} "
              f"FROM [{kind}] WHERE +[{field_name}] >= ? AND +[{field_name}] < ? GROUP BY service")
     params = [first.isoformat(), (as_of + timedelta(days=1)).isoformat()]
@@ -153,8 +155,7 @@ def source_figures(db: Database, kind: str, sources: list[tuple], first: date, a
         if "json" not in str(error):
             raise
         rows = db.execute(inner, params).fetchall()  # an SQLite built without its JSON functions
-    return [[(row[0], row[1 + 4 * i], row[2 + 4 * i], row[3 + 4 * i], row[4 + 4 * i]) for row in rows]
-            for i in range(len(sources))]
+    return [[(row[0], *row[1 + 5 * i: 6 + 5 * i]) for row in rows] for i in range(len(sources))]
 
 
 @dataclass

@@ -99,6 +99,11 @@ class RunScope:
     def window_start(self) -> date:
         return self.window[0].start if self.window else self.periods[0].start
 
+    @property
+    def window_end(self) -> date:
+        """The window's last day (``as_of`` before any period is complete)."""
+        return self.window[-1].end if self.window else self.as_of
+
     def locations_of(self, raw_names) -> dict[str, str]:
         """Raw service names -> the in-scope location each names (others left out)."""
         return {raw: self.aliases.get(raw, raw) for raw in raw_names if self.aliases.get(raw, raw) in self.services}
