@@ -44,6 +44,10 @@ class DomainParameters(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    #: Parameters a domain no longer takes, each with what replaces it: a ruleset that sets one
+    #: gets that message rather than "extra inputs are not permitted".
+    replaced: ClassVar[dict[str, str]] = {}
+
 
 @dataclass(frozen=True)
 class TargetSpec:

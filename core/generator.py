@@ -87,7 +87,8 @@ COLUMNS = {
     "safeguarding_concern": [
         "id", "service", "person_id", "raised_at", "recorded_by", "category", "is_allegation_of_abuse", "concern",
         "immediate_action", "immediate_action_at", "screened_at", "manager_decision_at", "manager_decision",
-        "decision_rationale", "outcome_review_at", "outcome", "clarification_requests", "notification_id", "status",
+        "decision_rationale", "referral_at", "outcome_review_at", "outcome", "clarification_requests",
+        "notification_id", "status",
     ],
     "notification": ["id", "service", "recipient", "notification_type", "about_kind", "about_id", "sent_at", "reference"],
     "incident": [
@@ -229,12 +230,15 @@ class Generator:
             text = VAGUE_CONCERN if weakness == "vague" else CONCERN_TEXT.format(
                 time=raised.strftime("%H:%M"), what=rng.choice(WHAT), said=rng.choice(SAID))
             decision_at = raised + timedelta(days=1 if weakness == "late" else 0, hours=2)
+            recorder = weak_recorder if weakness else rng.choice(staff[1:])  # drawn before the decision, as always
+            decision = rng.choice(["refer", "no_referral"])
             self.write(
                 "safeguarding_concern", id=record_id, service=code, person_id=person, raised_at=raised,
-                recorded_by=weak_recorder if weakness else rng.choice(staff[1:]), category="physical",
+                recorded_by=recorder, category="physical",
                 is_allegation_of_abuse=allegation, concern=text, immediate_action="Person supported and checked",
                 immediate_action_at=raised + timedelta(minutes=30), screened_at=raised + timedelta(hours=1),
-                manager_decision_at=decision_at, manager_decision=rng.choice(["refer", "no_referral"]),
+                manager_decision_at=decision_at, manager_decision=decision,
+                referral_at=decision_at + timedelta(hours=1) if decision == "refer" else None,
                 decision_rationale=None if weakness == "rationale" else "Decision recorded with reasons and risks",
                 outcome_review_at=None if weakness == "review" else raised + timedelta(days=rng.randint(7, 20)),
                 outcome="risk_reduced", clarification_requests=2 if weakness else 0, notification_id=notification_id,

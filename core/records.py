@@ -325,12 +325,21 @@ class Incident(Record):
     reported_by: Text | None = Field(default=None, description="Staff id of the person who completed the form.")
     incident_type: Text | None = Field(default=None, description="Type of incident, e.g. fall, medication error.")
     cause: Text | None = Field(default=None, description="Cause category, used to find repeated incidents with similar causes.")
-    harm_level: HarmLevel = Field(default="none", description="Physical harm level (NHS LFPSE): none, low, moderate, severe, fatal.")
+    harm_level: HarmLevel | None = Field(
+        default=None, description="Physical harm level (NHS LFPSE): none, low, moderate, severe, fatal; empty when "
+                                  "not recorded (unknown, never read as no harm).")
     description: str | None = free_text("What happened.")
     immediate_action: str | None = free_text("Immediate action taken.")
     witnesses: str | None = free_text("Witnesses.")
-    police_involved: YesNo = Field(default=False, description="Whether the police were informed or investigated.")
-    serious_injury: YesNo = Field(default=False, description="Whether the incident caused a serious injury (notifiable).")
+    police_involved: MaybeYesNo = Field(default=None, description="Whether the police were informed or investigated "
+                                                                 "(a CQC notification, REG2009-18); empty when unknown.")
+    serious_injury: MaybeYesNo = Field(default=None, description="Whether the incident caused a serious injury, such as "
+                                                                "a fracture (a CQC notification, REG2009-18); empty when unknown.")
+    death: MaybeYesNo = Field(default=None, description="Whether the person died (a CQC notification, REG2009-16); "
+                                                        "empty when unknown.")
+    notifiable_safety_incident: MaybeYesNo = Field(
+        default=None, description="A health care professional's view that the incident is a notifiable safety incident "
+                                  "for the duty of candour (regulation 20(9)); empty when not recorded.")
     reviewed_at: Timestamp | None = Field(default=None, description="When the registered manager's review was recorded.")
     reviewed_by: Text | None = Field(default=None, description="Role or staff id of the reviewer.")
     root_cause: str | None = free_text("The root cause analysis.")

@@ -206,8 +206,11 @@ def check_ruleset(path: Path) -> tuple[Ruleset | None, list[str]]:
 
 def _resolve_domain(domain: Domain, plugin: str, config: DomainConfig, where: str):
     problems: list[str] = []
+    replaced = domain.parameters_model.replaced
+    problems += [f"{where}.parameters.{key}: {replaced[key]}" for key in config.parameters if key in replaced]
     try:
-        params = domain.parameters_model.model_validate(config.parameters)
+        params = domain.parameters_model.model_validate(
+            {key: value for key, value in config.parameters.items() if key not in replaced})
     except ValidationError as error:
         params = None
         problems += [

@@ -41,12 +41,3 @@ def repeat_share(events: list[tuple[str, tuple, date]], window_start: date, days
         for key in keys:
             last_seen[key] = day
     return round(repeats / counted, 6) if counted else None
-
-
-def cqc_notified(ctx: Context, kind: str, record_id: str, notification_id: str | None, deadline: date) -> bool:
-    """Whether CQC was notified about a record by ``deadline``: by the record's notification id or the notification's about_id."""
-    rows = ctx.rows(
-        "SELECT sent_at FROM notification WHERE recipient = 'cqc' AND (id = ? OR (about_kind = ? AND about_id = ?))",
-        [notification_id, kind, record_id],
-    )
-    return any(stored_day(sent_at) <= deadline for (sent_at,) in rows)

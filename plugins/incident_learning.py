@@ -22,7 +22,8 @@ from carecheck.domain_api import (
     OutcomeMeasure, SignalSpec, TargetSpec,
 )
 
-from ._shared import cqc_notified, feedback_sources, repeat_share
+from ._shared import feedback_sources, repeat_share
+from ._statutory import candour_required, cqc_notified, incident_notifications, notification_due
 from .safeguarding import activity_days
 
 CLOSED = ("completed", "closed", "cancelled")
@@ -33,9 +34,21 @@ class IncidentParameters(DomainParameters):
     observation_within_days: int = Field(7, ge=0, description="Calendar days after learning is shared for a practice observation.")
     repeat_window_days: int = Field(30, ge=1, description="Window in which incidents with the same person or cause count as repeated.")
     repeat_count: int = Field(2, ge=2, description="Incidents with the same person or cause within the window that count as repeated.")
-    notification_within_working_days: int = Field(1, ge=0, description="'Without delay' for a CQC notification.")
-    candour_within_working_days: int = Field(10, ge=0, description="Working days for the duty-of-candour notification.")
-    candour_harm_levels: list[str] = Field(default_factory=lambda: ["moderate", "severe", "fatal"])
+    notification_within_days: int = Field(
+        1, ge=0, description="'Without delay' for a CQC notification (REG2009-16, 18): calendar days after the end of "
+                             "the incident's date, whatever the day of the week.")
+    candour_within_working_days: int = Field(
+        10, ge=0, description="The provider's own policy for 'as soon as reasonably practicable' after a notifiable "
+                              "safety incident (regulation 20): working days for the duty-of-candour notification. "
+                              "The law sets no number of days.")
+
+    replaced = {
+        "candour_harm_levels": "no longer used: the duty of candour follows regulation 20(9) for adult social care "
+                               "(record notifiable_safety_incident on incidents; a serious injury, or severe or fatal "
+                               "harm, decides it when that is empty)",
+        "notification_within_working_days": "replaced by notification_within_days (calendar days: 'without delay' "
+                                            "does not wait for the working week)",
+    }
     governance_meeting_types: list[str] = Field(default_factory=lambda: ["governance", "quality"])
 
 
@@ -49,7 +62,7 @@ class IncidentLearning(Domain):
     parameters_model = IncidentParameters
     key_questions = ("safe", "well_led")
     quality_statements = ("safe.learning_culture", "well_led.learning_improvement")
-    regulations = ("RA2014-12", "RA2014-17", "RA2014-20", "REG2009-18")
+    regulations = ("RA2014-12", "RA2014-17", "RA2014-20", "REG2009-16", "REG2009-18")
     targets = (
         TargetSpec(
             "inc_review_5wd", "Incidents reviewed within five working days", "rate", 0.95, ("incident",),
@@ -83,12 +96,20 @@ class IncidentLearning(Domain):
         SignalSpec("actions_open_unexplained", "Learning actions open without explanation",
                    "Learning actions past their deadline, still open, with no recorded explanation.",
                    sentence="{n} learning action{s} open past the deadline with no explanation"),
-        SignalSpec("harm_without_candour", "Harm without duty of candour",
-                   "Incidents this period of moderate or severe harm without a duty-of-candour record (regulation 20).",
-                   sentence="{n} incident{s} in {period} needing duty of candour with no candour record in time"),
+        SignalSpec("harm_without_candour", "Notifiable safety incidents without duty of candour",
+                   "Notifiable safety incidents this period (regulation 20(9)) without a duty-of-candour record within "
+                   "the provider's policy (candour_within_working_days).",
+                   sentence="{n} notifiable safety incident{s} in {period} with no duty-of-candour record in time"),
         SignalSpec("notifiable_not_notified", "Notifiable incidents not notified",
-                   "Serious injuries or police incidents this period without a CQC notification without delay (REG2009-18).",
+                   "Deaths (REG2009-16), serious injuries and police incidents (REG2009-18) this period without the CQC "
+                   "notification of that type without delay.",
                    sentence="{n} notifiable incident{s} in {period} not notified to CQC in time"),
+        SignalSpec("candour_undetermined", "Incidents whose duty of candour cannot be decided",
+                   "Incidents this period with notifiable_safety_incident, serious_injury and harm_level all empty.",
+                   sentence="{n} incident{s} in {period} with nothing recorded to decide the duty of candour"),
+        SignalSpec("notification_undetermined", "Incidents whose CQC notification cannot be decided",
+                   "Incidents this period with death, harm_level, serious_injury and police_involved all empty.",
+                   sentence="{n} incident{s} in {period} with nothing recorded to decide a CQC notification"),
         SignalSpec("reviews_overdue", "Incident reviews overdue",
                    "Incidents not yet reviewed whose five-working-day deadline has passed.",
                    sentence="{n} incident{s} still unreviewed past the review deadline"),
@@ -118,8 +139,8 @@ class IncidentLearning(Domain):
         EscalationSpec("inc_candour", "Duty of candour", "harm_without_candour > 0",
                        "Complete duty-of-candour notifications (regulation 20)", "registered_manager", 2),
         EscalationSpec("inc_not_notified", "Notifiable incident not notified", "notifiable_not_notified > 0",
-                       "Notify CQC of serious injuries and police incidents without delay (Registration Regulations 2009, "
-                       "regulation 18)", "registered_manager", 1),
+                       "Notify CQC without delay of deaths (Registration Regulations 2009, regulation 16), and of serious "
+                       "injuries and police incidents (regulation 18)", "registered_manager", 1),
     )
     evidence = (
         EvidenceSource("incident", "processes", label="incident records"),
@@ -224,16 +245,17 @@ class IncidentLearning(Domain):
         current = ctx.current
         window_start = current.start - timedelta(days=params.repeat_window_days)
         wanted = ctx.signal_wanted
-        per_incident = wanted("repeated_incidents") or wanted("harm_without_candour") or wanted("notifiable_not_notified")
+        per_incident = any(wanted(name) for name in ("repeated_incidents", "harm_without_candour", "notifiable_not_notified",
+                                                      "candour_undetermined", "notification_undetermined"))
         rows = () if not per_incident else ctx.rows(
             """SELECT id, service, occurred_at, person_id, cause, harm_level, police_involved, serious_injury,
-                      duty_of_candour_at, notification_id, reviewed_at
+                      duty_of_candour_at, notification_id, death, notifiable_safety_incident
                FROM incident WHERE occurred_at >= ? AND occurred_at < ? ORDER BY occurred_at""",
             [window_start.isoformat(), (current.end + timedelta(days=1)).isoformat()],
         )
         history: dict[tuple[str, str, str], list[date]] = defaultdict(list)
         for (record_id, raw_service, occurred_at, person, cause, harm, police, serious, candour_at,
-             notification_id, reviewed_at) in rows:
+             notification_id, death, notifiable) in rows:
             service = ctx.service(raw_service)
             if service is None:
                 continue
@@ -251,12 +273,21 @@ class IncidentLearning(Domain):
             found = values[service]
             if repeated:
                 found["repeated_incidents"].add(record_id)
-            if harm in params.candour_harm_levels and candour_at is None:
-                if ctx.as_of > ctx.working_days.add(occurred, params.candour_within_working_days):
+            police, serious, death, notifiable = (_flag(police), _flag(serious), _flag(death), _flag(notifiable))
+            candour = candour_required(notifiable, harm, serious)
+            if candour is None:
+                found["candour_undetermined"].add(record_id)
+            elif candour:
+                due = ctx.working_days.add(occurred, params.candour_within_working_days)
+                if ctx.as_of > due and (candour_at is None or stored_day(candour_at) > due):
                     found["harm_without_candour"].add(record_id)
-            if police or serious:
-                deadline = ctx.working_days.add(occurred, params.notification_within_working_days)
-                if ctx.as_of > deadline and not cqc_notified(ctx, "incident", record_id, notification_id, deadline):
+            needed = incident_notifications(death, harm, serious, police)
+            if needed is None:
+                found["notification_undetermined"].add(record_id)
+            else:
+                due = notification_due(occurred, params.notification_within_days)
+                if ctx.as_of > due and not all(cqc_notified(ctx, "incident", record_id, notification_id, kind, due)
+                                               for kind in needed):
                     found["notifiable_not_notified"].add(record_id)
         for record_id, raw_service in () if not wanted("staff_unaware") else ctx.rows(
             "SELECT id, service FROM practice_observation WHERE (outcome = 'not_met' OR staff_aware_of_guidance = 0) "
@@ -306,6 +337,11 @@ class IncidentLearning(Domain):
             events[service].append((record_id, keys, stored_day(occurred_at)))
         return {service: {"repeat_incident_rate": repeat_share(rows, start, params.repeat_window_days)}
                 for service, rows in events.items()}
+
+
+def _flag(value) -> bool | None:
+    """A stored yes/no (1, 0 or NULL) as True, False or None (unknown)."""
+    return None if value is None else bool(value)
 
 
 def _deadline_status(done: date | str | None, deadline: date | str, as_of: date | str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, timedelta
-from typing import Any, Iterable
+from typing import Any, ClassVar, Iterable
 
 from pydantic import Field
 
@@ -23,14 +23,20 @@ from carecheck.domain_api import (
 )
 from carecheck.textcheck import DEFAULT_TIMELINE_PATTERN, contains_phrase, has_timeline, phrase_list
 
-from ._shared import cqc_notified, feedback_sources, repeat_share
+from ._shared import feedback_sources, repeat_share
+from ._statutory import ABUSE_ALLEGATION, cqc_notified, notification_due
 
 
 class SafeguardingParameters(DomainParameters):
     decision_within_days: int = Field(0, ge=0, description="Days after the concern for the manager's decision (0: the same day).")
     protection_within_days: int = Field(0, ge=0, description="Days after the concern for the immediate protection action.")
     outcome_review_within_days: int = Field(28, ge=1, description="Calendar days after the concern for the outcome review.")
-    notification_within_working_days: int = Field(1, ge=0, description="'Without delay' for a CQC notification of an allegation.")
+    notification_within_days: int = Field(
+        1, ge=0, description="'Without delay' for a CQC notification of an allegation of abuse (REG2009-18): calendar "
+                             "days after the end of the concern's date, whatever the day of the week.")
+    referral_within_days: int = Field(
+        1, ge=0, description="Calendar days after the end of the decision's date by which a decision to refer must be "
+                             "followed by a recorded referral.")
     clarification_repeat: int = Field(2, ge=1, description="Clarification requests on one record that count as repeated.")
     weakness_window_days: int = Field(30, ge=1, description="Window for repeated recording weakness by the same recorder.")
     weakness_repeat: int = Field(2, ge=2, description="Weak records by one recorder within the window that count as repeated.")
@@ -39,6 +45,11 @@ class SafeguardingParameters(DomainParameters):
     repeat_concern_days: int = Field(90, ge=1, description="A concern about a person with another within this many days "
                                                              "is a repeat (the repeat-concern outcome measure).")
     vague_phrases: list[str] = Field(default_factory=lambda: phrase_list("vague"))
+
+    replaced: ClassVar[dict[str, str]] = {
+        "notification_within_working_days": "replaced by notification_within_days (calendar days: 'without delay' "
+                                            "does not wait for the working week)",
+    }
     indicator_phrases: list[str] = Field(default_factory=lambda: phrase_list("safeguarding_indicators"))
     timeline_pattern: str = Field(DEFAULT_TIMELINE_PATTERN, description="Regular expression for a time of day.")
 
@@ -107,6 +118,14 @@ class SafeguardingRecording(Domain):
         SignalSpec("abuse_without_notification", "Allegations of abuse not notified to CQC",
                    "Allegations this period without a CQC notification without delay (REG2009-18).",
                    sentence="{n} allegation{s} of abuse in {period} not notified to CQC in time"),
+        SignalSpec("referral_not_made", "Decisions to refer with no referral",
+                   "Concerns this period whose decision was to refer, with no referral recorded within "
+                   "referral_within_days of the decision.",
+                   sentence="{n} decision{s} to refer in {period} with no referral recorded in time"),
+        SignalSpec("indicator_screened_no_concern", "Flagged notes screened without a concern",
+                   "Daily notes this period with safeguarding indicators that a team leader screened, with no concern "
+                   "raised: for information, not an escalation.",
+                   sentence="{n} flagged daily note{s} in {period} screened with no concern raised"),
         SignalSpec("unsafe_feedback", "Feedback that people do not feel safe",
                    "Feedback this period saying the person does not feel safe.",
                    sentence="{n} feedback record{s} in {period} saying the person does not feel safe"),
@@ -132,6 +151,9 @@ class SafeguardingRecording(Domain):
                        "registered_manager", 2),
         EscalationSpec("sg_not_notified", "Allegation not notified", "abuse_without_notification > 0",
                        "Notify CQC of the allegation without delay (Registration Regulations 2009, regulation 18)",
+                       "registered_manager", 1),
+        EscalationSpec("sg_referral_not_made", "Referral not made", "referral_not_made > 0",
+                       "Make the referral to the local authority and record when it was made",
                        "registered_manager", 1),
         EscalationSpec("sg_unscreened_indicators", "Indicators not screened", "unscreened_indicators > 0",
                        "Screen the flagged daily notes and record a safeguarding decision for each",
@@ -213,14 +235,14 @@ class SafeguardingRecording(Domain):
         window_start = current.end - timedelta(days=params.weakness_window_days - 1)
         rows = ctx.rows(
             """SELECT id, service, raised_at, recorded_by, concern, manager_decision, manager_decision_at,
-                      decision_rationale, clarification_requests, is_allegation_of_abuse, notification_id
+                      decision_rationale, clarification_requests, is_allegation_of_abuse, notification_id, referral_at
                FROM safeguarding_concern WHERE raised_at >= ? AND raised_at < ?""",
             [min(window_start, current.start).isoformat(), (current.end + timedelta(days=1)).isoformat()],
         )
         weak_by_recorder: dict[tuple[str, str], list[str]] = defaultdict(list)
         allegations = []
         for (record_id, raw_service, raised_at, recorder, concern, decision, decision_at, rationale,
-             clarifications, allegation, notification_id) in rows:
+             clarifications, allegation, notification_id, referral_at) in rows:
             service = ctx.service(raw_service)
             if service is None:
                 continue
@@ -244,15 +266,20 @@ class SafeguardingRecording(Domain):
                     found[name].add(record_id)
             if allegation:
                 allegations.append((service, record_id, raised, notification_id))
+            if decision == "refer":
+                referral_due = (stored_day(decision_at) or raised) + timedelta(days=params.referral_within_days)
+                if ctx.as_of > referral_due and (referral_at is None or stored_day(referral_at) > referral_due):
+                    found["referral_not_made"].add(record_id)
         for (service, _recorder), weak in weak_by_recorder.items():
             if len(weak) >= params.weakness_repeat:
                 values[service]["repeated_recording_weakness"].update(weak)
         for service, record_id, raised, notification_id in allegations:
-            deadline = ctx.working_days.add(raised, params.notification_within_working_days)
-            if ctx.as_of > deadline and not cqc_notified(ctx, "safeguarding_concern", record_id, notification_id, deadline):
+            due = notification_due(raised, params.notification_within_days)
+            if ctx.as_of > due and not cqc_notified(ctx, "safeguarding_concern", record_id, notification_id,
+                                                    ABUSE_ALLEGATION, due):
                 values[service]["abuse_without_notification"].add(record_id)
-        for service, note_ids in _unscreened_indicators(ctx, params).items():
-            values[service]["unscreened_indicators"].update(note_ids)
+        for service, note_id, screened in _unscreened_indicators(ctx, params):
+            values[service]["indicator_screened_no_concern" if screened else "unscreened_indicators"].add(note_id)
         for record_id, raw_service in ctx.rows(
             "SELECT id, service FROM feedback WHERE feels_safe = 0 AND received_at >= ? AND received_at < ?",
             [current.start.isoformat(), (current.end + timedelta(days=1)).isoformat()],
@@ -302,19 +329,20 @@ def activity_days(ctx: Context, activity: str) -> dict[str, list[date]]:
     return done
 
 
-def _unscreened_indicators(ctx: Context, params: SafeguardingParameters) -> dict[str, list[str]]:
-    """Flagged daily notes in the current period with no concern for the person within the window."""
+def _unscreened_indicators(ctx: Context, params: SafeguardingParameters) -> list[tuple[str, str, bool]]:
+    """Flagged daily notes in the current period with no concern for the person within the window:
+    (service, note id, whether a team leader screened it)."""
     current = ctx.current
     last_note_day = min(current.end, ctx.as_of - timedelta(days=params.indicator_window_days + 1))
     if last_note_day < current.start:
-        return {}
+        return []
     phrases = tuple(p.lower() for p in params.indicator_phrases if p)
     # Whole-word matching needs a regular expression, which SQLite lacks: lend it one.
     ctx.db.conn.create_function(
         "carecheck_indicator", 1, lambda text: int(contains_phrase(text, phrases)), deterministic=True
     )
     sql = """
-        SELECT n.service, n.id FROM daily_note n
+        SELECT n.service, n.id, n.screened_at IS NOT NULL FROM daily_note n
         WHERE n.written_at >= ? AND n.written_at < ?
           AND (n.safeguarding_indicator = 1 OR carecheck_indicator(n.note) = 1)
           AND NOT EXISTS (
@@ -325,11 +353,11 @@ def _unscreened_indicators(ctx: Context, params: SafeguardingParameters) -> dict
                     AND date(substr(n.written_at, 1, 10), ?))"""
     args = [current.start.isoformat(), (last_note_day + timedelta(days=1)).isoformat(),
             f"+{params.indicator_window_days} days"]
-    found: dict[str, list[str]] = defaultdict(list)
-    for raw_service, note_id in ctx.rows(sql, args):
+    found = []
+    for raw_service, note_id, screened in ctx.rows(sql, args):
         service = ctx.service(raw_service)
         if service is not None:
-            found[service].append(note_id)
+            found.append((service, note_id, bool(screened)))
     return found
 
 

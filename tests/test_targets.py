@@ -139,18 +139,18 @@ def concerns(db):
     complete = dict(concern="At 09:00 staff saw a bruise.", immediate_action="Checked and supported",
                     manager_decision="refer", decision_rationale="Unexplained injury")
     add(db, "safeguarding_concern", id="C1", service="Riverside", raised_at="01/04/2026 09:00",
-        manager_decision_at="01/04/2026 15:00", outcome_review_at="20/04/2026 10:00", **complete)
+        manager_decision_at="01/04/2026 15:00", referral_at="01/04/2026 15:00", outcome_review_at="20/04/2026 10:00", **complete)
     add(db, "safeguarding_concern", id="C2", service="Riverside", raised_at="02/04/2026 09:00",
-        manager_decision_at="03/04/2026 09:00", outcome_review_at="20/04/2026 10:00", **complete)  # decided late
+        manager_decision_at="03/04/2026 09:00", referral_at="03/04/2026 09:00", outcome_review_at="20/04/2026 10:00", **complete)  # decided late
     add(db, "safeguarding_concern", id="C3", service="Riverside", raised_at="03/04/2026 09:00",
-        manager_decision_at="03/04/2026 12:00", outcome_review_at="20/04/2026 10:00",
+        manager_decision_at="03/04/2026 12:00", referral_at="03/04/2026 12:00", outcome_review_at="20/04/2026 10:00",
         **dict(complete, decision_rationale=None))  # no rationale
     add(db, "safeguarding_concern", id="C4", service="Riverside", raised_at="06/04/2026 09:00",
-        manager_decision_at="06/04/2026 12:00", **complete)  # no outcome review by 4 May
+        manager_decision_at="06/04/2026 12:00", referral_at="06/04/2026 12:00", **complete)  # no outcome review by 4 May
     add(db, "safeguarding_concern", id="C5", service="Riverside", raised_at="20/05/2026 09:00",
-        manager_decision_at="20/05/2026 12:00", **complete)  # review not due until 17 June
+        manager_decision_at="20/05/2026 12:00", referral_at="20/05/2026 12:00", **complete)  # review not due until 17 June
     add(db, "safeguarding_concern", id="C6", service="Riverside", raised_at="05/05/2026 09:00",
-        manager_decision_at="05/05/2026 12:00", outcome_review_at="25/05/2026 10:00", **complete)
+        manager_decision_at="05/05/2026 12:00", referral_at="05/05/2026 12:00", outcome_review_at="25/05/2026 10:00", **complete)
     n = 0
     for day in range(1, 32):
         if day <= 30 and day not in (4, 5, 6):
