@@ -23,11 +23,13 @@ def json_chunks(verdict: dict) -> Iterator[str]:
     compact separators, without ever holding a large verdict as one string."""
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=plain).encode
 
-    def members(obj: dict, expand: str, inner) -> Iterator[str]:
+    def members(obj: dict, expand: dict) -> Iterator[str]:
+        """``obj`` as JSON, with each list named in ``expand`` written an item at a time."""
         yield "{"
         for position, (key, value) in enumerate(obj.items()):
             prefix = ("," if position else "") + dumps(key) + ":"
-            if key == expand and isinstance(value, list):
+            inner = expand.get(key)
+            if inner is not None and isinstance(value, list):
                 yield prefix + "["
                 for index, item in enumerate(value):
                     if index:
@@ -38,10 +40,11 @@ def json_chunks(verdict: dict) -> Iterator[str]:
                 yield prefix + dumps(value)
         yield "}"
 
-    def target(item) -> Iterator[str]:
+    def whole(item) -> Iterator[str]:
         yield dumps(item)
 
     def domain(item) -> Iterator[str]:
-        yield from members(item, "targets", target)
+        yield from members(item, {"targets": whole})
 
-    yield from members(verdict, "domains", domain)
+    # A verdict for hundreds of locations runs to megabytes: its long lists go an item at a time.
+    yield from members(verdict, {"domains": domain, "locations": whole, "escalations": whole})

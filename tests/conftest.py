@@ -78,15 +78,25 @@ def incidents_csv(tmp_path):
     )
 
 
+def three_stories(folder: Path) -> Path:
+    """The sample of three recovery stories (two services, January to August 2026, seed 7): in
+    every home safeguarding recovers and stays recovered, incident learning improves without yet
+    meeting its targets, and provider oversight meets its targets then drifts in August. One run,
+    as of 31 August 2026, is kept."""
+    runner = CliRunner()
+    path = folder / "stories.db"
+    for args in (["generate", "--services", "2", "--months", "8", "--seed", "7", "--out", str(folder / "export")],
+                 ["import", "--manifest", str(folder / "export" / "manifest.yaml"), "--db", str(path)],
+                 ["run", "--db", str(path), "--as-of", "2026-08-31", "--engine", "reference", "--format", "json"]):
+        result = runner.invoke(build_cli(), args, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+    return path
+
+
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory):
-    """The demo's evidence store, made once; copy it before changing it."""
-    folder = tmp_path_factory.mktemp("demo-store")
-    path = folder / "demo.db"
-    result = CliRunner().invoke(build_cli(), ["demo", "--engine", "reference", "--db", str(path), "--format", "json"],
-                                catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return path
+    """The three stories' evidence store, made once; copy it before changing it."""
+    return three_stories(tmp_path_factory.mktemp("stories"))
 
 
 @pytest.fixture

@@ -36,7 +36,9 @@ def drifting_group(tmp_path_factory):
         import_source(db, request)
     verdict = evaluate(db, load_ruleset(None), RunOptions(as_of=date(2026, 6, 30), engine="reference")).verdict
     db.close()
-    return json.loads(json.dumps(verdict, default=lambda v: v.as_json()))
+    from carecheck.verdict_json import plain
+
+    return json.loads(json.dumps(verdict, default=plain))
 
 
 def test_one_drifting_home_is_named_though_the_pooled_figure_recovers(drifting_group):

@@ -14,17 +14,21 @@ from conftest import SAMPLE
 
 @pytest.fixture(scope="module")
 def demo_verdict(tmp_path_factory):
+    """The three stories' store and the verdict of its one stored run."""
+    import sqlite3
+
     from click.testing import CliRunner
 
     from carecheck.cli import build_cli
 
-    folder = tmp_path_factory.mktemp("demo")
-    result = CliRunner().invoke(
-        build_cli(), ["demo", "--engine", "reference", "--format", "json", "--db", str(folder / "demo.db")],
-        catch_exceptions=False,
-    )
+    from conftest import three_stories
+
+    path = three_stories(tmp_path_factory.mktemp("stories"))
+    (run_id,) = sqlite3.connect(path).execute("SELECT run_id FROM runs").fetchone()
+    result = CliRunner().invoke(build_cli(), ["report", run_id, "--db", str(path), "--format", "json"],
+                                catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    return json.loads(result.stdout), folder / "demo.db"
+    return json.loads(result.stdout), path
 
 
 def test_demo_shows_three_recovery_stories(demo_verdict):

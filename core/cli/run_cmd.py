@@ -199,22 +199,24 @@ def validate(ruleset: str) -> None:
     click.echo(f"{path}: valid ({len(loaded.domains)} domains, {targets} targets, {rules} escalation rules)")
 
 
-DEMO_SERVICES, DEMO_MONTHS, DEMO_SEED, DEMO_START = 2, 8, 7, date(2026, 1, 1)
+DEMO_SERVICES, DEMO_MONTHS, DEMO_SEED, DEMO_START, DEMO_DRIFTING = 4, 8, 7, date(2026, 1, 1), 1
+DEMO_DB = "carecheck-demo.db"
 
 
 @click.command(name="demo")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False),
-              help="Keep the demo's evidence store here (default: a temporary one).")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), default=DEMO_DB, show_default=True,
+              help="Where to keep the demo's evidence store (a store made by an earlier demo is replaced).")
 @output_options
 @evidence_options
 @click.option("--engine", type=click.Choice(["auto", "durable", "reference"]), default="auto", show_default=True,
               help="Rule engine.")
 def demo(db_path, fmt, output, waivers_path, include_text, engine) -> None:
-    """Run the default ruleset over a bundled synthetic sample.
+    """Run the default ruleset over a bundled synthetic sample, and keep its store to explore.
 
-    The sample (two services, eight months) is made by carecheck's seeded generator: one domain
-    recovers and stays recovered, one improves but has not yet met its target, one meets it and
-    then drifts back.
+    The sample is made by carecheck's seeded generator: a group of four locations over eight
+    months that recovers in every domain, except one home that stops reviewing its incidents on
+    time in the last month. A pooled figure would hide it; the verdict names it first. The store
+    is kept (carecheck-demo.db), so history, diff, report and actions work on it next.
 
     \b
     Example:
@@ -231,16 +233,27 @@ def demo(db_path, fmt, output, waivers_path, include_text, engine) -> None:
 
     as_of = last_day(DEMO_START, DEMO_MONTHS)
     waivers = _waivers(waivers_path, as_of)
-    with tempfile.TemporaryDirectory(prefix="carecheck-demo-") as folder:
+    target = Path(db_path)
+    if target.is_dir() or not target.parent.is_dir():
+        raise InputError(f"{target}: cannot keep the demo's store there (not a file in an existing folder)")
+    # Made beside its destination and moved into place whole: an earlier demo store is replaced,
+    # and an interrupted demo leaves nothing half-written.
+    with tempfile.TemporaryDirectory(prefix=".carecheck-demo-", dir=target.parent) as folder:
         manifest = generate(Path(folder) / "export", services=DEMO_SERVICES, months=DEMO_MONTHS, seed=DEMO_SEED,
-                            start=DEMO_START)
-        store_path = Path(db_path) if db_path else Path(folder) / "demo.db"
+                            start=DEMO_START, drifting=DEMO_DRIFTING)
+        store_path = Path(folder) / "demo.db"
         with using_store(store_path, create=True) as db:
             for request in load_manifest(manifest):
                 import_source(db, request)
+            # The month before first, so history and diff have two runs to compare.
+            previous = last_day(DEMO_START, DEMO_MONTHS - 1)
+            run_check(db, None, RunOptions(as_of=previous, engine=engine, waivers=_waivers(waivers_path, previous)))
             options = RunOptions(as_of=as_of, engine=engine, waivers=waivers, include_text=include_text)
             verdict = run_check(db, None, options)
+        os.replace(store_path, target)
     _emit(verdict, fmt, output)
+    click.echo(f"Kept the demo's store in {target}, with runs as of {previous} and {as_of}; next, try: "
+               f"carecheck runs --db {target}", err=True)
 
 
 @click.command(name="generate")

@@ -10,7 +10,9 @@ from __future__ import annotations
 import platform
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import date, datetime
+from typing import Iterator
 
 from sqlite_utils import Database
 
@@ -75,12 +77,13 @@ def domain_entry(scope: RunScope, resolved: ResolvedDomain, figures: list[Target
 
 def locations(scope: RunScope, domains: list[dict], figures: dict[str, list[TargetFigures]],
               evidence: dict[str, dict[str, list[str]]], domain_figures: dict[str, DomainFigures],
-              judgement: Judgement, escalations: list[dict], open_actions: list[dict]) -> list[dict]:
+              judgement: Judgement, escalations: list[dict], escalation_controls: list[dict],
+              open_actions: list[dict]) -> list[dict]:
     """Each location's levels by domain, its warnings and its commissioner summary."""
     controls: dict[str, list[dict]] = defaultdict(list)
-    for escalation in escalations:
+    for escalation, control in zip(escalations, escalation_controls):
         for location in escalation.get("locations") or ():
-            controls[location].append(_control(escalation))
+            controls[location].append(control)
     actions: dict[str, list[dict]] = defaultdict(list)
     for action in open_actions:
         actions[action["service"]].append(action)
@@ -147,18 +150,45 @@ def _signals(scope: RunScope, resolved: ResolvedDomain, figures: DomainFigures, 
     return out
 
 
-def _location_lists(lines: list[tuple[dict, dict, LocationTarget]]) -> dict[str, list[dict]]:
+class LocationLine(Mapping):
+    """A line of a location's commissioner summary: a read-only mapping with the keys of the JSON
+    object, read from the target and the location's judgement of it. A verdict holds one per
+    target and location (thousands), so nothing is copied."""
+
+    __slots__ = ("_domain", "_result", "_target")
+    _KEYS = ("domain", "target", "title", "baseline", "current", "threshold", "status", "reason", "carried")
+
+    def __init__(self, domain: str, result: dict, target: LocationTarget):
+        self._domain, self._result, self._target = domain, result, target
+
+    def __getitem__(self, key: str):
+        target = self._target
+        if key == "domain":
+            return self._domain
+        if key == "target":
+            return self._result["id"]
+        if key in ("title", "threshold"):
+            return self._result[key]
+        if key in ("baseline", "current", "status", "reason"):
+            return getattr(target, key)
+        if key == "carried":
+            return target.carried_from is not None
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._KEYS)
+
+    def __len__(self) -> int:
+        return len(self._KEYS)
+
+
+def _location_lists(lines: list[tuple[dict, dict, LocationTarget]]) -> dict[str, list[LocationLine]]:
     """A location's targets as improved, maintained or under review; a target not judged there
     (no events, or waived) is in none of them."""
-    lists: dict[str, list[dict]] = {"improved": [], "maintained": [], "under_review": []}
+    lists: dict[str, list[LocationLine]] = {"improved": [], "maintained": [], "under_review": []}
     for domain, result, target in lines:
-        if not target.judged:
-            continue
-        lists[_summary_list(target)].append({
-            "domain": domain["domain"], "target": result["id"], "title": result["title"],
-            "baseline": target.baseline, "current": target.current, "threshold": result["threshold"],
-            "status": target.status, "reason": target.reason, "carried": target.carried_from is not None,
-        })
+        if target.judged:
+            lists[_summary_list(target)].append(LocationLine(domain["domain"], result, target))
     return lists
 
 
@@ -203,7 +233,10 @@ def verdict(db: Database, scope: RunScope, engine, domains: list[dict], figures:
     escalations = judgement.escalations
     _close_answered(db, escalations)
     open_actions = _open_actions(scope, quality.open_actions)
-    located = locations(scope, domains, figures, evidence, domain_figures, judgement, escalations, open_actions)
+    # One control entry per escalation, shared by its location's summary and the roll-up.
+    escalation_controls = [_control(e) for e in escalations]
+    located = locations(scope, domains, figures, evidence, domain_figures, judgement, escalations, escalation_controls,
+                        open_actions)
     for domain in domains:
         domain["levels"] = _level_counts(d["level"] for loc in located for d in loc["domains"]
                                          if d["domain"] == domain["domain"])
@@ -255,7 +288,7 @@ def verdict(db: Database, scope: RunScope, engine, domains: list[dict], figures:
         "commissioner_summary": {
             **_rollup_lists(domains, figures),
             "extra_controls": {
-                "escalations": [_control(e) for e in escalations],
+                "escalations": escalation_controls,
                 "open_actions": open_actions[: options.failure_cap],
                 "open_actions_total": len(open_actions),
             },

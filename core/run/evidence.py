@@ -38,6 +38,8 @@ class Triangulation:
     by_location: dict[str, list[str]]
     #: Each location's (source index, supporting, judged) in the window, for sources with a rule.
     support: dict[str, dict[int, tuple[int, int]]] = field(default_factory=dict)
+    #: The corroboration entry of each source without a rule, shared by every location.
+    no_rule: dict[int, dict] = field(default_factory=dict)
 
     def credit_outcomes(self, scope: RunScope, measures: dict[str, dict[str, float]]) -> None:
         """Outcomes evidence where a location has an outcome measure's value and its type uses
@@ -119,6 +121,15 @@ def corroboration(scope: RunScope, resolved: ResolvedDomain, evidence: Triangula
     entries = []
     for index, source in enumerate(resolved.domain.evidence):
         if source.kind not in KINDS or source.category not in applies:
+            continue
+        if index not in resolved.supports:
+            # The same for every location: one read-only entry shared by all (hundreds of locations).
+            entry = evidence.no_rule.get(index)
+            if entry is None:
+                entry = evidence.no_rule[index] = {
+                    "category": source.category, "source": source.label or source.kind, "supporting": None,
+                    "total": None, "share": None, "state": NO_RULE}
+            entries.append(entry)
             continue
         entry = {"category": source.category, "source": source.label or source.kind, "supporting": None,
                  "total": None, "share": None, "state": NO_RULE}
