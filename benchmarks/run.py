@@ -158,7 +158,7 @@ def main() -> None:
     print(f"carecheck benchmark on {platform.node()} ({os.cpu_count()} cores, Python {platform.python_version()}), "
           f"work folder {work}")
     measure(carecheck("--version"), "warm-up")  # compiles and caches carecheck's bytecode once
-    demo_s, demo_mb = measure(carecheck("demo"), "demo")
+    demo_s, demo_mb = measure(carecheck("demo", "--db", str(work / "demo.db")), "demo")
     print(f"demo             {demo_s:8.2f} s   peak {demo_mb:6.1f} MB")
     results: list[dict] = []
     try:

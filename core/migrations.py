@@ -137,3 +137,10 @@ def m008_history_index(db: Database) -> None:
 def m009_run_lowest_level(db: Database) -> None:
     # Verdicts are location-first (schema 2.0): a run keeps its lowest location level, not a score.
     db["runs"].add_column("lowest_level", str)
+
+
+@migrations()
+def m010_run_provenance(db: Database) -> None:
+    # carecheck runs lists each run with the carecheck that made it and the records it read.
+    db["runs"].add_column("carecheck_version", str)
+    db["runs"].add_column("records_read", int)

@@ -47,10 +47,11 @@ def save_run(db: Database, result: RunResult) -> str:
     with db.atomic():
         db.conn.execute(
             "INSERT INTO runs (run_id, created_at, as_of, ruleset, ruleset_hash, engine, lowest_level, verdict_z, "
-            "current_period) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "current_period, carecheck_version, records_read) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (run_id, verdict["audit"]["generated_at"], verdict["as_of"], verdict["ruleset"]["name"],
              verdict["ruleset"]["hash"], verdict["audit"]["engine"], verdict["verdict"]["lowest"]["level"],
-             _compressed(verdict), verdict["periods"]["current"]),
+             _compressed(verdict), verdict["periods"]["current"], verdict["audit"]["carecheck_version"],
+             verdict["audit"]["records_read"]),
         )
         db.conn.executemany("INSERT INTO target_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         failures.flush()
@@ -84,13 +85,31 @@ def load_run(db: Database, run_id: str) -> dict:
     return upgraded(json.loads(zlib.decompress(packed) if packed is not None else text))
 
 
-def run_rows(db: Database, target: str | None = None, service: str | None = None) -> list[dict]:
-    """Each target's current-period value and status, run by run (oldest first)."""
+def list_runs(db: Database, last: int | None = None) -> list[dict]:
+    """The stored runs, oldest first (the newest ``last`` of them when given)."""
+    rows = db.execute(
+        """SELECT run_id, created_at, as_of, ruleset, ruleset_hash, carecheck_version, lowest_level, records_read,
+                  current_period
+           FROM runs ORDER BY created_at DESC, rowid DESC""" + (" LIMIT ?" if last else ""),
+        [last] if last else [],
+    ).fetchall()
+    columns = ["run_id", "created_at", "as_of", "ruleset", "ruleset_hash", "carecheck_version", "lowest_level",
+               "records_read", "current_period"]
+    return [dict(zip(columns, row)) for row in reversed(rows)]
+
+
+def run_rows(db: Database, target: str | None = None, service: str | None = None, last: int | None = None
+             ) -> list[dict]:
+    """Each target's current-period value and status, run by run (oldest first; the newest
+    ``last`` runs when given)."""
     sql = """SELECT r.run_id, r.created_at, r.as_of, r.ruleset, t.domain, t.target, t.service, t.period, t.numerator,
                     t.denominator, t.value, t.met, t.status
              FROM runs r JOIN target_results t ON t.run_id = r.run_id AND t.period = r.current_period
              WHERE 1 = 1"""
     args: list = []
+    if last:
+        sql += " AND r.run_id IN (SELECT run_id FROM runs ORDER BY created_at DESC, rowid DESC LIMIT ?)"
+        args.append(last)
     if target:
         sql += " AND t.target = ?"
         args.append(target)
@@ -103,46 +122,82 @@ def run_rows(db: Database, target: str | None = None, service: str | None = None
     return [dict(zip(columns, row)) for row in db.execute(sql, args).fetchall()]
 
 
-def diff_runs(db: Database, run_a: str, run_b: str) -> dict[str, list[dict]]:
-    """What changed between two runs, matched by target, service and period (complete periods only).
+DIFF_STATES = ("regressed", "resolved", "new", "still_failing")
 
-    - new: failing in B, with no figure (or no value) in A;
-    - resolved: failing in A, not failing in B;
-    - regressed: met in A, failing in B;
-    - still_failing: failing in both.
+
+def diff_runs(db: Database, run_a: str, run_b: str, all_periods: bool = False) -> dict:
+    """What changed from run A to run B, location by location.
+
+    The headline compares, per target and location, A's current period with B's current period
+    (even when the two differ):
+
+    - regressed: met in A, not met in B;
+    - resolved: not met in A, met in B;
+    - new: not met in B, with no value in A;
+    - still_failing: not met in both.
+
+    ``changed`` lists, per target, location and period of B's window (its last ``sustained``
+    complete periods; every period with ``all_periods``), the periods with a value in both runs
+    whose met or not met changed: figures restated by late records. A closed month that did not
+    change is never listed, nor the current period both runs share (the headline has it).
     """
     a, b = _resolve_run_id(db, run_a), _resolve_run_id(db, run_b)
+    period_a, period_b = (db.execute("SELECT current_period FROM runs WHERE run_id = ?", [r]).fetchone()[0]
+                          for r in (a, b))
 
-    def figures(run_id: str) -> dict[tuple, dict]:
+    def figures(run_id: str) -> dict[tuple, tuple]:
         rows = db.execute(
-            "SELECT domain, target, service, period, value, met FROM target_results WHERE run_id = ? AND partial = 0",
-            [run_id],
+            "SELECT domain, target, service, period, value, met FROM target_results "
+            "WHERE run_id = ? AND partial = 0 AND service != '(provider)'", [run_id],
         ).fetchall()
-        return {(d, t, s, p): {"value": v, "met": m} for d, t, s, p, v, m in rows}
+        return {(d, t, s, p): (v, m) for d, t, s, p, v, m in rows}
 
     before, after = figures(a), figures(b)
-    result: dict[str, list[dict]] = {"new": [], "resolved": [], "regressed": [], "still_failing": []}
-    for key in sorted(set(before) | set(after)):
-        old, new = before.get(key), after.get(key)
-        failing_before = old is not None and old["met"] == 0
-        failing_after = new is not None and new["met"] == 0
-        met_before = old is not None and old["met"] == 1
-        if failing_after and failing_before:
-            change = "still_failing"
-        elif failing_after and met_before:
-            change = "regressed"
-        elif failing_after:
-            change = "new"
-        elif failing_before:
-            change = "resolved"
+    headline: dict[str, list[dict]] = {state: [] for state in DIFF_STATES}
+    locations = sorted({(d, t, s) for d, t, s, _ in after} | {(d, t, s) for d, t, s, _ in before})
+    for domain, target, service in locations:
+        old = before.get((domain, target, service, period_a))
+        new = after.get((domain, target, service, period_b))
+        met_before = old[1] if old else None
+        met_after = new[1] if new else None
+        if met_after == 0 and met_before == 1:
+            state = "regressed"
+        elif met_after == 1 and met_before == 0:
+            state = "resolved"
+        elif met_after == 0 and met_before == 0:
+            state = "still_failing"
+        elif met_after == 0:
+            state = "new"
         else:
             continue
+        headline[state].append({"domain": domain, "target": target, "service": service,
+                                "before": old[0] if old else None, "after": new[0] if new else None})
+    window = None if all_periods else set(_window(db, b))
+    changed = []
+    for key in sorted(set(before) & set(after)):
         domain, target, service, period = key
-        result[change].append({
-            "domain": domain, "target": target, "service": service, "period": period,
-            "before": old["value"] if old else None, "after": new["value"] if new else None,
-        })
-    return {"run_a": a, "run_b": b, **result}
+        if (window is not None and period not in window) or (period == period_a == period_b):
+            continue  # outside B's window, or the current period both runs share (the headline)
+        (old_value, old_met), (new_value, new_met) = before[key], after[key]
+        if old_met is not None and new_met is not None and old_met != new_met:
+            changed.append({"domain": domain, "target": target, "service": service, "period": period,
+                            "before": old_value, "after": new_value, "met_before": _met(old_met),
+                            "met_after": _met(new_met)})
+    return {"run_a": a, "run_b": b, "period_a": period_a, "period_b": period_b,
+            "counts": {state: len(items) for state, items in headline.items()}, **headline, "changed": changed}
+
+
+def _met(value) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _window(db: Database, run_id: str) -> list[str]:
+    """A stored run's window: its last ``sustained`` complete periods."""
+    periods = load_run(db, run_id)["periods"]
+    evaluated = [p for p in periods["evaluated"] if p != periods["partial"]]
+    if periods["current"] in evaluated:
+        evaluated = evaluated[: evaluated.index(periods["current"]) + 1]
+    return evaluated[-periods["sustained"]:]
 
 
 def prune_runs(db: Database, keep: int | None = None, before: str | None = None, ruleset: str | None = None,

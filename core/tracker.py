@@ -15,7 +15,11 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-COLUMNS = ["id", "kind", "service", "domain", "target", "trigger", "action", "owner_role", "owner", "due_date", "status"]
+COLUMNS = ["id", "kind", "service", "domain", "target", "reason", "action", "owner_role", "owner", "due_date", "status",
+           "trigger"]
+HEADINGS = {"id": "Id", "kind": "Kind", "service": "Service", "domain": "Domain", "target": "Target",
+            "reason": "Why", "action": "Action", "owner_role": "Owner role", "owner": "Owner", "due_date": "Due",
+            "status": "Status", "trigger": "Rule (for audit)"}
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 DOMAIN_OF_SOURCE = {
     "incident": "incident_learning",
@@ -31,9 +35,10 @@ def _targets_in(facts: dict) -> str:
 def tracker_rows(db: Database, verdict: dict) -> list[dict]:
     """The run's escalations, then every open improvement action in the store for its services."""
     rows = [
-        {"id": e["id"], "kind": "escalation", "service": e["service"], "domain": e["domain"],
-         "target": _targets_in(e["facts"]), "trigger": e["trigger"], "action": e["action"], "owner_role": e["owner_role"],
-         "owner": "", "due_date": e["due"], "status": e["status"]}
+        {"id": e["id"], "kind": "escalation", "service": e["service"], "domain": _words(e["domain"]),
+         "target": _targets_in(e["facts"]), "reason": e.get("reason") or e["title"], "trigger": e["trigger"],
+         "action": e["action"], "owner_role": _words(e["owner_role"]), "owner": "", "due_date": e["due"],
+         "status": e["status"]}
         for e in verdict["escalations"]
     ]
     aliases = {}
@@ -51,14 +56,20 @@ def tracker_rows(db: Database, verdict: dict) -> list[dict]:
         if service not in in_scope:
             continue
         overdue = due is not None and date.fromisoformat(due) < as_of
+        source = " ".join(p for p in (_words(source_kind), source_id) if p)
         rows.append({
-            "id": action_id, "kind": "improvement_action", "service": service,
-            "domain": DOMAIN_OF_SOURCE.get(source_kind or "", ""), "target": "",
-            "trigger": " ".join(p for p in (source_kind, source_id) if p) or (f"escalation {escalation_id}" if escalation_id else ""),
-            "action": description or "", "owner_role": owner_role or "", "owner": owner or "",
+            "id": action_id, "kind": "improvement action", "service": service,
+            "domain": _words(DOMAIN_OF_SOURCE.get(source_kind or "", "")), "target": "",
+            "reason": f"from {source}" if source else (f"answers escalation {escalation_id}" if escalation_id else ""),
+            "trigger": "", "action": description or "", "owner_role": _words(owner_role), "owner": owner or "",
             "due_date": due or "", "status": "overdue" if overdue else status,
         })
     return rows
+
+
+def _words(code: str | None) -> str:
+    """A code as words: nominated_individual -> nominated individual."""
+    return (code or "").replace("_", " ")
 
 
 def neutralise(value) -> str:
@@ -69,36 +80,68 @@ def neutralise(value) -> str:
 def to_csv(rows: list[dict]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
+    writer.writerow([HEADINGS[column] for column in COLUMNS])
     for row in rows:
         writer.writerow([neutralise(row[column]) for column in COLUMNS])
     return buffer.getvalue()
 
 
-def write_xlsx(rows: list[dict], path: Path) -> None:
+#: UK day-first dates, as registered managers read them.
+UK_DATE = "DD/MM/YYYY"
+
+
+def write_xlsx(rows: list[dict], path: Path, by_location: bool = False) -> None:
+    """The tracker as a workbook: one sheet, or one sheet per location. Due dates are date cells."""
     from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    if not by_location:
+        _sheet(book, "Actions", rows)
+    else:
+        by_service: dict[str, list[dict]] = {}
+        for row in rows:
+            by_service.setdefault(row["service"], []).append(row)
+        for service in sorted(by_service) or ["Actions"]:
+            _sheet(book, _sheet_title(service, book.sheetnames), by_service.get(service, []))
+    book.save(path)
+
+
+def _sheet_title(name: str, taken: list[str]) -> str:
+    """A sheet title Excel accepts: at most 31 characters, none of the characters []:*?/ or a
+    backslash, and unique."""
+    title = "".join("-" if c in "[]:*?/\\" else c for c in name)[:31] or "Location"
+    candidate, n = title, 2
+    while candidate in taken:
+        suffix = f" ({n})"
+        candidate, n = title[: 31 - len(suffix)] + suffix, n + 1
+    return candidate
+
+
+def _sheet(book, title: str, rows: list[dict]) -> None:
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "Actions"
-    sheet.append(COLUMNS)
+    sheet = book.create_sheet(title)
+    sheet.append([HEADINGS[column] for column in COLUMNS])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for number, row in enumerate(rows, 2):
         for column, name in enumerate(COLUMNS, 1):
-            text = "" if row[name] is None else str(row[name])
             cell = sheet.cell(row=number, column=column)
+            if name == "due_date" and row[name]:
+                cell.value = date.fromisoformat(row[name])
+                cell.number_format = UK_DATE
+                continue
+            text = "" if row[name] is None else str(row[name])
             cell.value = text
             # openpyxl stores any text that starts with "=" as a formula: keep it text, marked as such.
             cell.data_type = "s"
             if text.startswith(FORMULA_STARTS):
                 cell.alignment = Alignment(wrap_text=name == "action")
                 cell.quotePrefix = True
-    widths = {"id": 16, "action": 60, "trigger": 40, "service": 26}
+    widths = {"id": 16, "action": 60, "reason": 60, "trigger": 40, "service": 26}
     for column, name in enumerate(COLUMNS, 1):
         sheet.column_dimensions[get_column_letter(column)].width = widths.get(name, 16)
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = sheet.dimensions
-    book.save(path)

@@ -323,6 +323,7 @@ class Audit(_Model):
     ruleset_hash: str
     plugins: list[PluginVersion]
     source_freshness: dict[str, str] = Field(description="Newest record date of each record kind in the store.")
+    records_read: int = Field(default=0, description="Records of the kinds the run used, in the evaluated periods.")
     skipped_rules: list[str]
 
 

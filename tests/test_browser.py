@@ -44,7 +44,8 @@ def test_demo_pack_in_headless_chromium(run_cli, browser, tmp_path):
         "- {target: po_action_quality, justification: Agreed, approved_by: NI, expires: 2026-09-05}\n"
         "- {target: inc_review_5wd, justification: Agreed, approved_by: NI, expires: 2026-08-01}\n"
     )
-    result = run_cli("demo", "--engine", "reference", "--format", "html", "--output", pack, "--waivers", waivers)
+    result = run_cli("demo", "--engine", "reference", "--format", "html", "--output", pack, "--waivers", waivers,
+                     "--db", tmp_path / "demo.db")
     assert result.exit_code == 0, result.stderr
 
     browser.get(pack.as_uri())
@@ -69,3 +70,43 @@ def test_demo_pack_in_headless_chromium(run_cli, browser, tmp_path):
     shot = tmp_path / "pack.png"
     assert browser.save_screenshot(str(shot))
     print(f"screenshot: {shot}")
+
+
+def test_demo_pack_overview_leads_with_the_drifting_location_and_keeps_ids_whole(run_cli, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    pack = tmp_path / "pack.html"
+    result = run_cli("demo", "--engine", "reference", "--format", "html", "--output", pack, "--db", tmp_path / "d.db")
+    assert result.exit_code == 0, result.stderr
+    browser.set_window_size(1280, 1600)
+    browser.get(pack.as_uri())
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.overview tbody tr.location")
+    assert len(rows) == 4
+    cells = [cell.text for cell in rows[0].find_elements(By.TAG_NAME, "td")]
+    # The demo's drifting home (the fourth it generates) comes first, its level and its incident
+    # learning in words beside a symbol.
+    assert cells[0] == "Willow Lodge"
+    assert cells[1] == "✖not assured"
+    assert cells[3].startswith("✖not assured")
+    assert all(cell.find_elements(By.TAG_NAME, "td")[1].text == "★assured and sustained" for cell in rows[1:])
+    # The overview's link leads to the location's own section.
+    rows[0].find_element(By.TAG_NAME, "a").click()
+    assert browser.execute_script("return location.hash") == "#loc-willow-lodge"
+    # No id, date or period breaks across lines: each is one line high, and the page is no wider
+    # than the window.
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= 1280
+    # Each id, date and period cell's text: the number of lines its glyphs sit on (the tops of its
+    # line boxes), and its height against one line.
+    lines = browser.execute_script("""
+        return Array.from(document.querySelectorAll('.ids, .date, .period')).map(el => {
+            const range = document.createRange();
+            range.selectNodeContents(el);
+            const rects = Array.from(range.getClientRects()).filter(r => r.width > 0);
+            const tops = new Set(rects.map(r => Math.round(r.top)));
+            const height = Math.max(...rects.map(r => r.bottom)) - Math.min(...rects.map(r => r.top));
+            const style = getComputedStyle(el);
+            return [el.textContent, tops.size, height, parseFloat(style.fontSize)];
+        });""")
+    assert len(lines) > 100
+    for text, tops, height, font in lines:
+        assert tops == 1 and height <= 2 * font, text

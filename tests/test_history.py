@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+from datetime import datetime
 
 import openpyxl
 import pytest
@@ -48,28 +49,23 @@ def test_diff_between_two_runs_with_records_added(run_cli, demo_copy, tmp_path):
     changes = json.loads(result.stdout)
 
     def keys(change):
-        return [(c["target"], c["service"], c["period"], c["before"], c["after"]) for c in changes[change]]
+        return [(c["target"], c["service"], c["before"], c["after"]) for c in changes[change]]
 
-    # Worked by hand from the demo's August figures:
-    # - the new action has no owner or deadline: August had no visit actions, now one that fails;
-    # - Oak House now has its August visit; the provider as a whole still misses one (1 of 2);
-    # - Riverside's August concerns were 4 of 4 complete, now 4 of 5 (8 of 8 pooled, now 8 of 9).
-    assert keys("new") == [
-        ("po_action_quality", "(provider)", "2026-08", None, 0.0),
-        ("po_action_quality", "Oak House", "2026-08", None, 0.0),
-    ]
-    assert keys("resolved") == [("po_monthly_visit", "Oak House", "2026-08", 0.0, 1.0)]
-    assert keys("regressed") == [
-        ("sg_record_complete", "(provider)", "2026-08", 1.0, 0.888889),
-        ("sg_record_complete", "Riverside Supported Living", "2026-08", 1.0, 0.8),
-    ]
+    # Worked by hand from the three stories' August figures, location by location:
+    # - the new action has no owner or deadline: Oak House had no visit actions in August, now one that fails;
+    # - Oak House now has its August visit;
+    # - Riverside's August concerns were 4 of 4 complete, now 4 of 5.
+    assert keys("new") == [("po_action_quality", "Oak House", None, 0.0)]
+    assert keys("resolved") == [("po_monthly_visit", "Oak House", 0.0, 1.0)]
+    assert keys("regressed") == [("sg_record_complete", "Riverside Supported Living", 1.0, 0.8)]
     still = keys("still_failing")
-    assert ("po_monthly_visit", "(provider)", "2026-08", 0.0, 0.5) in still
-    assert ("po_monthly_visit", "Riverside Supported Living", "2026-08", 0.0, 0.0) in still
-    assert not any(k[0] == "sg_record_complete" and k[2] == "2026-08" for k in still)
+    assert ("po_monthly_visit", "Riverside Supported Living", 0.0, 0.0) in still
+    assert not any(service == "(provider)" for _, service, _, _ in still)  # locations, never the pooled figure
+    assert changes["counts"] == {state: len(changes[state]) for state in ("regressed", "resolved", "new", "still_failing")}
+    assert (changes["period_a"], changes["period_b"], changes["changed"]) == ("2026-08", "2026-08", [])
 
     table = run_cli("diff", first["audit"]["run_id"], second["audit"]["run_id"], "--db", demo_copy).stdout
-    assert "Resolved (1)" in table and "Regressed (2)" in table and "New (2)" in table
+    assert "1 regressed, 1 resolved, 1 new" in table and "Resolved (1)" in table and "Regressed (1)" in table
 
     history = json.loads(run_cli("history", "--db", demo_copy, "--target", "po_monthly_visit", "--service", "Oak House",
                                  "--json").stdout)
@@ -108,15 +104,19 @@ def test_actions_csv_neutralises_formulas(run_cli, tracker_db):
     result = run_cli("actions", "--db", tracker_db)
     assert result.exit_code == 0
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    by_id = {row["id"]: row for row in rows}
-    assert by_id["ACT-X1"]["action"] == "'=HYPERLINK(\"http://example.invalid\",\"Click\")"
-    assert by_id["ACT-X1"]["status"] == "overdue"  # due 10 August, open at 31 August
-    assert by_id["ACT-X1"]["owner"] == "A. Patel"
-    assert by_id["ACT-X2"]["action"] == "'-5 days to sort the rota"
-    escalations = [row for row in rows if row["kind"] == "escalation"]
-    assert escalations and all(row["id"].startswith("ESC-") for row in escalations)
-    assert list(rows[0]) == ["id", "kind", "service", "domain", "target", "trigger", "action", "owner_role", "owner",
-                             "due_date", "status"]
+    by_id = {row["Id"]: row for row in rows}
+    assert by_id["ACT-X1"]["Action"] == "'=HYPERLINK(\"http://example.invalid\",\"Click\")"
+    assert by_id["ACT-X1"]["Status"] == "overdue"  # due 10 August, open at 31 August
+    assert by_id["ACT-X1"]["Owner"] == "A. Patel"
+    assert by_id["ACT-X2"]["Action"] == "'-5 days to sort the rota"
+    escalations = [row for row in rows if row["Kind"] == "escalation"]
+    assert escalations and all(row["Id"].startswith("ESC-") for row in escalations)
+    # The reason in words, the rule's expression in a column of its own, roles in words.
+    visit = next(row for row in escalations if row["Why"].startswith("Provider oversight visit every month"))
+    assert visit["Rule (for audit)"] == "po_monthly_visit.has_value and not po_monthly_visit.met"
+    assert visit["Owner role"] == "nominated individual"
+    assert list(rows[0]) == ["Id", "Kind", "Service", "Domain", "Target", "Why", "Action", "Owner role", "Owner", "Due",
+                             "Status", "Rule (for audit)"]
 
 
 def test_actions_xlsx_is_a_real_workbook_with_text_not_formulas(run_cli, tracker_db, tmp_path):
@@ -126,14 +126,22 @@ def test_actions_xlsx_is_a_real_workbook_with_text_not_formulas(run_cli, tracker
     book = openpyxl.load_workbook(out)
     sheet = book["Actions"]
     header = [c.value for c in sheet[1]]
-    assert header[:3] == ["id", "kind", "service"]
+    assert header[:3] == ["Id", "Kind", "Service"]
     rows = {row[0].value: row for row in sheet.iter_rows(min_row=2)}
-    action = rows["ACT-X1"][header.index("action")]
+    due = rows["ACT-X1"][header.index("Due")]
+    assert due.value == datetime(2026, 8, 10) and due.number_format == "DD/MM/YYYY"  # a real date cell
+    assert rows["ACT-X1"][header.index("Owner role")].value == "deputy manager"
+    action = rows["ACT-X1"][header.index("Action")]
     assert action.value == '=HYPERLINK("http://example.invalid","Click")'
     assert action.data_type == "s"  # text, not a formula
     assert action.quotePrefix
-    assert rows["ACT-X2"][header.index("action")].data_type == "s"
+    assert rows["ACT-X2"][header.index("Action")].data_type == "s"
     assert run_cli("actions", "--db", tracker_db, "--format", "xlsx").exit_code == 2  # needs --output
+    by_home = tmp_path / "by-home.xlsx"
+    assert run_cli("actions", "--db", tracker_db, "--format", "xlsx", "--by-location", "--output", by_home).exit_code == 0
+    sheets = openpyxl.load_workbook(by_home)
+    assert sheets.sheetnames == ["Oak House", "Riverside Supported Living"]
+    assert "ACT-X1" in [row[0].value for row in sheets["Oak House"].iter_rows(min_row=2)]
 
 
 def test_prune_keeps_the_newest_runs_and_removes_everything_of_the_others(run_cli, demo_copy):

@@ -49,15 +49,15 @@ def test_junit_one_case_per_target_and_service(verdict_and_reports):
     root = ET.fromstring(reports["junit"])
     cases = {(c.get("classname"), c.get("name")): c for c in root.iter("testcase")}
     assert len(cases) == 13 * 2 + 2  # thirteen targets at two locations, and each location's level
-    assert cases[("locations.level", "Oak House")].find("failure").get("message") == (
+    assert cases[("Oak House", "level")].find("failure").get("message") == (
         "not assured (incident_learning: level_not_assured)")
-    visit = cases[("provider_oversight.po_monthly_visit", "Oak House")]
+    visit = cases[("Oak House", "provider_oversight.po_monthly_visit")]
     assert visit.find("failure").get("message") == "0% against 100% in 2026-08 (deteriorating)"
     # No visit in August, so no visit actions: July's figure (0 of 2) is carried.
-    quality = cases[("provider_oversight.po_action_quality", "Oak House")]
+    quality = cases[("Oak House", "provider_oversight.po_action_quality")]
     assert quality.find("failure").get("message") == (
         "0% against 100% in 2026-07, carried: no events in 2026-08 (deteriorating)")
-    passed = cases[("safeguarding_recording.sg_record_complete", "Riverside Supported Living")]
+    passed = cases[("Riverside Supported Living", "safeguarding_recording.sg_record_complete")]
     assert passed.find("failure") is None and passed.find("skipped") is None
     failures = sum(1 for c in cases.values() if c.find("failure") is not None)
     assert root.get("failures") == str(failures) and root.get("tests") == "28"
@@ -69,7 +69,7 @@ def test_junit_skips_waived_targets(run_cli, demo_copy, tmp_path):
     xml = run_cli("run", "--db", demo_copy, "--as-of", "2026-08-31", "--engine", "reference", "--format", "junit",
                   "--waivers", waivers).stdout
     root = ET.fromstring(xml)
-    case = next(c for c in root.iter("testcase") if c.get("classname") == "provider_oversight.po_monthly_visit")
+    case = next(c for c in root.iter("testcase") if c.get("name") == "provider_oversight.po_monthly_visit")
     assert case.find("skipped").get("message") == "waived until 2026-12-31 (approved by NI)"
 
 

@@ -151,7 +151,8 @@ def test_run_refuses_a_ruleset_whose_domain_plugin_failed(run_cli, demo_verdict,
 def test_demo_output_file_and_no_free_text(tmp_path):
     """The real command, in its own process (so durable-rules runs where it can)."""
     out = tmp_path / "verdict.json"
-    done = subprocess.run([sys.executable, "-m", "carecheck", "demo", "--format", "json", "--output", str(out)],
+    done = subprocess.run([sys.executable, "-m", "carecheck", "demo", "--format", "json", "--output", str(out),
+                           "--db", str(tmp_path / "demo.db")],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     text = out.read_text()

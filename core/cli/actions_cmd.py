@@ -18,16 +18,19 @@ from .options import db_option
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="File to write (required for xlsx; csv goes to standard output without it).")
-def actions(db_path, run_id, fmt, output) -> None:
+@click.option("--by-location", is_flag=True, help="With xlsx: one sheet per location.")
+def actions(db_path, run_id, fmt, output, by_location) -> None:
     """Export escalations and open improvement actions as an action tracker (CSV or Excel).
 
-    Columns: id, kind, service, domain, target, trigger, action, owner role, owner, due date,
-    status. Action text and owner names come from the tracker records, as a tracker needs them.
+    Columns: id, kind, service, domain, target, why (in words), action, owner role, owner, due date
+    (a date cell in Excel), status, and the rule's expression for audit. Action text and owner
+    names come from the tracker records, as a tracker needs them.
     Cells that begin with =, +, - or @ are neutralised so a spreadsheet never runs them.
 
     \b
     Example:
         carecheck actions --format xlsx --output actions.xlsx
+        carecheck actions --format xlsx --by-location --output actions-by-home.xlsx
         carecheck actions --run 3f2a9c > actions.csv
     """
     from ..results import load_run
@@ -52,7 +55,7 @@ def actions(db_path, run_id, fmt, output) -> None:
         if fmt == "csv":
             Path(handle.name).write_text(to_csv(rows), encoding="utf-8-sig")  # Excel opens UTF-8 with a BOM
         else:
-            write_xlsx(rows, Path(handle.name))
+            write_xlsx(rows, Path(handle.name), by_location=by_location)
         os.replace(handle.name, output)
     finally:
         if os.path.exists(handle.name):

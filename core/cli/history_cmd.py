@@ -1,4 +1,4 @@
-"""``carecheck history``, ``diff`` and ``prune``: recovery over time, run by run."""
+"""``carecheck runs``, ``history``, ``diff`` and ``prune``: recovery over time, run by run."""
 
 from __future__ import annotations
 
@@ -17,34 +17,73 @@ def _store(db_path):
     return using_store(db_path)
 
 
+def _when(text: str) -> str:
+    """A stored time to the second, as people read it: 2026-09-01 09:14:03."""
+    return text[:19].replace("T", " ")
+
+
+@click.command(name="runs")
+@db_option
+@click.option("--last", type=click.IntRange(1), help="Only the newest N runs.")
+@json_option
+def runs(db_path, last, as_json) -> None:
+    """List the runs kept in the store, oldest first.
+
+    Each run's id, when it ran, its as-of date, ruleset and hash, the carecheck that made it, its
+    lowest location level and the records it read.
+
+    \b
+    Example:
+        carecheck runs --last 5
+        carecheck diff RUN_A RUN_B      # with two ids from the list
+    """
+    from ..results import list_runs
+
+    with _store(db_path) as db:
+        rows = list_runs(db, last)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("No runs yet: carecheck run keeps every run.")
+        return
+    click.echo(tabulate(
+        [(r["run_id"], _when(r["created_at"]), r["as_of"], f"{r['ruleset']} {(r['ruleset_hash'] or '')[:8]}",
+          r["carecheck_version"] or "-", (r["lowest_level"] or "-").replace("_", " "),
+          "-" if r["records_read"] is None else f"{r['records_read']:,}") for r in rows],
+        headers=("run", "run at", "as of", "ruleset", "carecheck", "lowest level", "records read"),
+    ))
+
+
 @click.command(name="history")
 @db_option
 @click.option("--target", help="Only this target id.")
 @click.option("--service", help="Only this service (as the verdict names it), or (provider) for pooled figures.")
+@click.option("--last", type=click.IntRange(1), help="Only the newest N runs.")
 @json_option
-def history(db_path, target, service, as_json) -> None:
+def history(db_path, target, service, last, as_json) -> None:
     """Show each target's current-period value and status, run by run.
 
     \b
     Example:
-        carecheck history --target inc_review_5wd
+        carecheck history --target inc_review_5wd --last 6
         carecheck history --service "Oak House" --json
     """
     from ..reporters.table import percent
     from ..results import run_rows
 
     with _store(db_path) as db:
-        rows = run_rows(db, target, service)
+        rows = run_rows(db, target, service, last)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     if not rows:
-        click.echo("No runs match. Runs are kept by carecheck run and carecheck demo --db.")
+        click.echo("No runs match. Runs are kept by carecheck run and carecheck demo.")
         return
     click.echo(tabulate(
-        [(r["run_id"][:8], r["created_at"][:16], r["as_of"], r["target"], r["service"], r["period"],
+        [(r["run_id"][:8], _when(r["created_at"]), r["as_of"], r["ruleset"], r["target"], r["service"], r["period"],
           f"{r['numerator']}/{r['denominator']}", percent(r["value"]), r["status"].replace("_", " ")) for r in rows],
-        headers=("run", "run at", "as of", "target", "service", "period", "n/d", "value", "status"),
+        headers=("run", "run at", "as of", "ruleset", "target", "service", "period", "n/d", "value", "status"),
     ))
 
 
@@ -52,34 +91,47 @@ def history(db_path, target, service, as_json) -> None:
 @click.argument("run_a")
 @click.argument("run_b")
 @db_option
+@click.option("--all-periods", is_flag=True, help="List restated figures in every period, not only B's window.")
 @json_option
-def diff(run_a, run_b, db_path, as_json) -> None:
-    """List what is new, resolved, regressed and still failing from RUN_A to RUN_B.
+def diff(run_a, run_b, db_path, all_periods, as_json) -> None:
+    """What changed from RUN_A to RUN_B, location by location.
 
-    Figures are matched by target, service and period, not by position; partial periods are left
-    out. Run ids may be shortened to any unique start.
+    The headline compares each target at each location in A's current period with B's current
+    period: regressed (met, now not met), resolved (not met, now met), new (not met, with no value
+    before) and still failing. Then the figures of B's window (its last sustained periods) that
+    late records restated. Run ids may be shortened to any unique start (carecheck runs lists them).
 
     \b
     Example:
         carecheck diff 3f2a9c 8b71d0
+        carecheck diff 3f2a9c 8b71d0 --all-periods --json
     """
     from ..reporters.table import percent
-    from ..results import diff_runs
+    from ..results import DIFF_STATES, diff_runs
 
     with _store(db_path) as db:
-        changes = diff_runs(db, run_a, run_b)
+        changes = diff_runs(db, run_a, run_b, all_periods)
     if as_json:
         click.echo(json.dumps(changes, indent=2))
         return
-    click.echo(f"From run {changes['run_a']} to run {changes['run_b']}:")
-    for change in ("new", "resolved", "regressed", "still_failing"):
-        items = changes[change]
-        click.echo(f"\n{change.replace('_', ' ').capitalize()} ({len(items)})")
+    counts = changes["counts"]
+    click.echo(f"From run {changes['run_a'][:8]} ({changes['period_a']}) to run {changes['run_b'][:8]} "
+               f"({changes['period_b']}): " + ", ".join(f"{counts[s]} {s.replace('_', ' ')}" for s in DIFF_STATES))
+    for state in DIFF_STATES:
+        items = changes[state]
         if items:
+            click.echo(f"\n{state.replace('_', ' ').capitalize()} ({len(items)})")
             click.echo(tabulate(
-                [(i["target"], i["service"], i["period"], percent(i["before"]), percent(i["after"])) for i in items],
-                headers=("target", "service", "period", "before", "after"),
+                [(i["target"], i["service"], percent(i["before"]), percent(i["after"])) for i in items],
+                headers=("target", "location", changes["period_a"], changes["period_b"]),
             ))
+    restated = changes["changed"]
+    click.echo(f"\nRestated figures ({len(restated)}){'' if all_periods else ' in the window of run B'}")
+    if restated:
+        click.echo(tabulate(
+            [(i["target"], i["service"], i["period"], percent(i["before"]), percent(i["after"])) for i in restated],
+            headers=("target", "location", "period", "before", "after"),
+        ))
 
 
 @click.command(name="prune")
@@ -121,4 +173,4 @@ def prune(db_path, keep, before, ruleset, dry_run, vacuum, as_json) -> None:
         click.echo(f"  {run['run_id'][:8]}  {run['created_at'][:16]}  as of {run['as_of']}  {run['ruleset']}")
 
 
-COMMANDS = [history, diff, prune]
+COMMANDS = [runs, history, diff, prune]

@@ -23,6 +23,18 @@ def _pct(value: float) -> str:
     return f"{100 * value:.0f}%"
 
 
+#: The least distance between two labels' baselines, for 11-pixel text.
+LABEL_GAP = 14
+
+
+def _label_apart(y: float, other: float) -> float:
+    """A label's y, moved clear of another label at ``other``: below it, or above it at the bottom."""
+    if abs(y - other) >= LABEL_GAP:
+        return y
+    below = other + LABEL_GAP
+    return below if below <= HEIGHT - BOTTOM else other - LABEL_GAP
+
+
 def value_chart(points: list[dict], threshold: float, baseline: float | None, title: str, chart_id: str) -> Markup:
     """``points``: dicts with ``label``, ``value`` (or None), ``met`` and ``partial``."""
     n = max(1, len(points))
@@ -39,14 +51,17 @@ def value_chart(points: list[dict], threshold: float, baseline: float | None, ti
         parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{LEFT + plot_w}" y2="{y:.1f}" stroke="#ddd" stroke-width="1"/>')
         parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11">{_pct(tick)}</text>')
     y = _y(threshold)
+    target_label = y + 4
     parts.append(f'<line class="target-line" x1="{LEFT}" y1="{y:.1f}" x2="{LEFT + plot_w}" y2="{y:.1f}" '
                  f'stroke="#000" stroke-width="1.5" stroke-dasharray="7 4"/>')
-    parts.append(f'<text x="{LEFT + plot_w + 6}" y="{y + 4:.1f}" font-size="11">target {_pct(threshold)}</text>')
+    parts.append(f'<text class="target-label" x="{LEFT + plot_w + 6}" y="{target_label:.1f}" font-size="11">'
+                 f'target {_pct(threshold)}</text>')
     if baseline is not None:
         y = _y(baseline)
         parts.append(f'<line class="baseline-line" x1="{LEFT}" y1="{y:.1f}" x2="{LEFT + plot_w}" y2="{y:.1f}" '
                      f'stroke="#555" stroke-width="1.2" stroke-dasharray="1 3"/>')
-        parts.append(f'<text x="{LEFT + plot_w + 6}" y="{y + 15:.1f}" font-size="11">baseline {_pct(baseline)}</text>')
+        parts.append(f'<text class="baseline-label" x="{LEFT + plot_w + 6}" y="{_label_apart(y + 4, target_label):.1f}" '
+                     f'font-size="11">baseline {_pct(baseline)}</text>')
     segment: list[str] = []
     segments = []
     for x, point in zip(xs, points):

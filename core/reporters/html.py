@@ -6,6 +6,10 @@ loaded from the network: no script, style sheet, font or image.
 
 from __future__ import annotations
 
+import re
+
+from markupsafe import Markup, escape
+
 from carecheck import hookimpl
 from carecheck.reporter_api import Reporter
 
@@ -25,7 +29,83 @@ def _environment():
     env.filters["spread"] = lambda levels: level_spread(levels or {}, skip_zero=True).lower() or "none"
     env.filters["domain_notes"] = domain_notes
     env.filters["names"] = locations_text
+    env.filters["anchor"] = _anchor
+    env.filters["level_symbol"] = lambda level: LEVEL_SYMBOLS.get(level, "–")
+    env.filters["status_symbol"] = lambda status: STATUS_SYMBOLS.get(status, "")
+    env.filters["rule_words"] = rule_words
+    env.filters["keep_ids"] = keep_ids
     return env
+
+
+_ID_LIKE = re.compile(r"[A-Za-z0-9][\w./:]*-[\w./:-]*\d[\w./:-]*|\d[\w./:]*-[\w./:-]*")
+
+
+def keep_ids(text: str | None) -> Markup:
+    """Text with each id, date or period in it (anything with a hyphen and a digit) kept on one line."""
+    escaped = str(escape(text or ""))
+    return Markup(_ID_LIKE.sub(lambda m: f'<span class="ids">{m.group(0)}</span>', escaped))
+
+
+#: Symbols beside words, so the pack reads in black and white and never by colour alone.
+LEVEL_SYMBOLS = {"not_assured": "✖", "partly_assured": "◐", "assured": "✔", "assured_sustained": "★"}
+STATUS_SYMBOLS = {"deteriorating": "▼", "not_improving": "■", "insufficient_evidence": "?", "improving": "▲",
+                  "recovered": "●"}
+#: Locations beyond which the pack draws no chart per location (each would draw one per target).
+LOCATION_CHARTS_UP_TO = 50
+
+
+def _anchor(name: str) -> str:
+    """An HTML id for a location's section."""
+    return "loc-" + "".join(c.lower() if c.isalnum() else "-" for c in name)
+
+
+def rule_words(rule: str | None) -> str:
+    """A level rule in words, with its code after: "a target is deteriorating, ... (level_not_assured)".
+    A location's rule is prefixed with its domain ("incident_learning: level_not_assured")."""
+    from carecheck.status import LEVEL_RULES
+
+    if not rule:
+        return ""
+    domain, _, name = rule.rpartition(": ")
+    explained = {r.name: r.explanation for r in LEVEL_RULES}.get(name)
+    words = f"{explained} ({name})" if explained else name
+    return f"{domain.replace('_', ' ')}: {words}" if domain else words
+
+
+def _by_location(verdict: dict) -> dict[tuple[str, str], list[dict]]:
+    """(location, domain) -> each target there: its status, reason, figures and current failures."""
+    current = verdict["periods"]["current"]
+    found: dict[tuple[str, str], list[dict]] = {}
+    for domain in verdict["domains"]:
+        for target in domain["targets"]:
+            for row in target["services"]:
+                entry = next((p for p in row["periods"] if p["period"] == current), None)
+                found.setdefault((row["service"], domain["domain"]), []).append({
+                    "id": target["id"], "title": target["title"], "status": row["status"],
+                    "judged": row.get("judged", True), "reason": row["reason"], "baseline": row["baseline"],
+                    "current": row["current"], "failures": list(entry["failures"]) if entry else [],
+                    "periods": row["periods"], "threshold": target["threshold"],
+                })
+    return found
+
+
+def _overview(verdict: dict) -> list[dict]:
+    """Locations, lowest level first (no level last), then by name."""
+    order = {level: n for n, level in enumerate(("not_assured", "partly_assured", "assured", "assured_sustained"))}
+    return sorted(verdict.get("locations", []), key=lambda loc: (order.get(loc["level"], 9), loc["service"]))
+
+
+def _runs_points(verdict: dict, history: list[dict], current_value, threshold: float) -> list[dict]:
+    """One point per as-of date (the latest run of that date, this run last), ordered by as-of."""
+    latest: dict[str, dict] = {}
+    for point in history:  # oldest first: a later run of the same date replaces an earlier one
+        latest[point["as_of"]] = {"label": point["as_of"], "value": point["value"]}
+    latest[verdict["as_of"]] = {"label": f"{verdict['as_of']} (this run)", "value": current_value}
+    points = [latest[day] for day in sorted(latest)]
+    for point in points:
+        point["met"] = point["value"] is not None and point["value"] >= threshold - 1e-12
+        point["partial"] = False
+    return points
 
 
 def _charts(verdict: dict) -> dict[str, dict]:
@@ -43,11 +123,7 @@ def _charts(verdict: dict) -> dict[str, dict]:
             }
             history = verdict["history"].get(target["id"], [])
             if history:
-                current = {"label": f"{verdict['as_of']} (this run)", "value": target["current"],
-                           "met": target["current"] is not None and target["current"] >= target["threshold"], "partial": False}
-                runs = [{"label": h["as_of"], "value": h["value"],
-                         "met": h["value"] is not None and h["value"] >= target["threshold"], "partial": False}
-                        for h in history] + [current]
+                runs = _runs_points(verdict, history, target["current"], target["threshold"])
                 charts[target["id"]]["runs"] = value_chart(
                     runs, target["threshold"], target["baseline"], f"{target['title']}: current value run by run",
                     f"runs-{target['id']}")
@@ -55,12 +131,32 @@ def _charts(verdict: dict) -> dict[str, dict]:
 
 
 def render_html(verdict: dict) -> str:
+    from .charts import value_chart
+
     template = _environment().get_template("pack.html.j2")
     escalations_by_domain: dict[str, list] = {}
+    escalations_by_location: dict[str, list] = {}
     for escalation in verdict["escalations"]:
         escalations_by_domain.setdefault(escalation["domain"], []).append(escalation)
-    return template.render(v=verdict, charts=_charts(verdict), escalations_by_domain=escalations_by_domain,
-                           attention=needing_attention(verdict))
+        for location in escalation.get("locations") or [escalation["service"]]:
+            escalations_by_location.setdefault(location, []).append(escalation)
+    targets = _by_location(verdict)
+    overview = _overview(verdict)
+
+    def location_chart(service: str, target: dict):
+        points = [{"label": p["period"], "value": p["value"], "met": p["met"], "partial": p["partial"]}
+                  for p in target["periods"]]
+        return value_chart(points, target["threshold"], target["baseline"],
+                           f"{target['title']} at {service}: value per period against the target",
+                           f"{_anchor(service)}-{target['id']}")
+
+    return template.render(
+        v=verdict, charts=_charts(verdict), escalations_by_domain=escalations_by_domain,
+        escalations_by_location=escalations_by_location, attention=needing_attention(verdict), overview=overview,
+        targets_at=lambda service, domain: targets.get((service, domain), []),
+        titles={d["domain"]: d["title"] for d in verdict["domains"]},
+        location_charts=len(overview) <= LOCATION_CHARTS_UP_TO, location_chart=location_chart,
+    )
 
 
 class HTMLReporter(Reporter):

@@ -1,7 +1,8 @@
 """JUnit XML, so carecheck can gate a pipeline or scheduled job.
 
 A ``locations`` suite has one case per location, failing when the location is below assured
-(its level in the message). Each domain's suite has one case per target and location: it fails
+(its level in the message). Each domain's suite has one case per location and target (the
+location its ``classname``, so a CI tool groups a home's cases together): it fails
 when the current period misses the target, or when the target has no evidence there (no records,
 or stale); it is skipped when the target is waived there or not judged (no events).
 """
@@ -17,7 +18,7 @@ from .table import percent
 def _case(domain: dict, target: dict, row: dict, period: str | None):
     import xml.etree.ElementTree as ET
 
-    case = ET.Element("testcase", classname=f"{domain['domain']}.{target['id']}", name=row["service"])
+    case = ET.Element("testcase", classname=row["service"], name=f"{domain['domain']}.{target['id']}")
     waiver = row["waiver"] or target["waiver"]
     current = next((p for p in row["periods"] if p["period"] == period), None)
     if waiver and waiver["applies"]:
@@ -55,7 +56,7 @@ def _locations_suite(suites, verdict: dict, totals: dict) -> None:
     suite = ET.SubElement(suites, "testsuite", name="locations", timestamp=verdict["audit"]["generated_at"])
     counts = {"tests": 0, "failures": 0, "skipped": 0}
     for location in verdict.get("locations", []):
-        case = ET.SubElement(suite, "testcase", classname="locations.level", name=location["service"])
+        case = ET.SubElement(suite, "testcase", classname=location["service"], name="level")
         counts["tests"] += 1
         level = location["level"]
         if level is None:
@@ -99,7 +100,7 @@ def render_junit(verdict: dict) -> str:
 
 class JUnitReporter(Reporter):
     name = "junit"
-    description = "JUnit XML, one test case per target and service, to gate a pipeline"
+    description = "JUnit XML, one test case per location's level and per location and target, to gate a pipeline"
     extension = ".xml"
 
     def render(self, verdict: dict) -> str:

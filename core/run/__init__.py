@@ -61,7 +61,7 @@ def evaluate(db: Database, ruleset: Ruleset, options: RunOptions) -> RunResult:
         presence = Presence(scope, reads.presence(db, counted, first, scope.as_of),
                             lambda: reads.presence(db, read, first, scope.as_of))
         # The data-quality reads need nothing from the figures: they go first, to be read alongside.
-        quality = alongside.submit(reads.quality_reads, scope.kinds_used())
+        quality = alongside.submit(reads.quality_reads, scope.kinds_used(), scope.periods[0].start, scope.as_of)
         missing = {target: presence.missing(spec.sources) for _, targets in jobs for target, spec in targets.items()}
         tally = Tally(scope, db, FailureSink(db), frozenset(t for t, kinds in missing.items() if kinds))
         judge = Judge(scope, engine)

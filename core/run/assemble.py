@@ -265,6 +265,7 @@ def verdict(db: Database, scope: RunScope, engine, domains: list[dict], figures:
             "ruleset_hash": ruleset.content_hash,
             "plugins": [{"name": name, "version": infos.get(name, "unknown")} for name in sorted(infos)],
             "source_freshness": quality.freshness,
+            "records_read": quality.records_read,
             "skipped_rules": judgement.skipped_rules,
         },
         "periods": {

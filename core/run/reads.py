@@ -168,12 +168,21 @@ class Quality:
     freshness: dict[str, str]
     #: (id, raw service, source kind, source id, owner, owner role, due date, status) of open actions.
     open_actions: list[tuple]
+    #: Records of the ``used`` kinds in the evaluated periods.
+    records_read: int = 0
 
 
-def quality_reads(db: Database, used: set[str]) -> Quality:
-    """Dangling references of the ``used`` kinds, rejected rows, each kind's newest record and the
-    open improvement actions."""
+def quality_reads(db: Database, used: set[str], first: date, as_of: date) -> Quality:
+    """Dangling references of the ``used`` kinds, rejected rows, each kind's newest record, the open
+    improvement actions, and how many records of the used kinds the evaluated periods hold."""
     findings = dangling_references(db, used)
+    records_read = 0
+    for kind in sorted(used):
+        if kind in KINDS and kind != "service":
+            field_name = KINDS[kind].event_field
+            (count,) = db.execute(f"SELECT COUNT(*) FROM [{kind}] WHERE [{field_name}] >= ? AND [{field_name}] < ?",
+                                  [first.isoformat(), (as_of + timedelta(days=1)).isoformat()]).fetchone()
+            records_read += count
     (rejected,) = db.execute("SELECT COUNT(*) FROM rejected_rows").fetchone()
     freshness = {}
     for kind, model in KINDS.items():
@@ -184,7 +193,7 @@ def quality_reads(db: Database, used: set[str]) -> Quality:
         """SELECT id, service, source_kind, source_id, owner, owner_role, due_date, status FROM improvement_action
            WHERE status NOT IN ('completed', 'closed', 'cancelled') ORDER BY due_date IS NULL, due_date, id"""
     ).fetchall()
-    return Quality(findings, rejected, freshness, actions)
+    return Quality(findings, rejected, freshness, actions, records_read)
 
 
 def actions_citing(db: Database, escalation_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
