@@ -69,6 +69,32 @@ def parse_datetime(value, fmt: str | None = None) -> datetime:
     return result.astimezone(LONDON)
 
 
+_TIME_DIRECTIVES = ("%H", "%I", "%M", "%S", "%X", "%c", "%p", "%f")
+
+
+def parse_timestamp(value, fmt: str | None = None) -> datetime | date:
+    """A timestamp, or a calendar date when the value gives no time of day.
+
+    A date alone is never read as midnight: it would place every such record in the night shift.
+    """
+    if isinstance(value, datetime):
+        return parse_datetime(value)
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if fmt:
+            if not any(directive in fmt for directive in _TIME_DIRECTIVES):
+                return parse_date(text, fmt)
+        elif _ISO_DATE.match(text):
+            return parse_date(text)
+        else:
+            match = _DAY_FIRST.match(text)
+            if match and match.group(4) is None:
+                return parse_date(text)
+    return parse_datetime(value, fmt)
+
+
 def parse_date(value, fmt: str | None = None) -> date:
     """Read a calendar date (day-first or ISO); a timestamp gives its Europe/London date."""
     if isinstance(value, datetime):

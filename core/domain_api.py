@@ -201,13 +201,14 @@ class Context:
         return self.signals is None or name in self.signals
 
     def shift(self, moment: datetime | str | None) -> str | None:
-        """``weekend``, ``day`` or ``night`` for a recorded time (None without a time of day)."""
+        """``weekend``, ``day`` or ``night`` for a recorded time; ``unknown`` for a date with no time
+        of day (never counted as night); None without a value."""
         if moment is None:
             return None
         if isinstance(moment, str):
             # Stored times are ISO 8601 in Europe/London local time: the date and hour are in the text.
             if len(moment) <= 10:
-                return None
+                return "unknown"
             found = self._shifts.get(moment[:13])
             if found is None:
                 found = self._shifts[moment[:13]] = self._shift_of(self.day(moment).weekday(), int(moment[11:13]))

@@ -22,7 +22,7 @@ from pydantic import BeforeValidator
 from pydantic.fields import FieldInfo
 
 from . import records
-from .dates import parse_date, parse_datetime
+from .dates import parse_date, parse_timestamp
 from .records import Record
 from .store import to_column
 
@@ -160,9 +160,20 @@ _VALIDATORS = {
 }
 
 
+def _validator_of(annotation: Any, info: FieldInfo):
+    """The BeforeValidator function of a field (through an optional), or None."""
+    for candidate in [annotation, *typing.get_args(annotation)]:
+        for item in list(getattr(candidate, "__metadata__", ())) + list(info.metadata):
+            if isinstance(item, BeforeValidator):
+                return item.func
+    return None
+
+
 def converter_for(info: FieldInfo) -> Callable[[Any], Any] | None:
     """A converter from a raw (non-empty) value to the column value, or None if this type is not handled."""
     annotation = info.annotation
+    if _validator_of(annotation, info) is records._datetime:
+        return _constrained(_cached(parse_timestamp), info)  # a date and time, or a date alone
     options = [a for a in typing.get_args(annotation) if a is not type(None)] if typing.get_origin(annotation) in (
         typing.Union, getattr(__import__("types"), "UnionType", None)) else [annotation]
     if len(options) != 1:
@@ -175,9 +186,7 @@ def converter_for(info: FieldInfo) -> Callable[[Any], Any] | None:
     convert: Callable[[Any], Any] | None
     if validators:
         (validator,) = validators
-        if validator is records._datetime:
-            convert = _cached(parse_datetime)
-        elif validator is records._date:
+        if validator is records._date:
             convert = _cached(parse_date)
         elif validator is records._to_code and typing.get_origin(base) is typing.Literal:
             convert = _code(frozenset(typing.get_args(base)))

@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
-from .dates import parse_date, parse_datetime
+from .dates import parse_date, parse_datetime, parse_timestamp
 
 TRUE_WORDS = frozenset({"y", "yes", "true", "t", "1", "on", "x", "✓"})
 FALSE_WORDS = frozenset({"n", "no", "false", "f", "0", "off", ""})
@@ -58,7 +58,7 @@ def _blank_to_none(value: Any) -> Any:
 
 def _datetime(value: Any) -> Any:
     value = _blank_to_none(value)
-    return None if value is None else parse_datetime(value)
+    return None if value is None else parse_timestamp(value)
 
 
 def _date(value: Any) -> Any:
@@ -86,8 +86,9 @@ def _text(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
+# A date and time, or a date alone when the source gives no time of day (never read as midnight).
 Timestamp = Annotated[
-    datetime,
+    datetime | date,
     BeforeValidator(_datetime),
     PlainSerializer(lambda v: v.isoformat(), return_type=str),
 ]

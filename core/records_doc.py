@@ -42,7 +42,10 @@ def _type_name(annotation) -> str:
         return "one of " + ", ".join(f"`{value}`" for value in typing.get_args(annotation))
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
         parts = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return " or ".join(_type_name(part) for part in parts)
+        names = [_type_name(part) for part in parts]
+        if names == ["date and time", "date"]:
+            return "date and time (a date alone when no time is given: its shift is unknown)"
+        return " or ".join(names)
     if origin is list:
         return "list of " + _type_name(typing.get_args(annotation)[0])
     names = {"str": "text", "int": "whole number", "float": "number", "bool": "yes/no",

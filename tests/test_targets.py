@@ -124,7 +124,7 @@ def test_shift_of_a_stored_time_or_a_datetime():
     assert ctx.shift("2026-04-07T07:00:00+01:00") == "day"
     assert ctx.shift("2026-04-07T19:59") == "day"
     assert ctx.shift("2026-04-07T20:00") == "night"
-    assert ctx.shift("2026-04-07") is None and ctx.shift(None) is None
+    assert ctx.shift("2026-04-07") == "unknown" and ctx.shift(None) is None  # a date alone is never night
     # 06:30 UTC is 07:30 in London in April (BST); 19:30 UTC on Friday 10 April is 20:30.
     assert ctx.shift(datetime(2026, 4, 7, 6, 30, tzinfo=timezone.utc)) == "day"
     assert ctx.shift(datetime(2026, 4, 10, 19, 30, tzinfo=timezone.utc)) == "night"
