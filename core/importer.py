@@ -27,7 +27,9 @@ from .adapter_api import Adapter, RowProblem
 from .dates import LONDON
 from .errors import InputError
 from .fastrows import Fallback, FastRows
-from .mapping import CompiledMapping, Mapping, compile_mapping, load_mapping, render_validation_errors
+from .mapping import (
+    CompiledMapping, Mapping, compile_mapping, load_mapping, month_first_only, render_validation_errors,
+)
 from .records import Record, model_for
 from .store import cached_bank_holidays, record_columns, to_column
 
@@ -63,6 +65,8 @@ class ImportResult:
     rows_read: int = 0
     rows_accepted: int = 0
     rows_rejected: int = 0
+    #: Rows of another kind in the same export, left out by the mapping's only_rows.
+    rows_left_out: int = 0
     records_new: int = 0
     records_changed: int = 0
     records_unchanged: int = 0
@@ -104,6 +108,19 @@ def _now() -> str:
     return datetime.now(LONDON).isoformat(timespec="seconds")
 
 
+def _is_date(annotation) -> bool:
+    import typing
+    from datetime import date
+
+    for candidate in typing.get_args(annotation) or (annotation,):
+        if typing.get_origin(candidate) is typing.Annotated:
+            if _is_date(typing.get_args(candidate)[0]):
+                return True
+        elif isinstance(candidate, type) and issubclass(candidate, date):
+            return True
+    return False
+
+
 def _row_rejection(error: ValidationError, model: type[Record]) -> tuple[str, str]:
     free = model.free_text_fields()
     fields, reasons = [], []
@@ -128,6 +145,7 @@ class _Batch:
     rejections: list[Rejection]
     rows_read: int
     rows_rejected: int
+    rows_left_out: int = 0
 
 
 class _Reader:
@@ -142,6 +160,8 @@ class _Reader:
         self.import_id = import_id
         self.source_file = source_file
         self.content = model.content_fields()
+        self.dates = {name for name in self.content if _is_date(model.model_fields[name].annotation)}
+        self.conditions = bool(compiled.conditions)
         fast = FastRows(model, dict(compiled.readers), compiled.plain_columns)
         self.fast = fast if fast.usable else None
         self._new_batch()
@@ -152,9 +172,11 @@ class _Reader:
         self.rejections: list[Rejection] = []
         self.rows_read = 0
         self.rows_rejected = 0
+        self.rows_left_out = 0
 
     def take(self) -> _Batch:
-        batch = _Batch(self.accepted, self.rejected, self.rejections, self.rows_read, self.rows_rejected)
+        batch = _Batch(self.accepted, self.rejected, self.rejections, self.rows_read, self.rows_rejected,
+                       self.rows_left_out)
         self._new_batch()
         return batch
 
@@ -163,14 +185,27 @@ class _Reader:
         self.rejected.append((self.import_id, self.source_file, row, field_name, reason))
         self.rejections.append(Rejection(row, field_name, reason))
 
+    def _month_first(self, row_number: int, row: dict, fields) -> None:
+        """Refuse the whole file when a date field holds a value only month-first reading allows."""
+        for name in fields:
+            column = self.compiled.columns_used.get(name)
+            value = row.get(column) if column else None
+            if name in self.dates and month_first_only(value):
+                raise InputError(
+                    f"{self.source_file}: row {row_number}: column {column!r} holds {value.strip()!r}, a date "
+                    f"only month-first reading allows, so the file's other dates would be misread day-first; "
+                    f"add date_format: \"%m/%d/%Y\" to the mapping (or format: on the field)")
+
     def _slow(self, row_number: int, row: dict) -> tuple | None:
         values, problems = self.compiled.transform(row)
         if problems:
+            self._month_first(row_number, row, [f for f, _ in problems])
             self.reject(row_number, ", ".join(f for f, _ in problems), "; ".join(f"{f}: {r}" for f, r in problems))
             return None
         try:
             record = self.model.model_validate(values)
         except ValidationError as error:
+            self._month_first(row_number, row, [str(e["loc"][0]) for e in error.errors() if e["loc"]])
             self.reject(row_number, *_row_rejection(error, self.model))
             return None
         data = record.model_dump()
@@ -180,6 +215,9 @@ class _Reader:
         self.rows_read += 1
         if isinstance(row, RowProblem):
             self.reject(row_number, "(row)", str(row))
+            return
+        if self.conditions and not self.compiled.keep(row):
+            self.rows_left_out += 1  # a row of another kind in the same export (only_rows)
             return
         content = None
         if self.fast is not None:
@@ -265,6 +303,7 @@ class _Writer:
         result = self.result
         result.rows_read += batch.rows_read
         result.rows_rejected += batch.rows_rejected
+        result.rows_left_out += batch.rows_left_out
         result.rows_accepted += len(batch.accepted)
         result.rejections.extend(batch.rejections[: max(0, SHOWN_REJECTIONS - len(result.rejections))])
         rejected = list(batch.rejected)
@@ -461,9 +500,9 @@ def import_source(
             _keep_calendar(db, model)
             db.conn.execute(
                 """UPDATE imports SET finished_at = ?, rows_read = ?, rows_accepted = ?, rows_rejected = ?,
-                   records_new = ?, records_changed = ?, records_unchanged = ? WHERE id = ?""",
-                (_now(), result.rows_read, result.rows_accepted, result.rows_rejected, result.records_new,
-                 result.records_changed, result.records_unchanged, result.import_id),
+                   rows_left_out = ?, records_new = ?, records_changed = ?, records_unchanged = ? WHERE id = ?""",
+                (_now(), result.rows_read, result.rows_accepted, result.rows_rejected, result.rows_left_out,
+                 result.records_new, result.records_changed, result.records_unchanged, result.import_id),
             )
-    assert result.rows_read == result.rows_accepted + result.rows_rejected
+    assert result.rows_read == result.rows_accepted + result.rows_rejected + result.rows_left_out
     return result

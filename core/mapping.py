@@ -19,13 +19,14 @@ hyphens ignored), so a source that already uses carecheck's names needs no mappi
 
 from __future__ import annotations
 
+import re
 import typing
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .dates import DateParseError, parse_date, parse_datetime
 from .errors import MappingError
@@ -39,9 +40,58 @@ class FieldMap(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     column: str | None = Field(default=None, description="The source column.")
+    columns: list[str] | None = Field(
+        default=None, description="Several source columns read as one value (a date and a time): text cells are "
+                                  "joined with one space; typed date and time cells are combined. Not with column.")
     format: str | None = Field(default=None, description="strptime format for a date or time field.")
     values: dict[str, Any] = Field(default_factory=dict, description="Local words to canonical values.")
+    unmapped: Any = Field(default=None, description="The value for a word values does not list (an enumerated "
+                                                     "field only); without it, such a word is not read.")
     default: Any = Field(default=None, description="Value when the column is absent or the cell empty.")
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if self.column is not None and self.columns is not None:
+            raise ValueError("give column or columns, not both")
+        if self.columns is not None and len(self.columns) < 2:
+            raise ValueError("columns needs two or more columns (use column for one)")
+        return self
+
+
+class RowCondition(BaseModel):
+    """A condition a row must meet to be read as this kind (cells trimmed, case ignored)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    column: str = Field(description="The source column the condition reads.")
+    filled: bool | None = Field(default=None, description="true: the cell has a value; false: it is empty.")
+    equals: str | None = Field(default=None, description="The cell equals this word.")
+    in_: list[str] | None = Field(default=None, alias="in", description="The cell is one of these words.")
+
+    @model_validator(mode="after")
+    def _one_test(self):
+        given = [name for name in ("filled", "equals", "in_") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of filled, equals or in")
+        return self
+
+    @field_validator("equals", mode="before")
+    @classmethod
+    def _word(cls, value):
+        return None if value is None else str(value)
+
+    @field_validator("in_", mode="before")
+    @classmethod
+    def _words(cls, value):
+        return [str(v) for v in value] if isinstance(value, list) else value
+
+    def holds(self, cell: Any) -> bool:
+        text = "" if cell is None else str(cell).strip().lower()
+        if self.filled is not None:
+            return bool(text) == self.filled
+        if self.equals is not None:
+            return text == self.equals.strip().lower()
+        return text in {word.strip().lower() for word in self.in_ or ()}
 
 
 class Mapping(BaseModel):
@@ -57,6 +107,14 @@ class Mapping(BaseModel):
     true_values: list[str] = Field(default_factory=list)
     false_values: list[str] = Field(default_factory=list)
     fields: dict[str, FieldMap] = Field(default_factory=dict)
+    only_rows: list[RowCondition] = Field(
+        default_factory=list, description="Conditions every row read as this kind must meet; other rows are left out.")
+    ignore: list[str] = Field(default_factory=list, description="Columns never matched to a field by name.")
+
+    @field_validator("only_rows", mode="before")
+    @classmethod
+    def _conditions(cls, value):
+        return [value] if isinstance(value, dict) else value
 
     @field_validator("key", mode="before")
     @classmethod
@@ -129,6 +187,12 @@ class CompiledMapping:
     columns_used: dict[str, str]
     #: fields read straight from one column, with no value map, format or default (the fast path reads these itself)
     plain_columns: dict[str, str] = field(default_factory=dict)
+    #: (column, condition) pairs every row read as this kind must meet
+    conditions: list[tuple[str, "RowCondition"]] = field(default_factory=list)
+
+    def keep(self, row: dict) -> bool:
+        """Whether a row is read as this kind (``only_rows``); the others are left out."""
+        return all(condition.holds(row.get(column)) for column, condition in self.conditions)
 
     def transform(self, row: dict) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         """Canonical values for one row, and the fields that could not be read (field, reason)."""
@@ -162,8 +226,22 @@ def compile_mapping(
                 f"{source_label}: mapping fields.{name}: {model.kind} has no field {name!r}"
             )
     by_normal = {_normalise(column): column for column in columns}
+    found = ", ".join(repr(column) for column in columns) or "none"
+
+    def find(name: str) -> str | None:
+        """A column the mapping names, matched as automatic matching does (case, spaces, hyphens)."""
+        return name if name in columns else by_normal.get(_normalise(name))
+
+    ignored = {_normalise(name) for name in mapping.ignore}
     true_words = {w.strip().lower() for w in mapping.true_values}
     false_words = {w.strip().lower() for w in mapping.false_values}
+    conditions = []
+    for condition in mapping.only_rows:
+        column = find(condition.column)
+        if column is None:
+            raise MappingError(f"{source_label}: missing column {condition.column!r} named by only_rows "
+                               f"(columns found: {found})")
+        conditions.append((column, condition))
 
     readers: list[tuple[str, Callable[[dict], Any]]] = []
     used: dict[str, str] = {}
@@ -171,9 +249,11 @@ def compile_mapping(
     required = set(model.required_fields())
     key_columns = mapping.key
     if key_columns:
-        missing = [column for column in key_columns if column not in columns]
+        missing = [column for column in key_columns if find(column) is None]
         if missing:
-            raise MappingError(f"{source_label}: missing key column {missing[0]!r} named by the mapping")
+            raise MappingError(f"{source_label}: missing key column {missing[0]!r} named by the mapping "
+                               f"(columns found: {found})")
+        key_columns = [find(column) for column in key_columns]
         readers.append(("id", _key_reader(key_columns, mapping.key_separator)))
         used["id"] = " + ".join(key_columns)
 
@@ -181,28 +261,44 @@ def compile_mapping(
         if name == "id" and key_columns:
             continue
         spec = mapping.fields.get(name, FieldMap())
+        field_kind = _annotation_kind(model.model_fields[name].annotation)
+        if spec.columns is not None:
+            missing = [column for column in spec.columns if find(column) is None]
+            if missing:
+                raise MappingError(f"{source_label}: missing column {missing[0]!r} named by the mapping (field {name}; "
+                                   f"columns found: {found})")
+            joined = [find(column) for column in spec.columns]
+            readers.append((name, _joined_reader(joined, spec, field_kind, mapping.date_format)))
+            used[name] = " + ".join(joined)
+            continue
         column = spec.column
-        if column is not None and column not in columns:
+        if column is not None and find(column) is None:
             if spec.default is None and name in required:
-                raise MappingError(f"{source_label}: missing required column {column!r} (field {name})")
+                raise MappingError(f"{source_label}: missing required column {column!r} (field {name}; "
+                                   f"columns found: {found})")
             if spec.default is None:
-                raise MappingError(f"{source_label}: missing column {column!r} named by the mapping (field {name})")
+                raise MappingError(f"{source_label}: missing column {column!r} named by the mapping (field {name}; "
+                                   f"columns found: {found})")
             column = None
-        if column is None and name not in mapping.fields:
+        elif column is not None:
+            column = find(column)
+        if column is None and name not in mapping.fields and _normalise(name) not in ignored:
             column = by_normal.get(_normalise(name))
         if column is None and spec.default is None:
             if name in required:
-                raise MappingError(f"{source_label}: missing required column {name!r} (field {name})")
+                raise MappingError(f"{source_label}: missing required column {name!r} (field {name}; "
+                                   f"columns found: {found})")
             continue
-        field_kind = _annotation_kind(model.model_fields[name].annotation)
-        readers.append((name, _field_reader(column, spec, field_kind, mapping.date_format, true_words, false_words)))
+        codes = _codes(model.model_fields[name].annotation)
+        readers.append((name, _field_reader(column, spec, field_kind, mapping.date_format, true_words, false_words,
+                                            codes)))
         used[name] = column or "(default)"
         plain = (column is not None and not spec.values and spec.default is None
                  and not (field_kind in ("date", "datetime") and (spec.format or mapping.date_format))
                  and not (field_kind == "bool" and (true_words or false_words)))
         if plain:
             plain_columns[name] = column
-    return CompiledMapping(model, mapping.source_system, readers, used, plain_columns)
+    return CompiledMapping(model, mapping.source_system, readers, used, plain_columns, conditions)
 
 
 def _key_reader(key_columns: list[str], separator: str) -> Callable[[dict], Any]:
@@ -215,9 +311,84 @@ def _key_reader(key_columns: list[str], separator: str) -> Callable[[dict], Any]
     return read
 
 
-def _field_reader(column, spec: FieldMap, field_kind: str, default_format, true_words, false_words):
+def _codes(annotation: Any) -> frozenset[str] | None:
+    """The words an enumerated field takes, or None for any other field."""
+    if typing.get_origin(annotation) is typing.Literal:
+        return frozenset(typing.get_args(annotation))
+    for candidate in typing.get_args(annotation) or (annotation,):
+        if typing.get_origin(candidate) is typing.Annotated:
+            found = _codes(typing.get_args(candidate)[0])
+            if found is not None:
+                return found
+        if typing.get_origin(candidate) is typing.Literal:
+            return frozenset(typing.get_args(candidate))
+    return None
+
+
+def _joined_reader(columns: list[str], spec: FieldMap, field_kind: str, default_format):
+    """One value from several columns: typed date and time cells combined, text cells joined with a
+    space. A date with an empty time cell gives a date alone."""
+    from datetime import time
+
+    date_format = spec.format or default_format
+
+    def read(row: dict) -> Any:
+        cells = [row.get(column) for column in columns]
+        cells = [cell.strip() if isinstance(cell, str) else cell for cell in cells]
+        filled = [cell for cell in cells if cell is not None and cell != ""]
+        if not filled:
+            return spec.default
+        day = next((c for c in filled if isinstance(c, (date, datetime))), None)
+        clock = next((c for c in filled if isinstance(c, time) or (isinstance(c, datetime) and c is not day)), None)
+        if day is not None and all(isinstance(c, (date, datetime, time)) for c in filled):
+            if clock is None:
+                return day.date() if isinstance(day, datetime) else day
+            at = clock if isinstance(clock, time) else clock.time()
+            return datetime.combine(day if not isinstance(day, datetime) else day.date(), at)
+        text = " ".join(c if isinstance(c, str) else c.isoformat() for c in filled)
+        if field_kind in ("date", "datetime") and date_format:
+            if len(filled) < len(columns) and field_kind == "datetime":
+                # The time cell is empty: the date alone, read with the format's date part.
+                date_part = date_format.split(" ")[0]
+                return parse_date(text, date_part)
+            text = _seconds_dropped(text, date_format)
+            return parse_datetime(text, date_format) if field_kind == "datetime" else parse_date(text, date_format)
+        return text
+
+    return read
+
+
+_SLASHED = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})\b")
+
+
+def month_first_only(value: Any) -> bool:
+    """Whether a date can only be read month-first (04/13/2026): a file that holds one was written
+    month-first throughout, and its other dates (04/05/2026) would be misread day-first."""
+    if not isinstance(value, str):
+        return False
+    match = _SLASHED.match(value)
+    if not match or not int(match[1]) <= 12 < int(match[2]):
+        return False
+    year = int(match[3]) + (2000 if len(match[3]) == 2 else 0)
+    try:
+        date(year, int(match[1]), int(match[2]))  # a real date when read month-first (not 2/30)
+    except ValueError:
+        return False
+    return True
+
+
+def _seconds_dropped(text: str, fmt: str) -> str:
+    """A time with seconds read by a format without them: the seconds are dropped."""
+    if "%S" not in fmt and text.count(":") == 2:
+        return text.rsplit(":", 1)[0]
+    return text
+
+
+def _field_reader(column, spec: FieldMap, field_kind: str, default_format, true_words, false_words,
+                  codes: frozenset[str] | None = None):
     values = {str(k).strip().lower(): v for k, v in spec.values.items()}
     date_format = spec.format or default_format
+    unmapped = spec.unmapped
 
     def read(row: dict) -> Any:
         value = row.get(column) if column is not None else None
@@ -229,6 +400,8 @@ def _field_reader(column, spec: FieldMap, field_kind: str, default_format, true_
             key = str(value).strip().lower()
             if key in values:
                 value = values[key]
+            elif unmapped is not None and codes is not None and key.replace(" ", "_") not in codes:
+                value = unmapped
         if field_kind == "bool" and isinstance(value, str):
             word = value.lower()
             if word in true_words:

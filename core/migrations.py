@@ -144,3 +144,10 @@ def m010_run_provenance(db: Database) -> None:
     # carecheck runs lists each run with the carecheck that made it and the records it read.
     db["runs"].add_column("carecheck_version", str)
     db["runs"].add_column("records_read", int)
+
+
+@migrations()
+def m011_rows_left_out(db: Database) -> None:
+    # Rows of another kind in a shared export, left out by a mapping's only_rows, are counted apart
+    # from rejected rows: rows read = accepted + rejected + left out.
+    db["imports"].add_column("rows_left_out", int)

@@ -34,7 +34,7 @@ def test_sample_imports_twice_with_unchanged_counts(run_cli, db_path):
     manifest = SAMPLE / "manifest.yaml"
     first = run_cli("import", "--manifest", manifest, "--db", db_path)
     assert first.exit_code == 0, first.output
-    assert "incidents.csv: incident: 9 rows read = 7 accepted + 2 rejected; records 7 new" in first.output
+    assert "incidents.csv: incident: 9 rows read = 7 accepted + 2 rejected + 0 left out; records 7 new" in first.output
     counts_before = json.loads(run_cli("records", "--json", "--db", db_path).output)
     second = run_cli("import", "--manifest", manifest, "--db", db_path)
     assert second.exit_code == 0
@@ -64,7 +64,8 @@ def test_missing_required_column_exits_2_naming_it(run_cli, tmp_path, db_path):
     path = write_csv(tmp_path / "no-date.csv", [["id", "service"], ["I1", "Oak"]])
     result = run_cli("import", path, "--kind", "incident", "--db", db_path)
     assert result.exit_code == 2
-    assert result.stderr == f"Error: {path}: missing required column 'occurred_at' (field occurred_at)\n"
+    assert result.stderr == (f"Error: {path}: missing required column 'occurred_at' (field occurred_at; "
+                             "columns found: 'id', 'service')\n")
     assert result.stdout == ""
 
 
@@ -78,7 +79,7 @@ def test_bad_rows_are_reported_and_good_rows_kept(run_cli, tmp_path, db_path):
     result = run_cli("import", path, "--kind", "incident", "--db", db_path)
     assert result.exit_code == 0
     assert result.output == (
-        f"{path}: incident: 3 rows read = 2 accepted + 1 rejected; records 2 new, 0 changed, 0 unchanged\n"
+        f"{path}: incident: 3 rows read = 2 accepted + 1 rejected + 0 left out; records 2 new, 0 changed, 0 unchanged\n"
         "  rejected row 3: occurred_at: unreadable date '2/30/2026' (expected DD/MM/YYYY [HH:MM] or ISO 8601)\n"
     )
 

@@ -50,7 +50,7 @@ def test_missing_required_column_names_it(db, tmp_path):
     source = write_csv(tmp_path / "vendor.csv", [row[:2] + row[3:] for row in VENDOR_ROWS])  # no "When"
     mapping = tmp_path / "vendor.yaml"
     mapping.write_text(MAPPING)
-    with pytest.raises(MappingError, match=r"vendor.csv: missing required column 'When' \(field occurred_at\)"):
+    with pytest.raises(MappingError, match=r"vendor.csv: missing required column 'When' \(field occurred_at; columns found: 'Home', 'Ref', "):
         import_source(db, ImportRequest(source, "incident", mapping=str(mapping)))
 
 
@@ -75,7 +75,7 @@ def test_column_names_match_loosely_without_a_mapping(db, tmp_path):
         ("kind: audit\n", r"the mapping is for kind 'audit', not 'incident'"),
         ("fields: [1, 2\n", "not valid YAML"),
         ("- a\n- b\n", "a mapping file must be a YAML mapping"),
-        ("fields: {id: Ref, service: Nowhere}\n", r"missing required column 'Nowhere' \(field service\)"),
+        ("fields: {id: Ref, service: Nowhere}\n", r"missing required column 'Nowhere' \(field service; columns found: 'Home', 'Ref', 'When'"),
         ("key: [Ref, Missing]\n", r"missing key column 'Missing' named by the mapping"),
     ],
 )

@@ -96,7 +96,7 @@ def test_third_party_plugin_installed_through_its_entry_point(fresh_venv, tmp_pa
         capture_output=True, text=True,
     )
     assert used.returncode == 0, used.stderr
-    assert "2 rows read = 1 accepted + 1 rejected" in used.stdout
+    assert "2 rows read = 1 accepted + 1 rejected + 0 left out" in used.stdout
     # carecheck_register_adapters and carecheck_register_mappings, used by a real installed plugin.
 
     off = subprocess.run([str(carecheck), "plugins", "--json"], capture_output=True, text=True,

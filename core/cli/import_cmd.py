@@ -32,7 +32,7 @@ def _report(result) -> None:
         return
     click.echo(
         f"{result.path}: {result.kind}: {result.rows_read} rows read = {result.rows_accepted} accepted"
-        f" + {result.rows_rejected} rejected; records {result.records_new} new,"
+        f" + {result.rows_rejected} rejected + {result.rows_left_out} left out; records {result.records_new} new,"
         f" {result.records_changed} changed, {result.records_unchanged} unchanged"
     )
     for rejection in result.rejections[:SHOWN_REJECTIONS]:

@@ -1,0 +1,123 @@
+"""The mapping language for real exports: a date and a time in two columns, rows of several kinds in
+one export, columns to ignore, words a value map does not know, and dates that cannot be misread.
+Each import asserts exact counts: rows read = accepted + rejected + left out."""
+
+import pytest
+
+from carecheck.errors import InputError
+from carecheck.importer import ImportRequest, import_source
+
+from conftest import write_csv
+
+LOG_HEADER = ["Ref", "Home", "Date Raised", "Time Raised", "Person", "Outcome", "CQC notified"]
+LOG = [
+    LOG_HEADER,
+    ["SG-1", "Oak", "03/04/2026", "14:05", "P1", "Family told; risk now lower", "04/04/2026 09:00"],
+    ["SG-2", "Oak", "07/04/2026", "23:40", "P2", "Police informed", ""],
+    ["SG-3", "Oak", "11/04/2026", "", "P3", "", ""],  # a Saturday, with no time recorded
+    ["SG-4", "Oak", "12/04/2026", "08:15:30", "P4", "Reviewed", "12/04/2026 10:00"],
+]
+
+
+@pytest.fixture
+def log_file(tmp_path):
+    return write_csv(tmp_path / "safeguarding.csv", LOG, encoding="cp1252")
+
+
+def test_a_date_and_a_time_in_two_columns(db, log_file, tmp_path):
+    mapping = tmp_path / "concerns.yaml"
+    mapping.write_text(
+        "key: Ref\n"
+        "ignore: [Outcome]            # free text, not the enumerated outcome field\n"
+        "fields:\n"
+        "  service: Home\n"
+        "  person_id: Person\n"
+        "  raised_at: {columns: [Date Raised, Time Raised], format: \"%d/%m/%Y %H:%M\"}\n"
+    )
+    result = import_source(db, ImportRequest(log_file, "safeguarding_concern", mapping=str(mapping),
+                                             options={"encoding": "cp1252"}))
+    assert (result.rows_read, result.rows_accepted, result.rows_rejected, result.rows_left_out) == (4, 4, 0, 0)
+    stored = dict(db.execute("SELECT id, raised_at FROM safeguarding_concern").fetchall())
+    assert stored == {
+        "SG-1": "2026-04-03T14:05:00+01:00",  # British Summer Time
+        "SG-2": "2026-04-07T23:40:00+01:00",  # a Tuesday night
+        "SG-3": "2026-04-11",  # a date alone: never midnight
+        "SG-4": "2026-04-12T08:15:00+01:00",  # seconds read where the format has none
+    }
+    assert db.execute("SELECT COUNT(*) FROM safeguarding_concern WHERE outcome IS NOT NULL").fetchone() == (0,)
+    from carecheck.domain_api import Context
+
+    ctx = Context(db=None, params=None, as_of=None, period_kind="month", periods=[], current=None, services={},
+                  aliases={}, working_days=None)
+    assert [ctx.shift(stored[i]) for i in ("SG-1", "SG-2", "SG-3", "SG-4")] == ["day", "night", "unknown", "weekend"]
+
+
+def test_the_same_log_gives_notifications_for_the_rows_that_have_one(db, log_file, tmp_path):
+    mapping = tmp_path / "notifications.yaml"
+    mapping.write_text(
+        "kind: notification\n"
+        "key: Ref\n"
+        "only_rows: {column: cqc notified, filled: true}   # column names match loosely\n"
+        "fields:\n"
+        "  service: Home\n"
+        "  sent_at: CQC Notified\n"
+        "  about_id: Ref\n"
+        "  recipient: {default: cqc}\n"
+        "  notification_type: {default: abuse_allegation}\n"
+        "  about_kind: {default: safeguarding_concern}\n"
+    )
+    result = import_source(db, ImportRequest(log_file, "notification", mapping=str(mapping),
+                                             options={"encoding": "cp1252"}))
+    # SG-2 and SG-3 have no notification: left out, not rejected.
+    assert (result.rows_read, result.rows_accepted, result.rows_rejected, result.rows_left_out) == (4, 2, 0, 2)
+    assert db.execute("SELECT id, about_id, sent_at FROM notification ORDER BY id").fetchall() == [
+        ("SG-1", "SG-1", "2026-04-04T09:00:00+01:00"), ("SG-4", "SG-4", "2026-04-12T10:00:00+01:00")]
+    assert db.execute("SELECT rows_left_out FROM imports").fetchone() == (2,)
+
+
+def test_words_a_value_map_does_not_know(db, tmp_path):
+    source = write_csv(tmp_path / "incidents.csv", [
+        ["id", "service", "occurred_at", "Harm"],
+        ["I1", "Oak", "03/04/2026 10:00", "No harm"],
+        ["I2", "Oak", "03/04/2026 11:00", "Bruise"],
+    ])
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("fields:\n  harm_level: {column: harm, values: {No harm: none}, unmapped: low}\n")
+    result = import_source(db, ImportRequest(source, "incident", mapping=str(mapping)))
+    assert (result.rows_accepted, result.rows_rejected) == (2, 0)
+    assert db.execute("SELECT id, harm_level FROM incident ORDER BY id").fetchall() == [("I1", "none"), ("I2", "low")]
+
+
+MIXED = [["id", "service", "occurred_at"], ["I1", "Oak", "04/05/2026 10:00"], ["I2", "Oak", "04/13/2026 10:00"]]
+
+
+def test_a_month_first_file_is_refused_whole_with_the_fix(db, tmp_path):
+    source = write_csv(tmp_path / "us.csv", MIXED)
+    with pytest.raises(InputError) as caught:
+        import_source(db, ImportRequest(source, "incident"))
+    message = str(caught.value)
+    assert message.startswith(f"{source}: row 3: column 'occurred_at' holds '04/13/2026 10:00', a date only "
+                              "month-first reading allows")
+    assert 'date_format: "%m/%d/%Y"' in message
+    assert db.execute("SELECT COUNT(*) FROM incident").fetchone() == (0,)  # nothing half-written
+
+
+def test_the_same_file_with_a_month_first_format_imports(db, tmp_path):
+    source = write_csv(tmp_path / "us.csv", MIXED)
+    mapping = tmp_path / "us.yaml"
+    mapping.write_text('date_format: "%m/%d/%Y %H:%M"\n')
+    result = import_source(db, ImportRequest(source, "incident", mapping=str(mapping)))
+    assert (result.rows_accepted, result.rows_rejected) == (2, 0)
+    assert db.execute("SELECT id, occurred_at FROM incident ORDER BY id").fetchall() == [
+        ("I1", "2026-04-05T10:00:00+01:00"), ("I2", "2026-04-13T10:00:00+01:00")]
+
+
+def test_a_missing_column_lists_the_columns_found(db, tmp_path):
+    from carecheck.errors import MappingError
+
+    source = write_csv(tmp_path / "x.csv", [["Ref", "Home", "When"], ["1", "Oak", "03/04/2026"]])
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("key: Ref\nfields:\n  service: Home\n  occurred_at: {columns: [When, Time]}\n")
+    with pytest.raises(MappingError, match=r"missing column 'Time' named by the mapping \(field occurred_at; "
+                                           r"columns found: 'Ref', 'Home', 'When'\)"):
+        import_source(db, ImportRequest(source, "incident", mapping=str(mapping)))
