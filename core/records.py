@@ -264,9 +264,9 @@ class SafeguardingConcern(Record):
         "organisational", "neglect_and_acts_of_omission", "domestic_abuse", "sexual_exploitation",
         "modern_slavery", "self_neglect", "other",
     ) | None = Field(default=None, description="Care Act 2014 category of abuse or neglect.")
-    is_allegation_of_abuse: YesNo = Field(
-        default=False, description="Whether the concern is an allegation of abuse (CQC must be notified without delay)."
-    )
+    is_allegation_of_abuse: MaybeYesNo = Field(
+        default=None, description="Whether the concern is an allegation of abuse (CQC must be notified without delay); "
+                                  "empty when not recorded.")
     concern: str | None = free_text("What was seen or heard: the concern as recorded.")
     immediate_action: str | None = free_text("The immediate protection action taken.")
     immediate_action_at: Timestamp | None = Field(default=None, description="When the immediate protection action was taken.")
@@ -285,11 +285,10 @@ class SafeguardingConcern(Record):
     outcome: Code("risk_removed", "risk_reduced", "risk_remains") | None = Field(
         default=None, description="Outcome of the concern (Safeguarding Adults Collection risk outcome)."
     )
-    clarification_requests: Count = Field(
-        default=0, ge=0, description="How many times the manager had to ask the recorder to clarify the record."
-    )
+    clarification_requests: Count | None = Field(
+        default=None, ge=0, description="How many times the manager had to ask the recorder to clarify the record.")
     notification_id: Text | None = ref("notification", "The notification sent about this concern, if any.")
-    status: Code("open", "closed") = Field(default="open", description="Whether the concern is open or closed.")
+    status: Code("open", "closed") | None = Field(default=None, description="Whether the concern is open or closed.")
 
 
 class Notification(Record):
@@ -350,7 +349,7 @@ class Incident(Record):
         default=None, description="When the duty-of-candour notification was made (regulation 20), if it was."
     )
     notification_id: Text | None = ref("notification", "The CQC notification about this incident, if any.")
-    status: Code("open", "closed") = Field(default="open", description="Whether the incident is open or closed.")
+    status: Code("open", "closed") | None = Field(default=None, description="Whether the incident is open or closed.")
 
 
 class OversightVisit(Record):
@@ -397,7 +396,8 @@ class ImprovementAction(Record):
     owner_role: Text | None = Field(default=None, description="The owner's role.")
     raised_on: Day = Field(description="Date the action was agreed (sets its period).")
     due_date: Day | None = Field(default=None, description="The deadline.")
-    status: ActionStatus = Field(default="open", description="Status in the tracker.")
+    status: ActionStatus | None = Field(default=None, description="Status in the tracker; empty when not recorded "
+                                                                  "(read as not closed).")
     completed_on: Day | None = Field(default=None, description="Date the action was completed.")
     closure_evidence: str | None = free_text("The follow-up evidence seen at closure.")
     verified_by: Text | None = Field(default=None, description="Who verified the closure evidence (role or id).")
@@ -414,12 +414,11 @@ class GovernanceItem(Record):
     event_field: ClassVar[str] = "meeting_date"
 
     meeting_date: Day = Field(description="Date of the meeting (sets its period).")
-    meeting_type: Code("governance", "quality", "board", "safeguarding", "other") = Field(
-        default="governance", description="Kind of meeting."
-    )
+    meeting_type: Code("governance", "quality", "board", "safeguarding", "other") | None = Field(
+        default=None, description="Kind of meeting; empty when not recorded.")
     item_type: Code(
         "action_check", "incident_themes", "safeguarding_review", "oversight_review", "ni_review", "audit_review", "other"
-    ) = Field(default="other", description="What the item did.")
+    ) | None = Field(default=None, description="What the item did; empty when not recorded.")
     action_id: Text | None = ref("improvement_action", "The improvement action checked at this item, if any.")
     chaired_by_role: Text | None = Field(default=None, description="Role of the chair or reviewer.")
     decision: str | None = free_text("What was decided and why; provider challenge recorded.")
@@ -441,9 +440,8 @@ class GovernanceActivity(Record):
     performed_by: Text | None = Field(default=None, description="Staff id of who did it.")
     role: Text | None = Field(default=None, description="Their role (team leader, safeguarding lead, deputy manager...).")
     records_checked: Count | None = Field(default=None, ge=0, description="How many records were checked.")
-    outcome: Code("no_concerns", "concerns_found", "actions_raised", "not_completed") = Field(
-        default="no_concerns", description="The outcome of the check."
-    )
+    outcome: Code("no_concerns", "concerns_found", "actions_raised", "not_completed") | None = Field(
+        default=None, description="The outcome of the check; empty when not recorded (the check still counts as done).")
     notes: str | None = free_text("Notes of the check.")
 
 
@@ -460,7 +458,7 @@ class Briefing(Record):
     incident_id: Text | None = ref("incident", "The incident whose learning was shared, if any.")
     learning_action_id: Text | None = ref("improvement_action", "The learning action shared, if any.")
     attendees: Count | None = Field(default=None, ge=0, description="How many staff attended.")
-    understanding_checked: YesNo = Field(default=False, description="Whether staff understanding was checked.")
+    understanding_checked: MaybeYesNo = Field(default=None, description="Whether staff understanding was checked.")
     key_messages: str | None = free_text("Key messages recorded.")
 
 
@@ -507,9 +505,8 @@ class Feedback(Record):
 
     received_at: Timestamp = Field(description="When the feedback was received.")
     source: Code("person", "family", "staff", "partner", "other") = Field(description="Who gave the feedback.")
-    channel: Code("survey", "complaint", "compliment", "meeting", "review", "other") = Field(
-        default="other", description="How it was given."
-    )
+    channel: Code("survey", "complaint", "compliment", "meeting", "review", "other") | None = Field(
+        default=None, description="How it was given.")
     feels_safe: MaybeYesNo = Field(default=None, description="Whether the person says they (or their relative) feel safe.")
     rating: Count | None = Field(default=None, ge=1, le=5, description="Rating from 1 (poor) to 5 (excellent), if given.")
     theme: Text | None = Field(default=None, description="Theme code, e.g. safety, staffing, communication.")
@@ -526,7 +523,8 @@ class Supervision(Record):
     staff_id: Text = Field(description="Staff id of the person supervised.")
     supervisor_role: Text | None = Field(default=None, description="Role of the supervisor.")
     held_at: Timestamp = Field(description="When the supervision took place.")
-    supervision_type: Code("routine", "targeted", "probation", "other") = Field(default="routine", description="Routine or targeted.")
+    supervision_type: Code("routine", "targeted", "probation", "other") | None = Field(
+        default=None, description="Routine or targeted.")
     themes: IdList = Field(default_factory=list, description="Theme codes discussed (joined with ;), e.g. recording_quality.")
     related_concern_id: Text | None = ref("safeguarding_concern", "The concern that prompted a targeted supervision, if any.")
     notes: str | None = free_text("Notes.")
@@ -542,9 +540,8 @@ class DailyNote(Record):
     person_id: Text = Field(description="Pseudonymous id of the person the note is about.")
     written_at: Timestamp = Field(description="When the note was written.")
     author_id: Text | None = Field(default=None, description="Staff id of the author.")
-    safeguarding_indicator: YesNo = Field(
-        default=False, description="Whether the note was flagged as suggesting abuse, neglect or unexplained risk."
-    )
+    safeguarding_indicator: MaybeYesNo = Field(
+        default=None, description="Whether the note was flagged as suggesting abuse, neglect or unexplained risk.")
     screened_at: Timestamp | None = Field(default=None, description="When the team leader screened the note.")
     note: str | None = free_text("The note.")
 

@@ -49,7 +49,7 @@ def tracker_rows(db: Database, verdict: dict) -> list[dict]:
     as_of = date.fromisoformat(verdict["as_of"])
     for action_id, raw, source_kind, source_id, description, owner, owner_role, due, status, escalation_id in db.execute(
         """SELECT id, service, source_kind, source_id, description, owner, owner_role, due_date, status, escalation_id
-           FROM improvement_action WHERE status NOT IN ('completed', 'closed', 'cancelled')
+           FROM improvement_action WHERE coalesce(status, '') NOT IN ('completed', 'closed', 'cancelled')
            ORDER BY due_date IS NULL, due_date, id"""
     ).fetchall():
         service = aliases.get(raw, raw)
@@ -62,7 +62,7 @@ def tracker_rows(db: Database, verdict: dict) -> list[dict]:
             "domain": _words(DOMAIN_OF_SOURCE.get(source_kind or "", "")), "target": "",
             "reason": f"from {source}" if source else (f"answers escalation {escalation_id}" if escalation_id else ""),
             "trigger": "", "action": description or "", "owner_role": _words(owner_role), "owner": owner or "",
-            "due_date": due or "", "status": "overdue" if overdue else status,
+            "due_date": due or "", "status": "overdue" if overdue else status or "not recorded",
         })
     return rows
 

@@ -228,7 +228,9 @@ class IncidentLearning(Domain):
         marks = ", ".join("?" for _ in params.governance_meeting_types)
         meetings: dict[str, set[date]] = defaultdict(set)
         for raw_service, day in ctx.rows(
-            f"SELECT DISTINCT service, meeting_date FROM governance_item WHERE meeting_type IN ({marks})",
+            # A meeting whose type was not recorded is still a meeting in the governance minutes.
+            f"SELECT DISTINCT service, meeting_date FROM governance_item "
+            f"WHERE meeting_type IN ({marks}) OR meeting_type IS NULL",
             params.governance_meeting_types,
         ):
             service = ctx.service(raw_service)
@@ -300,7 +302,7 @@ class IncidentLearning(Domain):
         for record_id, raw_service in () if not wanted("actions_open_unexplained") else ctx.rows(
             f"""SELECT a.id, a.service FROM improvement_action a
                 WHERE (a.source_kind = 'incident' OR a.id IN (SELECT learning_action_id FROM incident))
-                  AND a.status NOT IN ({', '.join(repr(s) for s in CLOSED)})
+                  AND coalesce(a.status, '') NOT IN ({', '.join(repr(s) for s in CLOSED)})
                   AND a.due_date < ? AND (a.delay_explanation IS NULL OR a.delay_explanation = '')""",
             [ctx.as_of.isoformat()],
         ):

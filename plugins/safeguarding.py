@@ -320,7 +320,7 @@ def activity_days(ctx: Context, activity: str) -> dict[str, list[date]]:
     """Days each in-scope service recorded ``activity`` (governance activities)."""
     done: dict[str, list[date]] = defaultdict(list)
     for raw_service, day in ctx.rows(
-        "SELECT service, substr(performed_at, 1, 10) FROM governance_activity WHERE activity = ? AND outcome != 'not_completed'",
+        "SELECT service, substr(performed_at, 1, 10) FROM governance_activity WHERE activity = ? AND coalesce(outcome, '') != 'not_completed'",
         [activity],
     ):
         service = ctx.service(raw_service)

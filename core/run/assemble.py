@@ -355,7 +355,8 @@ def _open_actions(scope: RunScope, rows: list[tuple]) -> list[dict]:
             continue
         overdue = bool(due) and date.fromisoformat(due) < scope.as_of
         actions.append({"id": action_id, "service": service, "source": f"{source_kind or 'other'} {source_id or ''}".strip(),
-                        "owner": owner, "owner_role": owner_role, "due": due, "status": "overdue" if overdue else status})
+                        "owner": owner, "owner_role": owner_role, "due": due,
+                        "status": "overdue" if overdue else status or "not recorded"})
     return actions
 
 

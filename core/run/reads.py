@@ -191,7 +191,8 @@ def quality_reads(db: Database, used: set[str], first: date, as_of: date) -> Qua
             freshness[kind] = newest
     actions = db.execute(
         """SELECT id, service, source_kind, source_id, owner, owner_role, due_date, status FROM improvement_action
-           WHERE status NOT IN ('completed', 'closed', 'cancelled') ORDER BY due_date IS NULL, due_date, id"""
+           WHERE coalesce(status, '') NOT IN ('completed', 'closed', 'cancelled')
+           ORDER BY due_date IS NULL, due_date, id"""
     ).fetchall()
     return Quality(findings, rejected, freshness, actions, records_read)
 
