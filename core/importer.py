@@ -67,6 +67,10 @@ class ImportResult:
     rows_rejected: int = 0
     #: Rows of another kind in the same export, left out by the mapping's only_rows.
     rows_left_out: int = 0
+    #: Accepted rows with an optional field left empty because its value could not be read.
+    rows_with_findings: int = 0
+    #: field -> how many of its values were left empty
+    fields_left_empty: dict[str, int] = field(default_factory=dict)
     records_new: int = 0
     records_changed: int = 0
     records_unchanged: int = 0
@@ -108,6 +112,20 @@ def _now() -> str:
     return datetime.now(LONDON).isoformat(timespec="seconds")
 
 
+class _OneField:
+    """A validation error cut down to one field's problems, for its reason."""
+
+    def __init__(self, errors: list[dict]):
+        self._errors = errors
+
+    def errors(self) -> list[dict]:
+        return self._errors
+
+
+def _only(error: ValidationError, name: str) -> _OneField:
+    return _OneField([e for e in error.errors() if e["loc"] and str(e["loc"][0]) == name])
+
+
 def _is_date(annotation) -> bool:
     import typing
     from datetime import date
@@ -146,6 +164,8 @@ class _Batch:
     rows_read: int
     rows_rejected: int
     rows_left_out: int = 0
+    #: (import id, source file, row, field, reason) of optional values left empty
+    findings: list[tuple] = field(default_factory=list)
 
 
 class _Reader:
@@ -161,6 +181,7 @@ class _Reader:
         self.source_file = source_file
         self.content = model.content_fields()
         self.dates = {name for name in self.content if _is_date(model.model_fields[name].annotation)}
+        self.required = set(model.required_fields())
         self.conditions = bool(compiled.conditions)
         fast = FastRows(model, dict(compiled.readers), compiled.plain_columns)
         self.fast = fast if fast.usable else None
@@ -173,10 +194,11 @@ class _Reader:
         self.rows_read = 0
         self.rows_rejected = 0
         self.rows_left_out = 0
+        self.findings: list[tuple] = []
 
     def take(self) -> _Batch:
         batch = _Batch(self.accepted, self.rejected, self.rejections, self.rows_read, self.rows_rejected,
-                       self.rows_left_out)
+                       self.rows_left_out, self.findings)
         self._new_batch()
         return batch
 
@@ -196,17 +218,36 @@ class _Reader:
                     f"only month-first reading allows, so the file's other dates would be misread day-first; "
                     f"add date_format: \"%m/%d/%Y\" to the mapping (or format: on the field)")
 
+    def _left_empty(self, row_number: int, name: str, reason: str) -> None:
+        """An optional value that cannot be read: the field stays empty, the record is kept."""
+        self.findings.append((self.import_id, self.source_file, row_number, name, reason))
+
     def _slow(self, row_number: int, row: dict) -> tuple | None:
         values, problems = self.compiled.transform(row)
         if problems:
             self._month_first(row_number, row, [f for f, _ in problems])
-            self.reject(row_number, ", ".join(f for f, _ in problems), "; ".join(f"{f}: {r}" for f, r in problems))
-            return None
-        try:
-            record = self.model.model_validate(values)
-        except ValidationError as error:
-            self._month_first(row_number, row, [str(e["loc"][0]) for e in error.errors() if e["loc"]])
-            self.reject(row_number, *_row_rejection(error, self.model))
+            required = [(f, r) for f, r in problems if f in self.required]
+            if required:
+                self.reject(row_number, ", ".join(f for f, _ in problems), "; ".join(f"{f}: {r}" for f, r in problems))
+                return None
+            for name, reason in problems:
+                self._left_empty(row_number, name, reason)
+        for _ in range(len(self.content)):  # each pass leaves at least one more optional field empty
+            try:
+                record = self.model.model_validate(values)
+                break
+            except ValidationError as error:
+                self._month_first(row_number, row, [str(e["loc"][0]) for e in error.errors() if e["loc"]])
+                bad = {str(e["loc"][0]) for e in error.errors() if e["loc"]}
+                if not bad or bad & self.required or not bad <= set(values):
+                    self.reject(row_number, *_row_rejection(error, self.model))
+                    return None
+                for name in sorted(bad):
+                    _, reason = _row_rejection(_only(error, name), self.model)
+                    self._left_empty(row_number, name, reason.removeprefix(f"{name}: "))
+                    del values[name]
+        else:  # never reached: each pass empties a field, and there are only so many
+            self.reject(row_number, "(row)", "its values could not be read")
             return None
         data = record.model_dump()
         return tuple(to_column(data[name]) for name in self.content)
@@ -304,6 +345,13 @@ class _Writer:
         result.rows_read += batch.rows_read
         result.rows_rejected += batch.rows_rejected
         result.rows_left_out += batch.rows_left_out
+        if batch.findings:
+            result.rows_with_findings += len({finding[2] for finding in batch.findings})
+            for finding in batch.findings:
+                result.fields_left_empty[finding[3]] = result.fields_left_empty.get(finding[3], 0) + 1
+            self.db.conn.executemany(
+                "INSERT INTO field_findings (import_id, source_file, row, field, reason) VALUES (?, ?, ?, ?, ?)",
+                batch.findings)
         result.rows_accepted += len(batch.accepted)
         result.rejections.extend(batch.rejections[: max(0, SHOWN_REJECTIONS - len(result.rejections))])
         rejected = list(batch.rejected)

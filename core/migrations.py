@@ -151,3 +151,13 @@ def m011_rows_left_out(db: Database) -> None:
     # Rows of another kind in a shared export, left out by a mapping's only_rows, are counted apart
     # from rejected rows: rows read = accepted + rejected + left out.
     db["imports"].add_column("rows_left_out", int)
+
+
+@migrations()
+def m012_field_findings(db: Database) -> None:
+    # An optional value that cannot be read leaves its field empty and the record kept: each is a
+    # finding (file, row, field, reason), never a lost record.
+    db["field_findings"].create(
+        {"import_id": int, "source_file": str, "row": int, "field": str, "reason": str},
+    )
+    db["field_findings"].create_index(["import_id"])

@@ -296,6 +296,8 @@ class StaleSource(_Model):
 
 class DataQuality(_Model):
     rows_rejected: int
+    fields_left_empty: int = Field(
+        default=0, description="Optional values left empty on import because they could not be read (records kept).")
     dangling_references: int
     dangling_examples: list[str]
     low_denominators: list[LowDenominator]

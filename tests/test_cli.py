@@ -34,18 +34,19 @@ def test_sample_imports_twice_with_unchanged_counts(run_cli, db_path):
     manifest = SAMPLE / "manifest.yaml"
     first = run_cli("import", "--manifest", manifest, "--db", db_path)
     assert first.exit_code == 0, first.output
-    assert "incidents.csv: incident: 9 rows read = 7 accepted + 2 rejected + 0 left out; records 7 new" in first.output
+    # INC-1008 has an impossible date (rejected); INC-1009 a harm word not in the list (kept, harm left empty).
+    assert "incidents.csv: incident: 9 rows read = 8 accepted + 1 rejected + 0 left out; records 8 new" in first.output
     counts_before = json.loads(run_cli("records", "--json", "--db", db_path).output)
     second = run_cli("import", "--manifest", manifest, "--db", db_path)
     assert second.exit_code == 0
     assert second.output.count("skipped") == 3
     forced = run_cli("import", "--manifest", manifest, "--db", db_path, "--force")
-    assert "records 0 new, 0 changed, 7 unchanged" in forced.output
+    assert "records 0 new, 0 changed, 8 unchanged" in forced.output
     counts_after = json.loads(run_cli("records", "--json", "--db", db_path).output)
     assert counts_after["counts"] == counts_before["counts"]
     incidents = {(c["service"], c["month"]): c["records"] for c in counts_after["counts"] if c["kind"] == "incident"}
     # INC-1003 is recorded against an alias of Oak House and counted under its register name.
-    assert incidents == {("Oak House", "2026-04"): 5, ("Oak House", "2026-05"): 2}
+    assert incidents == {("Oak House", "2026-04"): 5, ("Oak House", "2026-05"): 3}
     assert counts_after["dangling_references"] == [
         {"kind": "incident", "record_id": "INC-1006", "field": "learning_action_id",
          "target_kind": "improvement_action", "target_id": "ACT-999"}
@@ -56,7 +57,7 @@ def test_records_table(run_cli, db_path):
     run_cli("import", "--manifest", SAMPLE / "manifest.yaml", "--db", db_path)
     output = run_cli("records", "--db", db_path).output
     assert "incident            Oak House                   2026-04            5" in output
-    assert "Rows rejected on import: 2" in output
+    assert "Rows rejected on import: 1" in output
     assert "incident INC-1006: learning_action_id -> improvement_action ACT-999 not found" in output
 
 

@@ -171,9 +171,10 @@ def test_sample_run(run_cli, db_path):
     inc = next(t for d in verdict["domains"] for t in d["targets"] if t["id"] == "inc_review_5wd")
     # April: INC-1001 (Thu 2 Apr, due Mon 13 Apr) and INC-1002 (Good Friday, due Mon 13 Apr) on time;
     # INC-1003 (Fri 10 Apr, due Fri 17 Apr) reviewed on 24 Apr; INC-1004 never; INC-1005 on time.
-    # May: both on time. June is partial on 15 June.
+    # May: all three on time (INC-1009's harm word is not in the list: its harm is left empty, the
+    # incident kept). June is partial on 15 June.
     assert {p["period"]: (p["numerator"], p["denominator"], p["failures"]) for p in inc["periods"]} == {
-        "2026-04": (3, 5, ["INC-1003", "INC-1004"]), "2026-05": (2, 2, []), "2026-06": (0, 0, [])}
+        "2026-04": (3, 5, ["INC-1003", "INC-1004"]), "2026-05": (3, 3, []), "2026-06": (0, 0, [])}
 
 
 def test_workers_give_the_same_verdict(run_cli, demo_verdict):

@@ -127,3 +127,23 @@ def test_replaced_parameters_are_refused_naming_their_replacement(tmp_path, doma
     message = str(caught.value)
     assert message.startswith(f"{path}: domains.{domain}.parameters.{parameter}: ")
     assert replacement in message and "\n" not in message
+
+
+def test_a_blank_harm_cell_is_unknown_never_no_harm(db, tmp_path):
+    from carecheck.importer import ImportRequest, import_source
+
+    from conftest import write_csv
+
+    add(db, "service", id="S1", service="Oak", service_type="residential")
+    path = write_csv(tmp_path / "incidents.csv", [
+        ["id", "service", "occurred_at", "harm_level", "serious_injury", "notifiable_safety_incident", "reviewed_at"],
+        ["B1", "Oak", "10/08/2026 10:00", "", "", "", "10/08/2026 15:00"],
+    ])
+    import_source(db, ImportRequest(path, "incident"))
+    assert db.execute("SELECT harm_level, serious_injury, notifiable_safety_incident FROM incident").fetchone() == (
+        None, None, None)
+    verdict = evaluate(db, load_ruleset(ruleset_file(tmp_path, RULESET)),
+                       RunOptions(as_of=date(2026, 8, 31), engine="reference")).verdict
+    signals = _signals(verdict, "incident_learning")
+    assert signals["candour_undetermined"] == ["B1"] and signals["notification_undetermined"] == ["B1"]
+    assert "harm_without_candour" not in signals and "notifiable_not_notified" not in signals

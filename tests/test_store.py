@@ -28,7 +28,7 @@ def test_store_is_private_wal_with_busy_timeout(db_path):
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 10_000
     assert [m.name for m in migrations.applied(db)] == ["m001_imports", "m002_rejected_rows", "m003_record_history", "m004_runs", "m005_run_current_period", "m006_compressed_verdicts",
-        "m007_bank_holidays", "m008_history_index", "m009_run_lowest_level", "m010_run_provenance", "m011_rows_left_out",
+        "m007_bank_holidays", "m008_history_index", "m009_run_lowest_level", "m010_run_provenance", "m011_rows_left_out", "m012_field_findings",
     ]
     plan = " ".join(str(row) for row in db.execute(
         "EXPLAIN QUERY PLAN SELECT value FROM target_results WHERE run_id = 'r' AND service = '(provider)' AND period = 'p'"
@@ -101,17 +101,21 @@ def test_bad_rows_are_rejected_and_counted(db, tmp_path, pipeline):
         ],
     )
     result = import_source(db, ImportRequest(path, "incident"))
-    assert (result.rows_read, result.rows_accepted, result.rows_rejected) == (6, 1, 5)
+    assert (result.rows_read, result.rows_accepted, result.rows_rejected) == (6, 2, 4)
     rejected = db.execute("SELECT row, field, reason FROM rejected_rows ORDER BY row").fetchall()
     assert rejected == [
         (3, "occurred_at", "occurred_at: unreadable date '31/02/2026' (expected DD/MM/YYYY [HH:MM] or ISO 8601)"),
         (4, "service", "service: required value is empty"),
-        (5, "harm_level", "harm_level: Input should be 'none', 'low', 'moderate', 'severe' or 'fatal' (got 'terrible')"),
         (6, "id", "id: the same id as row 2"),
         (7, "(row)", "6 cells but the header has 5 columns"),
     ]
+    # An unreadable optional value costs no record: the field is left empty, and the finding kept.
+    assert db.execute("SELECT id, harm_level FROM incident WHERE id = 'I4'").fetchone() == ("I4", None)
+    assert db.execute("SELECT row, field, reason FROM field_findings").fetchall() == [
+        (5, "harm_level", "Input should be 'none', 'low', 'moderate', 'severe' or 'fatal' (got 'terrible')")]
+    assert (result.rows_with_findings, result.fields_left_empty) == (1, {"harm_level": 1})
     imported = db.execute("SELECT rows_read, rows_accepted, rows_rejected FROM imports").fetchone()
-    assert imported == (6, 1, 5)
+    assert imported == (6, 2, 4)
 
 
 def test_free_text_is_never_quoted_in_rejections(db, tmp_path):
@@ -121,9 +125,11 @@ def test_free_text_is_never_quoted_in_rejections(db, tmp_path):
          ["N1", "Oak", "P1", "01/04/2026", "Mrs Jones said her son took £50", "perhaps"]],
     )
     result = import_source(db, ImportRequest(path, "daily_note"))
-    assert result.rows_rejected == 1
-    assert "Jones" not in result.rejections[0].reason
-    assert "not a yes/no value: 'perhaps'" in result.rejections[0].reason
+    assert (result.rows_accepted, result.rows_rejected) == (1, 0)
+    (reason,) = db.execute("SELECT reason FROM field_findings WHERE field = 'safeguarding_indicator'").fetchone()
+    assert "not a yes/no value: 'perhaps'" in reason
+    findings = " ".join(r for (r,) in db.execute("SELECT reason FROM field_findings"))
+    assert "Jones" not in findings
 
 
 @pytest.fixture(params=["in one process", "read in a forked process"])

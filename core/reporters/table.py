@@ -187,7 +187,8 @@ def render_table(verdict: dict) -> str:
     quality = verdict["data_quality"]
     lines += [
         "",
-        f"Data quality: {quality['rows_rejected']} rows rejected on import, {quality['dangling_references']} "
+        f"Data quality: {quality['rows_rejected']} rows rejected on import, {quality.get('fields_left_empty', 0)} "
+        f"unreadable optional values left empty, {quality['dangling_references']} "
         f"references to missing records, {len(quality['low_denominators'])} figures on fewer than "
         f"{quality['min_denominator']} records, {len(quality['stale_sources'])} stale sources.",
         f"Engine: {verdict['audit']['engine']}" + (f" ({verdict['audit']['engine_note']})" if verdict["audit"]["engine_note"] else "")

@@ -300,6 +300,7 @@ def verdict(db: Database, scope: RunScope, engine, domains: list[dict], figures:
         "history": {},
         "data_quality": {
             "rows_rejected": quality.rejected,
+            "fields_left_empty": quality.fields_left_empty,
             "dangling_references": len(findings),
             "dangling_examples": [
                 f"{f.kind} {f.record_id}: {f.field} -> {f.target_kind} {f.target_id}" for f in findings[:10]

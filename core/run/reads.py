@@ -170,6 +170,8 @@ class Quality:
     open_actions: list[tuple]
     #: Records of the ``used`` kinds in the evaluated periods.
     records_read: int = 0
+    #: Optional values left empty on import because they could not be read.
+    fields_left_empty: int = 0
 
 
 def quality_reads(db: Database, used: set[str], first: date, as_of: date) -> Quality:
@@ -184,6 +186,7 @@ def quality_reads(db: Database, used: set[str], first: date, as_of: date) -> Qua
                                   [first.isoformat(), (as_of + timedelta(days=1)).isoformat()]).fetchone()
             records_read += count
     (rejected,) = db.execute("SELECT COUNT(*) FROM rejected_rows").fetchone()
+    (left_empty,) = db.execute("SELECT COUNT(*) FROM field_findings").fetchone()
     freshness = {}
     for kind, model in KINDS.items():
         (newest,) = db.execute(f"SELECT MAX([{model.event_field}]) FROM [{kind}]").fetchone()  # indexed
@@ -194,7 +197,7 @@ def quality_reads(db: Database, used: set[str], first: date, as_of: date) -> Qua
            WHERE coalesce(status, '') NOT IN ('completed', 'closed', 'cancelled')
            ORDER BY due_date IS NULL, due_date, id"""
     ).fetchall()
-    return Quality(findings, rejected, freshness, actions, records_read)
+    return Quality(findings, rejected, freshness, actions, records_read, left_empty)
 
 
 def actions_citing(db: Database, escalation_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
