@@ -126,6 +126,27 @@ def _only(error: ValidationError, name: str) -> _OneField:
     return _OneField([e for e in error.errors() if e["loc"] and str(e["loc"][0]) == name])
 
 
+def _lookup_id(lookup) -> str:
+    return f"{lookup.kind}.{lookup.field}.{lookup.ignore_case}"
+
+
+def _looked_up(db: Database, mapping: Mapping | None) -> dict[str, dict[str, Any]]:
+    """For each lookup of a mapping, the stored records' ids (casefolded when asked) and the field."""
+    from .mapping import lookups_of
+    from .records import KINDS
+
+    found: dict[str, dict[str, Any]] = {}
+    for lookup in lookups_of(mapping):
+        if lookup.kind not in KINDS:
+            raise InputError(f"mapping lookup: unknown record kind {lookup.kind!r}")
+        if lookup.field not in KINDS[lookup.kind].content_fields():
+            raise InputError(f"mapping lookup: {lookup.kind} has no field {lookup.field!r}")
+        rows = db.execute(f"SELECT id, [{lookup.field}] FROM [{lookup.kind}]").fetchall()
+        found[_lookup_id(lookup)] = {(key.casefold() if lookup.ignore_case else key): value
+                                     for key, value in rows if value is not None}
+    return found
+
+
 def _is_date(annotation) -> bool:
     import typing
     from datetime import date
@@ -504,12 +525,17 @@ def import_source(
     except ValidationError as error:
         raise InputError(f"{path}: adapter {adapter.name} options: {render_validation_errors(error.errors())}") from None
     mapping, mapping_fingerprint = resolve_mapping(request.mapping)
+    looked_up = _looked_up(db, mapping)
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if path.is_dir():
         raise InputError(f"{path}: is a folder, not a file")
+    # The looked-up records are part of what the file means: a corrected visit date in the store
+    # reaches the actions that look it up on their next import.
+    lookup_digest = hashlib.blake2b(json.dumps(sorted((k, sorted(v.items())) for k, v in looked_up.items()),
+                                               default=str).encode(), digest_size=16).hexdigest()
     fingerprint = json.dumps(
-        [model.kind, adapter.name, options.model_dump(), mapping_fingerprint, request.source_name],
+        [model.kind, adapter.name, options.model_dump(), mapping_fingerprint, request.source_name, lookup_digest],
         sort_keys=True, default=str,
     )
     options_hash = hashlib.blake2b(fingerprint.encode(), digest_size=20).hexdigest()
@@ -526,7 +552,8 @@ def import_source(
             return result
 
     with adapter.open(path, options) as source:
-        compiled = compile_mapping(mapping, model, source.columns, str(path))
+        compiled = compile_mapping(mapping, model, source.columns, str(path),
+                                   lambda lookup: looked_up[_lookup_id(lookup)])
         with db.atomic():
             cursor = db.conn.execute(
                 "INSERT INTO imports (started_at, source_file, source_name, kind, adapter, file_hash, options_hash) "

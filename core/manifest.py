@@ -55,7 +55,9 @@ def load_manifest(path: Path) -> list[ImportRequest]:
         raise InputError(f"{path}: {render_validation_errors(error.errors())}") from None
     base = path.parent
     requests = []
-    for entry in manifest.files:
+    kinds_later = [entry.kind for entry in manifest.files]
+    for position, entry in enumerate(manifest.files):
+        _check_lookups(path, base, entry, kinds_later[position + 1:])
         mapping = entry.mapping
         if mapping is not None and (base / mapping).exists():
             mapping = str(base / mapping)
@@ -70,3 +72,20 @@ def load_manifest(path: Path) -> list[ImportRequest]:
             )
         )
     return requests
+
+
+def _check_lookups(path: Path, base: Path, entry: ManifestEntry, later: list[str]) -> None:
+    """A file that looks up records of a kind the manifest imports only later would find none."""
+    from . import plugin_manager
+    from .mapping import load_mapping, lookups_of
+
+    if entry.mapping is None:
+        return
+    registered = plugin_manager.get_mappings()
+    mapping_path = registered[entry.mapping].item if entry.mapping in registered else base / entry.mapping
+    if not Path(mapping_path).exists():
+        return  # the import names the missing mapping file
+    for lookup in lookups_of(load_mapping(Path(mapping_path))):
+        if lookup.kind in later:
+            raise InputError(f"{path}: {entry.path} looks up {lookup.kind} records, which the manifest imports "
+                             f"after it: list the {lookup.kind} file first")

@@ -34,6 +34,23 @@ from .records import Record
 from .yamlfile import read_yaml
 
 
+class Lookup(BaseModel):
+    """A field read from a stored record of another kind, found by an id in the row."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field(description="The record kind to look in (imported earlier).")
+    key: list[str] = Field(description="The column (or columns, joined with separator) holding that record's id.")
+    field: str = Field(description="The field of the found record to take.")
+    ignore_case: bool = Field(default=False, description="Match ids ignoring case.")
+    separator: str = Field(default="/", description="Joins a composite key, as the other kind's mapping did.")
+
+    @field_validator("key", mode="before")
+    @classmethod
+    def _key_list(cls, value):
+        return [value] if isinstance(value, str) else value
+
+
 class FieldMap(BaseModel):
     """How one canonical field is read."""
 
@@ -47,12 +64,14 @@ class FieldMap(BaseModel):
     values: dict[str, Any] = Field(default_factory=dict, description="Local words to canonical values.")
     unmapped: Any = Field(default=None, description="The value for a word values does not list (an enumerated "
                                                      "field only); without it, such a word is not read.")
+    lookup: Lookup | None = Field(default=None, description="Read the field from a stored record of another kind, "
+                                                            "found by an id in this row. Not with column or columns.")
     default: Any = Field(default=None, description="Value when the column is absent or the cell empty.")
 
     @model_validator(mode="after")
     def _one_source(self):
-        if self.column is not None and self.columns is not None:
-            raise ValueError("give column or columns, not both")
+        if sum(x is not None for x in (self.column, self.columns, self.lookup)) > 1:
+            raise ValueError("give one of column, columns or lookup")
         if self.columns is not None and len(self.columns) < 2:
             raise ValueError("columns needs two or more columns (use column for one)")
         return self
@@ -209,8 +228,14 @@ class CompiledMapping:
         return values, problems
 
 
+def lookups_of(mapping: Mapping | None) -> list[Lookup]:
+    """The lookups a mapping makes, in field order."""
+    return [spec.lookup for spec in (mapping.fields.values() if mapping else ()) if spec.lookup is not None]
+
+
 def compile_mapping(
-    mapping: Mapping | None, model: type[Record], columns: list[str], source_label: str
+    mapping: Mapping | None, model: type[Record], columns: list[str], source_label: str,
+    lookup_values: Callable[[Lookup], dict[str, Any]] | None = None,
 ) -> CompiledMapping:
     """Fit ``mapping`` (or none) to a source with ``columns``; raise MappingError if it cannot fit.
 
@@ -262,6 +287,16 @@ def compile_mapping(
             continue
         spec = mapping.fields.get(name, FieldMap())
         field_kind = _annotation_kind(model.model_fields[name].annotation)
+        if spec.lookup is not None:
+            lookup = spec.lookup
+            missing = [column for column in lookup.key if find(column) is None]
+            if missing:
+                raise MappingError(f"{source_label}: missing column {missing[0]!r} named by the lookup of field {name} "
+                                   f"(columns found: {found})")
+            values = lookup_values(lookup) if lookup_values else {}
+            readers.append((name, _lookup_reader([find(c) for c in lookup.key], lookup, values)))
+            used[name] = f"{lookup.kind}.{lookup.field} by " + " + ".join(lookup.key)
+            continue
         if spec.columns is not None:
             missing = [column for column in spec.columns if find(column) is None]
             if missing:
@@ -323,6 +358,23 @@ def _codes(annotation: Any) -> frozenset[str] | None:
         if typing.get_origin(candidate) is typing.Literal:
             return frozenset(typing.get_args(candidate))
     return None
+
+
+def _lookup_reader(columns: list[str], lookup: Lookup, values: dict[str, Any]):
+    """A field's value from another kind's stored record, found by the row's key cells."""
+
+    def read(row: dict) -> Any:
+        parts = [row.get(column) for column in columns]
+        parts = ["" if part is None else str(part).strip() for part in parts]
+        if not all(parts):
+            return None
+        key = lookup.separator.join(parts)
+        found = values.get(key.casefold() if lookup.ignore_case else key)
+        if found is None:
+            raise ValueError(f"no {lookup.kind} {key!r} in the store to take {lookup.field} from")
+        return found
+
+    return read
 
 
 def _joined_reader(columns: list[str], spec: FieldMap, field_kind: str, default_format):

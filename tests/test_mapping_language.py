@@ -121,3 +121,58 @@ def test_a_missing_column_lists_the_columns_found(db, tmp_path):
     with pytest.raises(MappingError, match=r"missing column 'Time' named by the mapping \(field occurred_at; "
                                            r"columns found: 'Ref', 'Home', 'When'\)"):
         import_source(db, ImportRequest(source, "incident", mapping=str(mapping)))
+
+
+def _visits_and_actions(tmp_path, order):
+    write_csv(tmp_path / "visits.csv", [
+        ["Visit ID", "Home", "Date", "Visitor"],
+        ["V1", "Oak", "05/03/2026", "Provider representative"],
+        ["V2", "Oak", "09/04/2026", "Provider representative"],
+    ], encoding="cp1252")
+    write_csv(tmp_path / "actions.csv", [
+        ["Action", "Home", "Visit ID", "What", "Owner", "Due"],
+        ["A1", "Oak", "V1", "Fix the rota", "A. Patel", "30/03/2026"],
+        ["A2", "Oak", "v2", "Review care plans", "J. Okafor", "30/04/2026"],  # the id in another case
+        ["A3", "Oak", "V9", "Unknown visit", "S. Byrne", "30/04/2026"],
+    ], encoding="cp1252")
+    (tmp_path / "visits.yaml").write_text(
+        "key: Visit ID\nfields: {service: Home, visit_date: Date, visitor: Visitor}\n")
+    (tmp_path / "actions.yaml").write_text(
+        "key: Action\n"
+        "fields:\n"
+        "  service: Home\n"
+        "  description: What\n"
+        "  owner: Owner\n"
+        "  due_date: Due\n"
+        "  source_id: Visit ID\n"
+        "  source_kind: {default: oversight_visit}\n"
+        "  raised_on: {lookup: {kind: oversight_visit, key: Visit ID, field: visit_date, ignore_case: true}}\n")
+    entries = {
+        "visits": "- {path: visits.csv, kind: oversight_visit, mapping: visits.yaml, options: {encoding: cp1252}}\n",
+        "actions": "- {path: actions.csv, kind: improvement_action, mapping: actions.yaml, options: {encoding: cp1252}}\n",
+    }
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text("".join(entries[name] for name in order))
+    return manifest
+
+
+def test_actions_take_their_date_from_the_visits_imported_before_them(db, tmp_path):
+    from carecheck.manifest import load_manifest
+
+    manifest = _visits_and_actions(tmp_path, ["visits", "actions"])
+    visits, actions = (import_source(db, request) for request in load_manifest(manifest))
+    assert (visits.rows_read, visits.rows_accepted) == (2, 2)
+    assert (actions.rows_read, actions.rows_accepted, actions.rows_rejected, actions.rows_left_out) == (3, 2, 1, 0)
+    assert db.execute("SELECT id, raised_on FROM improvement_action ORDER BY id").fetchall() == [
+        ("A1", "2026-03-05"), ("A2", "2026-04-09")]
+    assert db.execute("SELECT row, field, reason FROM rejected_rows").fetchall() == [
+        (4, "raised_on", "raised_on: no oversight_visit 'V9' in the store to take visit_date from")]
+
+
+def test_a_manifest_that_looks_up_a_kind_it_imports_later_is_refused(tmp_path):
+    from carecheck.manifest import load_manifest
+
+    manifest = _visits_and_actions(tmp_path, ["actions", "visits"])
+    with pytest.raises(InputError, match="actions.csv looks up oversight_visit records, which the manifest imports "
+                                         "after it: list the oversight_visit file first"):
+        load_manifest(manifest)
