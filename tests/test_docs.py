@@ -42,3 +42,17 @@ def test_verdict_doc_lists_every_built_in_evidence_source():
 
     current = (REPO / "docs" / "verdict.md").read_text(encoding="utf-8")
     assert evidence_doc.render() in current, "regenerate the table with: python -m carecheck.evidence_doc"
+
+
+def test_mapping_doc_and_schema_match_the_models():
+    import json
+
+    from carecheck.mapping import FieldMap, Lookup, Mapping, RowCondition
+
+    current = json.loads((REPO / "docs" / "mapping.schema.json").read_text())
+    assert current == Mapping.model_json_schema(by_alias=True), \
+        "regenerate with: carecheck schema mapping > docs/mapping.schema.json"
+    doc = (REPO / "docs" / "mappings.md").read_text()
+    for model in (Mapping, FieldMap, RowCondition, Lookup):
+        for name, info in model.model_fields.items():
+            assert f"`{info.alias or name}`" in doc, f"docs/mappings.md does not explain {model.__name__}.{name}"

@@ -44,6 +44,19 @@ def schema_ruleset() -> None:
     click.echo(json.dumps(RulesetModel.model_json_schema(), indent=2))
 
 
+@schema.command(name="mapping")
+def schema_mapping() -> None:
+    """Print the JSON Schema of a mapping file (docs/mappings.md explains every key).
+
+    \b
+    Example:
+        carecheck schema mapping > mapping.schema.json
+    """
+    from ..mapping import Mapping
+
+    click.echo(json.dumps(Mapping.model_json_schema(by_alias=True), indent=2))
+
+
 @schema.command(name="verdict")
 def schema_verdict() -> None:
     """Print the JSON Schema of the verdict that carecheck run --format json writes.
