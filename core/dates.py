@@ -7,7 +7,7 @@ are wall-clock times in Europe/London; every datetime carecheck keeps is timezon
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable
@@ -65,7 +65,13 @@ def parse_datetime(value, fmt: str | None = None) -> datetime:
     else:
         raise DateParseError(f"unreadable date of type {type(value).__name__}")
     if result.tzinfo is None:
-        result = result.replace(tzinfo=LONDON)
+        # An autumn wall time that happens twice is its first occurrence (fold 0); one that never
+        # happens, in the hour the clocks go forward, cannot be a real event time.
+        local = result.replace(tzinfo=LONDON)
+        if local.astimezone(timezone.utc).astimezone(LONDON).replace(tzinfo=None) != result:
+            raise DateParseError(f"{result:%d/%m/%Y %H:%M} does not exist in Europe/London: the clocks went forward "
+                                 "that hour")
+        result = local
     return result.astimezone(LONDON)
 
 

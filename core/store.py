@@ -71,6 +71,24 @@ def using_store(path: str | Path = DEFAULT_DB, *, create: bool = False) -> Itera
         db.close()
 
 
+def discard_unused_store(path: str | Path) -> None:
+    """Remove a store this process just created if no import finished into it."""
+    path = Path(path)
+    if not path.exists():
+        return
+    try:
+        conn = sqlite3.connect(path)
+        try:
+            (finished,) = conn.execute("SELECT COUNT(*) FROM imports WHERE finished_at IS NOT NULL").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return  # not a store carecheck can read: leave it alone
+    if finished == 0:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
 def column_type(annotation: Any) -> type:
     """The SQLite column type for a model field: dates and lists are stored as text."""
     for candidate in typing.get_args(annotation) or (annotation,):

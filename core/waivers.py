@@ -6,12 +6,12 @@
       service: Oak House          # optional: every service when left out
       justification: Registered manager on leave; visits resume in October
       approved_by: Nominated individual
-      expires: 2026-09-30         # ISO date, inclusive, Europe/London
+      expires: 30/09/2026         # day-first or ISO, inclusive, Europe/London
 
 A waived target is still evaluated and shown as waived; while the waiver is in force it does not
-lower the score. After ``expires`` (judged against ``--as-of``) the waiver no longer applies and
-the output says so; one expiring within 14 days is flagged. An entry whose date cannot be read
-counts as expired, with a warning naming it; any other problem in the file is an input error.
+lower the level of the locations it covers. After ``expires`` (judged against ``--as-of``) the
+waiver no longer applies and the output says so; one expiring within 14 days is flagged. An
+entry whose date cannot be read, like any other problem in the file, is an input error.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .dates import DateParseError, parse_date
 from .errors import InputError
 from .mapping import render_validation_errors
 from .yamlfile import read_yaml
@@ -36,12 +37,12 @@ class WaiverEntry(BaseModel):
     service: str | None = None
     justification: str = Field(min_length=1)
     approved_by: str = Field(min_length=1)
-    expires: str = Field(description="ISO date (YYYY-MM-DD), inclusive.")
+    expires: str = Field(description="The last day it applies: DD/MM/YYYY or YYYY-MM-DD, inclusive.")
 
     @field_validator("expires", mode="before")
     @classmethod
     def _as_text(cls, value):
-        # YAML reads 2026-09-30 as a date; keep the text so a malformed one can be reported, not refused.
+        # YAML reads 2026-09-30 as a date, 30/09/2026 as text: both are read as dates later.
         return value.isoformat() if isinstance(value, date) else str(value) if value is not None else value
 
     @field_validator("justification", "approved_by")
@@ -61,7 +62,7 @@ class Waiver:
     approved_by: str
     expires: date | None  # None: the date could not be read
     expires_text: str
-    status: str  # in_force, expiring_soon, expired, malformed
+    status: str  # in_force, expiring_soon, expired
 
     @property
     def applies(self) -> bool:
@@ -78,8 +79,6 @@ class Waiver:
         }
 
     def message(self) -> str:
-        if self.status == "malformed":
-            return f"{self.label()}: expires {self.expires_text!r} is not an ISO date (YYYY-MM-DD); treated as expired"
         if self.status == "expired":
             return f"{self.label()} expired on {self.expires_text} and no longer applies"
         if self.status == "expiring_soon":
@@ -102,17 +101,16 @@ def load_waivers(path: Path, as_of: date) -> list[Waiver]:
         except ValidationError as error:
             raise InputError(f"{path}: waiver {index}: {render_validation_errors(error.errors())}") from None
         try:
-            expires = date.fromisoformat(entry.expires.strip())
-        except ValueError:
-            expires = None
-        if expires is None:
-            status = "malformed"
-        elif as_of > expires:
+            expires = parse_date(entry.expires.strip())  # day-first, as every date a user writes, or ISO
+        except DateParseError:
+            raise InputError(f"{path}: waiver {index} ({entry.target}): expires {entry.expires!r} is not a date "
+                             "(use DD/MM/YYYY or YYYY-MM-DD)") from None
+        if as_of > expires:
             status = "expired"
         elif (expires - as_of).days <= EXPIRING_SOON_DAYS:
             status = "expiring_soon"
         else:
             status = "in_force"
         waivers.append(Waiver(index, entry.target, entry.service, entry.justification, entry.approved_by, expires,
-                              entry.expires, status))
+                              expires.isoformat(), status))
     return waivers

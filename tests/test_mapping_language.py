@@ -176,3 +176,24 @@ def test_a_manifest_that_looks_up_a_kind_it_imports_later_is_refused(tmp_path):
     with pytest.raises(InputError, match="actions.csv looks up oversight_visit records, which the manifest imports "
                                          "after it: list the oversight_visit file first"):
         load_manifest(manifest)
+
+
+def test_a_failed_first_import_leaves_no_store(run_cli, tmp_path):
+    store = tmp_path / "new.db"
+    source = write_csv(tmp_path / "us.csv", MIXED)
+    result = run_cli("import", source, "--kind", "incident", "--db", store)
+    assert result.exit_code == 2
+    assert not store.exists() and not (tmp_path / "new.db-wal").exists()
+
+
+def test_clock_changes(db, tmp_path):
+    source = write_csv(tmp_path / "dst.csv", [
+        ["id", "service", "occurred_at"],
+        ["S1", "Oak", "29/03/2026 01:30"],  # the clocks go forward at 01:00: 01:30 never happens
+        ["A1", "Oak", "25/10/2026 01:30"],  # the clocks go back at 02:00: 01:30 happens twice
+    ])
+    result = import_source(db, ImportRequest(source, "incident"))
+    assert (result.rows_accepted, result.rows_rejected) == (1, 1)
+    assert db.execute("SELECT occurred_at FROM incident").fetchone() == ("2026-10-25T01:30:00+01:00",)  # the first
+    assert db.execute("SELECT row, reason FROM rejected_rows").fetchone() == (
+        2, "occurred_at: 29/03/2026 01:30 does not exist in Europe/London: the clocks went forward that hour")

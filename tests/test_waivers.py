@@ -17,9 +17,9 @@ WAIVERS = """\
   approved_by: Quality lead
   expires: 2026-08-30
 - target: inc_review_5wd
-  justification: Date written the UK way by mistake
+  justification: Date written the UK way, as every other date
   approved_by: Registered manager
-  expires: 31/12/2026
+  expires: 01/10/2026
 """
 
 
@@ -35,17 +35,16 @@ def waivers_file(tmp_path):
     return path
 
 
-def test_waivers_in_force_expiring_expired_and_malformed_in_json(run_cli, demo_copy, waivers_file):
+def test_waivers_in_force_expiring_and_expired_in_json(run_cli, demo_copy, waivers_file):
     result = run_demo(run_cli, demo_copy, waivers_file)
     assert result.exit_code == 0, result.stderr
-    assert result.stderr.startswith(f"Warning: {waivers_file}: waiver 3 (inc_review_5wd): expires '31/12/2026' is not an ISO date")
     verdict = json.loads(result.stdout)
     statuses = {(w["target"], w["service"]): (w["status"], w["applies"]) for w in verdict["waivers"]}
     assert statuses == {
         ("po_monthly_visit", None): ("in_force", True),
         ("po_action_quality", "Oak House"): ("expiring_soon", True),
         ("po_previous_reviewed", None): ("expired", False),
-        ("inc_review_5wd", None): ("malformed", False),
+        ("inc_review_5wd", None): ("in_force", True),  # 01/10/2026 is 1 October, day-first
     }
     targets = {t["id"]: t for d in verdict["domains"] for t in d["targets"]}
     # Still evaluated and shown, never hidden.
@@ -58,10 +57,19 @@ def test_waivers_in_force_expiring_expired_and_malformed_in_json(run_cli, demo_c
     assert verdict["warnings"] == [
         "waiver 1 (po_action_quality for Oak House) expires on 2026-09-10, within 14 days",
         "waiver 2 (po_previous_reviewed) expired on 2026-08-30 and no longer applies",
-        "waiver 3 (inc_review_5wd): expires '31/12/2026' is not an ISO date (YYYY-MM-DD); treated as expired",
     ]
+    assert verdict["waivers"][3]["expires"] == "2026-10-01"
     oversight = next(d for d in verdict["domains"] if d["domain"] == "provider_oversight")
     assert oversight["waived_targets"] == 1
+
+
+def test_a_waiver_date_that_is_not_a_date_is_an_input_error(run_cli, demo_copy, tmp_path):
+    path = tmp_path / "w.yaml"
+    path.write_text("- {target: po_monthly_visit, justification: x, approved_by: NI, expires: end of September}\n")
+    result = run_demo(run_cli, demo_copy, path)
+    assert result.exit_code == 2
+    assert result.stderr == (f"Error: {path}: waiver 0 (po_monthly_visit): expires 'end of September' is not a date "
+                             "(use DD/MM/YYYY or YYYY-MM-DD)\n")
 
 
 def test_waivers_show_in_table_and_html(run_cli, demo_copy, waivers_file):
@@ -75,7 +83,7 @@ def test_waivers_show_in_table_and_html(run_cli, demo_copy, waivers_file):
     assert "expiring soon (expires 2026-09-10)" in html
     assert "Waiver expired 2026-08-30: no longer applies" in html
     assert '<tr class="waiver-expired"><td>po_previous_reviewed</td>' in html
-    assert '<tr class="waiver-malformed"><td>inc_review_5wd</td>' in html
+    assert '<tr class="waiver-in_force"><td>inc_review_5wd</td>' in html
 
 
 def test_a_waiver_in_force_does_not_lower_the_level(run_cli, demo_copy, tmp_path):

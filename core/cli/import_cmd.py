@@ -76,7 +76,7 @@ def import_(source, kind, adapter, mapping, source_name, options, manifest, forc
     """
     from ..importer import ImportRequest, import_source
     from ..manifest import load_manifest
-    from ..store import using_store
+    from ..store import discard_unused_store
 
     if manifest and (source or kind):
         raise click.UsageError("give either SOURCE with --kind, or --manifest, not both")
@@ -89,6 +89,21 @@ def import_(source, kind, adapter, mapping, source_name, options, manifest, forc
     else:
         requests = [ImportRequest(source, kind, adapter, _parse_option(options), mapping, source_name)]
     failed: list[str] = []
+    existed = Path(db_path).exists()
+    try:
+        _import_all(db_path, requests, force, failed)
+        if failed:
+            raise InputError(f"{len(failed)} of {len(requests)} files were not imported (see above)")
+    except BaseException:
+        if not existed:
+            discard_unused_store(db_path)  # a first import that failed leaves no empty store behind
+        raise
+
+
+def _import_all(db_path, requests, force, failed: list[str]) -> None:
+    from ..importer import import_source
+    from ..store import using_store
+
     with using_store(db_path, create=True) as db:
         for request in requests:
             progress = Progress(f"importing {request.path.name}")
@@ -102,8 +117,6 @@ def import_(source, kind, adapter, mapping, source_name, options, manifest, forc
                     raise
                 failed.append(str(error))
                 click.echo(f"Error: {error}", err=True)
-    if failed:
-        raise InputError(f"{len(failed)} of {len(requests)} files were not imported (see above)")
 
 
 COMMANDS = [import_]

@@ -149,11 +149,7 @@ def _waivers(path: Path | None, as_of: date) -> list:
 
     if path is None:
         return []
-    waivers = load_waivers(path, as_of)
-    for waiver in waivers:
-        if waiver.status == "malformed":
-            click.echo(f"Warning: {path}: {waiver.message()}", err=True)
-    return waivers
+    return load_waivers(path, as_of)
 
 
 @click.command(name="report")
