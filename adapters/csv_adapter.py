@@ -6,6 +6,8 @@ import csv
 from pathlib import Path
 from typing import Iterator, Literal
 
+from pydantic import Field
+
 from carecheck import hookimpl
 from carecheck.adapter_api import Adapter, AdapterOptions, RowProblem, SourceRows
 from carecheck.errors import InputError
@@ -18,8 +20,11 @@ DELIMITERS = {"auto": None, ",": ",", "comma": ",", ";": ";", "semicolon": ";", 
 
 
 class CSVOptions(AdapterOptions):
-    encoding: Literal[tuple(ENCODINGS)] = "auto"  # type: ignore[valid-type]
-    delimiter: Literal[tuple(DELIMITERS)] = "auto"  # type: ignore[valid-type]
+    encoding: Literal[tuple(ENCODINGS)] = Field(  # type: ignore[valid-type]
+        "auto", description=f"The file's encoding: {', '.join(ENCODINGS)} (auto: UTF-8, UTF-8 with BOM or "
+                            "Windows-1252, found over the whole file).")
+    delimiter: Literal[tuple(DELIMITERS)] = Field(  # type: ignore[valid-type]
+        "auto", description="The cell separator (auto: from the header line).")
 
 
 def _pick_delimiter(header_line: str) -> str:

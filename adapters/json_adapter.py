@@ -73,6 +73,23 @@ class JSONLinesAdapter(Adapter):
         return SourceRows(_peek_columns(first), _with_first(first, rows), str(path), handle.close)
 
 
+def _refuse_wrapped(path: Path) -> None:
+    """A file whose top level is one object holding the records (a nested dump) is not JSON Lines:
+    say so, with its keys, rather than read the wrapper as one record."""
+    try:
+        with open(path, "r", encoding="utf-8-sig") as handle:
+            data = json.load(handle)
+    except (UnicodeDecodeError, json.JSONDecodeError, OSError):
+        return  # JSON Lines, or not JSON: the JSON Lines reader says what is wrong, line by line
+    if not isinstance(data, dict):
+        return
+    nested = [key for key, value in data.items() if isinstance(value, list) and value and isinstance(value[0], dict)]
+    if nested or "\n" in path.read_text(encoding="utf-8-sig").strip():
+        keys = ", ".join(repr(key) for key in list(data)[:10]) or "none"
+        hint = f"; the records look to be under {nested[0]!r}: export that array" if nested else ""
+        raise InputError(f"{path}: the top level is a JSON object (keys: {keys}), not an array of records{hint}")
+
+
 class JSONAdapter(Adapter):
     name = "json"
     description = "JSON files holding an array of objects (read whole), or JSON Lines"
@@ -81,6 +98,7 @@ class JSONAdapter(Adapter):
     def open(self, path: Path, options: AdapterOptions) -> SourceRows:
         start = _check_start(path, "a JSON file")
         if not start.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
+            _refuse_wrapped(path)
             return JSONLinesAdapter().open(path, options)
         try:
             with open(path, "r", encoding="utf-8-sig") as handle:

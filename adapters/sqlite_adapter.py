@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 from typing import Iterator
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from carecheck import hookimpl
 from carecheck.adapter_api import Adapter, AdapterOptions, SourceRows
@@ -16,8 +16,8 @@ from .sniff import SQLITE_MAGIC, describe_binary, head
 
 
 class SQLiteOptions(AdapterOptions):
-    table: str | None = None
-    query: str | None = None
+    table: str | None = Field(default=None, description="The table to read (or give query).")
+    query: str | None = Field(default=None, description="A SELECT to read, over a read-only connection (or give table).")
 
     @model_validator(mode="after")
     def _one_of(self):

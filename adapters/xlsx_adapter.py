@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterator
 
+from pydantic import Field
+
 from carecheck import hookimpl
 from carecheck.adapter_api import Adapter, AdapterOptions, SourceRows
 from carecheck.errors import InputError
@@ -13,8 +15,8 @@ from .sniff import ZIP_MAGIC, describe_binary, head
 
 
 class XLSXOptions(AdapterOptions):
-    sheet: str | None = None
-    header_row: int = 1
+    sheet: str | None = Field(default=None, description="The sheet to read (default: the first).")
+    header_row: int = Field(default=1, description="The row holding the column names.")
 
 
 class XLSXAdapter(Adapter):

@@ -64,6 +64,17 @@ class Adapter(ABC):
     #: large sources are then read while the store is written.
     fork_safe: ClassVar[bool] = False
 
+    def describe_options(self) -> list[dict[str, Any]]:
+        """Each option this adapter takes: its name, type, default and help."""
+        schema = self.options_model.model_json_schema()
+        out = []
+        for name, info in self.options_model.model_fields.items():
+            prop = schema.get("properties", {}).get(name, {})
+            kind = prop.get("type") or " or ".join(p.get("type", "?") for p in prop.get("anyOf", []) if p.get("type") != "null")
+            out.append({"name": name, "type": kind or "text", "default": info.get_default(call_default_factory=True),
+                        "help": info.description or ""})
+        return out
+
     def parse_options(self, options: dict[str, Any] | None) -> AdapterOptions:
         return self.options_model.model_validate(options or {})
 

@@ -197,3 +197,24 @@ def test_clock_changes(db, tmp_path):
     assert db.execute("SELECT occurred_at FROM incident").fetchone() == ("2026-10-25T01:30:00+01:00",)  # the first
     assert db.execute("SELECT row, reason FROM rejected_rows").fetchone() == (
         2, "occurred_at: 29/03/2026 01:30 does not exist in Europe/London: the clocks went forward that hour")
+
+
+def test_a_nested_json_dump_is_named_with_its_keys(db, tmp_path):
+    import json as json_module
+
+    path = tmp_path / "dump.json"
+    path.write_text(json_module.dumps({"exported": "2026-04-30", "records": [{"id": "I1"}]}, indent=2))
+    with pytest.raises(InputError, match=r"dump.json: the top level is a JSON object \(keys: 'exported', 'records'\), "
+                                         r"not an array of records; the records look to be under 'records'"):
+        import_source(db, ImportRequest(path, "incident"))
+
+
+def test_adapters_list_their_options(run_cli):
+    import json as json_module
+
+    adapters = json_module.loads(run_cli("plugins", "--json").stdout)["adapters"]
+    options = {o["name"]: o for o in adapters["xlsx"]["options"]}
+    assert options["header_row"] == {"name": "header_row", "type": "integer", "default": 1,
+                                     "help": "The row holding the column names."}
+    text = run_cli("import", "--help-adapter", "csv").stdout
+    assert "--option encoding=...  string (default: auto): The file's encoding" in text

@@ -60,8 +60,9 @@ def _report(result) -> None:
 @click.option("--manifest", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="A YAML list of files to import, each with its kind, options and mapping.")
 @click.option("--force", is_flag=True, help="Read the file again even if it is unchanged since its last import.")
+@click.option("--help-adapter", "help_adapter", metavar="NAME", help="List an adapter's options, then stop.")
 @db_option
-def import_(source, kind, adapter, mapping, source_name, options, manifest, force, db_path) -> None:
+def import_(source, kind, adapter, mapping, source_name, options, manifest, force, help_adapter, db_path) -> None:
     """Import records from a file into the evidence store.
 
     Each file is imported whole or not at all. Rows that cannot be read are rejected with their
@@ -73,11 +74,15 @@ def import_(source, kind, adapter, mapping, source_name, options, manifest, forc
         carecheck import incidents.csv --kind incident --mapping incidents.yaml
         carecheck import tracker.xlsx --kind improvement_action --option sheet=Actions
         carecheck import --manifest export/manifest.yaml
+        carecheck import --help-adapter xlsx
     """
     from ..importer import ImportRequest, import_source
     from ..manifest import load_manifest
     from ..store import discard_unused_store
 
+    if help_adapter is not None:
+        _describe_adapter(help_adapter)
+        return
     if manifest and (source or kind):
         raise click.UsageError("give either SOURCE with --kind, or --manifest, not both")
     if manifest:
@@ -98,6 +103,22 @@ def import_(source, kind, adapter, mapping, source_name, options, manifest, forc
         if not existed:
             discard_unused_store(db_path)  # a first import that failed leaves no empty store behind
         raise
+
+
+def _describe_adapter(name: str) -> None:
+    from .. import plugin_manager
+
+    adapters = plugin_manager.get_adapters()
+    if name not in adapters:
+        raise InputError(f"unknown adapter {name!r} (available: {', '.join(sorted(adapters))})")
+    adapter = adapters[name].item
+    click.echo(f"{adapter.name}: {adapter.description} ({', '.join(adapter.extensions) or 'no extension'})")
+    described = adapter.describe_options()
+    if not described:
+        click.echo("  no options")
+    for option in described:
+        default = "" if option["default"] is None else f" (default: {option['default']})"
+        click.echo(f"  --option {option['name']}=...  {option['type']}{default}: {option['help']}")
 
 
 def _import_all(db_path, requests, force, failed: list[str]) -> None:
