@@ -34,6 +34,10 @@ from .records import Record, model_for
 from .store import cached_bank_holidays, record_columns, to_column
 
 BATCH_ROWS = 5_000
+#: Distinct values of a text field an import summary shows.
+VALUES_SHOWN = 10
+#: Fields whose values an import summary never lists: ids, and the names of people.
+PEOPLE_AND_IDS = ("id", "service", "owner", "registered_manager", "visitor")
 #: How many rejected rows an import result keeps in memory for display; all go to the store.
 SHOWN_REJECTIONS = 50
 
@@ -71,6 +75,8 @@ class ImportResult:
     rows_with_findings: int = 0
     #: field -> how many of its values were left empty
     fields_left_empty: dict[str, int] = field(default_factory=dict)
+    #: field -> distinct values seen in its short text or code field (up to VALUES_SHOWN + 1)
+    values_seen: dict[str, set] = field(default_factory=dict)
     records_new: int = 0
     records_changed: int = 0
     records_unchanged: int = 0
@@ -187,6 +193,8 @@ class _Batch:
     rows_left_out: int = 0
     #: (import id, source file, row, field, reason) of optional values left empty
     findings: list[tuple] = field(default_factory=list)
+    #: field -> distinct values seen (up to VALUES_SHOWN + 1), for the import summary
+    values: dict[str, set] = field(default_factory=dict)
 
 
 class _Reader:
@@ -203,6 +211,13 @@ class _Reader:
         self.content = model.content_fields()
         self.dates = {name for name in self.content if _is_date(model.model_fields[name].annotation)}
         self.required = set(model.required_fields())
+        # The words of short text and code fields (not ids, people or free text), so a user can check
+        # them against a domain's words ("Medicine" against "medication").
+        refs = set(model.references()) | model.free_text_fields()
+        self.watched = [(i, name) for i, name in enumerate(self.content)
+                        if name not in refs and name not in PEOPLE_AND_IDS and not name.endswith(("_id", "_by"))
+                        and model.condition_names().get(name) == "text"]
+        self.seen: dict[str, set] = {name: set() for _, name in self.watched}
         self.conditions = bool(compiled.conditions)
         fast = FastRows(model, dict(compiled.readers), compiled.plain_columns)
         self.fast = fast if fast.usable else None
@@ -219,7 +234,8 @@ class _Reader:
 
     def take(self) -> _Batch:
         batch = _Batch(self.accepted, self.rejected, self.rejections, self.rows_read, self.rows_rejected,
-                       self.rows_left_out, self.findings)
+                       self.rows_left_out, self.findings,
+                       {name: set(seen) for name, seen in self.seen.items() if seen})
         self._new_batch()
         return batch
 
@@ -291,6 +307,11 @@ class _Reader:
             content = self._slow(row_number, row)
             if content is None:
                 return
+        for index, name in self.watched:
+            value = content[index]
+            seen = self.seen[name]
+            if value is not None and len(seen) <= VALUES_SHOWN:
+                seen.add(value)
         # A signed 64-bit integer: compact in the store, and JSON-safe in record_history.
         digest = int.from_bytes(hashlib.blake2b(repr(content).encode(), digest_size=8).digest(), "big", signed=True)
         self.accepted.append(content + (row_number, digest, self.import_id))
@@ -366,6 +387,12 @@ class _Writer:
         result.rows_read += batch.rows_read
         result.rows_rejected += batch.rows_rejected
         result.rows_left_out += batch.rows_left_out
+        for name, seen in batch.values.items():
+            into = result.values_seen.setdefault(name, set())
+            for value in seen:
+                if len(into) > VALUES_SHOWN:
+                    break
+                into.add(value)
         if batch.findings:
             result.rows_with_findings += len({finding[2] for finding in batch.findings})
             for finding in batch.findings:

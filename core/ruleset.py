@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from . import expressions, plugin_manager
 from .domain_api import Domain, EscalationSpec, TargetSpec
@@ -87,6 +87,19 @@ class RulesetModel(_Strict):
     shifts: ShiftConfig = Field(default_factory=ShiftConfig)
     closures_file: str | None = Field(default=None, description="Extra closure days, one date a line.")
     domains: dict[str, DomainConfig] = Field(min_length=1)
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _day_first(cls, value):
+        """A start date written the UK way (01/04/2026), as every date a user writes, or ISO."""
+        from .dates import DateParseError, parse_date
+
+        if isinstance(value, str):
+            try:
+                return parse_date(value)
+            except DateParseError as error:
+                raise ValueError(str(error)) from None
+        return value
 
 
 @dataclass

@@ -218,3 +218,16 @@ def test_adapters_list_their_options(run_cli):
                                      "help": "The row holding the column names."}
     text = run_cli("import", "--help-adapter", "csv").stdout
     assert "--option encoding=...  string (default: auto): The file's encoding" in text
+
+
+def test_the_import_summary_lists_the_words_seen(run_cli, tmp_path):
+    source = write_csv(tmp_path / "incidents.csv", [
+        ["id", "service", "occurred_at", "incident_type", "person_id"],
+        ["I1", "Oak", "03/04/2026 10:00", "Medicine", "P-1"],
+        ["I2", "Oak", "04/04/2026 10:00", "Fall", "P-2"],
+        ["I3", "Oak", "05/04/2026 10:00", "Medicine", "P-3"],
+    ])
+    result = run_cli("import", source, "--kind", "incident", "--db", tmp_path / "s.db")
+    # A domain looking for "medication" would find none of these: the words are there to check.
+    assert "  values seen: incident_type: Fall, Medicine\n" in result.stdout
+    assert "P-1" not in result.stdout  # ids of people are never listed

@@ -120,3 +120,11 @@ domains:
 """)
     with pytest.raises(InputError, match=r"rule po_visit_missed: position 1: unknown name 'po_monthly_visit.has_value'"):
         load_ruleset(path)
+
+
+def test_a_ruleset_start_date_reads_day_first(tmp_path):
+    from carecheck.ruleset import load_ruleset
+
+    path = tmp_path / "r.yaml"
+    path.write_text("name: r\nstart: 01/04/2026\ndomains:\n  incident_learning: {}\n")
+    assert load_ruleset(path).model.start.isoformat() == "2026-04-01"

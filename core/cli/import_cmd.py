@@ -35,6 +35,15 @@ def _report(result) -> None:
         f" + {result.rows_rejected} rejected + {result.rows_left_out} left out; records {result.records_new} new,"
         f" {result.records_changed} changed, {result.records_unchanged} unchanged"
     )
+    if result.values_seen:
+        from ..importer import VALUES_SHOWN
+
+        parts = []
+        for name, seen in sorted(result.values_seen.items()):
+            words = sorted(str(value) for value in seen)
+            more = " and more" if len(words) > VALUES_SHOWN else ""
+            parts.append(f"{name}: {', '.join(words[:VALUES_SHOWN])}{more}")
+        click.echo(f"  values seen: {'; '.join(parts)}")
     if result.rows_with_findings:
         fields = ", ".join(f"{name} ({count})" for name, count in sorted(result.fields_left_empty.items()))
         click.echo(f"  {result.rows_with_findings} accepted row{'s' if result.rows_with_findings != 1 else ''} with "
