@@ -136,13 +136,15 @@ def _lookup_id(lookup) -> str:
     return f"{lookup.kind}.{lookup.field}.{lookup.ignore_case}"
 
 
-def _looked_up(db: Database, mapping: Mapping | None) -> dict[str, dict[str, Any]]:
-    """For each lookup of a mapping, the stored records' ids (casefolded when asked) and the field."""
-    from .mapping import lookups_of
+def _looked_up(db: Database, mapping: Mapping | None, kind: str) -> dict[str, dict[str, Any]]:
+    """For each lookup of a mapping (and, for improvement actions, each source kind's event date),
+    the stored records' ids (casefolded when asked) and the field."""
+    from .mapping import lookups_of, source_lookups
     from .records import KINDS
 
     found: dict[str, dict[str, Any]] = {}
-    for lookup in lookups_of(mapping):
+    implied = source_lookups() if kind == "improvement_action" else []
+    for lookup in lookups_of(mapping) + implied:
         if lookup.kind not in KINDS:
             raise InputError(f"mapping lookup: unknown record kind {lookup.kind!r}")
         if lookup.field not in KINDS[lookup.kind].content_fields():
@@ -552,7 +554,7 @@ def import_source(
     except ValidationError as error:
         raise InputError(f"{path}: adapter {adapter.name} options: {render_validation_errors(error.errors())}") from None
     mapping, mapping_fingerprint = resolve_mapping(request.mapping)
-    looked_up = _looked_up(db, mapping)
+    looked_up = _looked_up(db, mapping, model.kind)
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if path.is_dir():

@@ -320,6 +320,11 @@ def compile_mapping(
         if column is None and name not in mapping.fields and _normalise(name) not in ignored:
             column = by_normal.get(_normalise(name))
         if column is None and spec.default is None:
+            source_date = _source_date_reader(model, name, mapping, find, lookup_values)
+            if source_date is not None:  # an action with no date of its own: its source record's date
+                readers.append((name, source_date))
+                used[name] = "the source record's date"
+                continue
             if name in required:
                 raise MappingError(f"{source_label}: missing required column {name!r} (field {name}; "
                                    f"columns found: {found})")
@@ -358,6 +363,43 @@ def _codes(annotation: Any) -> frozenset[str] | None:
         if typing.get_origin(candidate) is typing.Literal:
             return frozenset(typing.get_args(candidate))
     return None
+
+
+#: The record kinds an improvement action's source may be, whose event date it can take.
+SOURCE_KINDS = ("oversight_visit", "incident", "audit", "safeguarding_concern", "governance_item")
+
+
+def source_lookups() -> list[Lookup]:
+    """What an improvement action with no date of its own looks up: each source kind's event date."""
+    from .records import KINDS
+
+    return [Lookup(kind=kind, key=["source_id"], field=KINDS[kind].event_field) for kind in SOURCE_KINDS]
+
+
+def _source_date_reader(model, name: str, mapping: Mapping, find, lookup_values):
+    """For an improvement action whose raised_on no column gives: the event date of the record its
+    source_kind and source_id name."""
+    if model.kind != "improvement_action" or name != "raised_on" or lookup_values is None:
+        return None
+    kind_spec, id_spec = mapping.fields.get("source_kind", FieldMap()), mapping.fields.get("source_id", FieldMap())
+    id_column = find(id_spec.column or "source_id")
+    kind_column = find(kind_spec.column or "source_kind") if kind_spec.default is None else None
+    if id_column is None or (kind_column is None and kind_spec.default is None):
+        return None
+    by_kind = {lookup.kind: lookup_values(lookup) for lookup in source_lookups()}
+
+    def read(row: dict) -> Any:
+        kind = kind_spec.default if kind_column is None else row.get(kind_column)
+        kind = str(kind).strip().lower().replace(" ", "_") if kind else None
+        key = str(row.get(id_column) or "").strip()
+        if not kind or not key:
+            return None
+        found = by_kind.get(kind, {}).get(key)
+        if found is None:
+            raise ValueError(f"no date of its own, and no {kind} {key!r} in the store to take one from")
+        return found[:10]
+
+    return read
 
 
 def _lookup_reader(columns: list[str], lookup: Lookup, values: dict[str, Any]):

@@ -231,3 +231,15 @@ def test_the_import_summary_lists_the_words_seen(run_cli, tmp_path):
     # A domain looking for "medication" would find none of these: the words are there to check.
     assert "  values seen: incident_type: Fall, Medicine\n" in result.stdout
     assert "P-1" not in result.stdout  # ids of people are never listed
+
+
+def test_an_action_with_no_date_takes_its_source_records_date(db, tmp_path):
+    from carecheck.manifest import load_manifest
+
+    manifest = _visits_and_actions(tmp_path, ["visits", "actions"])
+    (tmp_path / "actions.yaml").write_text(
+        "key: Action\nfields: {service: Home, description: What, source_id: Visit ID, "
+        "source_kind: {default: oversight_visit}}\n")
+    visits, actions = (import_source(db, request) for request in load_manifest(manifest))
+    assert (actions.rows_accepted, actions.rows_rejected) == (1, 2)  # v2 differs in case; V9 is no visit
+    assert db.execute("SELECT id, raised_on FROM improvement_action").fetchall() == [("A1", "2026-03-05")]
