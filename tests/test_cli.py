@@ -81,6 +81,7 @@ def test_bad_rows_are_reported_and_good_rows_kept(run_cli, tmp_path, db_path):
     assert result.exit_code == 0
     assert result.output == (
         f"{path}: incident: 3 rows read = 2 accepted + 1 rejected + 0 left out; records 2 new, 0 changed, 0 unchanged\n"
+        "  values seen: cause: fall; harm_level: none\n"
         "  rejected row 3: occurred_at: unreadable date '2/30/2026' (expected DD/MM/YYYY [HH:MM] or ISO 8601)\n"
     )
 
