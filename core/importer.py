@@ -136,23 +136,35 @@ def _lookup_id(lookup) -> str:
     return f"{lookup.kind}.{lookup.field}.{lookup.ignore_case}"
 
 
-def _looked_up(db: Database, mapping: Mapping | None, kind: str) -> dict[str, dict[str, Any]]:
-    """For each lookup of a mapping (and, for improvement actions, each source kind's event date),
-    the stored records' ids (casefolded when asked) and the field."""
-    from .mapping import lookups_of, source_lookups
+def _check_lookup(lookup) -> None:
     from .records import KINDS
 
-    found: dict[str, dict[str, Any]] = {}
-    implied = source_lookups() if kind == "improvement_action" else []
-    for lookup in lookups_of(mapping) + implied:
-        if lookup.kind not in KINDS:
-            raise InputError(f"mapping lookup: unknown record kind {lookup.kind!r}")
-        if lookup.field not in KINDS[lookup.kind].content_fields():
-            raise InputError(f"mapping lookup: {lookup.kind} has no field {lookup.field!r}")
-        rows = db.execute(f"SELECT id, [{lookup.field}] FROM [{lookup.kind}]").fetchall()
-        found[_lookup_id(lookup)] = {(key.casefold() if lookup.ignore_case else key): value
-                                     for key, value in rows if value is not None}
-    return found
+    if lookup.kind not in KINDS:
+        raise InputError(f"mapping lookup: unknown record kind {lookup.kind!r}")
+    if lookup.field not in KINDS[lookup.kind].content_fields():
+        raise InputError(f"mapping lookup: {lookup.kind} has no field {lookup.field!r}")
+
+
+def _looked_up(db: Database, lookup) -> dict[str, Any]:
+    """The stored records a lookup reads: id (casefolded when asked) -> the field."""
+    _check_lookup(lookup)
+    rows = db.execute(f"SELECT id, [{lookup.field}] FROM [{lookup.kind}]").fetchall()
+    return {(key.casefold() if lookup.ignore_case else key): value for key, value in rows if value is not None}
+
+
+def _lookup_digest(db: Database, mapping: Mapping | None) -> str:
+    """A digest of the stored records a mapping's lookups read, worked out by SQLite, so an
+    unchanged file whose looked-up records are unchanged is still skipped cheaply."""
+    from .mapping import lookups_of
+
+    digest = hashlib.blake2b(digest_size=16)
+    for lookup in lookups_of(mapping):
+        _check_lookup(lookup)
+        (text,) = db.execute(
+            f"SELECT group_concat(id || char(31) || coalesce([{lookup.field}], ''), char(30)) "
+            f"FROM (SELECT id, [{lookup.field}] FROM [{lookup.kind}] ORDER BY id)").fetchone()
+        digest.update(f"{_lookup_id(lookup)}\x1d{text or ''}\x1c".encode())
+    return digest.hexdigest()
 
 
 def _is_date(annotation) -> bool:
@@ -554,15 +566,13 @@ def import_source(
     except ValidationError as error:
         raise InputError(f"{path}: adapter {adapter.name} options: {render_validation_errors(error.errors())}") from None
     mapping, mapping_fingerprint = resolve_mapping(request.mapping)
-    looked_up = _looked_up(db, mapping, model.kind)
+    lookup_digest = _lookup_digest(db, mapping)
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if path.is_dir():
         raise InputError(f"{path}: is a folder, not a file")
     # The looked-up records are part of what the file means: a corrected visit date in the store
     # reaches the actions that look it up on their next import.
-    lookup_digest = hashlib.blake2b(json.dumps(sorted((k, sorted(v.items())) for k, v in looked_up.items()),
-                                               default=str).encode(), digest_size=16).hexdigest()
     fingerprint = json.dumps(
         [model.kind, adapter.name, options.model_dump(), mapping_fingerprint, request.source_name, lookup_digest],
         sort_keys=True, default=str,
@@ -581,8 +591,15 @@ def import_source(
             return result
 
     with adapter.open(path, options) as source:
-        compiled = compile_mapping(mapping, model, source.columns, str(path),
-                                   lambda lookup: looked_up[_lookup_id(lookup)])
+        looked_up: dict[str, dict[str, Any]] = {}
+
+        def lookup_values(lookup) -> dict[str, Any]:
+            key = _lookup_id(lookup)
+            if key not in looked_up:
+                looked_up[key] = _looked_up(db, lookup)
+            return looked_up[key]
+
+        compiled = compile_mapping(mapping, model, source.columns, str(path), lookup_values)
         with db.atomic():
             cursor = db.conn.execute(
                 "INSERT INTO imports (started_at, source_file, source_name, kind, adapter, file_hash, options_hash) "

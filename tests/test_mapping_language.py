@@ -243,3 +243,21 @@ def test_an_action_with_no_date_takes_its_source_records_date(db, tmp_path):
     visits, actions = (import_source(db, request) for request in load_manifest(manifest))
     assert (actions.rows_accepted, actions.rows_rejected) == (1, 2)  # v2 differs in case; V9 is no visit
     assert db.execute("SELECT id, raised_on FROM improvement_action").fetchall() == [("A1", "2026-03-05")]
+
+
+def test_a_corrected_visit_date_reaches_the_actions_on_the_next_import(db, tmp_path):
+    from carecheck.manifest import load_manifest
+
+    manifest = _visits_and_actions(tmp_path, ["visits", "actions"])
+    for request in load_manifest(manifest):
+        import_source(db, request)
+    again = [import_source(db, request) for request in load_manifest(manifest)]
+    assert [result.skipped for result in again] == [True, True]  # nothing changed: both skipped
+    write_csv(tmp_path / "visits.csv", [
+        ["Visit ID", "Home", "Date", "Visitor"],
+        ["V1", "Oak", "06/03/2026", "Provider representative"],  # corrected
+        ["V2", "Oak", "09/04/2026", "Provider representative"],
+    ], encoding="cp1252")
+    visits, actions = (import_source(db, request) for request in load_manifest(manifest))
+    assert (visits.records_changed, actions.skipped) == (1, False)
+    assert db.execute("SELECT raised_on FROM improvement_action WHERE id = 'A1'").fetchone() == ("2026-03-06",)
