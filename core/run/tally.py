@@ -11,7 +11,7 @@ from array import array
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
@@ -23,10 +23,12 @@ from ..periods import period_of
 from ..ruleset import ResolvedDomain
 from ..records import KINDS
 from ..status import series_status
-from ..waivers import Waiver
 from .location_status import NO_RECORDS, LocationTarget, Presence, judge_location, rollup_status
 from .scope import RunScope, signals_used
 from .series import FAILURE_CAP, Cell, Frame, PeriodSeries, TargetCells, ratio
+
+if TYPE_CHECKING:  # waivers are read only when a run has them
+    from ..waivers import Waiver
 
 PROVIDER = "(provider)"
 
