@@ -17,10 +17,12 @@ HEADER = """# Evidence records
 <!-- Generated from carecheck/records.py by `python -m carecheck.records_doc docs/records.md`. Do not edit. -->
 
 Every source carecheck reads ends up as one of these record kinds. A mapping file
-(see [architecture](architecture.md)) names the source column for each field; a column that already
+(see [mappings.md](mappings.md)) names the source column for each field; a column that already
 has the field's name needs no mapping. Dates are read day-first (`03/04/2026` is 3 April 2026) or
 as ISO 8601; times without an offset are Europe/London. Yes/no fields read `Y`, `Yes`, `TRUE`, `1`
-(and their opposites). Several values in one cell are joined with `;`.
+(and their opposites). Several values in one cell are joined with `;`. A field marked *empty:
+unknown* is stored empty when the export leaves it blank, or gives a value that cannot be read (the
+record is kept, and the import lists the value as a finding): carecheck never reads it as "no".
 
 Fields marked *free text* may hold personal details: carecheck never quotes them in messages or
 reports. Fields marked *refers to* hold the id of another record; a reference that points at no
@@ -58,6 +60,9 @@ def _notes(model: type[Record], name: str) -> str:
     notes = []
     if info.is_required():
         notes.append("**required**")
+    elif info.get_default(call_default_factory=True) is None:
+        # Nothing stands in for a value the export does not give: empty is unknown, not "no".
+        notes.append("empty: unknown")
     extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
     if extra.get("free_text"):
         notes.append("*free text*")

@@ -261,3 +261,16 @@ def test_a_corrected_visit_date_reaches_the_actions_on_the_next_import(db, tmp_p
     visits, actions = (import_source(db, request) for request in load_manifest(manifest))
     assert (visits.records_changed, actions.skipped) == (1, False)
     assert db.execute("SELECT raised_on FROM improvement_action WHERE id = 'A1'").fetchone() == ("2026-03-06",)
+
+
+def test_a_free_text_column_named_like_a_code_field_costs_no_record(db, log_file, tmp_path):
+    """Without ignore, the free-text Outcome column meets the enumerated outcome field: its words
+    are not outcomes, so the field is left empty, and every concern is kept."""
+    mapping = tmp_path / "concerns.yaml"
+    mapping.write_text("key: Ref\nfields:\n  service: Home\n  person_id: Person\n"
+                       "  raised_at: {columns: [Date Raised, Time Raised], format: \"%d/%m/%Y %H:%M\"}\n")
+    result = import_source(db, ImportRequest(log_file, "safeguarding_concern", mapping=str(mapping),
+                                             options={"encoding": "cp1252"}))
+    assert (result.rows_read, result.rows_accepted, result.rows_rejected, result.rows_left_out) == (4, 4, 0, 0)
+    assert result.fields_left_empty == {"outcome": 3}  # SG-3's outcome cell is empty: nothing to read
+    assert db.execute("SELECT COUNT(*) FROM safeguarding_concern WHERE outcome IS NULL").fetchone() == (4,)
