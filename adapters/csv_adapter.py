@@ -25,6 +25,10 @@ class CSVOptions(AdapterOptions):
                             "Windows-1252, found over the whole file).")
     delimiter: Literal[tuple(DELIMITERS)] = Field(  # type: ignore[valid-type]
         "auto", description="The cell separator (auto: from the header line).")
+    max_cell_lines: int = Field(50, ge=1, description="The most lines a quoted cell may span; past it, the row is "
+                                                      "rejected and the lines after its start are read again.")
+    max_cell_chars: int = Field(100_000, ge=1, description="The most characters a quoted cell may hold; past it, the "
+                                                           "row is rejected and the lines after its start read again.")
 
 
 def _pick_delimiter(header_line: str) -> str:
@@ -62,8 +66,8 @@ class CSVAdapter(Adapter):
         except BaseException:
             handle.close()
             raise
-        reader = csv.reader(handle, delimiter=delimiter)
-        return SourceRows(columns=columns, rows=_rows(path, reader, columns, encoding), label=str(path),
+        records = _records(handle, delimiter, options.max_cell_lines, options.max_cell_chars)
+        return SourceRows(columns=columns, rows=_rows(path, records, columns, encoding), label=str(path),
                           close=handle.close)
 
 
@@ -88,11 +92,72 @@ def _bad_line(path: Path, encoding: str) -> int:
     return 0
 
 
-def _rows(path: Path, reader, columns: list[str], encoding: str) -> Iterator[tuple[int, dict]]:
+def _records(handle, delimiter: str, max_lines: int, max_chars: int) -> Iterator[tuple[int, list[str] | RowProblem]]:
+    """(line number, cells) for each record after the header, a quoted cell never swallowing the file.
+
+    A line with no quote is a whole record, split at the delimiter (exactly what the csv module
+    does with it, only faster). A line with a quote is read with the lines it needs to close its
+    quoted cell, up to ``max_lines`` lines and ``max_chars`` characters: past either, or at the end
+    of the file with the cell still open, the record is a problem and the lines after its first
+    are read again as records, so one stray quote costs one row.
+    """
+    lines = enumerate(handle, 2)
+    replay: list[tuple[int, str]] = []
+
+    def next_line():
+        if replay:
+            return replay.pop()
+        return next(lines, None)
+
+    while True:
+        item = next_line()
+        if item is None:
+            return
+        number, line = item
+        if '"' not in line:
+            yield number, line.rstrip("\r\n").split(delimiter)
+            continue
+        taken = [item]
+        text = line
+        while True:
+            cells = _closed(text, delimiter)
+            if cells is not None:
+                yield number, cells
+                break
+            following = next_line() if len(taken) < max_lines and len(text) <= max_chars else None
+            if following is None:
+                limit = ("the end of the file" if len(taken) < max_lines and len(text) <= max_chars
+                         else f"{max_lines} lines" if len(taken) >= max_lines else f"{max_chars:,} characters")
+                yield number, RowProblem(f"a quoted cell opened on this row is not closed within {limit}; "
+                                         "the rows after it are read on their own")
+                replay.extend(reversed(taken[1:]))  # read again, in order
+                break
+            taken.append(following)
+            text += following[1]
+
+
+def _closed(text: str, delimiter: str) -> list[str] | None:
+    """The cells of ``text`` if it is one whole record (every quoted cell closed), else None."""
+    lines = text.splitlines(keepends=True)
+    try:
+        rows = list(csv.reader(lines, delimiter=delimiter, strict=True))
+    except csv.Error as error:
+        if "unexpected end of data" in str(error):
+            return None  # a quoted cell still open: the record needs the next line
+        rows = list(csv.reader(lines, delimiter=delimiter))  # closed, if loosely quoted: read as Excel would
+    return rows[0] if len(rows) == 1 else None
+
+
+def _rows(path: Path, records, columns: list[str], encoding: str) -> Iterator[tuple[int, dict]]:
     width = len(columns)
     number = 1
     try:
-        for number, cells in enumerate(reader, 2):
+        # Rows are numbered as a spreadsheet shows them (the header is row 1), whatever lines a
+        # quoted cell spans.
+        for number, (_line, cells) in enumerate(records, 2):
+            if isinstance(cells, RowProblem):
+                yield number, cells
+                continue
             if len(cells) != width:
                 if not "".join(cells).strip():
                     continue  # blank lines at the end of Excel exports

@@ -164,3 +164,31 @@ def test_unknown_extension_and_adapter(db, tmp_path):
         import_source(db, ImportRequest(path, "incident"))
     with pytest.raises(InputError, match=r"unknown adapter 'nope' \(available: csv, json, jsonl, sqlite, xlsx\)"):
         import_source(db, ImportRequest(path, "incident", adapter="nope"))
+
+
+def test_a_stray_quote_costs_one_row_not_the_rest_of_the_file(db, tmp_path):
+    from carecheck.importer import ImportRequest, import_source
+
+    rows = [["id", "service", "occurred_at", "cause"]]
+    rows += [[f"I{n}", "Oak", "02/04/2026 10:00", "fall"] for n in range(1, 61)]
+    path = tmp_path / "register.csv"
+    lines = [",".join(row) for row in rows]
+    lines[11] = 'I11,Oak,02/04/2026 10:00,"fall'  # row 11 of the register opens a quote it never closes
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = import_source(db, ImportRequest(path, "incident"))
+    assert (result.rows_read, result.rows_accepted, result.rows_rejected) == (60, 59, 1)
+    (row, reason), = db.execute("SELECT row, reason FROM rejected_rows").fetchall()
+    assert row == 12 and "a quoted cell opened on this row is not closed within 50 lines" in reason
+    assert db.execute("SELECT MAX(length(cause)) FROM incident").fetchone() == (4,)  # nothing swallowed
+
+
+def test_quoted_cells_spanning_lines_and_loose_quotes_still_read(db, tmp_path):
+    from carecheck.importer import ImportRequest, import_source
+
+    path = tmp_path / "ok.csv"
+    path.write_text('id,service,occurred_at,cause\nI1,Oak,02/04/2026,"fell\nin the lounge"\nI2,Oak,02/04/2026,5" step\n'
+                    'I3,Oak,02/04/2026,"said ""ouch"""\n', encoding="utf-8")
+    result = import_source(db, ImportRequest(path, "incident"))
+    assert (result.rows_read, result.rows_accepted, result.rows_rejected) == (3, 3, 0)
+    assert dict(db.execute("SELECT id, cause FROM incident").fetchall()) == {
+        "I1": "fell\nin the lounge", "I2": '5" step', "I3": 'said "ouch"'}
