@@ -59,7 +59,7 @@ def _cached(parse: Callable[[Any], Any]) -> Callable[[Any], str]:
 
 def _text(value: Any) -> Any:
     if value.__class__ is str:
-        value = value.strip()  # usually stripped already; a value map's word may not be
+        value = records.clean_text(value)  # usually stripped already; a value map's word may not be
         if not value:
             raise Fallback
         return value
@@ -233,8 +233,8 @@ class FastRows:
             else:
                 lines.append("    v = None")
             # A plain column's text is already stripped and non-empty: it is its own column value.
-            call = (f"(v if v.__class__ is str else convert{i}(v))" if convert is _text and column is not None
-                    else f"convert{i}(v)")
+            call = (f"(v if v.__class__ is str and v.isascii() else convert{i}(v))"
+                    if convert is _text and column is not None else f"convert{i}(v)")
             if info.is_required():
                 lines += ["    if v is None:", "        raise Fallback", f"    c{i} = {call}"]
             else:

@@ -77,6 +77,9 @@ class ImportResult:
     fields_left_empty: dict[str, int] = field(default_factory=dict)
     #: field -> distinct values seen in its short text or code field (up to VALUES_SHOWN + 1)
     values_seen: dict[str, set] = field(default_factory=dict)
+    #: Rows whose id held invisible characters (zero-width, bidirectional marks, a BOM) or another
+    #: Unicode form, cleaned before it was compared or stored.
+    ids_cleaned: int = 0
     records_new: int = 0
     records_changed: int = 0
     records_unchanged: int = 0
@@ -209,6 +212,8 @@ class _Batch:
     findings: list[tuple] = field(default_factory=list)
     #: field -> distinct values seen (up to VALUES_SHOWN + 1), for the import summary
     values: dict[str, set] = field(default_factory=dict)
+    #: rows whose id held invisible characters or another Unicode form, cleaned
+    ids_cleaned: int = 0
 
 
 class _Reader:
@@ -225,6 +230,8 @@ class _Reader:
         self.content = model.content_fields()
         self.dates = {name for name in self.content if _is_date(model.model_fields[name].annotation)}
         self.required = set(model.required_fields())
+        used = compiled.columns_used.get("id")
+        self.id_column = used if used and " + " not in used and used != "(default)" else None
         # The words of short text and code fields (not ids, people or free text), so a user can check
         # them against a domain's words ("Medicine" against "medication").
         refs = set(model.references()) | model.free_text_fields()
@@ -245,11 +252,12 @@ class _Reader:
         self.rows_rejected = 0
         self.rows_left_out = 0
         self.findings: list[tuple] = []
+        self.ids_cleaned = 0
 
     def take(self) -> _Batch:
         batch = _Batch(self.accepted, self.rejected, self.rejections, self.rows_read, self.rows_rejected,
                        self.rows_left_out, self.findings,
-                       {name: set(seen) for name, seen in self.seen.items() if seen})
+                       {name: set(seen) for name, seen in self.seen.items() if seen}, self.ids_cleaned)
         self._new_batch()
         return batch
 
@@ -321,6 +329,9 @@ class _Reader:
             content = self._slow(row_number, row)
             if content is None:
                 return
+        raw_id = row.get(self.id_column) if self.id_column else None
+        if raw_id.__class__ is str and not raw_id.isascii() and raw_id.strip() != content[0]:
+            self.ids_cleaned += 1
         for index, name in self.watched:
             value = content[index]
             seen = self.seen[name]
@@ -401,6 +412,7 @@ class _Writer:
         result.rows_read += batch.rows_read
         result.rows_rejected += batch.rows_rejected
         result.rows_left_out += batch.rows_left_out
+        result.ids_cleaned += batch.ids_cleaned
         for name, seen in batch.values.items():
             into = result.values_seen.setdefault(name, set())
             for value in seen:

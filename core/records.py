@@ -8,6 +8,8 @@ record by id, so reference checks and the generated ``docs/records.md`` come fro
 
 from __future__ import annotations
 
+import unicodedata
+
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -78,12 +80,25 @@ def _optional_bool(value: Any) -> Any:
     return None if value is None else _to_bool(value)
 
 
+def clean_text(value: str) -> str:
+    """Short text as carecheck compares and stores it: Unicode NFC, format characters (zero-width
+    spaces, bidirectional marks, byte-order marks from concatenated exports) removed, surrounding
+    space trimmed, so look-alike ids are one id."""
+    if value.isascii():
+        return value.strip()
+    value = unicodedata.normalize("NFC", value)
+    return "".join(c for c in value if unicodedata.category(c) != "Cf").strip()
+
+
 def _text(value: Any) -> Any:
     value = _blank_to_none(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         # Spreadsheet cells turn ids like 1001 into numbers; ids are text.
         return str(int(value)) if float(value).is_integer() else str(value)
-    return value.strip() if isinstance(value, str) else value
+    if isinstance(value, str):
+        value = clean_text(value)
+        return value or None
+    return value
 
 
 # A date and time, or a date alone when the source gives no time of day (never read as midnight).

@@ -192,3 +192,15 @@ def test_quoted_cells_spanning_lines_and_loose_quotes_still_read(db, tmp_path):
     assert (result.rows_read, result.rows_accepted, result.rows_rejected) == (3, 3, 0)
     assert dict(db.execute("SELECT id, cause FROM incident").fetchall()) == {
         "I1": "fell\nin the lounge", "I2": '5" step', "I3": 'said "ouch"'}
+
+
+def test_look_alike_ids_are_one_id(db, tmp_path):
+    from carecheck.importer import ImportRequest, import_source
+
+    path = tmp_path / "ids.csv"
+    ids = ["IN-9200", "IN-\u200b9200", "\u200fIN-9200", "\ufeffIN-9200", "CAFE\u0301-1"]
+    path.write_text("id,service,occurred_at\n" + "".join(f"{i},Oak,02/04/2026\n" for i in ids), encoding="utf-8")
+    result = import_source(db, ImportRequest(path, "incident"))
+    # The zero-width space, right-to-left mark and byte-order mark are removed: three repeats of IN-9200.
+    assert (result.rows_read, result.rows_accepted, result.rows_rejected, result.ids_cleaned) == (5, 2, 3, 4)
+    assert sorted(i for (i,) in db.execute("SELECT id FROM incident")) == ["CAFÉ-1", "IN-9200"]
