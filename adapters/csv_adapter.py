@@ -136,8 +136,17 @@ def _records(handle, delimiter: str, max_lines: int, max_chars: int) -> Iterator
             text += following[1]
 
 
+#: Stands in for a NUL byte while the csv module reads a line (it refuses NUL); put back after.
+_NUL_STAND_IN = "\ue000"
+# A long narrative in one quoted cell is read, not refused: limits on cells are carecheck's own.
+csv.field_size_limit(1 << 24)
+
+
 def _closed(text: str, delimiter: str) -> list[str] | None:
     """The cells of ``text`` if it is one whole record (every quoted cell closed), else None."""
+    if "\x00" in text:
+        cells = _closed(text.replace("\x00", _NUL_STAND_IN), delimiter)
+        return None if cells is None else [cell.replace(_NUL_STAND_IN, "\x00") for cell in cells]
     lines = text.splitlines(keepends=True)
     try:
         rows = list(csv.reader(lines, delimiter=delimiter, strict=True))

@@ -13,6 +13,23 @@ from carecheck.errors import InputError
 from .sniff import describe_binary, head
 
 
+#: How deeply a record may nest objects and arrays; deeper is refused, never a crash.
+MAX_DEPTH = 64
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests objects and arrays (worked out without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            if depth > MAX_DEPTH:
+                return depth
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 def _peek_columns(first: tuple[int, Any] | None) -> list[str]:
     if first and isinstance(first[1], dict):
         return list(first[1])
@@ -45,6 +62,12 @@ def _lines(path: Path, handle) -> Iterator[tuple[int, Any]]:
                 value = json.loads(line)
             except json.JSONDecodeError as error:
                 yield number, RowProblem(f"not valid JSON ({error.msg} at column {error.colno})")
+                continue
+            except RecursionError:
+                yield number, RowProblem(f"nested deeper than {MAX_DEPTH} levels")
+                continue
+            if _depth(value) > MAX_DEPTH:
+                yield number, RowProblem(f"nested deeper than {MAX_DEPTH} levels")
                 continue
             if not isinstance(value, dict):
                 yield number, RowProblem("not a JSON object")
@@ -81,13 +104,15 @@ def _refuse_wrapped(path: Path) -> None:
             data = json.load(handle)
     except (UnicodeDecodeError, json.JSONDecodeError, OSError):
         return  # JSON Lines, or not JSON: the JSON Lines reader says what is wrong, line by line
+    except RecursionError:
+        raise InputError(f"{path}: the JSON is nested deeper than {MAX_DEPTH} levels") from None
     if not isinstance(data, dict):
         return
     nested = [key for key, value in data.items() if isinstance(value, list) and value and isinstance(value[0], dict)]
     if nested or "\n" in path.read_text(encoding="utf-8-sig").strip():
         keys = ", ".join(repr(key) for key in list(data)[:10]) or "none"
         hint = f"; the records look to be under {nested[0]!r}: export that array" if nested else ""
-        raise InputError(f"{path}: the top level is a JSON object (keys: {keys}), not an array of records{hint}")
+        raise InputError(f"{path}: not a JSON array (found an object with keys {keys}){hint}")
 
 
 class JSONAdapter(Adapter):
@@ -107,12 +132,19 @@ class JSONAdapter(Adapter):
             raise InputError(f"{path}: the text is not UTF-8, as JSON must be") from None
         except json.JSONDecodeError as error:
             raise InputError(f"{path}: line {error.lineno}: not valid JSON ({error.msg})") from None
+        except RecursionError:
+            raise InputError(f"{path}: the JSON is nested deeper than {MAX_DEPTH} levels") from None
         if not data:
             raise InputError(f"{path}: the file is empty (an empty JSON array)")
 
         def rows() -> Iterator[tuple[int, Any]]:
             for number, item in enumerate(data, 1):
-                yield number, item if isinstance(item, dict) else RowProblem("array item is not a JSON object")
+                if not isinstance(item, dict):
+                    yield number, RowProblem("array item is not a JSON object")
+                elif _depth(item) > MAX_DEPTH:
+                    yield number, RowProblem(f"nested deeper than {MAX_DEPTH} levels")
+                else:
+                    yield number, item
 
         return SourceRows(_peek_columns((1, data[0])), rows(), str(path))
 

@@ -37,6 +37,18 @@ def describe_binary(start: bytes) -> str | None:
     return None
 
 
+_CONTROL = bytes(b for b in range(32) if b not in (9, 10, 13))
+
+
+def _binary(chunk: bytes) -> bool:
+    """Binary, not text: control bytes (other than tab and line ends) more than one in a hundred.
+    A stray NUL in a text export costs its cell, not the file."""
+    if b"\x00" not in chunk and not any(byte in chunk for byte in _CONTROL[1:4]):
+        return False
+    controls = len(chunk) - len(chunk.translate(None, _CONTROL))
+    return controls > max(1, len(chunk) // 100)
+
+
 def text_encoding(path: Path, what: str) -> str:
     """Decide how a text export is encoded: UTF-8 (with or without BOM), else Windows-1252.
 
@@ -56,7 +68,7 @@ def text_encoding(path: Path, what: str) -> str:
     decoder = codecs.getincrementaldecoder("utf-8")()
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):
-            if b"\x00" in chunk:
+            if _binary(chunk):
                 raise InputError(f"{path}: this is a binary file, not {what}")
             try:
                 decoder.decode(chunk)

@@ -59,6 +59,8 @@ def _cached(parse: Callable[[Any], Any]) -> Callable[[Any], str]:
 
 def _text(value: Any) -> Any:
     if value.__class__ is str:
+        if "\x00" in value or len(value) > records.MAX_TEXT:
+            raise Fallback
         value = records.clean_text(value)  # usually stripped already; a value map's word may not be
         if not value:
             raise Fallback
@@ -113,8 +115,8 @@ def _list(value: Any) -> str:
 
 
 def _free_text(value: Any) -> str:
-    if value.__class__ is not str:
-        raise Fallback  # pydantic refuses a number for a text field: let it say so
+    if value.__class__ is not str or "\x00" in value or len(value) > records.MAX_FREE_TEXT:
+        raise Fallback  # pydantic refuses a number, a NUL byte or an oversized narrative: let it say so
     return value.strip()
 
 
@@ -152,6 +154,7 @@ def _constrained(convert: Callable[[Any], Any], info: FieldInfo) -> Callable[[An
 
 
 _VALIDATORS = {
+    records._free_text: _free_text,
     records._text: _text,
     records._to_bool: _to_bool,
     records._optional_bool: _to_bool,
@@ -233,8 +236,9 @@ class FastRows:
             else:
                 lines.append("    v = None")
             # A plain column's text is already stripped and non-empty: it is its own column value.
-            call = (f"(v if v.__class__ is str and v.isascii() else convert{i}(v))"
-                    if convert is _text and column is not None else f"convert{i}(v)")
+            # Plain ASCII text with no NUL, within the short-text limit, is its own column value.
+            call = (f"(v if v.__class__ is str and v.isascii() and '\\x00' not in v and len(v) <= {records.MAX_TEXT}"
+                    f" else convert{i}(v))" if convert is _text and column is not None else f"convert{i}(v)")
             if info.is_required():
                 lines += ["    if v is None:", "        raise Fallback", f"    c{i} = {call}"]
             else:

@@ -627,8 +627,6 @@ def import_source(
                 writer.write(batch)
                 if progress:
                     progress(result.rows_read)
-            if result.rows_read == 0:
-                raise InputError(f"{path}: the file has a header but no rows")
             writer.finish()
             _keep_calendar(db, model)
             db.conn.execute(

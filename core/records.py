@@ -90,13 +90,32 @@ def clean_text(value: str) -> str:
     return "".join(c for c in value if unicodedata.category(c) != "Cf").strip()
 
 
+#: The longest short text (a code, id or name) and the longest narrative a record may hold.
+MAX_TEXT, MAX_FREE_TEXT = 10_000, 100_000
+
+
+def _checked(value: str, limit: int) -> str:
+    """A text value with no NUL byte and within ``limit`` characters: else not readable (the field
+    is left empty, or a required one rejects the row), never quoted."""
+    if "\x00" in value:
+        raise ValueError("holds a NUL byte")
+    if len(value) > limit:
+        raise ValueError(f"is longer than {limit:,} characters")
+    return value
+
+
+def _free_text(value: Any) -> Any:
+    value = _blank_to_none(value)
+    return _checked(value, MAX_FREE_TEXT) if isinstance(value, str) else value
+
+
 def _text(value: Any) -> Any:
     value = _blank_to_none(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         # Spreadsheet cells turn ids like 1001 into numbers; ids are text.
         return str(int(value)) if float(value).is_integer() else str(value)
     if isinstance(value, str):
-        value = clean_text(value)
+        value = clean_text(_checked(value, MAX_TEXT))
         return value or None
     return value
 
@@ -113,6 +132,7 @@ MaybeYesNo = Annotated[bool | None, BeforeValidator(_optional_bool)]
 Count = Annotated[int, BeforeValidator(_int)]
 Text = Annotated[str, BeforeValidator(_text)]
 IdList = Annotated[list[str], BeforeValidator(_to_list)]
+FreeText = Annotated[str, BeforeValidator(_free_text)]
 
 
 def Code(*values: str):
@@ -282,8 +302,8 @@ class SafeguardingConcern(Record):
     is_allegation_of_abuse: MaybeYesNo = Field(
         default=None, description="Whether the concern is an allegation of abuse (CQC must be notified without delay); "
                                   "empty when not recorded.")
-    concern: str | None = free_text("What was seen or heard: the concern as recorded.")
-    immediate_action: str | None = free_text("The immediate protection action taken.")
+    concern: FreeText | None = free_text("What was seen or heard: the concern as recorded.")
+    immediate_action: FreeText | None = free_text("The immediate protection action taken.")
     immediate_action_at: Timestamp | None = Field(default=None, description="When the immediate protection action was taken.")
     screened_at: Timestamp | None = Field(default=None, description="When the team leader's initial screening decision was recorded.")
     manager_decision_at: Timestamp | None = Field(
@@ -292,9 +312,9 @@ class SafeguardingConcern(Record):
     manager_decision: Code("refer", "no_referral", "pending") | None = Field(
         default=None, description="The escalation decision: refer to the local authority, or no referral."
     )
-    decision_rationale: str | None = free_text("Why the escalation decision was made.")
+    decision_rationale: FreeText | None = free_text("Why the escalation decision was made.")
     referral_at: Timestamp | None = Field(default=None, description="When an external referral was made, if it was.")
-    follow_up: str | None = free_text("Follow-up actions agreed.")
+    follow_up: FreeText | None = free_text("Follow-up actions agreed.")
     follow_up_completed_at: Timestamp | None = Field(default=None, description="When follow-up actions were completed.")
     outcome_review_at: Timestamp | None = Field(default=None, description="When the outcome review was recorded.")
     outcome: Code("risk_removed", "risk_reduced", "risk_remains") | None = Field(
@@ -343,9 +363,9 @@ class Incident(Record):
     harm_level: HarmLevel | None = Field(
         default=None, description="Physical harm level (NHS LFPSE): none, low, moderate, severe, fatal; empty when "
                                   "not recorded (unknown, never read as no harm).")
-    description: str | None = free_text("What happened.")
-    immediate_action: str | None = free_text("Immediate action taken.")
-    witnesses: str | None = free_text("Witnesses.")
+    description: FreeText | None = free_text("What happened.")
+    immediate_action: FreeText | None = free_text("Immediate action taken.")
+    witnesses: FreeText | None = free_text("Witnesses.")
     police_involved: MaybeYesNo = Field(default=None, description="Whether the police were informed or investigated "
                                                                  "(a CQC notification, REG2009-18); empty when unknown.")
     serious_injury: MaybeYesNo = Field(default=None, description="Whether the incident caused a serious injury, such as "
@@ -357,7 +377,7 @@ class Incident(Record):
                                   "for the duty of candour (regulation 20(9)); empty when not recorded.")
     reviewed_at: Timestamp | None = Field(default=None, description="When the registered manager's review was recorded.")
     reviewed_by: Text | None = Field(default=None, description="Role or staff id of the reviewer.")
-    root_cause: str | None = free_text("The root cause analysis.")
+    root_cause: FreeText | None = free_text("The root cause analysis.")
     learning_shared_at: Timestamp | None = Field(default=None, description="When the learning was shared with staff.")
     learning_action_id: Text | None = ref("improvement_action", "The improvement action that carries the learning.")
     duty_of_candour_at: Timestamp | None = Field(
@@ -379,8 +399,8 @@ class OversightVisit(Record):
     visitor: Text | None = Field(default=None, description="Name or id of the provider representative.")
     visitor_role: Text | None = Field(default=None, description="Role of the provider representative.")
     visit_type: Code("announced", "unannounced") | None = Field(default=None, description="Announced or unannounced.")
-    sampled: str | None = free_text("What was sampled: records, people and staff spoken to, observations.")
-    findings: str | None = free_text("Findings recorded on the visit template.")
+    sampled: FreeText | None = free_text("What was sampled: records, people and staff spoken to, observations.")
+    findings: FreeText | None = free_text("Findings recorded on the visit template.")
     actions_reviewed: IdList = Field(
         default_factory=list,
         description="Previous actions reviewed at this visit, as ACTION_ID=status entries joined with ; "
@@ -406,7 +426,7 @@ class ImprovementAction(Record):
     source_id: Text | None = Field(
         default=None, description="The id of the record the action came from.", json_schema_extra={"ref": "@source_kind"}
     )
-    description: str | None = free_text("What is to be done.")
+    description: FreeText | None = free_text("What is to be done.")
     owner: Text | None = Field(default=None, description="The named owner, as recorded in the tracker.")
     owner_role: Text | None = Field(default=None, description="The owner's role.")
     raised_on: Day = Field(description="Date the action was agreed (sets its period).")
@@ -414,10 +434,10 @@ class ImprovementAction(Record):
     status: ActionStatus | None = Field(default=None, description="Status in the tracker; empty when not recorded "
                                                                   "(read as not closed).")
     completed_on: Day | None = Field(default=None, description="Date the action was completed.")
-    closure_evidence: str | None = free_text("The follow-up evidence seen at closure.")
+    closure_evidence: FreeText | None = free_text("The follow-up evidence seen at closure.")
     verified_by: Text | None = Field(default=None, description="Who verified the closure evidence (role or id).")
     verified_on: Day | None = Field(default=None, description="When closure evidence was verified.")
-    delay_explanation: str | None = free_text("Why the action is still open past its deadline.")
+    delay_explanation: FreeText | None = free_text("Why the action is still open past its deadline.")
     escalation_id: Text | None = Field(default=None, description="The carecheck escalation the action answers, if any.")
 
 
@@ -436,7 +456,7 @@ class GovernanceItem(Record):
     ) | None = Field(default=None, description="What the item did; empty when not recorded.")
     action_id: Text | None = ref("improvement_action", "The improvement action checked at this item, if any.")
     chaired_by_role: Text | None = Field(default=None, description="Role of the chair or reviewer.")
-    decision: str | None = free_text("What was decided and why; provider challenge recorded.")
+    decision: FreeText | None = free_text("What was decided and why; provider challenge recorded.")
 
 
 class GovernanceActivity(Record):
@@ -457,7 +477,7 @@ class GovernanceActivity(Record):
     records_checked: Count | None = Field(default=None, ge=0, description="How many records were checked.")
     outcome: Code("no_concerns", "concerns_found", "actions_raised", "not_completed") | None = Field(
         default=None, description="The outcome of the check; empty when not recorded (the check still counts as done).")
-    notes: str | None = free_text("Notes of the check.")
+    notes: FreeText | None = free_text("Notes of the check.")
 
 
 class Briefing(Record):
@@ -474,7 +494,7 @@ class Briefing(Record):
     learning_action_id: Text | None = ref("improvement_action", "The learning action shared, if any.")
     attendees: Count | None = Field(default=None, ge=0, description="How many staff attended.")
     understanding_checked: MaybeYesNo = Field(default=None, description="Whether staff understanding was checked.")
-    key_messages: str | None = free_text("Key messages recorded.")
+    key_messages: FreeText | None = free_text("Key messages recorded.")
 
 
 class PracticeObservation(Record):
@@ -492,7 +512,7 @@ class PracticeObservation(Record):
     learning_action_id: Text | None = ref("improvement_action", "The learning action the observation checks, if any.")
     outcome: Code("met", "partially_met", "not_met") = Field(description="Whether practice met the expected standard.")
     staff_aware_of_guidance: MaybeYesNo = Field(default=None, description="Whether staff knew the changed guidance.")
-    findings: str | None = free_text("Findings.")
+    findings: FreeText | None = free_text("Findings.")
 
 
 class AuditResult(Record):
@@ -508,7 +528,7 @@ class AuditResult(Record):
     score: float | None = Field(default=None, ge=0, le=100, description="Score as a percentage, if the audit scores.")
     result: Code("good", "requires_improvement", "poor") = Field(description="Overall result.")
     improvement_action_id: Text | None = ref("improvement_action", "The improvement decision linked to the audit, if any.")
-    findings: str | None = free_text("Findings.")
+    findings: FreeText | None = free_text("Findings.")
 
 
 class Feedback(Record):
@@ -525,7 +545,7 @@ class Feedback(Record):
     feels_safe: MaybeYesNo = Field(default=None, description="Whether the person says they (or their relative) feel safe.")
     rating: Count | None = Field(default=None, ge=1, le=5, description="Rating from 1 (poor) to 5 (excellent), if given.")
     theme: Text | None = Field(default=None, description="Theme code, e.g. safety, staffing, communication.")
-    comments: str | None = free_text("What was said.")
+    comments: FreeText | None = free_text("What was said.")
 
 
 class Supervision(Record):
@@ -542,7 +562,7 @@ class Supervision(Record):
         default=None, description="Routine or targeted.")
     themes: IdList = Field(default_factory=list, description="Theme codes discussed (joined with ;), e.g. recording_quality.")
     related_concern_id: Text | None = ref("safeguarding_concern", "The concern that prompted a targeted supervision, if any.")
-    notes: str | None = free_text("Notes.")
+    notes: FreeText | None = free_text("Notes.")
 
 
 class DailyNote(Record):
@@ -558,7 +578,7 @@ class DailyNote(Record):
     safeguarding_indicator: MaybeYesNo = Field(
         default=None, description="Whether the note was flagged as suggesting abuse, neglect or unexplained risk.")
     screened_at: Timestamp | None = Field(default=None, description="When the team leader screened the note.")
-    note: str | None = free_text("The note.")
+    note: FreeText | None = free_text("The note.")
 
 
 RECORD_MODELS: tuple[type[Record], ...] = (

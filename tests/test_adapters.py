@@ -139,7 +139,6 @@ def test_sqlite_table_with_mapping(db, tmp_path):
     [
         ("empty.csv", b"", "the file is empty"),
         ("blank.csv", b"\r\n\r\n", r"the file is empty \(no header row\)"),
-        ("header.csv", b"id,service,occurred_at\r\n", "the file has a header but no rows"),
         ("book.csv", b"PK\x03\x04rest-of-a-zip", "this is an Excel workbook or other zip archive, not a CSV file"),
         ("data.csv", b"SQLite format 3\x00....", "this is a SQLite database, not a CSV file"),
         ("bin.csv", b"id,service\r\n\x00\x01\x02", "this is a binary file, not a CSV file"),
@@ -204,3 +203,50 @@ def test_look_alike_ids_are_one_id(db, tmp_path):
     # The zero-width space, right-to-left mark and byte-order mark are removed: three repeats of IN-9200.
     assert (result.rows_read, result.rows_accepted, result.rows_rejected, result.ids_cleaned) == (5, 2, 3, 4)
     assert sorted(i for (i,) in db.execute("SELECT id FROM incident")) == ["CAFÉ-1", "IN-9200"]
+
+
+@pytest.mark.parametrize("depth", [70, 5000])
+def test_deeply_nested_json_is_refused_in_one_line(db, tmp_path, depth):
+    from carecheck.errors import InputError
+    from carecheck.importer import ImportRequest, import_source
+
+    path = tmp_path / "deep.json"
+    path.write_text('[{"id": "I1", "service": "Oak", "occurred_at": "02/04/2026", "x": ' + "[" * depth + "]" * depth
+                    + "}]")
+    if depth > 1000:  # past Python's own limit: the whole file is refused, never a crash
+        with pytest.raises(InputError, match="deep.json: the JSON is nested deeper than 64 levels"):
+            import_source(db, ImportRequest(path, "incident"))
+    else:
+        result = import_source(db, ImportRequest(path, "incident"))
+        assert (result.rows_read, result.rows_rejected) == (1, 1)
+        assert result.rejections[0].reason == "nested deeper than 64 levels"
+
+
+def test_a_header_only_file_imports_nothing_and_says_so(run_cli, tmp_path):
+    path = tmp_path / "no-incidents-this-month.csv"
+    path.write_bytes(b"id,service,occurred_at\r\n")
+    result = run_cli("import", path, "--kind", "incident", "--db", tmp_path / "s.db")
+    assert result.exit_code == 0
+    assert result.stdout == (f"{path}: incident: 0 rows read = 0 accepted + 0 rejected + 0 left out; records 0 new, "
+                             "0 changed, 0 unchanged\n  the file has a header and no rows: nothing to import (a period "
+                             "with no records)\n")
+
+
+def test_a_nul_byte_or_an_oversized_cell_costs_only_its_field(db, tmp_path):
+    from carecheck.importer import ImportRequest, import_source
+
+    path = tmp_path / "odd.csv"
+    long_text = "word " * 30_000  # 150,000 characters
+    path.write_bytes((
+        "id,service,occurred_at,cause,description\r\n"
+        "I1,Oak,02/04/2026,fa\x00ll,ok\r\n"            # a NUL in an optional code: left empty
+        f"I2,Oak,02/04/2026,fall,\"{long_text}\"\r\n"   # an oversized narrative: left empty
+        "I3,O\x00ak,02/04/2026,fall,ok\r\n"            # a NUL in the required service: rejected
+        "I4,Oak,02/04/2026,fall,\"quoted \x00 text\"\r\n"
+    ).encode())
+    result = import_source(db, ImportRequest(path, "incident"))
+    assert (result.rows_read, result.rows_accepted, result.rows_rejected) == (4, 3, 1)
+    assert result.fields_left_empty == {"cause": 1, "description": 2}
+    assert db.execute("SELECT row, reason FROM rejected_rows").fetchall() == [(4, "service: holds a NUL byte")]
+    reasons = sorted(r for (r,) in db.execute("SELECT reason FROM field_findings"))
+    assert reasons == ["holds a NUL byte", "holds a NUL byte", "is longer than 100,000 characters"]

@@ -204,8 +204,8 @@ def test_a_nested_json_dump_is_named_with_its_keys(db, tmp_path):
 
     path = tmp_path / "dump.json"
     path.write_text(json_module.dumps({"exported": "2026-04-30", "records": [{"id": "I1"}]}, indent=2))
-    with pytest.raises(InputError, match=r"dump.json: the top level is a JSON object \(keys: 'exported', 'records'\), "
-                                         r"not an array of records; the records look to be under 'records'"):
+    with pytest.raises(InputError, match=r"dump.json: not a JSON array \(found an object with keys 'exported', "
+                                         r"'records'\); the records look to be under 'records'"):
         import_source(db, ImportRequest(path, "incident"))
 
 

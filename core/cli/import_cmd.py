@@ -35,6 +35,8 @@ def _report(result) -> None:
         f" + {result.rows_rejected} rejected + {result.rows_left_out} left out; records {result.records_new} new,"
         f" {result.records_changed} changed, {result.records_unchanged} unchanged"
     )
+    if result.rows_read == 0:
+        click.echo("  the file has a header and no rows: nothing to import (a period with no records)")
     if result.ids_cleaned:
         click.echo(f"  {result.ids_cleaned} id{'s' if result.ids_cleaned != 1 else ''} cleaned of invisible characters "
                    "or another Unicode form before they were compared")
