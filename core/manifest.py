@@ -42,7 +42,8 @@ class Manifest(BaseModel):
     files: list[ManifestEntry] = Field(min_length=1)
 
 
-def load_manifest(path: Path) -> list[ImportRequest]:
+def load_manifest(path: Path, allow_outside: bool = False) -> list[ImportRequest]:
+    """The files a manifest lists, each kept inside the manifest's folder unless ``allow_outside``."""
     path = Path(path)
     data = read_yaml(path, "manifest")
     if isinstance(data, list):
@@ -57,6 +58,9 @@ def load_manifest(path: Path) -> list[ImportRequest]:
     requests = []
     kinds_later = [entry.kind for entry in manifest.files]
     for position, entry in enumerate(manifest.files):
+        if not allow_outside and not (base / entry.path).resolve().is_relative_to(base.resolve()):
+            raise InputError(f"{path}: files[{position}].path {entry.path!r} leads outside the manifest's folder "
+                             "(pass --allow-outside to read it)")
         _check_lookups(path, base, entry, kinds_later[position + 1:])
         mapping = entry.mapping
         if mapping is not None and (base / mapping).exists():

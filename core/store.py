@@ -25,16 +25,34 @@ DEFAULT_DB = "carecheck.db"
 BUSY_TIMEOUT_MS = 10_000
 
 
+#: What opening stores said to the user (a store's permissions tightened); the CLI shows them.
+NOTES: list[str] = []
+
+
 def _create_private(path: Path) -> None:
     if not path.parent.exists():
         raise InputError(f"{path}: the folder {path.parent} does not exist")
     try:
         descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:
+        _owner_only(path)
         return
     except PermissionError:
         raise InputError(f"{path}: permission denied") from None
     os.close(descriptor)
+
+
+def _owner_only(path: Path) -> None:
+    """An existing store holds personal data: group and other permission bits are removed (never
+    a bit added, so a read-only store stays read-only)."""
+    try:
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            os.chmod(path, mode & 0o700)
+            NOTES.append(f"{path}: permissions were {mode:o}; now {mode & 0o700:o}, readable by its owner only "
+                         "(the store holds personal data)")
+    except OSError:
+        pass  # not ours to change: reading it is still allowed
 
 
 def open_store(path: str | Path = DEFAULT_DB) -> Database:

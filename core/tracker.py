@@ -32,8 +32,11 @@ def _targets_in(facts: dict) -> str:
     return ", ".join(dict.fromkeys(name.split(".")[0] for name in facts if "." in name))
 
 
-def tracker_rows(db: Database, verdict: dict) -> list[dict]:
-    """The run's escalations, then every open improvement action in the store for its services."""
+def tracker_rows(db: Database, verdict: dict, include_text: bool = False) -> list[dict]:
+    """The run's escalations, then every open improvement action in the store for its services.
+
+    An action's description is free text from the tracker: left out unless ``include_text``.
+    """
     rows = [
         {"id": e["id"], "kind": "escalation", "service": e["service"], "domain": _words(e["domain"]),
          "target": _targets_in(e["facts"]), "reason": e.get("reason") or e["title"], "trigger": e["trigger"],
@@ -61,7 +64,8 @@ def tracker_rows(db: Database, verdict: dict) -> list[dict]:
             "id": action_id, "kind": "improvement action", "service": service,
             "domain": _words(DOMAIN_OF_SOURCE.get(source_kind or "", "")), "target": "",
             "reason": f"from {source}" if source else (f"answers escalation {escalation_id}" if escalation_id else ""),
-            "trigger": "", "action": description or "", "owner_role": _words(owner_role), "owner": owner or "",
+            "trigger": "", "action": (description or "") if include_text else "(text left out: --include-text)",
+            "owner_role": _words(owner_role), "owner": owner or "",
             "due_date": due or "", "status": "overdue" if overdue else status or "not recorded",
         })
     return rows

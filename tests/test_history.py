@@ -101,7 +101,9 @@ def tracker_db(run_cli, demo_copy, tmp_path):
 
 
 def test_actions_csv_neutralises_formulas(run_cli, tracker_db):
-    result = run_cli("actions", "--db", tracker_db)
+    without = run_cli("actions", "--db", tracker_db).stdout
+    assert "HYPERLINK" not in without and "sort the rota" not in without  # free text only on request
+    result = run_cli("actions", "--db", tracker_db, "--include-text")
     assert result.exit_code == 0
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     by_id = {row["Id"]: row for row in rows}
@@ -121,7 +123,7 @@ def test_actions_csv_neutralises_formulas(run_cli, tracker_db):
 
 def test_actions_xlsx_is_a_real_workbook_with_text_not_formulas(run_cli, tracker_db, tmp_path):
     out = tmp_path / "actions.xlsx"
-    result = run_cli("actions", "--db", tracker_db, "--format", "xlsx", "--output", out)
+    result = run_cli("actions", "--db", tracker_db, "--format", "xlsx", "--output", out, "--include-text")
     assert result.exit_code == 0, result.stderr
     book = openpyxl.load_workbook(out)
     sheet = book["Actions"]

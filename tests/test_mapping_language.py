@@ -274,3 +274,30 @@ def test_a_free_text_column_named_like_a_code_field_costs_no_record(db, log_file
     assert (result.rows_read, result.rows_accepted, result.rows_rejected, result.rows_left_out) == (4, 4, 0, 0)
     assert result.fields_left_empty == {"outcome": 3}  # SG-3's outcome cell is empty: nothing to read
     assert db.execute("SELECT COUNT(*) FROM safeguarding_concern WHERE outcome IS NULL").fetchone() == (4,)
+
+
+def test_a_manifest_path_may_not_leave_its_folder(tmp_path):
+    from carecheck.manifest import load_manifest
+
+    (tmp_path / "export").mkdir()
+    manifest = tmp_path / "export" / "manifest.yaml"
+    manifest.write_text("- {path: ../../../../etc/passwd, kind: incident}\n")
+    with pytest.raises(InputError, match=r"files\[0\].path '../../../../etc/passwd' leads outside the manifest's "
+                                         r"folder \(pass --allow-outside to read it\)"):
+        load_manifest(manifest)
+    assert load_manifest(manifest, allow_outside=True)[0].kind == "incident"
+
+
+def test_an_open_store_is_made_readable_by_its_owner_only(run_cli, tmp_path):
+    import os
+    import stat
+
+    store = tmp_path / "s.db"
+    run_cli("import", write_csv(tmp_path / "i.csv", MIXED[:2]), "--kind", "incident", "--db", store)
+    os.chmod(store, 0o644)
+    result = run_cli("records", "--db", store)
+    assert stat.S_IMODE(os.stat(store).st_mode) == 0o600
+    assert f"Note: {store}: permissions were 644; now 600, readable by its owner only" in result.stderr
+    os.chmod(store, 0o400)  # read-only stays read-only
+    run_cli("records", "--db", store)
+    assert stat.S_IMODE(os.stat(store).st_mode) == 0o400

@@ -54,6 +54,10 @@ class CarecheckGroup(click.Group):
 
 
 def _warn_plugin_failures() -> None:
+    from ..store import NOTES
+
+    while NOTES:
+        click.echo(f"Note: {NOTES.pop(0)}", err=True)
     for failure in plugin_manager.failures():
         key = (failure.plugin, failure.stage)
         if key not in _warned:

@@ -19,12 +19,14 @@ from .options import db_option
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="File to write (required for xlsx; csv goes to standard output without it).")
 @click.option("--by-location", is_flag=True, help="With xlsx: one sheet per location.")
-def actions(db_path, run_id, fmt, output, by_location) -> None:
+@click.option("--include-text", is_flag=True, help="Include the actions' descriptions (free text from the tracker).")
+def actions(db_path, run_id, fmt, output, by_location, include_text) -> None:
     """Export escalations and open improvement actions as an action tracker (CSV or Excel).
 
     Columns: id, kind, service, domain, target, why (in words), action, owner role, owner, due date
-    (a date cell in Excel), status, and the rule's expression for audit. Action text and owner
-    names come from the tracker records, as a tracker needs them.
+    (a date cell in Excel), status, and the rule's expression for audit. Owner names come from the
+    tracker records, as a tracker needs them; the actions' descriptions (free text) only with
+    --include-text.
     Cells that begin with =, +, - or @ are neutralised so a spreadsheet never runs them.
 
     \b
@@ -45,7 +47,7 @@ def actions(db_path, run_id, fmt, output, by_location) -> None:
             if latest is None:
                 raise InputError(f"{db_path}: no run yet; run carecheck run first")
             run_id = latest[0]
-        rows = tracker_rows(db, load_run(db, run_id))
+        rows = tracker_rows(db, load_run(db, run_id), include_text)
     if output is None:
         click.echo(to_csv(rows), nl=False)
         return

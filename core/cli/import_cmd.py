@@ -75,8 +75,10 @@ def _report(result) -> None:
               help="A YAML list of files to import, each with its kind, options and mapping.")
 @click.option("--force", is_flag=True, help="Read the file again even if it is unchanged since its last import.")
 @click.option("--help-adapter", "help_adapter", metavar="NAME", help="List an adapter's options, then stop.")
+@click.option("--allow-outside", is_flag=True, help="Let a manifest name files outside its own folder.")
 @db_option
-def import_(source, kind, adapter, mapping, source_name, options, manifest, force, help_adapter, db_path) -> None:
+def import_(source, kind, adapter, mapping, source_name, options, manifest, force, help_adapter, allow_outside,
+            db_path) -> None:
     """Import records from a file into the evidence store.
 
     Each file is imported whole or not at all. Rows that cannot be read are rejected with their
@@ -100,7 +102,7 @@ def import_(source, kind, adapter, mapping, source_name, options, manifest, forc
     if manifest and (source or kind):
         raise click.UsageError("give either SOURCE with --kind, or --manifest, not both")
     if manifest:
-        requests = load_manifest(manifest)
+        requests = load_manifest(manifest, allow_outside)
     elif source is None:
         raise click.UsageError("give a SOURCE file (with --kind) or --manifest")
     elif kind is None:

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import re
+
 from carecheck import hookimpl
 from carecheck.reporter_api import Reporter
 
 from .table import LEVEL_WORDS, STATUS_WORDS, domain_notes, level_spread, locations_text, needing_attention, percent, waiver_note
 
 
+_MARKDOWN = re.compile(r"([\\`*_\[\]|~])")
+
+
+def md(text) -> str:
+    """Text from the records (service names, owners, reasons) as Markdown shows it literally: HTML
+    is escaped (a viewer that renders Markdown as HTML never runs it) and Markdown's marks are
+    backslashed, on one line."""
+    escaped = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    escaped = _MARKDOWN.sub(r"\\\1", escaped).replace("\r", " ").replace("\n", " ")
+    if escaped[:1] in ("#", "-", "+") or re.match(r"\d+[.)]", escaped):
+        escaped = "\\" + escaped  # a block mark where a line might start
+    return escaped
+
+
 def _cell(text) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return md(text)
 
 
 def _table(headers: list[str], rows: list[list]) -> list[str]:
@@ -24,9 +40,9 @@ def render_markdown(verdict: dict) -> str:
         f"# Service recovery assurance: {verdict['ruleset']['name']}",
         "",
         f"As of {verdict['as_of']}; current review period {verdict['periods']['current'] or '-'}. "
-        f"Services: {', '.join(s['service'] for s in verdict['services'])}.",
+        f"Services: {', '.join(md(s['service']) for s in verdict['services'])}.",
         "",
-        f"**{overall['summary'].replace(overall['disclaimer'], '').strip()}** *{overall['disclaimer']}*",
+        f"**{md(overall['summary'].replace(overall['disclaimer'], '').strip())}** *{md(overall['disclaimer'])}*",
         "",
     ]
     attention = needing_attention(verdict)
@@ -38,7 +54,7 @@ def render_markdown(verdict: dict) -> str:
         lines.append("None: every location is assured or better.")
     lines.append("")
     for warning in verdict["warnings"]:
-        lines.append(f"> Warning: {warning}")
+        lines.append(f"> Warning: {md(warning)}")
     if verdict["warnings"]:
         lines.append("")
     lines += ["## Domains", ""]
@@ -58,11 +74,13 @@ def render_markdown(verdict: dict) -> str:
     summary = verdict["commissioner_summary"]
     lines += ["", "## Commissioner summary", "", "A target is listed where its worst location puts it.", "",
               "**What has improved**", ""]
-    lines += [f"- {l['title']}: {locations_text(l['locations'])}" for l in summary["improved"]] or ["- Nothing yet."]
+    lines += [f"- {md(l['title'])}: {md(locations_text(l['locations']))}" for l in summary["improved"]] \
+        or ["- Nothing yet."]
     lines += ["", "**What has been maintained**", ""]
-    lines += [f"- {l['title']}: {locations_text(l['locations'])}" for l in summary["maintained"]] or ["- Nothing."]
+    lines += [f"- {md(l['title'])}: {md(locations_text(l['locations']))}" for l in summary["maintained"]] \
+        or ["- Nothing."]
     lines += ["", "**What remains under review**", ""]
-    lines += [f"- {l['title']} ({STATUS_WORDS[l['status']]}): {l['reason']}" for l in summary["under_review"]] \
+    lines += [f"- {md(l['title'])} ({STATUS_WORDS[l['status']]}): {md(l['reason'])}" for l in summary["under_review"]] \
         or ["- Nothing."]
     lines += ["", "**What extra controls are in place**", ""]
     controls = summary["extra_controls"]
@@ -80,7 +98,7 @@ def render_markdown(verdict: dict) -> str:
              for domain in location["domains"] for warning in domain.get("warnings", [])]
     if notes:
         lines += ["", "**What the records say at the locations needing attention**", ""]
-        lines += [f"- {service} ({domain}): {warning}" for service, domain, warning in notes]
+        lines += [f"- {md(service)} ({md(domain)}): {md(warning)}" for service, domain, warning in notes]
     if not controls["escalations"] and not controls["open_actions"]:
         lines.append("- None.")
     if verdict["waivers"]:
