@@ -193,3 +193,11 @@ def test_command_modules_import_nothing_from_the_cli_package_itself():
                 assert {alias.name for alias in node.names} <= submodules, path.name
             if isinstance(node, ast.ImportFrom) and node.module == "carecheck.cli":
                 raise AssertionError(f"{path.name} imports carecheck.cli")
+
+
+def test_a_usage_error_is_one_line_naming_the_option(run_cli, tmp_path):
+    result = run_cli("run", "--as-of", "31/13/2026", "--db", tmp_path / "x.db")
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("Error: Invalid value for '--as-of': ")
+    assert result.stderr.endswith("(see carecheck run --help)\n")

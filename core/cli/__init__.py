@@ -33,6 +33,24 @@ class InternalError(click.ClickException):
 class CarecheckGroup(click.Group):
     """Turns carecheck's own exceptions into one-line messages and keeps tracebacks for bugs."""
 
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.UsageError as error:
+            # One line, naming the option, as every other error: click's usage block is for --help.
+            command = error.ctx.command_path if error.ctx else "carecheck"
+            click.echo(f"Error: {error.format_message()} (see {command} --help)", err=True)
+            sys.exit(EXIT_INPUT_ERROR)
+        except click.exceptions.ClickException as error:
+            error.show()
+            sys.exit(error.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
