@@ -38,8 +38,12 @@ class XLSXAdapter(Adapter):
             raise InputError(f"{path}: this is {kind}, not an Excel .xlsx workbook")
         try:
             book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
-            raise InputError(f"{path}: not a readable Excel workbook ({type(error).__name__})") from None
+        except KeyError:
+            raise InputError(f"{path}: a zip archive, but not an Excel workbook (no workbook inside it)") from None
+        except zipfile.BadZipFile:
+            raise InputError(f"{path}: not a readable Excel workbook (the zip archive is damaged)") from None
+        except (OSError, ValueError) as error:
+            raise InputError(f"{path}: not a readable Excel workbook ({error})") from None
         try:
             if options.sheet is None:
                 sheet = book.worksheets[0]

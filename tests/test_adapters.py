@@ -250,3 +250,16 @@ def test_a_nul_byte_or_an_oversized_cell_costs_only_its_field(db, tmp_path):
     assert db.execute("SELECT row, reason FROM rejected_rows").fetchall() == [(4, "service: holds a NUL byte")]
     reasons = sorted(r for (r,) in db.execute("SELECT reason FROM field_findings"))
     assert reasons == ["holds a NUL byte", "holds a NUL byte", "is longer than 100,000 characters"]
+
+
+def test_a_zip_renamed_to_xlsx_is_named_plainly(db, tmp_path):
+    import zipfile
+
+    from carecheck.errors import InputError
+    from carecheck.importer import ImportRequest, import_source
+
+    path = tmp_path / "zip-renamed.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("hello.txt", "hi")
+    with pytest.raises(InputError, match=r"zip-renamed.xlsx: a zip archive, but not an Excel workbook"):
+        import_source(db, ImportRequest(path, "incident"))
