@@ -15,7 +15,7 @@ import json
 import os
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -34,6 +34,8 @@ from .records import Record, model_for
 from .store import cached_bank_holidays, record_columns, to_column
 
 BATCH_ROWS = 5_000
+#: Event dates before this are implausible for the evidence of a care service today.
+EARLIEST = "2000-01-01"
 #: Distinct values of a text field an import summary shows.
 VALUES_SHOWN = 10
 #: Fields whose values an import summary never lists: ids, and the names of people.
@@ -80,6 +82,9 @@ class ImportResult:
     #: Rows whose id held invisible characters (zero-width, bidirectional marks, a BOM) or another
     #: Unicode form, cleaned before it was compared or stored.
     ids_cleaned: int = 0
+    #: Rows kept with an implausible event date (before 2000, or after the import's clock): flagged,
+    #: and never counted in a review period.
+    implausible_dates: int = 0
     records_new: int = 0
     records_changed: int = 0
     records_unchanged: int = 0
@@ -214,6 +219,8 @@ class _Batch:
     values: dict[str, set] = field(default_factory=dict)
     #: rows whose id held invisible characters or another Unicode form, cleaned
     ids_cleaned: int = 0
+    #: (import id, source file, row, field, reason) of rows kept with an implausible event date
+    flags: list[tuple] = field(default_factory=list)
 
 
 class _Reader:
@@ -230,6 +237,8 @@ class _Reader:
         self.content = model.content_fields()
         self.dates = {name for name in self.content if _is_date(model.model_fields[name].annotation)}
         self.required = set(model.required_fields())
+        self.event_index = self.content.index(model.event_field)
+        self.latest = (datetime.now(LONDON).date() + timedelta(days=1)).isoformat()
         used = compiled.columns_used.get("id")
         self.id_column = used if used and " + " not in used and used != "(default)" else None
         # The words of short text and code fields (not ids, people or free text), so a user can check
@@ -253,11 +262,13 @@ class _Reader:
         self.rows_left_out = 0
         self.findings: list[tuple] = []
         self.ids_cleaned = 0
+        self.flags: list[tuple] = []
 
     def take(self) -> _Batch:
         batch = _Batch(self.accepted, self.rejected, self.rejections, self.rows_read, self.rows_rejected,
                        self.rows_left_out, self.findings,
-                       {name: set(seen) for name, seen in self.seen.items() if seen}, self.ids_cleaned)
+                       {name: set(seen) for name, seen in self.seen.items() if seen}, self.ids_cleaned,
+                       self.flags)
         self._new_batch()
         return batch
 
@@ -329,6 +340,11 @@ class _Reader:
             content = self._slow(row_number, row)
             if content is None:
                 return
+        event = content[self.event_index]
+        if event is not None and (event < EARLIEST or event[:10] > self.latest):
+            # Stored, but never a review period's evidence nor its freshness: flagged instead.
+            self.flags.append((self.import_id, self.source_file, row_number, self.model.event_field,
+                               f"an implausible event date ({event[:10]}): before 2000 or after the import"))
         raw_id = row.get(self.id_column) if self.id_column else None
         if raw_id.__class__ is str and not raw_id.isascii() and raw_id.strip() != content[0]:
             self.ids_cleaned += 1
@@ -413,6 +429,11 @@ class _Writer:
         result.rows_rejected += batch.rows_rejected
         result.rows_left_out += batch.rows_left_out
         result.ids_cleaned += batch.ids_cleaned
+        result.implausible_dates += len(batch.flags)
+        if batch.flags:
+            self.db.conn.executemany(
+                "INSERT INTO field_findings (import_id, source_file, row, field, reason) VALUES (?, ?, ?, ?, ?)",
+                batch.flags)
         for name, seen in batch.values.items():
             into = result.values_seen.setdefault(name, set())
             for value in seen:

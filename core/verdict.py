@@ -298,6 +298,8 @@ class DataQuality(_Model):
     rows_rejected: int
     fields_left_empty: int = Field(
         default=0, description="Optional values left empty on import because they could not be read (records kept).")
+    implausible_dates: int = Field(
+        default=0, description="Records dated before 2000 or after today: stored, never counted in a period.")
     dangling_references: int
     dangling_examples: list[str]
     low_denominators: list[LowDenominator]

@@ -263,3 +263,19 @@ def test_a_zip_renamed_to_xlsx_is_named_plainly(db, tmp_path):
         archive.writestr("hello.txt", "hi")
     with pytest.raises(InputError, match=r"zip-renamed.xlsx: a zip archive, but not an Excel workbook"):
         import_source(db, ImportRequest(path, "incident"))
+
+
+def test_implausible_dates_are_flagged_and_never_counted(run_cli, tmp_path):
+    import json as json_module
+
+    store = tmp_path / "s.db"
+    path = tmp_path / "incidents.csv"
+    path.write_text("id,service,occurred_at,reviewed_at\nI1,Oak,02/04/2026 10:00,03/04/2026 10:00\n"
+                    "I2,Oak,02/04/2031 10:00,\nI3,Oak,02/04/1926 10:00,\n", encoding="utf-8")
+    result = run_cli("import", path, "--kind", "incident", "--db", store)
+    assert "2 rows kept with an implausible event date (before 2000, or after today)" in result.stdout
+    verdict = json_module.loads(run_cli("run", "--db", store, "--as-of", "2026-05-31", "--engine", "reference",
+                                        "--format", "json").stdout)
+    assert verdict["periods"]["evaluated"][0] == "2026-04"  # 1926 never stretches the periods back
+    assert verdict["audit"]["source_freshness"]["incident"] == "2026-04-02T10:00:00+01:00"  # 2031 never looks fresh
+    assert verdict["data_quality"]["implausible_dates"] == 2

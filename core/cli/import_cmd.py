@@ -37,6 +37,9 @@ def _report(result) -> None:
     )
     if result.rows_read == 0:
         click.echo("  the file has a header and no rows: nothing to import (a period with no records)")
+    if result.implausible_dates:
+        click.echo(f"  {result.implausible_dates} row{'s' if result.implausible_dates != 1 else ''} kept with an "
+                   "implausible event date (before 2000, or after today): flagged, never counted in a review period")
     if result.ids_cleaned:
         click.echo(f"  {result.ids_cleaned} id{'s' if result.ids_cleaned != 1 else ''} cleaned of invisible characters "
                    "or another Unicode form before they were compared")

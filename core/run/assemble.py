@@ -301,6 +301,7 @@ def verdict(db: Database, scope: RunScope, engine, domains: list[dict], figures:
         "data_quality": {
             "rows_rejected": quality.rejected,
             "fields_left_empty": quality.fields_left_empty,
+            "implausible_dates": quality.implausible_dates,
             "dangling_references": len(findings),
             "dangling_examples": [
                 f"{f.kind} {f.record_id}: {f.field} -> {f.target_kind} {f.target_id}" for f in findings[:10]

@@ -172,6 +172,8 @@ class Quality:
     records_read: int = 0
     #: Optional values left empty on import because they could not be read.
     fields_left_empty: int = 0
+    #: Records of the used kinds dated before 2000 or after today: stored, never counted.
+    implausible_dates: int = 0
 
 
 def quality_reads(db: Database, used: set[str], first: date, as_of: date) -> Quality:
@@ -188,8 +190,16 @@ def quality_reads(db: Database, used: set[str], first: date, as_of: date) -> Qua
     (rejected,) = db.execute("SELECT COUNT(*) FROM rejected_rows").fetchone()
     (left_empty,) = db.execute("SELECT COUNT(*) FROM field_findings").fetchone()
     freshness = {}
+    implausible = 0
+    latest = (as_of + timedelta(days=1)).isoformat()
     for kind, model in KINDS.items():
-        (newest,) = db.execute(f"SELECT MAX([{model.event_field}]) FROM [{kind}]").fetchone()  # indexed
+        # A record dated after as-of never makes a kind look fresh.
+        (newest,) = db.execute(f"SELECT MAX([{model.event_field}]) FROM [{kind}] WHERE [{model.event_field}] < ?",
+                               [latest]).fetchone()  # indexed
+        if kind != "service" and kind in used:
+            (count,) = db.execute(f"SELECT COUNT(*) FROM [{kind}] WHERE [{model.event_field}] < '2000-01-01' "
+                                  f"OR [{model.event_field}] >= ?", [_tomorrow()]).fetchone()
+            implausible += count
         if newest and kind != "service":
             freshness[kind] = newest
     actions = db.execute(
@@ -197,7 +207,15 @@ def quality_reads(db: Database, used: set[str], first: date, as_of: date) -> Qua
            WHERE coalesce(status, '') NOT IN ('completed', 'closed', 'cancelled')
            ORDER BY due_date IS NULL, due_date, id"""
     ).fetchall()
-    return Quality(findings, rejected, freshness, actions, records_read, left_empty)
+    return Quality(findings, rejected, freshness, actions, records_read, left_empty, implausible)
+
+
+def _tomorrow() -> str:
+    from datetime import datetime
+
+    from ..dates import LONDON
+
+    return (datetime.now(LONDON).date() + timedelta(days=1)).isoformat()
 
 
 def actions_citing(db: Database, escalation_ids: list[str]) -> dict[str, list[tuple[str, str]]]:

@@ -194,7 +194,9 @@ def _first_day(db: Database, ruleset: Ruleset, as_of: date) -> date:
     kinds = {kind for resolved in ruleset.domains for kind in resolved.domain.reads if kind in KINDS and kind != "service"}
     for kind in kinds:
         field_name = KINDS[kind].event_field
-        (value,) = db.execute(f"SELECT MIN([{field_name}]) FROM [{kind}]").fetchone()  # the index answers
+        # The index answers; an implausible date before 2000 never stretches the periods back.
+        (value,) = db.execute(f"SELECT MIN([{field_name}]) FROM [{kind}] WHERE [{field_name}] >= '2000-01-01'"
+                              ).fetchone()
         if value and (earliest is None or value[:10] < earliest):
             earliest = value[:10]
     first = date.fromisoformat(earliest) if earliest else as_of
