@@ -161,3 +161,26 @@ def m012_field_findings(db: Database) -> None:
         {"import_id": int, "source_file": str, "row": int, "field": str, "reason": str},
     )
     db["field_findings"].create_index(["import_id"])
+
+
+@migrations()
+def m013_clean_ids(db: Database) -> None:
+    # Ids are compared and stored cleaned (NFC, no zero-width or bidirectional marks, no BOM): a
+    # stored id is cleaned the same way, unless the cleaned id is another record's, which is kept
+    # apart and listed in id_clashes rather than merged silently.
+    from .records import KINDS, clean_text
+
+    db["id_clashes"].create({"kind": str, "record_id": str, "clean_id": str}, pk=("kind", "record_id"))
+    for kind in KINDS:
+        if not db[kind].exists():
+            continue
+        ids = [record_id for (record_id,) in db.execute(f"SELECT id FROM [{kind}]")
+               if record_id is not None and (not record_id.isascii() or record_id != record_id.strip())]
+        for record_id in ids:
+            clean = clean_text(record_id)
+            if clean == record_id:
+                continue
+            if db.execute(f"SELECT 1 FROM [{kind}] WHERE id = ?", [clean]).fetchone():
+                db.execute("INSERT INTO id_clashes VALUES (?, ?, ?)", [kind, record_id, clean])
+            else:
+                db.execute(f"UPDATE [{kind}] SET id = ? WHERE id = ?", [clean, record_id])

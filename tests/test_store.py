@@ -28,7 +28,7 @@ def test_store_is_private_wal_with_busy_timeout(db_path):
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 10_000
     assert [m.name for m in migrations.applied(db)] == ["m001_imports", "m002_rejected_rows", "m003_record_history", "m004_runs", "m005_run_current_period", "m006_compressed_verdicts",
-        "m007_bank_holidays", "m008_history_index", "m009_run_lowest_level", "m010_run_provenance", "m011_rows_left_out", "m012_field_findings",
+        "m007_bank_holidays", "m008_history_index", "m009_run_lowest_level", "m010_run_provenance", "m011_rows_left_out", "m012_field_findings", "m013_clean_ids",
     ]
     plan = " ".join(str(row) for row in db.execute(
         "EXPLAIN QUERY PLAN SELECT value FROM target_results WHERE run_id = 'r' AND service = '(provider)' AND period = 'p'"
@@ -197,3 +197,21 @@ def test_an_unreadable_line_late_in_a_big_file_rolls_back(db, tmp_path, pipeline
     with pytest.raises(InputError, match=r"late.csv: row 12002: the text is not valid utf-8"):
         import_source(db, ImportRequest(path, "incident", options={"encoding": "utf-8"}))
     assert counts(db)["incident"] == 0 and counts(db)["imports"] == 0
+
+
+def test_a_store_from_before_ids_were_cleaned_is_migrated_and_clashes_listed(db_path):
+    from carecheck.store import open_store
+
+    db = open_store(db_path)
+    for record_id in ("IN-9200", "IN-\u200b9200", "\u200fIN-7"):
+        db.execute("INSERT INTO incident (id, service, occurred_at) VALUES (?, 'Oak', '2026-04-02')", [record_id])
+    db.conn.commit()
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm013_clean_ids'")
+    db.execute("DROP TABLE id_clashes")
+    db.conn.commit()
+    db.close()
+    db = open_store(db_path)  # the migration runs again, as on a store made before it
+    assert sorted(i for (i,) in db.execute("SELECT id FROM incident")) == ["IN-7", "IN-9200", "IN-\u200b9200"]
+    assert db.execute("SELECT kind, record_id, clean_id FROM id_clashes").fetchall() == [
+        ("incident", "IN-\u200b9200", "IN-9200")]
+    db.close()

@@ -56,10 +56,14 @@ def records_list(db_path: str, as_json: bool, kinds, services, dangling: bool) -
                   if (not kinds or c["kind"] in kinds) and (not services or c["service"] in services)]
         findings = dangling_references(db, set(kinds) if kinds else None)
         rejected = db.execute("SELECT COUNT(*) FROM rejected_rows").fetchone()[0]
+        left_empty = db.execute("SELECT COUNT(*) FROM field_findings").fetchone()[0]
+        clashes = db.execute("SELECT kind, record_id, clean_id FROM id_clashes ORDER BY kind, record_id").fetchall()
     if as_json:
         click.echo(json.dumps({
             "counts": counts,
             "rows_rejected": rejected,
+            "field_findings": left_empty,
+            "id_clashes": [{"kind": k, "record_id": r, "clean_id": c} for k, r, c in clashes],
             "dangling_references": [asdict(finding) for finding in findings],
         }, indent=2))
         return
@@ -72,6 +76,10 @@ def records_list(db_path: str, as_json: bool, kinds, services, dangling: bool) -
             totals[count["kind"]] = totals.get(count["kind"], 0) + count["records"]
         click.echo("\nTotal: " + ", ".join(f"{kind} {n}" for kind, n in sorted(totals.items())))
     click.echo(f"Rows rejected on import: {rejected}")
+    click.echo(f"Field findings on import (values left empty, implausible dates): {left_empty}")
+    if clashes:
+        click.echo(f"Ids that are another record's once cleaned of invisible characters: {len(clashes)} "
+                   "(kept apart; the store's id_clashes table lists them)")
     click.echo(f"References that point at nothing: {len(findings)}")
     shown = findings if dangling else findings[:SHOWN_FINDINGS]
     for finding in shown:
