@@ -301,3 +301,25 @@ def test_an_open_store_is_made_readable_by_its_owner_only(run_cli, tmp_path):
     os.chmod(store, 0o400)  # read-only stays read-only
     run_cli("records", "--db", store)
     assert stat.S_IMODE(os.stat(store).st_mode) == 0o400
+
+
+def test_typed_spreadsheet_date_and_time_cells_are_combined(db, tmp_path):
+    from datetime import date, datetime, time
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Log"
+    sheet.append(["Ref", "Home", "Date", "Time"])
+    sheet.append(["C1", "Oak", date(2026, 4, 7), time(14, 5)])
+    sheet.append(["C2", "Oak", datetime(2026, 4, 8), None])  # a date cell, the time left empty
+    path = tmp_path / "log.xlsx"
+    book.save(path)
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("key: Ref\nfields: {service: Home, raised_at: {columns: [Date, Time]}}\n")
+    result = import_source(db, ImportRequest(path, "safeguarding_concern", mapping=str(mapping),
+                                             options={"sheet": "Log"}))
+    assert (result.rows_accepted, result.rows_rejected) == (2, 0)
+    assert dict(db.execute("SELECT id, raised_at FROM safeguarding_concern").fetchall()) == {
+        "C1": "2026-04-07T14:05:00+01:00", "C2": "2026-04-08"}
