@@ -17,6 +17,17 @@ def _store(db_path):
     return using_store(db_path)
 
 
+def _shown_plainly(rows: list[dict], as_json: bool, empty: str) -> bool:
+    """Rows as JSON, or the words for none: True when that was all there was to show."""
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return True
+    if not rows:
+        click.echo(empty)
+        return True
+    return False
+
+
 def _when(text: str) -> str:
     """A stored time to the second, as people read it: 2026-09-01 09:14:03."""
     return text[:19].replace("T", " ")
@@ -41,11 +52,7 @@ def runs(db_path, last, as_json) -> None:
 
     with _store(db_path) as db:
         rows = list_runs(db, last)
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    if not rows:
-        click.echo("No runs yet: carecheck run keeps every run.")
+    if _shown_plainly(rows, as_json, "No runs yet: carecheck run keeps every run."):
         return
     click.echo(tabulate(
         [(r["run_id"], _when(r["created_at"]), r["as_of"], f"{r['ruleset']} {(r['ruleset_hash'] or '')[:8]}",
@@ -74,11 +81,7 @@ def history(db_path, target, service, last, as_json) -> None:
 
     with _store(db_path) as db:
         rows = run_rows(db, target, service, last)
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    if not rows:
-        click.echo("No runs match. Runs are kept by carecheck run and carecheck demo.")
+    if _shown_plainly(rows, as_json, "No runs match. Runs are kept by carecheck run and carecheck demo."):
         return
     click.echo(tabulate(
         [(r["run_id"][:8], _when(r["created_at"]), r["as_of"], r["ruleset"], r["target"], r["service"], r["period"],
