@@ -87,3 +87,15 @@ def test_equal_target_and_baseline_labels_do_not_overlap():
     target = float(re.search(r'class="target-label" x="[\d.]+" y="([\d.]+)"', svg).group(1))
     baseline = float(re.search(r'class="baseline-label" x="[\d.]+" y="([\d.]+)"', svg).group(1))
     assert abs(target - baseline) >= LABEL_GAP
+
+
+def test_every_escalation_of_the_demo_names_its_records_in_words(run_cli, demo_store):
+    runs = json.loads(run_cli("runs", "--db", demo_store, "--json").stdout)
+    verdict = json.loads(run_cli("report", runs[1]["run_id"], "--db", demo_store, "--format", "json").stdout)
+    assert verdict["escalations"]
+    for escalation in verdict["escalations"]:
+        assert escalation["records"] and escalation["reason"] and not CODES.search(escalation["reason"])
+    review = next(e for e in verdict["escalations"] if e["rule"] == "inc_review_delayed")
+    # Willow Lodge reviewed none of its six August incidents in time.
+    assert review["service"] == "Willow Lodge" and review["records_total"] == 6
+    assert review["reason"].startswith("Incidents reviewed within five working days: 0 of 6 in 2026-08, below 95%: ")
