@@ -539,10 +539,17 @@ def _forked_batches(reader: _Reader, rows) -> Iterator[_Batch]:
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
 
+    parent = os.getpid()
+
     def child() -> None:
+        # The child's copy of the reading end would keep the pipe open after the parent died, and
+        # a full pipe would then block it for ever: with it closed, a gone parent is a broken pipe.
+        receive.close()
         code = 0
         try:
             for batch in reader.batches(rows):
+                if os.getppid() != parent:
+                    raise SystemExit(1)  # the parent was killed and this child re-parented
                 send.send(batch)
             send.send(None)
         except BaseException as error:  # noqa: BLE001 - handed to the parent, which raises it
@@ -623,7 +630,8 @@ def import_source(
             result.import_id = previous[0]
             return result
 
-    with adapter.open(path, options) as source:
+    plugin = plugin_manager.get_adapters()[adapter.name].plugin
+    with plugin_manager.plugin_code(plugin, f"adapter {adapter.name!r}"), adapter.open(path, options) as source:
         looked_up: dict[str, dict[str, Any]] = {}
 
         def lookup_values(lookup) -> dict[str, Any]:

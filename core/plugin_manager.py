@@ -20,14 +20,16 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 import pluggy
 
-from . import PROJECT_NAME, __version__, hookspecs
+from . import PROJECT_NAME, __version__, hookspecs, interrupts
+from .errors import CarecheckError, PluginError
 
 if TYPE_CHECKING:
     import click
@@ -107,7 +109,9 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
         try:
             plugin = ep.load()
             pm.register(plugin, name=ep.name)
-        except Exception as error:  # a broken plugin is reported, never fatal
+        except BaseException as error:  # a broken plugin is reported, never fatal
+            if not interrupts.plugin_fault(error):
+                raise
             _record_failure(ep.name, "import", error)
             continue
         dist = ep.dist
@@ -162,10 +166,34 @@ def _call(impl: pluggy.HookImpl, hook_name: str, **kwargs: Any) -> bool:
         return True
     try:
         impl.function(**args)
-    except Exception as error:  # a broken plugin is reported and skipped
+    except BaseException as error:  # a broken plugin is reported and skipped, even one that exits
+        if not interrupts.plugin_fault(error):
+            raise
         _record_failure(impl.plugin_name, hook_name, error)
         return False
     return True
+
+
+@contextmanager
+def plugin_code(plugin: str, what: str, hint: str = "") -> Iterator[None]:
+    """Run a third party's code that the command needs (its domain, adapter or reporter): any fault
+    of the plugin, ``SystemExit`` and a ``KeyboardInterrupt`` raised by code included, stops the
+    command with a :class:`PluginError` naming it. A built-in's fault is a bug and surfaces as one."""
+    if is_builtin(plugin):
+        yield
+        return
+    try:
+        yield
+    except CarecheckError:
+        raise
+    except BaseException as error:
+        if not interrupts.plugin_fault(error):
+            raise
+        text = f"{type(error).__name__}: {error}".splitlines()[0]
+        raise PluginError(
+            f"{what} of plugin {plugin} failed ({text}); fix it, or leave it out with "
+            f"CARECHECK_DISABLED_PLUGINS={plugin}{hint}"
+        ) from error
 
 
 # ---------------------------------------------------------------------------------------------

@@ -82,6 +82,8 @@ class RulesetModel(_Strict):
         default=0.8, ge=0, le=1,
         description="Share of a source's records that must support; below it, while every judged target is met, "
                     "the source contradicts them.")
+    max_periods: int = Field(default=120, ge=1, le=1200,
+                             description="A run over more periods than this is refused (a mistyped date, not a run).")
     start: date | None = Field(default=None, description="First day to evaluate (default: the earliest record).")
     services: list[str] = Field(default_factory=list, description="Services in scope (default: all).")
     shifts: ShiftConfig = Field(default_factory=ShiftConfig)

@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from .. import __version__, plugin_manager
+from .. import __version__, interrupts, plugin_manager
 from ..errors import CarecheckError
 
 from .exits import EXIT_CHECKS_FAILED, EXIT_INPUT_ERROR, EXIT_INTERNAL_ERROR, EXIT_OK  # noqa: F401 (re-exported)
@@ -28,6 +28,10 @@ class UserError(click.ClickException):
 
 class InternalError(click.ClickException):
     exit_code = EXIT_INTERNAL_ERROR
+
+
+class Interrupted(click.exceptions.Abort):
+    """The user pressed Ctrl-C or sent SIGTERM: exit 130 or 143 once everything has rolled back."""
 
 
 class CarecheckGroup(click.Group):
@@ -46,6 +50,9 @@ class CarecheckGroup(click.Group):
         except click.exceptions.ClickException as error:
             error.show()
             sys.exit(error.exit_code)
+        except Interrupted:
+            click.echo("Interrupted: nothing was half-written", err=True)
+            sys.exit(interrupts.exit_code())
         except click.exceptions.Abort:
             click.echo("Aborted!", err=True)
             sys.exit(1)
@@ -59,7 +66,11 @@ class CarecheckGroup(click.Group):
         except CarecheckError as error:
             raise UserError(str(error)) from None
         except KeyboardInterrupt:
-            raise click.Abort() from None
+            if not interrupts.from_user():
+                # Raised by code, not by a key or a signal: a plugin outside the guarded calls.
+                raise UserError("stopped by a KeyboardInterrupt raised inside a plugin or carecheck, not by you; "
+                                "nothing was half-written") from None
+            raise Interrupted() from None
         except Exception as error:
             if os.environ.get("CARECHECK_RAISE_ERRORS"):
                 raise
@@ -122,6 +133,18 @@ def build_cli() -> click.Group:
 
 
 def main() -> None:
+    interrupts.install()
+    try:
+        _main()
+    except KeyboardInterrupt:
+        # A signal that came while the command line was being built, or while a command finished.
+        if not interrupts.from_user():
+            raise
+        click.echo("Interrupted: nothing was half-written", err=True)
+        sys.exit(interrupts.exit_code())
+
+
+def _main() -> None:
     try:
         cli = build_cli()
     except CarecheckError as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from datetime import date
@@ -63,9 +64,12 @@ class _Stdout:
 
 
 def _emit(verdict: dict, fmt: str, output: Path | None) -> None:
-    reporter = plugin_manager.get_reporters()[fmt].item
+    registered = plugin_manager.get_reporters()[fmt]
+    reporter = registered.item
+    guarded = functools.partial(plugin_manager.plugin_code, registered.plugin, f"report format {fmt!r}")
     if output is None:
-        reporter.write(verdict, _Stdout())
+        with guarded():
+            reporter.write(verdict, _Stdout())
         return
     try:
         handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=output.parent or ".", delete=False,
@@ -73,7 +77,7 @@ def _emit(verdict: dict, fmt: str, output: Path | None) -> None:
     except OSError as error:
         raise InputError(f"{output}: cannot write ({error.strerror})") from None
     try:
-        with handle:
+        with handle, guarded():
             reporter.write(verdict, handle)
         os.replace(handle.name, output)  # whole or not at all
     finally:

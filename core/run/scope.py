@@ -114,9 +114,25 @@ class RunScope:
         return next(r for r in self.ruleset.domains if r.domain.name == domain)
 
 
+#: The years a run may be judged as at: a date outside them is a typing mistake, and judging it
+#: would mean counting periods (and bank holidays) by the thousand.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def _check_span(first: date, as_of: date, kind: str, limit: int, source) -> None:
+    count = len(periods_between(first, as_of, kind))
+    if count > limit:
+        raise InputError(
+            f"a run from {first:%d/%m/%Y} to {as_of:%d/%m/%Y} spans {count} {kind}s, more than max_periods "
+            f"({limit}) in {source}: check the as-of date and the ruleset's start, or raise max_periods"
+        )
+
+
 def build_scope(db: Database, ruleset: Ruleset, options: RunOptions) -> RunScope:
     model = ruleset.model
     as_of = options.as_of
+    if not FIRST_YEAR <= as_of.year <= LAST_YEAR:
+        raise InputError(f"as-of date {as_of:%d/%m/%Y} is outside {FIRST_YEAR} to {LAST_YEAR}: check the date")
     if not reads.holds_records(db):
         raise InputError("no records imported: the store holds no evidence yet (carecheck import adds some)")
     closures = Path(model.closures_file) if model.closures_file else None
@@ -127,6 +143,7 @@ def build_scope(db: Database, ruleset: Ruleset, options: RunOptions) -> RunScope
     services, aliases, registered = _services(db, ruleset, options.services)
     waivers = _resolve_waivers(options.waivers, ruleset, aliases)
     first = _first_day(db, ruleset, as_of)
+    _check_span(first, as_of, model.period, model.max_periods, ruleset.source)
     for year in range(first.year, as_of.year + 2):
         holidays_for(year)  # now, on this connection: a forked worker must never touch it
     periods = tuple(periods_between(first, as_of, model.period))

@@ -18,7 +18,6 @@ from sqlite_utils import Database
 from .. import plugin_manager
 from ..dates import stored_day
 from ..domain_api import PASS, PENDING, Context
-from ..errors import CarecheckError, PluginError
 from ..periods import period_of
 from ..ruleset import ResolvedDomain
 from ..records import KINDS
@@ -126,20 +125,11 @@ class Tally:
     def figures(self, resolved: ResolvedDomain, targets: dict, services: dict | None = None) -> DomainFigures:
         """A domain's cells, signals and outcome measures, for every service or a worker's share."""
         ctx = self.context(resolved, targets, services)
-        try:
+        with plugin_manager.plugin_code(resolved.plugin, f"domain {resolved.domain.name!r}", " and a ruleset without it"):
             cells = self._cells(ctx, resolved)
             signals, ids = _signal_counts(resolved.domain.signal_values(ctx))
             measures = {service: {name: value for name, value in values.items() if value is not None}
                         for service, values in resolved.domain.measure_values(ctx).items()}
-        except CarecheckError:
-            raise
-        except Exception as error:
-            if plugin_manager.is_builtin(resolved.plugin):
-                raise
-            raise PluginError(
-                f"domain {resolved.domain.name!r} of plugin {resolved.plugin} failed ({type(error).__name__}: {error}); "
-                f"fix it, or leave it out with CARECHECK_DISABLED_PLUGINS={resolved.plugin} and a ruleset without it"
-            ) from error
         return DomainFigures(cells, signals, ids, measures)
 
     def _cells(self, ctx: Context, resolved: ResolvedDomain) -> dict[str, TargetCells]:

@@ -1,0 +1,176 @@
+"""Faults never pass a gate: a plugin that raises anything, SystemExit and KeyboardInterrupt included,
+stops the command that uses it with exit 2 and its name, and runaway inputs are refused."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from builders import add
+from carecheck import hookimpl, plugin_manager
+from carecheck.adapter_api import Adapter
+from carecheck.reporter_api import Reporter
+from test_plugins import PipeAdapter, _medicines_plugin, _registered
+
+FAULTS = {
+    "exception": lambda: RuntimeError("vendor service unreachable"),
+    "system_exit": lambda: SystemExit(0),
+    "keyboard_interrupt": lambda: KeyboardInterrupt(),
+}
+SAID = {"exception": "RuntimeError: vendor service unreachable", "system_exit": "SystemExit: 0",
+        "keyboard_interrupt": "KeyboardInterrupt: "}
+
+
+@pytest.fixture
+def register_plugin():
+    names = []
+
+    def register(plugin, name):
+        plugin_manager.get_plugin_manager().register(plugin, name=name)
+        names.append(name)
+
+    yield register
+    for name in names:
+        plugin_manager.get_plugin_manager().unregister(name=name)
+
+
+def _two_homes(db):
+    for service_id, name in (("S1", "Oak"), ("S2", "Elm")):
+        add(db, "service", id=service_id, service=name, service_type="residential")
+        add(db, "incident", id=f"M-{service_id}", service=name, occurred_at="01/06/2026 09:00",
+            incident_type="medication")
+    db.close()
+
+
+@pytest.mark.parametrize("phase", ["outcomes", "signal_values"])
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_a_fault_in_an_enabled_domain_stops_the_run_with_exit_2_and_its_name(
+        register_plugin, db, db_path, tmp_path, run_cli, fault, phase):
+    (medicines,) = _registered(_medicines_plugin())
+
+    def broken(self, ctx):
+        raise FAULTS[fault]()
+
+    Broken = type("Broken", (type(medicines),), {phase: broken})
+
+    class Plugin:
+        @hookimpl
+        def carecheck_register_domains(self, register):
+            register(Broken())
+
+    register_plugin(Plugin(), "carecheck-medicines")
+    _two_homes(db)
+    ruleset = tmp_path / "meds.yaml"
+    ruleset.write_text("name: meds\ndomains:\n  medicines_review: {}\n")
+    result = run_cli("run", ruleset, "--db", db_path, "--as-of", "2026-07-01", "--fail-under", "assured")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"Error: domain 'medicines_review' of plugin carecheck-medicines failed ({SAID[fault]}")
+    import sqlite3
+
+    assert sqlite3.connect(db_path).execute("SELECT count(*) FROM runs").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_a_fault_in_the_chosen_adapter_stops_the_import_and_keeps_nothing(
+        register_plugin, tmp_path, run_cli, fault):
+    class Faulty(PipeAdapter):
+        def open(self, path, options):
+            source = super().open(path, options)
+            rows = source.rows
+
+            def failing():
+                yield from rows
+                raise FAULTS[fault]()
+
+            source.rows = failing()
+            return source
+
+    class Plugin:
+        @hookimpl
+        def carecheck_register_adapters(self, register):
+            register(Faulty())
+
+    register_plugin(Plugin(), "carecheck-vendor")
+    path = tmp_path / "incidents.pipe"
+    path.write_text("id|service|occurred_at\nI1|Oak|02/04/2026\nI2|Oak|03/04/2026\n")
+    store = tmp_path / "store.db"
+    run_cli("import", "--db", store, "--kind", "service", _services_csv(tmp_path))
+    result = run_cli("import", "--db", store, "--kind", "incident", path)
+    assert result.exit_code == 2
+    assert f"adapter 'pipe' of plugin carecheck-vendor failed ({SAID[fault]}" in result.stderr
+    import sqlite3
+
+    con = sqlite3.connect(store)
+    assert con.execute("SELECT count(*) FROM incident").fetchone() == (0,)
+    assert con.execute("SELECT count(*) FROM imports WHERE kind = 'incident'").fetchone() == (0,)
+
+
+def _services_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "services.csv"
+    path.write_text("id,service,service_type\nS1,Oak,residential\n")
+    return path
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_a_fault_in_the_chosen_report_format_stops_with_exit_2(register_plugin, run_cli, demo_copy, tmp_path, fault):
+    class Faulty(Reporter):
+        name = "faulty"
+        description = "raises"
+
+        def render(self, verdict):
+            raise FAULTS[fault]()
+
+    class Plugin:
+        @hookimpl
+        def carecheck_register_reporters(self, register):
+            register(Faulty())
+
+    register_plugin(Plugin(), "carecheck-faulty")
+    output = tmp_path / "out.txt"
+    result = run_cli("run", "--db", demo_copy, "--as-of", "31/08/2026", "--format", "faulty", "--output", output,
+                     "--fail-under", "not_assured")
+    assert result.exit_code == 2
+    assert f"report format 'faulty' of plugin carecheck-faulty failed ({SAID[fault]}" in result.stderr
+    assert not output.exists() and list(tmp_path.glob(".out.txt*")) == []
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_a_fault_in_a_plugin_the_command_does_not_use_is_a_warning(register_plugin, run_cli, demo_copy, fault):
+    class Plugin:
+        @hookimpl
+        def carecheck_register_adapters(self, register):
+            raise FAULTS[fault]()
+
+    name = f"carecheck-unused-{fault}"
+    register_plugin(Plugin(), name)
+    result = run_cli("run", "--db", demo_copy, "--as-of", "31/08/2026", "--format", "json")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("{")
+    assert f"Warning: plugin '{name}' failed in carecheck_register_adapters: {SAID[fault]}" in result.stderr
+    result = run_cli("plugins", "--json")
+    assert result.exit_code == 0
+    assert {"plugin": name, "stage": "carecheck_register_adapters", "error": SAID[fault]} in json.loads(
+        result.stdout)["failed"]
+
+
+@pytest.mark.parametrize("as_of", ["31/12/9999", "01/01/1999", "01/01/2101"])
+def test_an_as_of_outside_2000_to_2100_is_an_input_error(run_cli, demo_copy, as_of):
+    result = run_cli("run", "--db", demo_copy, "--as-of", as_of)
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line == f"Error: as-of date {as_of} is outside 2000 to 2100: check the date"
+
+
+def test_a_run_over_more_periods_than_max_periods_is_refused(run_cli, db, db_path, tmp_path):
+    _two_homes(db)
+    ruleset = tmp_path / "short.yaml"
+    ruleset.write_text("name: short\nmax_periods: 12\ndomains:\n  incident_learning: {}\n")
+    # June 2026 to June 2027 is 13 months.
+    result = run_cli("run", ruleset, "--db", db_path, "--as-of", "01/06/2027")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"Error: a run from 01/06/2026 to 01/06/2027 spans 13 months, more than max_periods (12) in {ruleset}: "
+        "check the as-of date and the ruleset's start, or raise max_periods")
+    assert run_cli("run", ruleset, "--db", db_path, "--as-of", "31/05/2027").exit_code == 0
