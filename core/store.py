@@ -22,7 +22,8 @@ from .migrations import migrations
 from .records import KINDS, Record
 
 DEFAULT_DB = "carecheck.db"
-BUSY_TIMEOUT_MS = 10_000
+#: How long a command waits for another to release the store (``carecheck --busy-timeout``).
+BUSY_TIMEOUT_S = 30.0
 
 
 #: What opening stores said to the user (a store's permissions tightened); the CLI shows them.
@@ -63,14 +64,69 @@ def open_store(path: str | Path = DEFAULT_DB) -> Database:
     _create_private(path)
     try:
         db = Database(path, execute_plugins=False)  # the store runs no third-party sqlite-utils plugins
-        db.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        db.conn.execute("PRAGMA journal_mode = WAL")
-        db.conn.execute("PRAGMA synchronous = NORMAL")
-        migrations.apply(db)
-        sync_record_tables(db)
+        db.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        with _schema_lock(path):
+            db.conn.execute("PRAGMA journal_mode = WAL")
+            db.conn.execute("PRAGMA synchronous = NORMAL")
+            migrations.apply(db)
+            sync_record_tables(db)
+    except sqlite3.OperationalError as error:
+        if is_busy(error):
+            raise StoreBusy(path) from None
+        raise InputError(f"{path}: not a carecheck database ({error})") from None
     except sqlite3.DatabaseError as error:
         raise InputError(f"{path}: not a carecheck database ({error})") from None
     return db
+
+
+def is_busy(error: BaseException) -> bool:
+    """Whether an SQLite error means another connection held the store past the busy timeout."""
+    return isinstance(error, sqlite3.OperationalError) and ("locked" in str(error) or "busy" in str(error))
+
+
+class StoreBusy(InputError):
+    """Another command held the store for the whole busy timeout."""
+
+    def __init__(self, path: Path | str | None) -> None:
+        where = f"{path}: " if path else ""
+        super().__init__(f"{where}the store stayed busy with another carecheck command for {BUSY_TIMEOUT_S:g} s; "
+                         "try again when it ends, or wait longer with carecheck --busy-timeout SECONDS")
+
+
+#: Descriptors held for :func:`_schema_lock`, kept open for the process's life: closing any
+#: descriptor of a file drops every POSIX lock the process holds on it, SQLite's own included.
+_LOCK_DESCRIPTORS: dict[str, int] = {}
+
+
+@contextmanager
+def _schema_lock(path: Path) -> Iterator[None]:
+    """One process at a time creates or migrates a store: two first imports started together would
+    otherwise both create the same tables. An advisory ``flock`` on the file itself, which SQLite's
+    own (``fcntl`` byte-range) locks ignore; waits up to the busy timeout."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: SQLite's busy timeout alone
+        yield
+        return
+    import time
+
+    key = str(path.resolve())
+    descriptor = _LOCK_DESCRIPTORS.get(key)
+    if descriptor is None:
+        descriptor = _LOCK_DESCRIPTORS[key] = os.open(path, os.O_RDONLY)
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise StoreBusy(path) from None
+            time.sleep(0.02)
+    try:
+        yield
+    finally:
+        fcntl.flock(descriptor, fcntl.LOCK_UN)
 
 
 @contextmanager

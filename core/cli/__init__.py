@@ -72,6 +72,10 @@ class CarecheckGroup(click.Group):
                                 "nothing was half-written") from None
             raise Interrupted() from None
         except Exception as error:
+            from ..store import StoreBusy, is_busy
+
+            if is_busy(error):  # waited the whole busy timeout for a write lock
+                raise UserError(str(StoreBusy(None))) from None
             if os.environ.get("CARECHECK_RAISE_ERRORS"):
                 raise
             raise InternalError(
@@ -99,7 +103,9 @@ _warned: set[tuple[str, str]] = set()
 
 @click.group(cls=CarecheckGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "--version", prog_name="carecheck")
-def _root() -> None:
+@click.option("--busy-timeout", type=click.FloatRange(0, 86_400), default=30.0, show_default=True, metavar="SECONDS",
+              help="How long to wait for another carecheck command to release the store.")
+def _root(busy_timeout: float) -> None:
     """Check whether CQC improvement actions have produced measurable service recovery.
 
     carecheck reads the evidence a care provider already keeps, checks it against measurable
@@ -112,6 +118,9 @@ def _root() -> None:
         carecheck import --manifest export/manifest.yaml
         carecheck run --as-of 31/08/2026
     """
+    from .. import store
+
+    store.BUSY_TIMEOUT_S = busy_timeout
 
 
 def build_cli() -> click.Group:
