@@ -129,8 +129,40 @@ def _schema_lock(path: Path) -> Iterator[None]:
         fcntl.flock(descriptor, fcntl.LOCK_UN)
 
 
+def writable(path: str | Path) -> bool:
+    """Whether this process may write the store: the file, and its folder unless the journal files
+    a WAL store needs are there already and writable."""
+    path = Path(path)
+    journals = [Path(f"{path}{suffix}") for suffix in ("-wal", "-shm")]
+    folder = os.access(path.parent, os.W_OK | os.X_OK) or all(
+        journal.exists() and os.access(journal, os.W_OK) for journal in journals)
+    return os.access(path, os.W_OK) and folder
+
+
+def open_read_only(path: str | Path) -> Database:
+    """A store this process cannot write, opened for reading without migrating: refused in one line
+    when its schema is older than this carecheck's (a writable command upgrades it)."""
+    path = Path(path)
+    try:
+        db = Database(sqlite3.connect(f"file:{path}?mode=ro", uri=True), execute_plugins=False)
+        db.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        applied = {row[0] for row in db.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = ?",
+                                                 [migrations.name])}
+    except sqlite3.DatabaseError as error:
+        raise InputError(f"{path}: the store is read-only and cannot be read ({error})") from None
+    behind = [m.name for m in migrations._migrations if m.name not in applied] or [
+        model.kind for model in KINDS.values()
+        if not db[model.kind].exists() or set(record_columns(model)) - set(db[model.kind].columns_dict)]
+    if behind:
+        db.close()
+        raise InputError(f"{path}: the store is read-only and was made by an older carecheck; open it once "
+                         "with write permission (any carecheck command upgrades it)")
+    return db
+
+
 @contextmanager
-def using_store(path: str | Path = DEFAULT_DB, *, create: bool = False) -> Iterator[Database]:
+def using_store(path: str | Path = DEFAULT_DB, *, create: bool = False, read_only_ok: bool = False,
+                read_only_hint: str = "") -> Iterator[Database]:
     """The evidence store at ``path``, closed when the block ends.
 
     Only ``create`` (an import) makes a new store: any other command given a path that holds no
@@ -138,7 +170,12 @@ def using_store(path: str | Path = DEFAULT_DB, *, create: bool = False) -> Itera
     """
     if not create and not Path(path).exists():
         raise InputError(f"{path}: no evidence store here; import records first (carecheck import) or pass --db")
-    db = open_store(path)
+    if Path(path).exists() and not writable(path):
+        if not read_only_ok:
+            raise InputError(f"{path}: the store is read-only (no write permission on it or its folder){read_only_hint}")
+        db = open_read_only(path)
+    else:
+        db = open_store(path)
     try:
         yield db
     finally:

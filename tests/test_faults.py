@@ -174,3 +174,16 @@ def test_a_run_over_more_periods_than_max_periods_is_refused(run_cli, db, db_pat
         f"Error: a run from 01/06/2026 to 01/06/2027 spans 13 months, more than max_periods (12) in {ruleset}: "
         "check the as-of date and the ruleset's start, or raise max_periods")
     assert run_cli("run", ruleset, "--db", db_path, "--as-of", "31/05/2027").exit_code == 0
+
+
+def test_a_reader_that_goes_away_is_not_an_error(demo_copy):
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-m", "carecheck", "records", "--db", str(demo_copy)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout.readline().startswith("kind")
+    process.stdout.close()  # as `| head -1` does
+    error = process.stderr.read()
+    process.wait(timeout=60)
+    assert "internal error" not in error and "Traceback" not in error
+    assert process.returncode in (0, 141)

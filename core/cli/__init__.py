@@ -17,6 +17,9 @@ from ..errors import CarecheckError
 
 from .exits import EXIT_CHECKS_FAILED, EXIT_INPUT_ERROR, EXIT_INTERNAL_ERROR, EXIT_OK  # noqa: F401 (re-exported)
 
+#: What a shell reports for a command whose output pipe closed (128 + SIGPIPE).
+EXIT_BROKEN_PIPE = 141
+
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -71,6 +74,13 @@ class CarecheckGroup(click.Group):
                 raise UserError("stopped by a KeyboardInterrupt raised inside a plugin or carecheck, not by you; "
                                 "nothing was half-written") from None
             raise Interrupted() from None
+        except BrokenPipeError:
+            # The reader went away (``carecheck records | head``): not an error, and nothing more to say.
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            except (OSError, ValueError, AttributeError):
+                pass
+            raise click.exceptions.Exit(EXIT_BROKEN_PIPE) from None
         except Exception as error:
             from ..store import StoreBusy, is_busy
 

@@ -11,10 +11,10 @@ from ..reporters.table import tabulate
 from .options import UKDate, db_option, json_option
 
 
-def _store(db_path):
+def _store(db_path, *, reads_only: bool = True):
     from ..store import using_store
 
-    return using_store(db_path)
+    return using_store(db_path, read_only_ok=reads_only)
 
 
 def _shown_plainly(rows: list[dict], as_json: bool, empty: str) -> bool:
@@ -163,7 +163,7 @@ def prune(db_path, keep, before, ruleset, dry_run, vacuum, as_json) -> None:
 
     if keep is None and before is None:
         raise InputError("say which runs to remove: --keep N, --before DATE, or both")
-    with _store(db_path) as db:
+    with _store(db_path, reads_only=dry_run) as db:
         removed = prune_runs(db, keep, before.isoformat() if before else None, ruleset, dry_run)
         if vacuum and removed and not dry_run:
             db.execute("VACUUM")

@@ -51,7 +51,7 @@ def records_list(db_path: str, as_json: bool, kinds, services, dangling: bool) -
         carecheck records --json --db evidence.db
         carecheck records --kind incident --service "Oak House"
     """
-    with using_store(db_path) as db:
+    with using_store(db_path, read_only_ok=True) as db:
         counts = [c for c in record_counts(db)
                   if (not kinds or c["kind"] in kinds) and (not services or c["service"] in services)]
         findings = dangling_references(db, set(kinds) if kinds else None)

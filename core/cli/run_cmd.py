@@ -114,8 +114,9 @@ def _finish(verdict: dict, fail_under: str | None) -> None:
               help="Rule engine: durable-rules where it runs, else the reference evaluator.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Processes to share the services' records among (pays on large stores and many cores).")
+@click.option("--no-save", is_flag=True, help="Check without storing the run (works on a read-only store).")
 def run(ruleset, db_path, as_of, services, targets, fmt, output, waivers_path, include_text, fail_under, engine,
-        workers) -> None:
+        workers, no_save) -> None:
     """Check the evidence store against a ruleset and give the assurance verdict.
 
     RULESET is a ruleset file or the name of one shipped with carecheck (default: cqc-recovery).
@@ -135,13 +136,14 @@ def run(ruleset, db_path, as_of, services, targets, fmt, output, waivers_path, i
 
     as_of = as_of or _today()
     waivers = _waivers(waivers_path, as_of)
-    with using_store(db_path) as db:
+    with using_store(db_path, read_only_ok=no_save,
+                     read_only_hint="; check without storing the run with carecheck run --no-save") as db:
         progress = Progress("checking", unit="domains")
         try:
             options = RunOptions(as_of=as_of, services=list(services), targets=list(targets), engine=engine,
                                  waivers=waivers, include_text=include_text, workers=workers,
                                  progress=lambda done, total: progress.update(done, total))
-            verdict = run_check(db, ruleset, options)
+            verdict = run_check(db, ruleset, options, save=not no_save)
         finally:
             progress.done()
     _emit(verdict, fmt, output)
@@ -172,7 +174,7 @@ def report(run_id, db_path, fmt, output) -> None:
     from ..results import load_run
     from ..store import using_store
 
-    with using_store(db_path) as db:
+    with using_store(db_path, read_only_ok=True) as db:
         verdict = load_run(db, run_id)
     _emit(verdict, fmt, output)
 

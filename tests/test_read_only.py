@@ -1,0 +1,56 @@
+"""A store this process cannot write: run says so in one line and offers --no-save; the reading
+commands work without migrating it. (Tests run as root, where permissions do not bind, so the
+store's writability is decided by a stand-in; the connection itself is opened read-only.)"""
+
+import json
+import sqlite3
+
+import pytest
+
+from carecheck import store
+
+
+@pytest.fixture
+def read_only(monkeypatch, demo_copy):
+    monkeypatch.setattr(store, "writable", lambda path: False)
+    before = sqlite3.connect(demo_copy).execute("SELECT count(*) FROM runs").fetchone()[0]
+    yield demo_copy
+    assert sqlite3.connect(demo_copy).execute("SELECT count(*) FROM runs").fetchone()[0] == before
+
+
+def test_run_on_a_read_only_store_says_so_and_offers_no_save(run_cli, read_only):
+    result = run_cli("run", "--db", read_only, "--as-of", "31/08/2026")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"Error: {read_only}: the store is read-only (no write permission on it or its folder); "
+        "check without storing the run with carecheck run --no-save")
+
+
+def test_run_no_save_checks_a_read_only_store_without_storing(run_cli, read_only, demo_copy):
+    result = run_cli("run", "--db", read_only, "--as-of", "31/08/2026", "--format", "json", "--no-save")
+    assert result.exit_code == 0, result.stderr
+    verdict = json.loads(result.stdout)
+    assert verdict["as_of"] == "2026-08-31"
+    assert {d["domain"] for d in verdict["domains"]} == {
+        "safeguarding_recording", "incident_learning", "provider_oversight"}
+
+
+def test_reading_commands_work_on_a_read_only_store(run_cli, read_only):
+    runs = json.loads(run_cli("runs", "--db", read_only, "--json").stdout)
+    assert len(runs) == 1
+    assert run_cli("records", "--db", read_only).exit_code == 0
+    assert run_cli("history", "--db", read_only).exit_code == 0
+    report = run_cli("report", runs[0]["run_id"], "--db", read_only, "--format", "json")
+    assert report.exit_code == 0 and json.loads(report.stdout)["as_of"] == runs[0]["as_of"]
+
+
+def test_a_read_only_store_made_by_an_older_carecheck_needs_upgrading(run_cli, read_only):
+    con = sqlite3.connect(read_only)
+    con.execute("DELETE FROM _sqlite_migrations WHERE name = (SELECT max(name) FROM _sqlite_migrations)")
+    con.commit()
+    con.close()
+    result = run_cli("records", "--db", read_only)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"Error: {read_only}: the store is read-only and was made by an older carecheck; open it once with "
+        "write permission (any carecheck command upgrades it)")
