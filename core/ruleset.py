@@ -82,6 +82,9 @@ class RulesetModel(_Strict):
         default=0.8, ge=0, le=1,
         description="Share of a source's records that must support; below it, while every judged target is met, "
                     "the source contradicts them.")
+    domain_time_limit_s: float = Field(
+        default=600, gt=0, le=86_400,
+        description="A domain still computing after this many seconds stops the run with an error.")
     max_periods: int = Field(default=120, ge=1, le=1200,
                              description="A run over more periods than this is refused (a mistyped date, not a run).")
     start: date | None = Field(default=None, description="First day to evaluate (default: the earliest record).")

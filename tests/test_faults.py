@@ -187,3 +187,36 @@ def test_a_reader_that_goes_away_is_not_an_error(demo_copy):
     process.wait(timeout=60)
     assert "internal error" not in error and "Traceback" not in error
     assert process.returncode in (0, 141)
+
+
+@pytest.mark.parametrize("stuck_in", ["python", "sql"])
+def test_a_domain_past_its_time_limit_is_stopped(register_plugin, db, db_path, tmp_path, run_cli, stuck_in):
+    import time
+
+    (medicines,) = _registered(_medicines_plugin())
+
+    def slow(self, ctx):
+        if stuck_in == "python":
+            time.sleep(60)
+        else:  # a query that would count for minutes
+            list(ctx.rows("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n"))
+        return {}
+
+    Slow = type("Slow", (type(medicines),), {"signal_values": slow})
+
+    class Plugin:
+        @hookimpl
+        def carecheck_register_domains(self, register):
+            register(Slow())
+
+    register_plugin(Plugin(), "carecheck-medicines")
+    _two_homes(db)
+    ruleset = tmp_path / "meds.yaml"
+    ruleset.write_text("name: meds\ndomain_time_limit_s: 2\ndomains:\n  medicines_review: {}\n")
+    started = time.monotonic()
+    result = run_cli("run", ruleset, "--db", db_path, "--as-of", "2026-07-01", "--fail-under", "not_assured")
+    assert time.monotonic() - started < 20
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "Error: domain 'medicines_review' was still computing after 2 s (the ruleset's domain_time_limit_s) and "
+        "was stopped; raise the limit for a very large store, or fix the domain")

@@ -24,6 +24,7 @@ from ..records import KINDS
 from ..status import series_status
 from .location_status import NO_RECORDS, LocationTarget, Presence, judge_location, rollup_status
 from .scope import RunScope, signals_used
+from .time_limit import time_limit
 from .series import FAILURE_CAP, Cell, Frame, PeriodSeries, TargetCells, ratio
 
 if TYPE_CHECKING:  # waivers are read only when a run has them
@@ -125,7 +126,8 @@ class Tally:
     def figures(self, resolved: ResolvedDomain, targets: dict, services: dict | None = None) -> DomainFigures:
         """A domain's cells, signals and outcome measures, for every service or a worker's share."""
         ctx = self.context(resolved, targets, services)
-        with plugin_manager.plugin_code(resolved.plugin, f"domain {resolved.domain.name!r}", " and a ruleset without it"):
+        limit = self.scope.ruleset.model.domain_time_limit_s
+        with time_limit(self.db.conn, limit, f"domain {resolved.domain.name!r}"), plugin_manager.plugin_code(resolved.plugin, f"domain {resolved.domain.name!r}", " and a ruleset without it"):
             cells = self._cells(ctx, resolved)
             signals, ids = _signal_counts(resolved.domain.signal_values(ctx))
             measures = {service: {name: value for name, value in values.items() if value is not None}
