@@ -220,3 +220,23 @@ def test_a_domain_past_its_time_limit_is_stopped(register_plugin, db, db_path, t
     assert result.stderr.strip() == (
         "Error: domain 'medicines_review' was still computing after 2 s (the ruleset's domain_time_limit_s) and "
         "was stopped; raise the limit for a very large store, or fix the domain")
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_a_fault_while_an_enabled_domain_registers_stops_the_run_naming_its_plugin(
+        register_plugin, db, db_path, tmp_path, run_cli, fault):
+    class Plugin:
+        @hookimpl
+        def carecheck_register_domains(self, register):
+            raise FAULTS[fault]()
+
+    name = f"carecheck-meds-{fault}"
+    register_plugin(Plugin(), name)
+    _two_homes(db)
+    ruleset = tmp_path / "meds.yaml"
+    ruleset.write_text("name: meds\ndomains:\n  medicines_review: {}\n")
+    result = run_cli("run", ruleset, "--db", db_path, "--as-of", "2026-07-01", "--fail-under", "not_assured")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "no domain plugin provides 'medicines_review'" in result.stderr
+    assert name in result.stderr.split("plugins that failed to load: ")[1].split(", ")
