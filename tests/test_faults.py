@@ -239,4 +239,4 @@ def test_a_fault_while_an_enabled_domain_registers_stops_the_run_naming_its_plug
     assert result.exit_code == 2
     assert result.stdout == ""
     assert "no domain plugin provides 'medicines_review'" in result.stderr
-    assert name in result.stderr.split("plugins that failed to load: ")[1].split(", ")
+    assert name in result.stderr.split("plugins that failed to load: ")[1].splitlines()[0].split(", ")
