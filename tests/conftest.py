@@ -100,6 +100,20 @@ def demo_db(tmp_path_factory):
 
 
 @pytest.fixture
+def register_plugin():
+    """Register third-party plugin objects for one test; they are unregistered after it."""
+    names = []
+
+    def register(plugin, name):
+        plugin_manager.get_plugin_manager().register(plugin, name=name)
+        names.append(name)
+
+    yield register
+    for name in names:
+        plugin_manager.get_plugin_manager().unregister(name=name)
+
+
+@pytest.fixture
 def demo_copy(demo_db, tmp_path):
     import shutil
 

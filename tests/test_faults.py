@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from builders import add
-from carecheck import hookimpl, plugin_manager
-from carecheck.adapter_api import Adapter
+from carecheck import hookimpl
 from carecheck.reporter_api import Reporter
 from test_plugins import PipeAdapter, _medicines_plugin, _registered
 
@@ -19,19 +18,6 @@ FAULTS = {
 }
 SAID = {"exception": "RuntimeError: vendor service unreachable", "system_exit": "SystemExit: 0",
         "keyboard_interrupt": "KeyboardInterrupt: "}
-
-
-@pytest.fixture
-def register_plugin():
-    names = []
-
-    def register(plugin, name):
-        plugin_manager.get_plugin_manager().register(plugin, name=name)
-        names.append(name)
-
-    yield register
-    for name in names:
-        plugin_manager.get_plugin_manager().unregister(name=name)
 
 
 def _two_homes(db):

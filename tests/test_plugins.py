@@ -45,19 +45,6 @@ class GreedyPlugin:
         register(PipeAdapter())  # takes a name another plugin already has
 
 
-@pytest.fixture
-def register_plugin():
-    names = []
-
-    def register(plugin, name):
-        plugin_manager.get_plugin_manager().register(plugin, name=name)
-        names.append(name)
-
-    yield register
-    for name in names:
-        plugin_manager.get_plugin_manager().unregister(name=name)
-
-
 def test_builtins_are_registered_through_the_hooks():
     assert sorted(plugin_manager.get_adapters()) == BUILTIN_ADAPTERS
     owners = {name: reg.plugin for name, reg in plugin_manager.get_adapters().items()}
