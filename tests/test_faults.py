@@ -20,6 +20,15 @@ SAID = {"exception": "RuntimeError: vendor service unreachable", "system_exit": 
         "keyboard_interrupt": "KeyboardInterrupt: "}
 
 
+def _meds_store(db, tmp_path: Path, limit: float | None = None) -> Path:
+    """Two homes' records, and a ruleset enabling only the medicines domain (with a time limit)."""
+    _two_homes(db)
+    ruleset = tmp_path / "meds.yaml"
+    setting = f"domain_time_limit_s: {limit:g}\n" if limit else ""
+    ruleset.write_text(f"name: meds\n{setting}domains:\n  medicines_review: {{}}\n")
+    return ruleset
+
+
 def _two_homes(db):
     for service_id, name in (("S1", "Oak"), ("S2", "Elm")):
         add(db, "service", id=service_id, service=name, service_type="residential")
@@ -45,9 +54,7 @@ def test_a_fault_in_an_enabled_domain_stops_the_run_with_exit_2_and_its_name(
             register(Broken())
 
     register_plugin(Plugin(), "carecheck-medicines")
-    _two_homes(db)
-    ruleset = tmp_path / "meds.yaml"
-    ruleset.write_text("name: meds\ndomains:\n  medicines_review: {}\n")
+    ruleset = _meds_store(db, tmp_path)
     result = run_cli("run", ruleset, "--db", db_path, "--as-of", "2026-07-01", "--fail-under", "assured")
     assert result.exit_code == 2
     assert result.stdout == ""
@@ -196,9 +203,7 @@ def test_a_domain_past_its_time_limit_is_stopped(register_plugin, db, db_path, t
             register(Slow())
 
     register_plugin(Plugin(), "carecheck-medicines")
-    _two_homes(db)
-    ruleset = tmp_path / "meds.yaml"
-    ruleset.write_text("name: meds\ndomain_time_limit_s: 2\ndomains:\n  medicines_review: {}\n")
+    ruleset = _meds_store(db, tmp_path, limit=2)
     started = time.monotonic()
     result = run_cli("run", ruleset, "--db", db_path, "--as-of", "2026-07-01", "--fail-under", "not_assured")
     assert time.monotonic() - started < 20
@@ -218,9 +223,7 @@ def test_a_fault_while_an_enabled_domain_registers_stops_the_run_naming_its_plug
 
     name = f"carecheck-meds-{fault}"
     register_plugin(Plugin(), name)
-    _two_homes(db)
-    ruleset = tmp_path / "meds.yaml"
-    ruleset.write_text("name: meds\ndomains:\n  medicines_review: {}\n")
+    ruleset = _meds_store(db, tmp_path)
     result = run_cli("run", ruleset, "--db", db_path, "--as-of", "2026-07-01", "--fail-under", "not_assured")
     assert result.exit_code == 2
     assert result.stdout == ""
