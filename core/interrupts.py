@@ -16,10 +16,11 @@ EXIT_SIGINT = 128 + signal.SIGINT
 EXIT_SIGTERM = 128 + signal.SIGTERM
 
 _received: list[int] = []
+_settled: list[bool] = []
 
 
 def _handler(signum, frame) -> None:
-    first = not _received
+    first = not _received and not _settled
     _received.append(signum)
     if first:  # a second signal must not break off the rollback the first one started
         raise KeyboardInterrupt
@@ -31,6 +32,11 @@ def install() -> None:
         return
     signal.signal(signal.SIGINT, _handler)
     signal.signal(signal.SIGTERM, _handler)
+
+
+def settle() -> None:
+    """From now on a SIGINT or SIGTERM is only noted: the process is exiting anyway."""
+    _settled.append(True)
 
 
 def from_user() -> bool:

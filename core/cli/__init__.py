@@ -152,8 +152,8 @@ def build_cli() -> click.Group:
 
 
 def main() -> None:
-    interrupts.install()
     try:
+        interrupts.install()
         _main()
     except KeyboardInterrupt:
         # A signal that came while the command line was being built, or while a command finished.
@@ -161,6 +161,10 @@ def main() -> None:
             raise
         click.echo("Interrupted: nothing was half-written", err=True)
         sys.exit(interrupts.exit_code())
+    finally:
+        # The command's work is committed or rolled back by now: a signal while the interpreter
+        # shuts down (joining the reader, running atexit) must not turn a finished exit into a crash.
+        interrupts.settle()
 
 
 def _main() -> None:
