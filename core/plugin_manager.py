@@ -269,10 +269,38 @@ def register_commands(cli: "click.Group") -> dict[str, str]:
     """Let every plugin add commands; returns command name to the plugin that added it."""
     added: dict[str, str] = {}
     for impl in _impls("carecheck_register_commands"):
-        before = set(cli.commands)
-        _call(impl, "carecheck_register_commands", cli=cli)
-        added.update({name: impl.plugin_name for name in set(cli.commands) - before})
+        before = dict(cli.commands)
+        if not _call(impl, "carecheck_register_commands", cli=cli):
+            # A plugin that raised half-way keeps none of its commands, as with every other hook.
+            cli.commands.clear()
+            cli.commands.update(before)
+            continue
+        for name in set(cli.commands) - set(before):
+            added[name] = impl.plugin_name
+            _guard_command(cli.commands[name], impl.plugin_name)
     return added
+
+
+def _guard_command(command: "click.Command", plugin: str) -> None:
+    """A plugin's command that raises (``SystemExit`` and a ``KeyboardInterrupt`` raised by code
+    included) stops with a :class:`PluginError` naming the plugin, never a success or a bug of carecheck.
+    click's own exits and usage errors pass through: they are how a command talks to its user."""
+    import click
+
+    invoke = command.invoke
+
+    def guarded(ctx: "click.Context") -> Any:
+        try:
+            return invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except BaseException as error:
+            if isinstance(error, KeyboardInterrupt) and interrupts.from_user():
+                raise
+            with plugin_code(plugin, f"command {command.name!r}"):
+                raise
+
+    command.invoke = guarded  # type: ignore[method-assign]
 
 
 def plugin_infos(command_plugins: dict[str, str] | None = None) -> list[PluginInfo]:

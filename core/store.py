@@ -139,12 +139,23 @@ def writable(path: str | Path) -> bool:
     return os.access(path, os.W_OK) and folder
 
 
+def read_only_connection(path: str | Path, check_same_thread: bool = True) -> sqlite3.Connection:
+    """A connection that only reads the store, whether or not this process may write it."""
+    path = Path(path)
+    # SQLite reads a WAL store read-only only through its -wal and -shm files. With neither there, no
+    # writer has the store open (a writer keeps both), and a folder we cannot write cannot get them:
+    # the file is read as immutable, which needs neither (docs/security.md says what that assumes).
+    journals = all(Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-shm"))
+    mode = "mode=ro" if journals or writable(path) else "immutable=1"
+    return sqlite3.connect(f"file:{path}?{mode}", uri=True, check_same_thread=check_same_thread)
+
+
 def open_read_only(path: str | Path) -> Database:
     """A store this process cannot write, opened for reading without migrating: refused in one line
     when its schema is older than this carecheck's (a writable command upgrades it)."""
     path = Path(path)
     try:
-        db = Database(sqlite3.connect(f"file:{path}?mode=ro", uri=True), execute_plugins=False)
+        db = Database(read_only_connection(path), execute_plugins=False)
         db.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         applied = {row[0] for row in db.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = ?",
                                                  [migrations.name])}

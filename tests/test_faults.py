@@ -182,8 +182,9 @@ def test_a_reader_that_goes_away_is_not_an_error(demo_copy):
     assert process.returncode in (0, 141)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("stuck_in", ["python", "sql"])
-def test_a_domain_past_its_time_limit_is_stopped(register_plugin, db, db_path, tmp_path, run_cli, stuck_in):
+def test_a_domain_past_its_time_limit_is_stopped(register_plugin, db, db_path, tmp_path, run_cli, stuck_in, workers):
     import time
 
     (medicines,) = _registered(_medicines_plugin())
@@ -205,7 +206,8 @@ def test_a_domain_past_its_time_limit_is_stopped(register_plugin, db, db_path, t
     register_plugin(Plugin(), "carecheck-medicines")
     ruleset = _meds_store(db, tmp_path, limit=2)
     started = time.monotonic()
-    result = run_cli("run", ruleset, "--db", db_path, "--as-of", "2026-07-01", "--fail-under", "not_assured")
+    result = run_cli("run", ruleset, "--db", db_path, "--as-of", "2026-07-01", "--fail-under", "not_assured",
+                     "--workers", workers)
     assert time.monotonic() - started < 20
     assert result.exit_code == 2
     assert result.stderr.strip() == (
@@ -229,3 +231,50 @@ def test_a_fault_while_an_enabled_domain_registers_stops_the_run_naming_its_plug
     assert result.stdout == ""
     assert "no domain plugin provides 'medicines_review'" in result.stderr
     assert name in result.stderr.split("plugins that failed to load: ")[1].splitlines()[0].split(", ")
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_a_fault_in_a_plugin_command_stops_it_with_exit_2_and_its_name(register_plugin, run_cli, fault):
+    class Plugin:
+        @hookimpl
+        def carecheck_register_commands(self, cli):
+            @cli.command(name="sync-rota")
+            def sync_rota():
+                """Fetch the rota."""
+                raise FAULTS[fault]()
+
+    register_plugin(Plugin(), "carecheck-rota")
+    result = run_cli("sync-rota")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(
+        f"Error: command 'sync-rota' of plugin carecheck-rota failed ({SAID[fault]}); fix it, or leave it out "
+        "with CARECHECK_DISABLED_PLUGINS=carecheck-rota")
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_a_fault_while_commands_register_keeps_none_of_the_plugins_commands(register_plugin, run_cli, fault):
+    import click
+
+    class Plugin:
+        @hookimpl
+        def carecheck_register_commands(self, cli):
+            @cli.command(name="sync-rota")
+            def sync_rota():
+                click.echo("synced")
+
+            raise FAULTS[fault]()
+
+    name = f"carecheck-rota-{fault}"
+    register_plugin(Plugin(), name)
+    warning = f"Warning: plugin '{name}' failed in carecheck_register_commands: {SAID[fault]}"
+    # A command that does not need the plugin goes on, with a warning.
+    result = run_cli("schema", "ruleset")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["title"]
+    assert warning in result.stderr
+    # The plugin's half-registered command is gone: asking for it is an error naming the plugin.
+    result = run_cli("sync-rota")
+    assert result.exit_code == 2
+    assert "No such command 'sync-rota'" in result.stderr
+    assert warning in result.stderr

@@ -3,6 +3,7 @@ commands work without migrating it. (Tests run as root, where permissions do not
 store's writability is decided by a stand-in; the connection itself is opened read-only.)"""
 
 import json
+from pathlib import Path
 import sqlite3
 
 import pytest
@@ -54,3 +55,58 @@ def test_a_read_only_store_made_by_an_older_carecheck_needs_upgrading(run_cli, r
     assert result.stderr.strip() == (
         f"Error: {read_only}: the store is read-only and was made by an older carecheck; open it once with "
         "write permission (any carecheck command upgrades it)")
+
+
+def _as_someone_else(demo_copy, tmp_path):
+    """The demo store in a folder this test's commands cannot write, and how to run carecheck there
+    as a user without write permission (nobody, when the tests run as root)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="carecheck-ro-", dir="/tmp"))
+    shutil.copy(demo_copy, folder / "demo.db")
+    (folder / "demo.db").chmod(0o444)
+    folder.chmod(0o555)
+    prefix = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv: no user to lack write permission")
+        prefix = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+    def carecheck(*args):
+        return subprocess.run([*prefix, sys.executable, "-m", "carecheck", *args, "--db", str(folder / "demo.db")],
+                              capture_output=True, text=True, cwd="/", env={**os.environ, "HOME": "/"}, timeout=120)
+
+    return folder, carecheck
+
+
+def test_a_store_the_user_really_cannot_write_is_read_without_writing(demo_copy, tmp_path):
+    import hashlib
+    import shutil
+
+    folder, carecheck = _as_someone_else(demo_copy, tmp_path)
+    try:
+        before = hashlib.sha256((folder / "demo.db").read_bytes()).hexdigest()
+        refused = carecheck("run", "--as-of", "31/08/2026")
+        assert refused.returncode == 2
+        assert refused.stderr.strip().endswith(
+            "the store is read-only (no write permission on it or its folder); check without storing the run "
+            "with carecheck run --no-save")
+        checked = carecheck("run", "--as-of", "31/08/2026", "--no-save", "--format", "json")
+        assert checked.returncode == 0, checked.stderr
+        assert json.loads(checked.stdout)["as_of"] == "2026-08-31"
+        runs = carecheck("runs", "--json")
+        assert runs.returncode == 0, runs.stderr
+        stored = sqlite3.connect(f"file:{folder / 'demo.db'}?immutable=1", uri=True).execute(
+            "SELECT run_id FROM runs").fetchall()
+        assert [run["run_id"] for run in json.loads(runs.stdout)] == [row[0] for row in stored]
+        assert carecheck("records").returncode == 0
+        assert sorted(p.name for p in folder.iterdir()) == ["demo.db"]
+        assert hashlib.sha256((folder / "demo.db").read_bytes()).hexdigest() == before
+    finally:
+        folder.chmod(0o755)
+        shutil.rmtree(folder)

@@ -43,12 +43,14 @@ class CarecheckGroup(click.Group):
     def main(self, *args, standalone_mode: bool = True, **kwargs):
         if not standalone_mode:
             return super().main(*args, standalone_mode=False, **kwargs)
+        _warned.clear()  # once per command, however many commands one process runs
         try:
             result = super().main(*args, standalone_mode=False, **kwargs)
         except click.exceptions.UsageError as error:
             # One line, naming the option, as every other error: click's usage block is for --help.
             command = error.ctx.command_path if error.ctx else "carecheck"
             click.echo(f"Error: {error.format_message()} (see {command} --help)", err=True)
+            _warn_plugin_failures()  # a missing command may be a plugin's that failed to register
             sys.exit(EXIT_INPUT_ERROR)
         except click.exceptions.ClickException as error:
             error.show()

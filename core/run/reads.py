@@ -75,7 +75,9 @@ def store_path(db: Database) -> str:
 
 
 def read_only(path: str, check_same_thread: bool = True) -> Database:
-    return Database(sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=check_same_thread))
+    from ..store import read_only_connection
+
+    return Database(read_only_connection(path, check_same_thread))
 
 
 def only_share(db: Database, raw_names: list[str]) -> None:
