@@ -26,7 +26,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -37,6 +37,12 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
 
 PASS, FAIL, PENDING = "pass", "fail", "pending"
+
+# SQLite's own function names a domain's function may not take.
+_SQLITE_FUNCTIONS = frozenset(
+    "abs changes char coalesce count date datetime glob group_concat hex ifnull iif instr json json_array "
+    "json_extract json_object julianday length like lower ltrim max min nullif printf quote random replace "
+    "round rtrim sign strftime substr substring sum time total trim typeof unicode upper".split())
 
 
 class DomainParameters(BaseModel):
@@ -153,9 +159,9 @@ class Outcome(NamedTuple):
 
 @dataclass
 class Context:
-    """What a domain computes with: the store, its parameters and the run's time frame."""
+    """What a domain computes with: its parameters, the run's time frame, and read-only queries
+    (:meth:`rows`) over the record kinds it declares in ``reads``."""
 
-    db: "Database"
     params: Any
     as_of: date
     period_kind: PeriodKind
@@ -170,6 +176,8 @@ class Context:
     signals: frozenset[str] | None = None
     #: The last ``sustained`` complete periods: outcome measures are computed over them.
     window: tuple[Period, ...] = ()
+    #: The connection the run gives the domain; reach it through rows() and function() only.
+    _db: "Database | None" = field(default=None, repr=False)
     _shifts: dict[str, str] = field(default_factory=dict, repr=False)
     _days: dict[str, date] = field(default_factory=dict, repr=False)
 
@@ -223,8 +231,21 @@ class Context:
         return "day" if day_start <= hour < night_start else "night"
 
     def rows(self, sql: str, params: Iterable[Any] = ()) -> Iterator[tuple]:
-        """The rows of a query, one at a time (iterate once; wrap in ``list`` to keep them)."""
-        return iter(self.db.execute(sql, list(params)))
+        """The rows of a query, one at a time (iterate once; wrap in ``list`` to keep them).
+
+        The query may read only the record kinds in the domain's ``reads`` (each a table named
+        after the kind) and never write: anything else stops the run with an error naming the
+        domain and the table. Parameters are ``?`` placeholders.
+        """
+        return iter(self._db.execute(sql, list(params)))
+
+    def function(self, name: str, fn: Callable[..., Any], arguments: int = -1) -> None:
+        """Make ``fn`` callable from this domain's SQL as ``name`` (SQLite lacks regular
+        expressions, for one). The function must be deterministic: same arguments, same answer.
+        Give it a name of your own (prefix it with the domain's) so it cannot replace SQLite's."""
+        if not name.isidentifier() or name.lower() in _SQLITE_FUNCTIONS:
+            raise ValueError(f"SQL function name {name!r} must be an identifier not used by SQLite")
+        self._db.conn.create_function(name, arguments, fn, deterministic=True)
 
     def cadence(
         self, target: str, every: Literal["day", "week", "month", "quarter"], done: dict[str, list[date]],

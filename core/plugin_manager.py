@@ -2,8 +2,12 @@
 
 Loading order: hook specifications, then third-party plugins from the ``carecheck`` entry-point
 group (each imported on its own so one broken plugin cannot stop the others), then the built-in
-plugins. Core code never touches ``pm.hook`` directly: it calls the small typed functions below,
-which call each implementation separately so a plugin that raises is reported and skipped.
+plugins. Core code never touches ``pm.hook`` directly: it calls the small typed functions below.
+They call each hook through pluggy (so ``tryfirst``, ``trylast`` and ``wrapper`` work as pluggy
+documents, and ``CARECHECK_TRACE_PLUGINS`` traces the calls). A third-party implementation that
+raises is recorded and the hook is called again without it (:func:`_call_isolated`), so the other
+plugins' results are kept. Registration hooks run once per process: their results are cached
+until a plugin is registered or unregistered.
 
 Environment variables:
 
@@ -24,12 +28,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
 
 import pluggy
 
 from . import PROJECT_NAME, __version__, hookspecs, interrupts
 from .errors import CarecheckError, PluginError
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     import click
@@ -78,6 +85,20 @@ class _State:
     pm: pluggy.PluginManager | None = None
     failures: dict[tuple[str, str], PluginFailure] = {}
     versions: dict[str, tuple[str, str | None]] = {}
+    #: each registration hook's result, by hook name: called once per process
+    cache: dict[str, Any] = {}
+
+
+class _PluginManager(pluggy.PluginManager):
+    """pluggy's manager, forgetting the cached registrations whenever the set of plugins changes."""
+
+    def register(self, plugin: object, name: str | None = None) -> str | None:
+        _state.cache.clear()
+        return super().register(plugin, name)
+
+    def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
+        _state.cache.clear()
+        return super().unregister(plugin, name)
 
 
 _state = _State()
@@ -122,7 +143,7 @@ def get_plugin_manager() -> pluggy.PluginManager:
     """Create and load the plugin manager on first use; later calls return the same one."""
     if _state.pm is not None:
         return _state.pm
-    pm = pluggy.PluginManager(PROJECT_NAME)
+    pm = _PluginManager(PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
     if os.environ.get("CARECHECK_TRACE_PLUGINS"):
         pm.trace.root.setwriter(lambda text: sys.stderr.write(text))
@@ -140,6 +161,7 @@ def reset() -> None:
     _state.pm = None
     _state.failures = {}
     _state.versions = {}
+    _state.cache = {}
 
 
 def is_builtin(plugin_name: str) -> bool:
@@ -151,27 +173,69 @@ def failures() -> list[PluginFailure]:
     return list(_state.failures.values())
 
 
-def _impls(hook_name: str) -> list[pluggy.HookImpl]:
-    """The implementations of a hook, built-ins first, then third parties in registration order."""
-    impls = list(getattr(get_plugin_manager().hook, hook_name).get_hookimpls())
-    impls.sort(key=lambda impl: not is_builtin(impl.plugin_name))
-    return impls
+def _implementation(hook_name: str, frames: Iterable[FrameType]) -> pluggy.HookImpl | None:
+    """The implementation of ``hook_name`` whose code is the innermost of ``frames``: the one that
+    raised (frames from a traceback) or that is calling back into carecheck (frames of the stack)."""
+    impls = getattr(get_plugin_manager().hook, hook_name).get_hookimpls()
+    by_code: dict[Any, list[pluggy.HookImpl]] = {}
+    for impl in impls:
+        by_code.setdefault(getattr(impl.function, "__code__", None), []).append(impl)
+    found = None
+    for frame in frames:
+        candidates = by_code.get(frame.f_code)
+        if candidates:
+            # One class's method registered as two plugins: tell them apart by the instance.
+            owner = frame.f_locals.get("self")
+            found = next((impl for impl in candidates if impl.plugin is owner), candidates[0])
+    return found
 
 
-def _call(impl: pluggy.HookImpl, hook_name: str, **kwargs: Any) -> bool:
-    """Call one implementation with the arguments it asks for; False if a third party raised."""
-    args = {name: kwargs[name] for name in impl.argnames}
-    if is_builtin(impl.plugin_name):
-        impl.function(**args)  # a built-in that raises is a bug in carecheck: let it surface
-        return True
-    try:
-        impl.function(**args)
-    except BaseException as error:  # a broken plugin is reported and skipped, even one that exits
-        if not interrupts.plugin_fault(error):
-            raise
-        _record_failure(impl.plugin_name, hook_name, error)
-        return False
-    return True
+def _traceback_frames(error: BaseException) -> Iterator[FrameType]:
+    tb = error.__traceback__
+    while tb is not None:
+        yield tb.tb_frame
+        tb = tb.tb_next
+
+
+def _stack_frames() -> list[FrameType]:
+    frames = []
+    frame = sys._getframe(1)
+    while frame is not None:
+        frames.append(frame)
+        frame = frame.f_back
+    return frames[::-1]  # outermost first, as in a traceback
+
+
+def calling_plugin(hook_name: str) -> str:
+    """The plugin whose implementation of ``hook_name`` is running now (for ``register`` callbacks)."""
+    impl = _implementation(hook_name, _stack_frames())
+    return impl.plugin_name if impl is not None else "carecheck"
+
+
+def _call_isolated(hook_name: str, attempt: Callable[[Callable[..., Any]], T]) -> T:
+    """``attempt(hook_caller)`` with the hook through pluggy; when a third-party implementation raises
+    (anything, ``SystemExit`` and a ``KeyboardInterrupt`` raised by code included), it is recorded
+    and ``attempt`` runs again with a caller without that plugin. A built-in that raises is a bug."""
+    pm = get_plugin_manager()
+    left_out: list[object] = []
+    while True:
+        caller = pm.subset_hook_caller(hook_name, left_out) if left_out else getattr(pm.hook, hook_name)
+        try:
+            return attempt(caller)
+        except BaseException as error:
+            if not interrupts.plugin_fault(error):
+                raise
+            impl = _implementation(hook_name, _traceback_frames(error))
+            if impl is None or is_builtin(impl.plugin_name) or impl.plugin in left_out:
+                raise
+            _record_failure(impl.plugin_name, hook_name, error)
+            left_out.append(impl.plugin)
+
+
+def _registration_order() -> list[str]:
+    """Plugins in the order their registrations are kept: built-ins, then the others as registered."""
+    names = [name for name, _ in get_plugin_manager().list_name_plugin() if name is not None]
+    return sorted(names, key=lambda name: not is_builtin(name))
 
 
 @contextmanager
@@ -207,78 +271,117 @@ class Registered:
     plugin: str
 
 
-def _collect(hook_name: str, base: type, what: str) -> dict[str, Registered]:
-    """Call a ``register(item)`` hook on every plugin: items by their unique ``name``, with their plugin.
+def _collect(hook_name: str, check: Callable[[str, Any], tuple[str, Any]], what: str) -> dict[str, Registered]:
+    """Call a ``register(...)`` hook once per process: items by their unique name, with their plugin.
 
-    All of one plugin's registrations are kept, or none of them if it raised or reused a name.
+    ``check(plugin, *args)`` turns one call of ``register`` into (name, item), raising for a bad
+    item. All of one plugin's registrations are kept, or none of them if it raised or reused a name:
+    built-ins keep their names first, then the others in the order they were registered.
     """
+    if hook_name in _state.cache:
+        return _state.cache[hook_name]
+
+    def attempt(caller) -> dict[str, dict[str, Any]]:
+        by_plugin: dict[str, dict[str, Any]] = {}
+
+        def register(*args: Any) -> None:
+            plugin = calling_plugin(hook_name)
+            name, item = check(plugin, *args)
+            mine = by_plugin.setdefault(plugin, {})
+            if name in mine:
+                raise ValueError(f"{what} name {name!r} is registered twice")
+            mine[name] = item
+
+        caller(register=register)
+        return by_plugin
+
+    by_plugin = _call_isolated(hook_name, attempt)
     found: dict[str, Registered] = {}
-    for impl in _impls(hook_name):
-        collected: dict[str, Any] = {}
-
-        def register(item) -> None:
-            if not isinstance(item, base):
-                raise TypeError(f"register() expects a {base.__name__}, got {type(item).__name__}")
-            if item.name in found or item.name in collected:
-                raise ValueError(f"{what} name {item.name!r} is already taken")
-            collected[item.name] = item
-
-        if _call(impl, hook_name, register=register):
-            found.update({name: Registered(item, impl.plugin_name) for name, item in collected.items()})
+    for plugin in _registration_order():
+        items = by_plugin.get(plugin, {})
+        taken = sorted(set(items) & set(found))
+        if taken:
+            _record_failure(plugin, hook_name, ValueError(
+                f"{what} name {taken[0]!r} is already taken by {found[taken[0]].plugin}"))
+            continue
+        found.update({name: Registered(item, plugin) for name, item in items.items()})
+    _state.cache[hook_name] = found
     return found
+
+
+def _instance_of(base: type) -> Callable[..., tuple[str, Any]]:
+    def check(plugin: str, item: Any) -> tuple[str, Any]:
+        if not isinstance(item, base):
+            raise TypeError(f"register() expects a {base.__name__}, got {type(item).__name__}")
+        return item.name, item
+
+    return check
 
 
 def get_adapters() -> dict[str, Registered]:
     """Every adapter by name, with the plugin that registered it."""
     from .adapter_api import Adapter
 
-    return _collect("carecheck_register_adapters", Adapter, "adapter")
+    return _collect("carecheck_register_adapters", _instance_of(Adapter), "adapter")
 
 
 def get_domains() -> dict[str, Registered]:
     """Every improvement domain by name, with the plugin that registered it."""
     from .domain_api import Domain
+    from .domain_checks import checked_domain
 
-    return _collect("carecheck_register_domains", Domain, "domain")
+    plain = _instance_of(Domain)
+
+    def check(plugin: str, item: Any) -> tuple[str, Any]:
+        name, domain = plain(plugin, item)
+        return name, checked_domain(domain, plugin)
+
+    return _collect("carecheck_register_domains", check, "domain")
 
 
 def get_reporters() -> dict[str, Registered]:
     """Every report format by name, with the plugin that registered it."""
     from .reporter_api import Reporter
 
-    return _collect("carecheck_register_reporters", Reporter, "report format")
+    return _collect("carecheck_register_reporters", _instance_of(Reporter), "report format")
 
 
 def get_mappings() -> dict[str, Registered]:
     """Every named mapping file, with the plugin that registered it."""
-    mappings: dict[str, Registered] = {}
-    for impl in _impls("carecheck_register_mappings"):
-        collected: dict[str, Path] = {}
 
-        def register(name: str, path: Path | str) -> None:
-            if name in mappings or name in collected:
-                raise ValueError(f"mapping name {name!r} is already taken")
-            collected[name] = Path(path)
+    def check(plugin: str, name: str, path: Path | str) -> tuple[str, Path]:
+        return name, Path(path)
 
-        if _call(impl, "carecheck_register_mappings", register=register):
-            mappings.update({name: Registered(p, impl.plugin_name) for name, p in collected.items()})
-    return mappings
+    return _collect("carecheck_register_mappings", check, "mapping")
 
 
 def register_commands(cli: "click.Group") -> dict[str, str]:
-    """Let every plugin add commands; returns command name to the plugin that added it."""
-    added: dict[str, str] = {}
-    for impl in _impls("carecheck_register_commands"):
-        before = dict(cli.commands)
-        if not _call(impl, "carecheck_register_commands", cli=cli):
-            # A plugin that raised half-way keeps none of its commands, as with every other hook.
-            cli.commands.clear()
-            cli.commands.update(before)
-            continue
-        for name in set(cli.commands) - set(before):
-            added[name] = impl.plugin_name
-            _guard_command(cli.commands[name], impl.plugin_name)
-    return added
+    """Let every plugin add commands; returns command name to the plugin that added it.
+
+    A plugin that raised half-way keeps none of its commands, as with every other hook."""
+    before = dict(cli.commands)
+    added_by: dict[str, str] = {}
+    add_command = cli.add_command
+
+    def attributed(command: "click.Command", name: str | None = None) -> None:
+        add_command(command, name)
+        added_by[name or command.name or ""] = calling_plugin("carecheck_register_commands")
+
+    def attempt(caller) -> None:
+        cli.commands.clear()
+        cli.commands.update(before)
+        added_by.clear()
+        caller(cli=cli)
+
+    cli.add_command = attributed  # type: ignore[method-assign]
+    try:
+        _call_isolated("carecheck_register_commands", attempt)
+    finally:
+        del cli.add_command
+    for name, plugin in added_by.items():
+        if plugin != "carecheck":
+            _guard_command(cli.commands[name], plugin)
+    return dict(added_by)
 
 
 def _guard_command(command: "click.Command", plugin: str) -> None:

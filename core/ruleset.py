@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from . import expressions, plugin_manager
 from .domain_api import Domain, EscalationSpec, TargetSpec
 from .errors import InputError
+from .domain_checks import framework_problems
 from .framework import load_framework
 from .periods import parse_period
 from .yamlfile import parse_yaml
@@ -190,8 +191,9 @@ def check_ruleset(path: Path) -> tuple[Ruleset | None, list[str]]:
         ]
     problems: list[str] = []
     ruleset = Ruleset(model, label, hashlib.blake2b(raw, digest_size=16).hexdigest())
+    framework = None
     try:
-        load_framework(model.framework)
+        framework = load_framework(model.framework)
     except InputError as error:
         problems.append(f"{label}: framework: {error}")
     if isinstance(model.baseline, BaselineConfig):
@@ -215,6 +217,9 @@ def check_ruleset(path: Path) -> tuple[Ruleset | None, list[str]]:
         registered = available[name]
         resolved, domain_problems = _resolve_domain(registered.item, registered.plugin, config, where)
         problems += domain_problems
+        if framework is not None:
+            problems += [f"{where}: plugin {registered.plugin}: {problem} in framework {framework.id}"
+                         for problem in framework_problems(registered.item, [framework])]
         if resolved:
             ruleset.domains.append(resolved)
     if not ruleset.domains and not problems:

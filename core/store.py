@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator
 
 from sqlite_utils import Database
 
+from .declared_reads import core_statements
 from .errors import InputError
 from .migrations import migrations
 from .records import KINDS, Record
@@ -285,17 +286,18 @@ def cached_bank_holidays(db: Database) -> Callable[[int], frozenset[date]]:
     def holidays_for(year: int) -> frozenset[date]:
         if year in known:
             return known[year]
-        rows = db.execute("SELECT day FROM bank_holidays WHERE source = ? AND year = ?", [source, year]).fetchall()
-        if rows:
-            days = frozenset(date.fromisoformat(day) for (day,) in rows)
-        else:
-            days = bank_holidays(year)
-            try:
-                with db.atomic():
-                    db.conn.executemany("INSERT OR IGNORE INTO bank_holidays VALUES (?, ?, ?)",
-                                        [(source, year, day.isoformat()) for day in sorted(days)])
-            except sqlite3.OperationalError:
-                pass  # a read-only connection (a worker process): use the days without keeping them
+        with core_statements(db.conn):  # asked for by a domain's working days, done by the core
+            rows = db.execute("SELECT day FROM bank_holidays WHERE source = ? AND year = ?", [source, year]).fetchall()
+            if rows:
+                days = frozenset(date.fromisoformat(day) for (day,) in rows)
+            else:
+                days = bank_holidays(year)
+                try:
+                    with db.atomic():
+                        db.conn.executemany("INSERT OR IGNORE INTO bank_holidays VALUES (?, ?, ?)",
+                                            [(source, year, day.isoformat()) for day in sorted(days)])
+                except sqlite3.OperationalError:
+                    pass  # a read-only connection (a worker process): use the days without keeping them
         known[year] = days
         return days
 

@@ -338,9 +338,7 @@ def _unscreened_indicators(ctx: Context, params: SafeguardingParameters) -> list
         return []
     phrases = tuple(p.lower() for p in params.indicator_phrases if p)
     # Whole-word matching needs a regular expression, which SQLite lacks: lend it one.
-    ctx.db.conn.create_function(
-        "carecheck_indicator", 1, lambda text: int(contains_phrase(text, phrases)), deterministic=True
-    )
+    ctx.function("carecheck_indicator", lambda text: int(contains_phrase(text, phrases)), 1)
     sql = """
         SELECT n.service, n.id, n.screened_at IS NOT NULL FROM daily_note n
         WHERE n.written_at >= ? AND n.written_at < ?

@@ -47,7 +47,7 @@ def test_a_date_and_a_time_in_two_columns(db, log_file, tmp_path):
     assert db.execute("SELECT COUNT(*) FROM safeguarding_concern WHERE outcome IS NOT NULL").fetchone() == (0,)
     from carecheck.domain_api import Context
 
-    ctx = Context(db=None, params=None, as_of=None, period_kind="month", periods=[], current=None, services={},
+    ctx = Context(params=None, as_of=None, period_kind="month", periods=[], current=None, services={},
                   aliases={}, working_days=None)
     assert [ctx.shift(stored[i]) for i in ("SG-1", "SG-2", "SG-3", "SG-4")] == ["day", "night", "unknown", "weekend"]
 

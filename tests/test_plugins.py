@@ -86,7 +86,7 @@ def test_duplicate_adapter_name_is_refused_for_the_later_plugin(register_plugin)
     adapters = plugin_manager.get_adapters()
     assert adapters["pipe"].plugin == "first"
     assert [f.message() for f in plugin_manager.failures()] == [
-        "plugin 'second' failed in carecheck_register_adapters: ValueError: adapter name 'pipe' is already taken"
+        "plugin 'second' failed in carecheck_register_adapters: ValueError: adapter name 'pipe' is already taken by first"
     ]
 
 

@@ -117,7 +117,7 @@ def test_shift_of_a_stored_time_or_a_datetime():
 
     from carecheck.domain_api import Context
 
-    ctx = Context(db=None, params=None, as_of=AS_OF, period_kind="month", periods=[], current=None, services={},
+    ctx = Context(params=None, as_of=AS_OF, period_kind="month", periods=[], current=None, services={},
                   aliases={}, working_days=None, shift_hours=(7, 20))
     assert ctx.shift("2026-04-04T10:00:00+01:00") == "weekend"  # a Saturday
     assert ctx.shift("2026-04-06T06:59:00+01:00") == "night"  # Easter Monday is a weekday: before 07:00

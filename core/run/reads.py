@@ -16,6 +16,7 @@ from typing import Iterable, Iterator
 from sqlite_utils import Database
 
 from ..records import KINDS
+from ..declared_reads import core_statements
 from ..references import dangling_references
 
 #: The temporary table every failure behind a run's figures goes to, until the run is kept.
@@ -52,7 +53,7 @@ class FailureSink:
 
     def flush(self) -> None:
         if self.pending:
-            with self.db.atomic():
+            with core_statements(self.db.conn), self.db.atomic():
                 self.db.conn.executemany(f"INSERT INTO {FAILURES_TABLE} VALUES (?, ?, ?, ?, ?)", self.pending)
             self.pending = []
 

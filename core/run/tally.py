@@ -18,6 +18,7 @@ from sqlite_utils import Database
 from .. import plugin_manager
 from ..dates import stored_day
 from ..domain_api import PASS, PENDING, Context
+from ..declared_reads import declared_reads, release
 from ..periods import period_of
 from ..ruleset import ResolvedDomain
 from ..records import KINDS
@@ -116,7 +117,7 @@ class Tally:
         scope = self.scope
         shifts = scope.model.shifts
         return Context(
-            db=self.db, params=resolved.params, as_of=scope.as_of, period_kind=scope.model.period,
+            _db=self.db, params=resolved.params, as_of=scope.as_of, period_kind=scope.model.period,
             periods=list(scope.periods), current=scope.current,
             services=scope.services if services is None else services, aliases=scope.aliases,
             working_days=scope.working_days, shift_hours=(shifts.day_starts, shifts.night_starts), targets=targets,
@@ -127,11 +128,18 @@ class Tally:
         """A domain's cells, signals and outcome measures, for every service or a worker's share."""
         ctx = self.context(resolved, targets, services)
         limit = self.scope.ruleset.model.domain_time_limit_s
-        with time_limit(self.db.conn, limit, f"domain {resolved.domain.name!r}"), plugin_manager.plugin_code(resolved.plugin, f"domain {resolved.domain.name!r}", " and a ruleset without it"):
-            cells = self._cells(ctx, resolved)
-            signals, ids = _signal_counts(resolved.domain.signal_values(ctx))
-            measures = {service: {name: value for name, value in values.items() if value is not None}
-                        for service, values in resolved.domain.measure_values(ctx).items()}
+        domain = resolved.domain
+        try:
+            # The time limit inside the plugin's guard: SQLite's interrupt is the limit, not a fault.
+            with plugin_manager.plugin_code(resolved.plugin, f"domain {domain.name!r}", " and a ruleset without it"), \
+                    time_limit(self.db.conn, limit, f"domain {domain.name!r}"), \
+                    declared_reads(self.db.conn, domain.name, resolved.plugin, domain.reads):
+                cells = self._cells(ctx, resolved)
+                signals, ids = _signal_counts(domain.signal_values(ctx))
+                measures = {service: {name: value for name, value in values.items() if value is not None}
+                            for service, values in domain.measure_values(ctx).items()}
+        finally:
+            release(self.db.conn)
         return DomainFigures(cells, signals, ids, measures)
 
     def _cells(self, ctx: Context, resolved: ResolvedDomain) -> dict[str, TargetCells]:

@@ -29,10 +29,14 @@ def time_limit(conn: sqlite3.Connection, seconds: float, what: str) -> Iterator[
     message = (f"{what} was still computing after {seconds:g} s (the ruleset's domain_time_limit_s) and was "
                "stopped; raise the limit for a very large store, or fix the domain")
     expired = threading.Event()
+    # The watchdog and the alarm fire at the same moment: only the first acts, so the other never
+    # interrupts the cleanup the first one's error sets off.
+    first = threading.Lock()
 
     def interrupt_sql() -> None:
-        expired.set()
-        conn.interrupt()
+        if first.acquire(blocking=False):
+            expired.set()
+            conn.interrupt()
 
     watchdog = threading.Timer(seconds, interrupt_sql)
     watchdog.daemon = True
@@ -40,8 +44,9 @@ def time_limit(conn: sqlite3.Connection, seconds: float, what: str) -> Iterator[
     previous = None
     if on_main:
         def alarm(signum, frame):
-            expired.set()
-            raise DomainTimeLimit(message)
+            if first.acquire(blocking=False):
+                expired.set()
+                raise DomainTimeLimit(message)
 
         previous = signal.signal(signal.SIGALRM, alarm)
         signal.setitimer(signal.ITIMER_REAL, seconds)

@@ -1,0 +1,150 @@
+"""A domain sees the store read-only, and only the record kinds it declares in ``reads``.
+
+While a domain's own code runs, an SQLite authorizer on the connection refuses any write and any
+table outside its ``reads`` (schema-qualified names included), and ``PRAGMA query_only`` is on.
+Under ``--workers`` a kind is a temporary view holding one worker's share of the services: reading
+the view is allowed, reading the table behind it by its ``main.`` name is not.
+
+SQLite asks the authorizer only while it prepares a statement, never per row, so this costs a
+run nothing it can measure. The core's own statements while a domain runs (the failure sink as
+outcomes stream, bank holidays fetched for the working days a domain counts) pass through
+:func:`core_statements`.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from contextlib import contextmanager
+from typing import Iterator
+
+from .errors import CarecheckError
+
+# Tables SQLite itself reads while it prepares a statement (the schema; json_each's first use).
+_SCHEMA = {"sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_temp_schema"}
+_TABLE_FUNCTIONS = {"json_each", "json_tree"}
+_ALWAYS = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}
+
+_VERBS = {"SQLITE_INSERT": "write to", "SQLITE_DELETE": "write to", "SQLITE_UPDATE": "write to"}
+_ACTIONS = {getattr(sqlite3, name): _VERBS.get(name, name.removeprefix("SQLITE_").lower().replace("_", " "))
+            for name in ("SQLITE_INSERT", "SQLITE_UPDATE", "SQLITE_DELETE", "SQLITE_CREATE_TABLE",
+                         "SQLITE_CREATE_TEMP_TABLE", "SQLITE_CREATE_VIEW", "SQLITE_CREATE_TEMP_VIEW",
+                         "SQLITE_CREATE_INDEX", "SQLITE_CREATE_TEMP_INDEX", "SQLITE_CREATE_TRIGGER",
+                         "SQLITE_CREATE_TEMP_TRIGGER", "SQLITE_DROP_TABLE", "SQLITE_DROP_TEMP_TABLE",
+                         "SQLITE_DROP_VIEW", "SQLITE_DROP_INDEX", "SQLITE_DROP_TRIGGER", "SQLITE_PRAGMA",
+                         "SQLITE_ATTACH", "SQLITE_DETACH", "SQLITE_TRANSACTION", "SQLITE_SAVEPOINT",
+                         "SQLITE_ALTER_TABLE", "SQLITE_ANALYZE", "SQLITE_REINDEX", "SQLITE_CREATE_VTABLE",
+                         "SQLITE_DROP_VTABLE") if hasattr(sqlite3, name)}
+
+
+_VIEW_WRITE = re.compile(r"cannot modify (\S+) because it is a view")
+
+
+class UndeclaredAccess(CarecheckError):
+    """A domain wrote to the store or read a table outside its ``reads``."""
+
+
+class DeclaredReads:
+    """The authorizer for one domain on one connection (see the module's docstring)."""
+
+    def __init__(self, conn: sqlite3.Connection, domain: str, plugin: str, reads: tuple[str, ...]):
+        self.conn = conn
+        self.domain = domain
+        self.plugin = plugin
+        self.reads = {kind.lower() for kind in reads}
+        self.views = {row[0].lower() for row in conn.execute(
+            "SELECT name FROM temp.sqlite_master WHERE type = 'view'")}
+        self.tables = self.views | {row[0].lower() for row in conn.execute(
+            "SELECT name FROM main.sqlite_master WHERE type IN ('table', 'view')")}
+        self.active = False
+        self.refused: str | None = None
+
+    def __call__(self, action: int, arg1: str | None, arg2: str | None, schema: str | None,
+                 source: str | None) -> int:
+        if not self.active or action in _ALWAYS:
+            return sqlite3.SQLITE_OK
+        if action == sqlite3.SQLITE_READ:
+            table = (arg1 or "").lower()
+            if table in _SCHEMA or table in _TABLE_FUNCTIONS or (schema is None and table not in self.tables):
+                # No schema: a WITH table, or (count(*)) a real table SQLite reads no column of.
+                return sqlite3.SQLITE_OK
+            via = (source or "").lower()
+            if via in self.views and via in self.reads:
+                return sqlite3.SQLITE_OK  # the columns behind a worker's view of a declared kind
+            if table in self.reads and not (schema == "main" and table in self.views):
+                return sqlite3.SQLITE_OK
+            whole = " (every service's records, not this worker's share)" if table in self.views & self.reads else ""
+            return self._refuse(f"read table {schema or 'main'}.{arg1}{whole}, which is not in its reads "
+                                f"({', '.join(sorted(self.reads)) or 'none'})")
+        if (arg1 or "").lower() in _SCHEMA:
+            if action == sqlite3.SQLITE_UPDATE:
+                return sqlite3.SQLITE_OK  # SQLite registering json_each on its first use; query_only stops writes
+            # Asked first when a statement would create or drop a table, view, index or trigger.
+            return self._refuse("change the store's schema: a domain only reads the store")
+        what = _ACTIONS.get(action, f"action {action}")
+        return self._refuse(f"{what}{' ' + arg1 if arg1 else ''}: a domain only reads the store")
+
+    def _refuse(self, what: str) -> int:
+        if self.refused is None:
+            self.refused = what
+        return sqlite3.SQLITE_DENY
+
+    def error(self) -> UndeclaredAccess:
+        return UndeclaredAccess(f"domain {self.domain!r} of plugin {self.plugin} tried to {self.refused}")
+
+
+_GUARDS: dict[int, DeclaredReads] = {}
+
+
+class declared_reads:
+    """Run a domain's code under its declared view of the store (see the module's docstring)."""
+
+    def __init__(self, conn: sqlite3.Connection, domain: str, plugin: str, reads: tuple[str, ...]):
+        self.conn = conn
+        self.guard = DeclaredReads(conn, domain, plugin, reads)
+
+    def __enter__(self) -> DeclaredReads:
+        self.conn.execute("PRAGMA query_only = 1")
+        self.conn.set_authorizer(self.guard)
+        _GUARDS[id(self.conn)] = self.guard
+        self.guard.active = True
+        return self.guard
+
+    def __exit__(self, kind, error, tb) -> None:
+        guard = self.guard
+        release(self.conn)
+        view = _VIEW_WRITE.search(str(error)) if isinstance(error, sqlite3.OperationalError) else None
+        if view and guard.refused is None:
+            # A worker's kinds are views, which SQLite refuses to change before asking the authorizer.
+            guard.refused = f"write to {view.group(1)}: a domain only reads the store"
+        if guard.refused is not None and (error is None or isinstance(error, sqlite3.DatabaseError)):
+            # Without an error, the domain caught SQLite's refusal itself: its figures may lack
+            # what it could not read, so the run still stops.
+            raise guard.error() from error
+
+
+def release(conn: sqlite3.Connection) -> None:
+    """Take a domain's guard off the connection, if it is still on; safe to call twice (a run calls it
+    again once the time limit is off, as the limit's alarm may have cut the guard's own exit short)."""
+    guard = _GUARDS.pop(id(conn), None)
+    if guard is None:
+        return
+    guard.active = False
+    conn.set_authorizer(None)
+    conn.execute("PRAGMA query_only = 0")
+
+
+@contextmanager
+def core_statements(conn: sqlite3.Connection) -> Iterator[None]:
+    """The core's own statements while a domain runs on the same connection: not the domain's."""
+    guard = _GUARDS.get(id(conn))
+    if guard is None:
+        yield
+        return
+    guard.active = False
+    conn.execute("PRAGMA query_only = 0")
+    try:
+        yield
+    finally:
+        conn.execute("PRAGMA query_only = 1")
+        guard.active = True
