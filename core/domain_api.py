@@ -17,6 +17,11 @@ or one of a provider's own). It declares:
 The core does the rest: periods, locations, statuses, triangulation, the rule engine and levels.
 A domain computes *outcomes* (one per record or expected check: pass, fail or pending) and
 *signals*, in bulk, from the store; it never runs per-record rules in the rule engine.
+
+This module is the whole API for domain authors (``__all__``): the specs, :class:`Context`, the
+outcome constants, and the helpers the built-in domains share (stored dates, phrase matching,
+feedback sources, repeats, statutory rules). docs/plugins/domain-tutorial.md builds a domain
+with it step by step.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, L
 
 from pydantic import BaseModel, ConfigDict
 
-from .dates import LONDON, WorkingDays, parse_datetime
+from .dates import LONDON, WorkingDays
 from .periods import Period, PeriodKind, period_of
 
 if TYPE_CHECKING:
@@ -325,3 +330,25 @@ class Domain(ABC):
         """For each in-scope service, the value of each of :attr:`measures` over ``ctx.window``
         (None, or left out, where the records give none)."""
         return {}
+
+
+# The helpers domains share, importable from here (they import this module, so they come last).
+from .dates import stored_day  # noqa: E402
+from .domain_helpers import activity_days, feedback_sources, repeat_share  # noqa: E402
+from .statutory import (  # noqa: E402
+    ABUSE_ALLEGATION, DEATH, POLICE_INCIDENT, SERIOUS_INJURY, candour_required, cqc_notified, incident_notifications,
+    notification_due,
+)
+from .textcheck import DEFAULT_TIMELINE_PATTERN, contains_phrase, has_timeline, phrase_list, word_count  # noqa: E402
+
+__all__ = [
+    # what a domain declares
+    "Domain", "DomainParameters", "TargetSpec", "SignalSpec", "EscalationSpec", "EvidenceSource", "OutcomeMeasure",
+    # what it computes with and returns
+    "Context", "Outcome", "PASS", "FAIL", "PENDING", "Period",
+    # shared helpers
+    "stored_day", "activity_days", "feedback_sources", "repeat_share",
+    "contains_phrase", "phrase_list", "has_timeline", "word_count", "DEFAULT_TIMELINE_PATTERN",
+    "candour_required", "incident_notifications", "notification_due", "cqc_notified",
+    "DEATH", "SERIOUS_INJURY", "POLICE_INCIDENT", "ABUSE_ALLEGATION",
+]

@@ -41,7 +41,6 @@ T = TypeVar("T")
 if TYPE_CHECKING:
     import click
 
-    from .adapter_api import Adapter
 
 #: Built-in plugins, registered through the same hooks a third-party plugin uses.
 DEFAULT_PLUGINS: tuple[str, ...] = (

@@ -16,15 +16,12 @@ from typing import Any, Iterable
 from pydantic import Field
 
 from carecheck import hookimpl
-from carecheck.dates import stored_day
 from carecheck.domain_api import (
     FAIL, PASS, PENDING, Context, Domain, DomainParameters, EscalationSpec, EvidenceSource, Outcome,
-    OutcomeMeasure, SignalSpec, TargetSpec,
+    OutcomeMeasure, SignalSpec, TargetSpec, activity_days, candour_required, cqc_notified, feedback_sources,
+    incident_notifications, notification_due, repeat_share, stored_day,
 )
 
-from ._shared import feedback_sources, repeat_share
-from ._statutory import candour_required, cqc_notified, incident_notifications, notification_due
-from .safeguarding import activity_days
 
 CLOSED = ("completed", "closed", "cancelled")
 

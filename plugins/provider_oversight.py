@@ -16,14 +16,11 @@ from typing import Any, Iterable
 from pydantic import Field
 
 from carecheck import hookimpl
-from carecheck.dates import stored_day
 from carecheck.domain_api import (
     FAIL, PASS, Context, Domain, DomainParameters, EscalationSpec, EvidenceSource, Outcome, OutcomeMeasure, SignalSpec,
-    TargetSpec,
+    TargetSpec, contains_phrase, feedback_sources, phrase_list, stored_day, word_count,
 )
-from carecheck.textcheck import contains_phrase, phrase_list, word_count
 
-from ._shared import feedback_sources
 
 CLOSED = ("completed", "closed")
 

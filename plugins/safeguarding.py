@@ -16,15 +16,12 @@ from typing import Any, ClassVar, Iterable
 from pydantic import Field
 
 from carecheck import hookimpl
-from carecheck.dates import stored_day
 from carecheck.domain_api import (
-    FAIL, PASS, PENDING, Context, Domain, DomainParameters, EscalationSpec, EvidenceSource, Outcome,
-    OutcomeMeasure, SignalSpec, TargetSpec,
+    ABUSE_ALLEGATION, DEFAULT_TIMELINE_PATTERN, FAIL, PASS, PENDING, Context, Domain, DomainParameters,
+    EscalationSpec, EvidenceSource, Outcome, OutcomeMeasure, SignalSpec, TargetSpec, activity_days, contains_phrase,
+    cqc_notified,
+    feedback_sources, has_timeline, notification_due, phrase_list, repeat_share, stored_day,
 )
-from carecheck.textcheck import DEFAULT_TIMELINE_PATTERN, contains_phrase, has_timeline, phrase_list
-
-from ._shared import feedback_sources, repeat_share
-from ._statutory import ABUSE_ALLEGATION, cqc_notified, notification_due
 
 
 class SafeguardingParameters(DomainParameters):
@@ -314,19 +311,6 @@ def _on_time(done_at: str | None, start: date, days: int, required: bool = False
     if done_at is None:
         return not required
     return stored_day(done_at) <= start + timedelta(days=days)
-
-
-def activity_days(ctx: Context, activity: str) -> dict[str, list[date]]:
-    """Days each in-scope service recorded ``activity`` (governance activities)."""
-    done: dict[str, list[date]] = defaultdict(list)
-    for raw_service, day in ctx.rows(
-        "SELECT service, substr(performed_at, 1, 10) FROM governance_activity WHERE activity = ? AND coalesce(outcome, '') != 'not_completed'",
-        [activity],
-    ):
-        service = ctx.service(raw_service)
-        if service is not None:
-            done[service].append(ctx.day(day))
-    return done
 
 
 def _unscreened_indicators(ctx: Context, params: SafeguardingParameters) -> list[tuple[str, str, bool]]:

@@ -1,4 +1,5 @@
-"""The statutory rules of adult social care that the built-in domains check, each with its source.
+"""The statutory rules of adult social care that the built-in domains check, each with its source
+(part of the domain authors' API: import them from :mod:`carecheck.domain_api`).
 
 - **Duty of candour**, regulation 20 of the Health and Social Care Act 2008 (Regulated Activities)
   Regulations 2014. Adult social care providers fall under regulation 20(9): a notifiable safety
@@ -21,9 +22,12 @@ is listed as undetermined rather than judged.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
-from carecheck.dates import stored_day
-from carecheck.domain_api import Context
+from .dates import stored_day
+
+if TYPE_CHECKING:
+    from .domain_api import Context
 
 DEATH, SERIOUS_INJURY, POLICE_INCIDENT, ABUSE_ALLEGATION = "death", "serious_injury", "police_incident", "abuse_allegation"
 
@@ -64,7 +68,7 @@ def notification_due(event_day: date, within_days: int) -> date:
     return event_day + timedelta(days=within_days)
 
 
-def cqc_notified(ctx: Context, kind: str, record_id: str, notification_id: str | None, notification_type: str,
+def cqc_notified(ctx: "Context", kind: str, record_id: str, notification_id: str | None, notification_type: str,
                  due: date) -> bool:
     """Whether CQC was sent a notification of ``notification_type`` about a record by the end of
     ``due`` (Europe/London): linked by the record's notification id or the notification's about_id."""

@@ -1,11 +1,16 @@
-"""Helpers the built-in domains share (and a provider's own domain may use too)."""
+"""Helpers the built-in domains share and a provider's own domain may use (part of the domain
+authors' API: import them from :mod:`carecheck.domain_api`)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date
+from typing import TYPE_CHECKING
 
-from carecheck.dates import stored_day
-from carecheck.domain_api import Context, EvidenceSource
+from .domain_api import EvidenceSource
+
+if TYPE_CHECKING:
+    from .domain_api import Context
 
 
 def feedback_sources(people: tuple[str, str] | None = None, staff: tuple[str, str] | None = None,
@@ -41,3 +46,19 @@ def repeat_share(events: list[tuple[str, tuple, date]], window_start: date, days
         for key in keys:
             last_seen[key] = day
     return round(repeats / counted, 6) if counted else None
+
+
+def activity_days(ctx: "Context", activity: str) -> dict[str, list[date]]:
+    """Days each in-scope service recorded ``activity`` (governance activities not marked
+    ``not_completed``), for a cadence target (:meth:`Context.cadence`). The domain must read
+    ``governance_activity``."""
+    done: dict[str, list[date]] = defaultdict(list)
+    for raw_service, day in ctx.rows(
+        "SELECT service, substr(performed_at, 1, 10) FROM governance_activity "
+        "WHERE activity = ? AND coalesce(outcome, '') != 'not_completed'",
+        [activity],
+    ):
+        service = ctx.service(raw_service)
+        if service is not None:
+            done[service].append(ctx.day(day))
+    return done
