@@ -4,6 +4,9 @@ Adapters stream: a source is read row by row, so memory stays flat whatever its 
 array, which has to be parsed whole, is the documented exception). An adapter reports problems
 with the file as :class:`~carecheck.errors.InputError` naming the file; problems with single
 rows are left to the importer, which rejects the row and goes on.
+
+This module is the whole API for adapter authors (``__all__``); docs/plugins/adapter-tutorial.md
+builds an adapter with it.
 """
 
 from __future__ import annotations
@@ -13,7 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from .errors import InputError
+
+__all__ = ["Adapter", "AdapterOptions", "SourceRows", "RowProblem", "InputError", "Field"]
 
 
 class RowProblem(str):

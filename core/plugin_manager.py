@@ -73,11 +73,25 @@ class PluginFailure:
 
 @dataclass
 class PluginInfo:
+    """A registered plugin and what it provides (``carecheck plugins --json``)."""
+
     name: str
     version: str
     builtin: bool
     distribution: str | None = None
-    provides: list[str] = field(default_factory=list)
+    domains: list[str] = field(default_factory=list)
+    #: each {"name", "description", "extensions", "options"}
+    adapters: list[dict[str, Any]] = field(default_factory=list)
+    mappings: list[str] = field(default_factory=list)
+    reporters: list[str] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
+
+    @property
+    def provides(self) -> list[str]:
+        """Everything it provides as ``kind:name``, for the table."""
+        return ([f"adapter:{a['name']}" for a in self.adapters] + [f"domain:{d}" for d in self.domains]
+                + [f"format:{r}" for r in self.reporters] + [f"mapping:{m}" for m in self.mappings]
+                + [f"command:{c}" for c in self.commands])
 
 
 class _State:
@@ -415,14 +429,17 @@ def plugin_infos(command_plugins: dict[str, str] | None = None) -> list[PluginIn
         version, dist = _state.versions.get(name, (__version__, "carecheck"))
         infos[name] = PluginInfo(name=name, version=version, builtin=is_builtin(name), distribution=dist)
     for adapter_name, registered in get_adapters().items():
-        infos[registered.plugin].provides.append(f"adapter:{adapter_name}")
+        adapter = registered.item
+        infos[registered.plugin].adapters.append({
+            "name": adapter_name, "description": adapter.description, "extensions": list(adapter.extensions),
+            "options": adapter.describe_options()})
     for domain_name, registered in get_domains().items():
-        infos[registered.plugin].provides.append(f"domain:{domain_name}")
+        infos[registered.plugin].domains.append(domain_name)
     for reporter_name, registered in get_reporters().items():
-        infos[registered.plugin].provides.append(f"format:{reporter_name}")
+        infos[registered.plugin].reporters.append(reporter_name)
     for mapping_name, registered in get_mappings().items():
-        infos[registered.plugin].provides.append(f"mapping:{mapping_name}")
+        infos[registered.plugin].mappings.append(mapping_name)
     for command_name, plugin_name in (command_plugins or {}).items():
         if plugin_name in infos:
-            infos[plugin_name].provides.append(f"command:{command_name}")
+            infos[plugin_name].commands.append(command_name)
     return list(infos.values())

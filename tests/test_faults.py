@@ -145,7 +145,7 @@ def test_a_fault_in_a_plugin_the_command_does_not_use_is_a_warning(register_plug
     result = run_cli("plugins", "--json")
     assert result.exit_code == 0
     assert {"plugin": name, "stage": "carecheck_register_adapters", "error": SAID[fault]} in json.loads(
-        result.stdout)["failed"]
+        result.stdout)["failures"]
 
 
 @pytest.mark.parametrize("as_of", ["31/12/9999", "01/01/1999", "01/01/2101"])

@@ -212,7 +212,9 @@ def test_a_nested_json_dump_is_named_with_its_keys(db, tmp_path):
 def test_adapters_list_their_options(run_cli):
     import json as json_module
 
-    adapters = json_module.loads(run_cli("plugins", "--json").stdout)["adapters"]
+    plugins = json_module.loads(run_cli("plugins", "--json").stdout)["plugins"]
+    adapters = {adapter["name"]: adapter for plugin in plugins for adapter in plugin["adapters"]}
+    assert adapters["xlsx"]["extensions"] == [".xlsx", ".xlsm"]
     options = {o["name"]: o for o in adapters["xlsx"]["options"]}
     assert options["header_row"] == {"name": "header_row", "type": "integer", "default": 1,
                                      "help": "The row holding the column names."}

@@ -79,9 +79,11 @@ def test_third_party_plugin_installed_through_its_entry_point(fresh_venv, tmp_pa
     listed = subprocess.run([str(carecheck), "plugins", "--json"], capture_output=True, text=True, cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     plugins = {p["name"]: p for p in json.loads(listed.stdout)["plugins"]}
-    assert plugins["examplecare"] == {
+    examplecare = plugins["examplecare"]
+    assert [adapter["name"] for adapter in examplecare.pop("adapters")] == ["examplecare"]
+    assert examplecare == {
         "name": "examplecare", "version": "1.2.0", "builtin": False, "distribution": "carecheck-examplecare",
-        "provides": ["adapter:examplecare", "mapping:examplecare-incidents"],
+        "domains": [], "mappings": ["examplecare-incidents"], "reporters": [], "commands": [],
     }
     assert plugins["carecheck.adapters.csv_adapter"]["builtin"] is True
 

@@ -70,13 +70,16 @@ def test_plugin_raising_in_a_hook_is_reported_and_skipped(register_plugin, run_c
     result = run_cli("plugins", "--json")
     assert result.exit_code == 0
     payload = json.loads(result.stdout)
-    assert payload["failed"] == [{
+    assert payload["failures"] == [{
         "plugin": "carecheck-raising", "stage": "carecheck_register_adapters",
         "error": "RuntimeError: vendor licence file not found",
     }]
     by_name = {p["name"]: p for p in payload["plugins"]}
-    assert by_name["carecheck-raising"]["provides"] == ["mapping:raising-incidents"]
-    assert by_name["carecheck-pipe"]["provides"] == ["adapter:pipe"]
+    assert by_name["carecheck-raising"]["mappings"] == ["raising-incidents"]
+    assert by_name["carecheck-raising"]["adapters"] == []
+    assert [adapter["name"] for adapter in by_name["carecheck-pipe"]["adapters"]] == ["pipe"]
+    assert by_name["carecheck.plugins.safeguarding"]["domains"] == ["safeguarding_recording"]
+    assert by_name["carecheck.reporters.html"]["reporters"] == ["html"]
     assert "Warning: plugin 'carecheck-raising' failed in carecheck_register_adapters" in result.stderr
 
 

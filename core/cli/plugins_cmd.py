@@ -32,11 +32,7 @@ def plugins_list(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         payload = {
             "plugins": [asdict(info) for info in infos],
-            "adapters": {name: {"description": registered.item.description,
-                                "extensions": list(registered.item.extensions),
-                                "options": registered.item.describe_options()}
-                         for name, registered in sorted(plugin_manager.get_adapters().items())},
-            "failed": [asdict(failure) for failure in failed],
+            "failures": [asdict(failure) for failure in failed],
             "rule_engine": engine,
         }
         click.echo(json.dumps(payload, indent=2))
