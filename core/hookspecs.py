@@ -11,9 +11,14 @@ exposed through an entry point in the ``carecheck`` group::
     [project.entry-points.carecheck]
     mycare = "carecheck_mycare"
 
-Hooks are called with keyword arguments only, so an implementation may accept fewer arguments
-than the specification names. A plugin that raises in a hook is reported by name and skipped;
-the run goes on without what it would have registered.
+Hooks are called through pluggy with keyword arguments only, so an implementation may accept
+fewer arguments than the specification names, and ``tryfirst``, ``trylast`` and ``wrapper`` work
+as pluggy documents them. A third-party implementation that raises is reported by name and left
+out (the hook is called again without it), so the other plugins' registrations are kept.
+
+Each docstring has the sections docs/plugins/hooks.md is generated from (``python -m
+carecheck.hooks_doc``): what the hook is for, **When called**, **How often**, **Returns**,
+**Example** and the parameters. A test fails when a hook lacks one.
 """
 
 from __future__ import annotations
@@ -45,14 +50,23 @@ def carecheck_register_adapters(register: Callable[["Adapter"], None]) -> None:
     Call ``register(adapter)`` once per adapter, with an instance of a subclass of
     :class:`carecheck.adapter_api.Adapter`. The adapter's ``name`` is what users pass to
     ``carecheck import --adapter``; its ``extensions`` let carecheck pick it from a file name.
-    Adapter names must be unique: a second adapter with a name already taken is refused and
-    reported against the plugin that registered it.
+    Adapter names must be unique: built-in adapters keep theirs, and a plugin that registers a
+    name already taken is refused (all of its adapters) and reported.
+
+    When called: the first time a command needs the list of adapters (``import``, ``plugins``).
+
+    How often: once per process; the result is cached until a plugin is registered or
+    unregistered.
+
+    Returns: nothing; what counts is what the implementation passes to ``register``.
 
     Example::
 
+        from carecheck import hookimpl
+
         @hookimpl
         def carecheck_register_adapters(register):
-            register(MyVendorApiExport())
+            register(MyVendorExport())
 
     :param register: callback that takes one adapter.
     """
@@ -66,6 +80,23 @@ def carecheck_register_mappings(register: Callable[..., None]) -> None:
     ``register(name, path)`` with a unique name (conventionally ``vendor-kind``, for example
     ``mycare-incidents``) and the path of a YAML mapping file inside the plugin's package. The
     file is read and validated when it is used, not when it is registered.
+
+    When called: the first time a command needs a named mapping (``import --mapping``,
+    ``plugins``).
+
+    How often: once per process, cached like the adapters.
+
+    Returns: nothing; what counts is what the implementation passes to ``register``.
+
+    Example::
+
+        from pathlib import Path
+
+        from carecheck import hookimpl
+
+        @hookimpl
+        def carecheck_register_mappings(register):
+            register("mycare-incidents", Path(__file__).parent / "incidents.yaml")
 
     :param register: callback ``register(name: str, path: pathlib.Path)``.
     """
@@ -84,11 +115,34 @@ def carecheck_register_domains(register: Callable[["Domain"], None]) -> None:
     :class:`carecheck.domain_api.Domain`. The domain's ``name`` is the key a ruleset uses under
     ``domains:`` to enable it and change its parameters. carecheck's own three domains
     (safeguarding recording, incident learning, provider oversight) are registered this way;
-    ``docs/plugins.md`` walks through writing one.
+    docs/plugins/domain-tutorial.md builds one step by step.
+
+    What the domain declares is checked when it is registered: its record kinds, evidence
+    categories, target kinds, the names its escalation triggers use, and its key questions,
+    quality statements and regulations (against every framework carecheck ships, and against the
+    ruleset's framework when a ruleset enables it). A mistake refuses the domain with an error
+    naming the plugin, the attribute, the bad value and the valid choices.
 
     A domain computes, in bulk from the store, one outcome per record or expected check for each
     of its targets, and its early-warning signals per service for the current period. The core
     turns those into per-period figures, recovery statuses, escalations and assurance levels.
+    While its code runs it reads the store through ``ctx.rows`` only: read-only, and only the
+    record kinds in its ``reads``.
+
+    When called: the first time a command needs the domains (loading a ruleset, ``run``,
+    ``plugins``, ``schema``).
+
+    How often: once per process, cached like the adapters.
+
+    Returns: nothing; what counts is what the implementation passes to ``register``.
+
+    Example::
+
+        from carecheck import hookimpl
+
+        @hookimpl
+        def carecheck_register_domains(register):
+            register(MedicinesReview())
 
     :param register: callback that takes one domain.
     """
@@ -115,6 +169,21 @@ def carecheck_register_reporters(register: Callable[["Reporter"], None]) -> None
     :func:`carecheck.verdict_json.json_chunks`, or ``json.dumps`` with
     ``default=carecheck.verdict_json.plain``.
 
+    When called: the first time a command needs the report formats (``run``, ``demo``,
+    ``report``, ``plugins``).
+
+    How often: once per process, cached like the adapters.
+
+    Returns: nothing; what counts is what the implementation passes to ``register``.
+
+    Example::
+
+        from carecheck import hookimpl
+
+        @hookimpl
+        def carecheck_register_reporters(register):
+            register(CommissionerCsv())
+
     :param register: callback that takes one reporter.
     """
 
@@ -128,9 +197,30 @@ def carecheck_register_reporters(register: Callable[["Reporter"], None]) -> None
 def carecheck_register_commands(cli: "click.Group") -> None:
     """Add commands or command groups to the ``carecheck`` command line.
 
-    Called once, after the built-in commands are defined. Use ``@cli.command()`` or
-    ``cli.add_command(...)``. Raise :class:`carecheck.errors.CarecheckError` from a command for
-    a one-line user error (exit code 2).
+    Use ``@cli.command()`` or ``cli.add_command(...)``. Raise
+    :class:`carecheck.errors.CarecheckError` from a command for a one-line user error (exit code
+    2). A command that raises anything else stops with exit 2 and a line naming the plugin; an
+    implementation that raises while adding its commands keeps none of them.
+
+    When called: as the command line is built, after the built-in commands, before any command
+    runs.
+
+    How often: once per process.
+
+    Returns: nothing; what counts is what the implementation adds to ``cli``.
+
+    Example::
+
+        import click
+
+        from carecheck import hookimpl
+
+        @hookimpl
+        def carecheck_register_commands(cli):
+            @cli.command(name="sync-rota")
+            def sync_rota():
+                '''Fetch this week's rota from the rostering system.'''
+                click.echo("rota synced")
 
     :param cli: the root ``click.Group``.
     """

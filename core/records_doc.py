@@ -28,6 +28,26 @@ Fields marked *free text* may hold personal details: carecheck never quotes them
 reports. Fields marked *refers to* hold the id of another record; a reference that points at no
 record is reported as a data-quality finding (`carecheck records`).
 
+## How values are stored
+
+Each kind is a table of the store (SQLite) named after the kind, one column per field. A domain's
+SQL (`ctx.rows`) reads them as follows:
+
+| field type | stored as | example |
+|---|---|---|
+| date | ISO 8601 text `YYYY-MM-DD` | `2026-06-01` |
+| date and time | ISO 8601 text in Europe/London time with its UTC offset; a date alone (`YYYY-MM-DD`) when the export gave no time | `2026-06-01T09:00:00+01:00` |
+| yes/no | integer `1` or `0` | `1` |
+| number, count, score | integer or real | `79.0` |
+| one of (a code) | lower-case text, one of the listed values | `moderate` |
+| list (ids, aliases) | a JSON array of text | `["S001","Oak"]` |
+| text, free text | text | |
+| unknown (left blank, or unreadable) | SQL `NULL`: never `0`, `''` or "no" | |
+
+Dates and times therefore compare and sort as text: `occurred_at >= '2026-06-01'` holds for every
+time on or after 1 June, and `substr(occurred_at, 1, 10)` is the day. The `service` column holds
+the name, id or alias the export used; `ctx.service(raw)` gives the location's canonical name.
+
 Every kind also carries provenance, set on import: `source_row` and `content_hash` are stored with
 the record, and its `import_id` leads to the import (`imports` table) that holds `source_file`,
 the source system (`source_name`) and the import time. A record's provenance names the latest

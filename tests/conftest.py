@@ -1,5 +1,6 @@
 import csv
 import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 
@@ -120,3 +121,41 @@ def demo_copy(demo_db, tmp_path):
     path = tmp_path / "demo.db"
     shutil.copy(demo_db, path)
     return path
+
+
+def _pip(*args, python=None):
+    command = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    if python:
+        command += ["--python", str(python)]
+    subprocess.run(command + list(args), check=True, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory):
+    """carecheck's wheel, built once per test session from a copy of the working tree."""
+    import shutil
+
+    source = tmp_path_factory.mktemp("src") / "carecheck"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(".git", "build", "dist", "*.egg-info", "__pycache__", "*.db"))
+    out = tmp_path_factory.mktemp("wheel")
+    _pip("wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", str(out), str(source))
+    (built,) = out.glob("carecheck-*.whl")
+    return built
+
+
+def make_venv(venv: Path, wheel: Path) -> Path:
+    """A fresh virtual environment with carecheck's wheel installed. It borrows the test
+    environment's dependencies (and pip, and setuptools) through a ``.pth`` file rather than
+    installing them again: no network is needed."""
+    import sysconfig
+
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()
+    parent = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    Path(site, "_borrowed_dependencies.pth").write_text("\n".join(sorted(parent)) + "\n")
+    _pip("install", "--no-deps", "--no-index", str(wheel), python=python)
+    return venv

@@ -5,50 +5,19 @@ test environment's dependencies through a ``.pth`` file rather than compiling th
 """
 
 import json
-import shutil
 import subprocess
-import sys
-import sysconfig
 import zipfile
-from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, _pip, make_venv
 
 EXAMPLE_PLUGIN = REPO / "examples" / "carecheck-examplecare"
 
 
-def _pip(*args, python=None):
-    command = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    if python:
-        command += ["--python", str(python)]
-    subprocess.run(command + list(args), check=True, capture_output=True, text=True)
-
-
-@pytest.fixture(scope="session")
-def wheel(tmp_path_factory):
-    source = tmp_path_factory.mktemp("src") / "carecheck"
-    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(".git", "build", "dist", "*.egg-info", "__pycache__", "*.db"))
-    out = tmp_path_factory.mktemp("wheel")
-    _pip("wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", str(out), str(source))
-    (built,) = out.glob("carecheck-*.whl")
-    return built
-
-
 @pytest.fixture(scope="session")
 def fresh_venv(tmp_path_factory, wheel):
-    venv = tmp_path_factory.mktemp("venv") / "env"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    site = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True,
-    ).stdout.strip()
-    parent = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
-    Path(site, "_borrowed_dependencies.pth").write_text("\n".join(sorted(parent)) + "\n")
-    _pip("install", "--no-deps", "--no-index", str(wheel), python=python)
-    return venv
+    return make_venv(tmp_path_factory.mktemp("venv") / "env", wheel)
 
 
 def test_wheel_holds_only_the_carecheck_namespace(wheel):

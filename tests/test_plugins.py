@@ -135,17 +135,35 @@ def test_plugins_table(run_cli):
 
 
 def test_every_hook_is_documented_and_tested():
-    from carecheck import hookspecs
+    from carecheck import hooks_doc, hookspecs
 
-    source = Path(__file__).read_text() + Path(__file__).with_name("test_packaging.py").read_text()
-    docs = (Path(__file__).parent.parent / "docs" / "plugins.md").read_text()
+    source = "".join(path.read_text() for path in Path(__file__).parent.glob("test_*.py"))
+    docs = (Path(__file__).parent.parent / "docs" / "plugins" / "hooks.md").read_text()
     hooks = [name for name in dir(hookspecs) if name.startswith("carecheck_")]
-    assert hooks
+    assert sorted(hooks_doc.hook_names()) == sorted(hooks) and len(hooks) == 5
     for name in hooks:
-        assert getattr(hookspecs, name).__doc__.strip(), name
+        assert hooks_doc.missing_sections(name) == [], f"{name}'s docstring lacks these sections"
         assert name in source, f"no test mentions {name}"
         spec = plugin_manager.get_plugin_manager().hook.__dict__[name].spec
-        assert f"{name}({', '.join(spec.argnames)})" in docs, f"docs/plugins.md lacks {name}"
+        assert f"## {name}({', '.join(spec.argnames)})" in docs, f"docs/plugins/hooks.md lacks {name}"
+    assert docs == hooks_doc.render(), "regenerate: python -m carecheck.hooks_doc docs/plugins/hooks.md"
+
+
+def test_a_hook_without_a_section_is_caught(monkeypatch):
+    from carecheck import hooks_doc, hookspecs
+
+    def carecheck_register_adapters(register):
+        """Register adapters.
+
+        When called: on import.
+
+        Returns: nothing.
+
+        :param register: callback.
+        """
+
+    monkeypatch.setattr(hookspecs, "carecheck_register_adapters", carecheck_register_adapters)
+    assert hooks_doc.missing_sections("carecheck_register_adapters") == ["How often", "Example"]
 
 
 def test_hook_carecheck_register_commands(register_plugin):
