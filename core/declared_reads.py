@@ -6,9 +6,9 @@ Under ``--workers`` a kind is a temporary view holding one worker's share of the
 the view is allowed, reading the table behind it by its ``main.`` name is not.
 
 SQLite asks the authorizer only while it prepares a statement, never per row, so this costs a
-run nothing it can measure. The core's own statements while a domain runs (the failure sink as
-outcomes stream, bank holidays fetched for the working days a domain counts) pass through
-:func:`core_statements`.
+run nothing it can measure. The core's own reads while a domain runs (bank holidays fetched for
+the working days a domain counts) pass through :func:`core_statements`; the core writes nothing
+on the connection then (the failure sink has a connection of its own).
 """
 
 from __future__ import annotations
@@ -136,15 +136,20 @@ def release(conn: sqlite3.Connection) -> None:
 
 @contextmanager
 def core_statements(conn: sqlite3.Connection) -> Iterator[None]:
-    """The core's own statements while a domain runs on the same connection: not the domain's."""
+    """The core's own reads while a domain runs on the same connection: not the domain's. (The core
+    never writes on it then: ``query_only`` stays on, and a write between two steps of the
+    domain's query could abort it.)"""
     guard = _GUARDS.get(id(conn))
     if guard is None:
         yield
         return
     guard.active = False
-    conn.execute("PRAGMA query_only = 0")
     try:
         yield
     finally:
-        conn.execute("PRAGMA query_only = 1")
         guard.active = True
+
+
+def guarding(conn: sqlite3.Connection) -> bool:
+    """Whether a domain's code is running on ``conn`` (so it must not be written)."""
+    return id(conn) in _GUARDS

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from .adapter_api import Adapter
     from .domain_api import Domain
+    from .records import Record
     from .reporter_api import Reporter
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
@@ -69,6 +70,50 @@ def carecheck_register_adapters(register: Callable[["Adapter"], None]) -> None:
             register(MyVendorExport())
 
     :param register: callback that takes one adapter.
+    """
+
+
+@hookspec
+def carecheck_register_record_kinds(register: Callable[[type["Record"]], None]) -> None:
+    """Register record kinds of your own: evidence carecheck does not hold yet (medication
+    administration entries, falls risk assessments).
+
+    Call ``register(model)`` with a subclass (the class, not an instance) of
+    :class:`carecheck.records_api.Record` that sets ``kind``, ``title`` and ``event_field``, with
+    fields declared like the built-in kinds' (``Timestamp``, ``Day``, ``Code(...)``,
+    ``free_text(...)``, ``ref(kind, ...)``). carecheck then creates and migrates its table,
+    imports it through every adapter and mapping, lists it in ``carecheck schema record``,
+    ``carecheck records`` and ``carecheck plugins``, checks its references, and lets domains
+    declare it in ``reads``. The names of built-in kinds and of the store's own tables are
+    reserved; a kind another plugin registered is refused and reported against the later plugin.
+    A field whose type differs from the column the store already holds stops with an error
+    naming the field. Uninstalling the plugin keeps the kind's table and records.
+
+    When called: as the plugin manager loads, before any command runs, so every command knows
+    the kind.
+
+    How often: once per process, cached like the adapters.
+
+    Returns: nothing; what counts is what the implementation passes to ``register``.
+
+    Example::
+
+        from carecheck import hookimpl
+        from carecheck.records_api import Code, Field, Record, Text, Timestamp
+
+        class MedicationAdministration(Record):
+            kind = "medication_administration"
+            title = "Medication administration record entry"
+            event_field = "scheduled_at"
+
+            scheduled_at: Timestamp = Field(description="When the dose was due.")
+            outcome: Code("given", "refused", "omitted", "missed") = Field(description="What happened.")
+
+        @hookimpl
+        def carecheck_register_record_kinds(register):
+            register(MedicationAdministration)
+
+    :param register: callback that takes one record model class.
     """
 
 

@@ -184,3 +184,9 @@ def m013_clean_ids(db: Database) -> None:
                 db.execute("INSERT INTO id_clashes VALUES (?, ?, ?)", [kind, record_id, clean])
             else:
                 db.execute(f"UPDATE [{kind}] SET id = ? WHERE id = ?", [clean, record_id])
+
+
+@migrations()
+def m014_plugin_kinds(db: Database) -> None:
+    # The record kinds plugins added, so their tables are known after a plugin is uninstalled.
+    db["plugin_kinds"].create({"kind": str, "plugin": str, "title": str}, pk="kind")

@@ -80,6 +80,7 @@ class PluginInfo:
     builtin: bool
     distribution: str | None = None
     domains: list[str] = field(default_factory=list)
+    record_kinds: list[str] = field(default_factory=list)
     #: each {"name", "description", "extensions", "options"}
     adapters: list[dict[str, Any]] = field(default_factory=list)
     mappings: list[str] = field(default_factory=list)
@@ -89,7 +90,8 @@ class PluginInfo:
     @property
     def provides(self) -> list[str]:
         """Everything it provides as ``kind:name``, for the table."""
-        return ([f"adapter:{a['name']}" for a in self.adapters] + [f"domain:{d}" for d in self.domains]
+        return ([f"kind:{k}" for k in self.record_kinds]
+                + [f"adapter:{a['name']}" for a in self.adapters] + [f"domain:{d}" for d in self.domains]
                 + [f"format:{r}" for r in self.reporters] + [f"mapping:{m}" for m in self.mappings]
                 + [f"command:{c}" for c in self.commands])
 
@@ -107,11 +109,17 @@ class _PluginManager(pluggy.PluginManager):
 
     def register(self, plugin: object, name: str | None = None) -> str | None:
         _state.cache.clear()
-        return super().register(plugin, name)
+        registered = super().register(plugin, name)
+        if _state.pm is self:
+            sync_record_kinds()
+        return registered
 
     def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
         _state.cache.clear()
-        return super().unregister(plugin, name)
+        unregistered = super().unregister(plugin, name)
+        if _state.pm is self:
+            sync_record_kinds()
+        return unregistered
 
 
 _state = _State()
@@ -166,6 +174,7 @@ def get_plugin_manager() -> pluggy.PluginManager:
         pm.register(importlib.import_module(module_name), name=module_name)
     pm.check_pending()
     _state.pm = pm
+    sync_record_kinds()
     return pm
 
 
@@ -175,6 +184,9 @@ def reset() -> None:
     _state.failures = {}
     _state.versions = {}
     _state.cache = {}
+    from .records import install_plugin_kinds
+
+    install_plugin_kinds({})
 
 
 def is_builtin(plugin_name: str) -> bool:
@@ -338,6 +350,40 @@ def get_adapters() -> dict[str, Registered]:
     return _collect("carecheck_register_adapters", _instance_of(Adapter), "adapter")
 
 
+def get_record_kinds() -> dict[str, Registered]:
+    """Every record kind plugins register (not carecheck's own), with the plugin that registered it."""
+    from .store import is_reserved_kind
+    from .records import BUILTIN_KINDS, Record
+
+    def check(plugin: str, model: Any) -> tuple[str, Any]:
+        if not (isinstance(model, type) and issubclass(model, Record)):
+            raise TypeError(f"register() expects a subclass of carecheck.records_api.Record, got {model!r}")
+        kind = getattr(model, "kind", None)
+        if not isinstance(kind, str) or not kind.isidentifier() or kind != kind.lower():
+            raise ValueError(f"record kind {model.__name__}.kind must be a lower-case identifier, not {kind!r}")
+        if kind in BUILTIN_KINDS:
+            raise ValueError(f"record kind name {kind!r} is carecheck's own kind")
+        if is_reserved_kind(kind):
+            raise ValueError(f"record kind name {kind!r} is reserved for the store's own table")
+        if not isinstance(getattr(model, "title", None), str):
+            raise ValueError(f"record kind {kind!r} has no title")
+        event_field = getattr(model, "event_field", None)
+        if event_field not in model.model_fields:
+            raise ValueError(f"record kind {kind!r}: event_field {event_field!r} is not one of its fields "
+                             f"({', '.join(model.content_fields())})")
+        return kind, model
+
+    return _collect("carecheck_register_record_kinds", check, "record kind")
+
+
+def sync_record_kinds() -> None:
+    """Make the plugins' record kinds known to every part of carecheck (``records.KINDS``)."""
+    from .records import install_plugin_kinds
+
+    install_plugin_kinds({kind: (registered.item, registered.plugin)
+                          for kind, registered in get_record_kinds().items()})
+
+
 def get_domains() -> dict[str, Registered]:
     """Every improvement domain by name, with the plugin that registered it."""
     from .domain_api import Domain
@@ -433,6 +479,8 @@ def plugin_infos(command_plugins: dict[str, str] | None = None) -> list[PluginIn
         infos[registered.plugin].adapters.append({
             "name": adapter_name, "description": adapter.description, "extensions": list(adapter.extensions),
             "options": adapter.describe_options()})
+    for kind, registered in get_record_kinds().items():
+        infos[registered.plugin].record_kinds.append(kind)
     for domain_name, registered in get_domains().items():
         infos[registered.plugin].domains.append(domain_name)
     for reporter_name, registered in get_reporters().items():

@@ -15,7 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
-from .dates import parse_date, parse_datetime, parse_timestamp
+from .dates import parse_date, parse_timestamp
 
 TRUE_WORDS = frozenset({"y", "yes", "true", "t", "1", "on", "x", "✓"})
 FALSE_WORDS = frozenset({"n", "no", "false", "f", "0", "off", ""})
@@ -586,7 +586,23 @@ RECORD_MODELS: tuple[type[Record], ...] = (
     GovernanceItem, GovernanceActivity, Briefing, PracticeObservation, AuditResult, Feedback,
     Supervision, DailyNote,
 )
-KINDS: dict[str, type[Record]] = {model.kind: model for model in RECORD_MODELS}
+#: carecheck's own kinds.
+BUILTIN_KINDS: dict[str, type[Record]] = {model.kind: model for model in RECORD_MODELS}
+#: Every kind known to this process: carecheck's own, then those plugins register. The same dict
+#: object throughout (updated in place by :func:`install_plugin_kinds`), so every module that
+#: imported it sees the plugins' kinds.
+KINDS: dict[str, type[Record]] = dict(BUILTIN_KINDS)
+#: The plugin that registered each plugin kind.
+KIND_PLUGINS: dict[str, str] = {}
+
+
+def install_plugin_kinds(kinds: dict[str, tuple[type[Record], str]]) -> None:
+    """Make ``kinds`` (kind to model and plugin) the plugin kinds this process knows."""
+    KINDS.clear()
+    KINDS.update(BUILTIN_KINDS)
+    KINDS.update({kind: model for kind, (model, _plugin) in kinds.items()})
+    KIND_PLUGINS.clear()
+    KIND_PLUGINS.update({kind: plugin for kind, (_model, plugin) in kinds.items()})
 
 
 def model_for(kind: str) -> type[Record]:

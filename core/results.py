@@ -39,12 +39,10 @@ def _result_rows(run_id: str, verdict: dict):
 def save_run(db: Database, result: RunResult) -> str:
     """Store a fresh run in one transaction, with every failure behind its figures (not only those
     the verdict shows); returns its run id."""
-    from .run.reads import FAILURES_TABLE
-
     verdict, failures = result.verdict, result.failures
     run_id = verdict["audit"]["run_id"]
     rows = _result_rows(run_id, verdict)
-    with db.atomic():
+    with failures.attached(db) as failures_table, db.atomic():
         db.conn.execute(
             "INSERT INTO runs (run_id, created_at, as_of, ruleset, ruleset_hash, engine, lowest_level, verdict_z, "
             "current_period, carecheck_version, records_read) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -54,9 +52,8 @@ def save_run(db: Database, result: RunResult) -> str:
              verdict["audit"]["records_read"]),
         )
         db.conn.executemany("INSERT INTO target_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        failures.flush()
         db.conn.execute(f"INSERT INTO run_failures SELECT ?, domain, target, service, period, unit "
-                        f"FROM {FAILURES_TABLE}", [run_id])
+                        f"FROM {failures_table} ORDER BY rowid", [run_id])
     return run_id
 
 

@@ -221,6 +221,9 @@ class DurableEngine:
             raise EngineError(f"durable-rules cannot be imported here ({DURABLE_IMPORT_ERROR})")
 
     def evaluate(self, definitions: dict[str, dict], batches: list[list[dict]]) -> list[Match]:
+        if not definitions:
+            # A domain with no escalation rules: durable-rules refuses facts no rule could match.
+            return []
         ruleset = f"carecheck_{uuid.uuid4().hex[:12]}_{next(self._counter)}"
         sink = _Sink()
         host = _BatchHost({ruleset: copy.deepcopy(definitions)}, sink)
@@ -233,7 +236,12 @@ class DurableEngine:
                 for fact in batch:
                     check_fact(fact)
                     facts.append(dict(fact, sid=sid))
-                host.assert_facts(ruleset, facts)
+                try:
+                    host.assert_facts(ruleset, facts)
+                except _durable_engine.MessageNotHandledException:
+                    # No rule tests these facts at all (a domain whose rules name none of its own
+                    # signals or targets, or none): durable-rules says so rather than matching nothing.
+                    continue
                 state = host.get_state(ruleset, sid)
                 if state.get("exception"):
                     raise EngineError(f"a rule action failed: {str(state['exception']).splitlines()[-1]}")

@@ -17,10 +17,10 @@ from typing import Any, Callable, Iterator
 
 from sqlite_utils import Database
 
-from .declared_reads import core_statements
+from .declared_reads import core_statements, guarding
 from .errors import InputError
 from .migrations import migrations
-from .records import KINDS, Record
+from .records import BUILTIN_KINDS, KINDS, Record
 
 DEFAULT_DB = "carecheck.db"
 #: How long a command waits for another to release the store (``carecheck --busy-timeout``).
@@ -63,6 +63,9 @@ def open_store(path: str | Path = DEFAULT_DB) -> Database:
     if path.is_dir():
         raise InputError(f"{path}: is a folder, not a carecheck database")
     _create_private(path)
+    from . import plugin_manager
+
+    plugin_manager.get_plugin_manager()  # the plugins' record kinds get their tables too
     try:
         db = Database(path, execute_plugins=False)  # the store runs no third-party sqlite-utils plugins
         db.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
@@ -163,7 +166,7 @@ def open_read_only(path: str | Path) -> Database:
     except sqlite3.DatabaseError as error:
         raise InputError(f"{path}: the store is read-only and cannot be read ({error})") from None
     behind = [m.name for m in migrations._migrations if m.name not in applied] or [
-        model.kind for model in KINDS.values()
+        model.kind for model in BUILTIN_KINDS.values()
         if not db[model.kind].exists() or set(record_columns(model)) - set(db[model.kind].columns_dict)]
     if behind:
         db.close()
@@ -235,11 +238,42 @@ def record_columns(model: type[Record]) -> dict[str, type]:
     return columns
 
 
+#: The store's own tables: no plugin's record kind may take these names.
+STORE_TABLES = frozenset({
+    "imports", "rejected_rows", "record_history", "runs", "target_results", "run_failures", "bank_holidays",
+    "field_findings", "id_clashes", "plugin_kinds", "waivers", "actions",
+})
+
+
+def is_reserved_kind(kind: str) -> bool:
+    """Whether a plugin's record kind may not take this name: the store's own tables, SQLite's, and
+    carecheck's temporary ones (carecheck's own kinds are refused separately)."""
+    return kind in STORE_TABLES or kind.startswith(("sqlite_", "_", "carecheck_"))
+
+
 def sync_record_tables(db: Database, models: typing.Iterable[type[Record]] | None = None) -> None:
-    """Create each record kind's table, or add the columns its model has gained."""
+    """Create each record kind's table, or add the columns its model has gained.
+
+    A plugin's kind is also noted in ``plugin_kinds``, so its records stay known (and listed as
+    kept without a plugin) once the plugin is uninstalled; a field whose type differs from the
+    column the store holds is an error naming it, never a silent conversion.
+    """
+    from .records import KIND_PLUGINS
+
     for model in models or KINDS.values():
         table = db[model.kind]
         columns = record_columns(model)
+        plugin = KIND_PLUGINS.get(model.kind)
+        if plugin is not None:
+            if is_reserved_kind(model.kind):
+                raise InputError(f"record kind {model.kind!r} of plugin {plugin}: the name is reserved for the store")
+            stored = table.columns_dict if table.exists() else {}
+            for name, kind in columns.items():
+                if name in stored and stored[name] is not kind:
+                    raise InputError(
+                        f"record kind {model.kind!r} of plugin {plugin}: field {name!r} is now {kind.__name__} but "
+                        f"the store holds it as {stored[name].__name__}; keep the field's type, or give the new "
+                        "field a new name")
         if not table.exists():
             with db.atomic():
                 table.create(columns, pk="id")
@@ -247,6 +281,11 @@ def sync_record_tables(db: Database, models: typing.Iterable[type[Record]] | Non
         for name, kind in columns.items():
             if name not in existing:
                 table.add_column(name, kind)
+        if plugin is not None:
+            with db.atomic():
+                db.execute("INSERT INTO plugin_kinds (kind, plugin, title) VALUES (?, ?, ?) ON CONFLICT (kind) "
+                           "DO UPDATE SET plugin = excluded.plugin, title = excluded.title",
+                           [model.kind, plugin, model.title])
         # Indexes for the service with its event date (a location's records, its newest record),
         # the event date (periods), and every reference to another record.
         wanted = [["service", model.event_field], [model.event_field]] + [
@@ -293,11 +332,13 @@ def cached_bank_holidays(db: Database) -> Callable[[int], frozenset[date]]:
             else:
                 days = bank_holidays(year)
                 try:
+                    if guarding(db.conn):
+                        raise sqlite3.OperationalError("read-only while a domain runs")
                     with db.atomic():
                         db.conn.executemany("INSERT OR IGNORE INTO bank_holidays VALUES (?, ?, ?)",
                                             [(source, year, day.isoformat()) for day in sorted(days)])
                 except sqlite3.OperationalError:
-                    pass  # a read-only connection (a worker process): use the days without keeping them
+                    pass  # read-only (a worker, or a domain running): use the days without keeping them
         known[year] = days
         return days
 

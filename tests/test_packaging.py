@@ -52,7 +52,7 @@ def test_third_party_plugin_installed_through_its_entry_point(fresh_venv, tmp_pa
     assert [adapter["name"] for adapter in examplecare.pop("adapters")] == ["examplecare"]
     assert examplecare == {
         "name": "examplecare", "version": "1.2.0", "builtin": False, "distribution": "carecheck-examplecare",
-        "domains": [], "mappings": ["examplecare-incidents"], "reporters": [], "commands": [],
+        "domains": [], "record_kinds": [], "mappings": ["examplecare-incidents"], "reporters": [], "commands": [],
     }
     assert plugins["carecheck.adapters.csv_adapter"]["builtin"] is True
 

@@ -140,7 +140,7 @@ def test_every_hook_is_documented_and_tested():
     source = "".join(path.read_text() for path in Path(__file__).parent.glob("test_*.py"))
     docs = (Path(__file__).parent.parent / "docs" / "plugins" / "hooks.md").read_text()
     hooks = [name for name in dir(hookspecs) if name.startswith("carecheck_")]
-    assert sorted(hooks_doc.hook_names()) == sorted(hooks) and len(hooks) == 5
+    assert sorted(hooks_doc.hook_names()) == sorted(hooks) and len(hooks) == 6
     for name in hooks:
         assert hooks_doc.missing_sections(name) == [], f"{name}'s docstring lacks these sections"
         assert name in source, f"no test mentions {name}"

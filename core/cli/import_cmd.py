@@ -8,8 +8,7 @@ import click
 
 from ..errors import InputError
 from ..progress import Progress
-from ..records import KINDS
-from .options import db_option
+from .options import KindChoice, db_option
 
 SHOWN_REJECTIONS = 20
 
@@ -68,7 +67,7 @@ def _report(result) -> None:
 
 @click.command(name="import")
 @click.argument("source", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--kind", type=click.Choice(sorted(KINDS)), help="The record kind the source holds.")
+@click.option("--kind", type=KindChoice(), help="The record kind the source holds.")
 @click.option("--adapter", help="The adapter to read it with (default: from the file's extension).")
 @click.option("--mapping", help="A mapping file, or the name of a mapping a plugin registered.")
 @click.option("--source-name", help="The record system the file came from, kept as provenance.")
@@ -95,7 +94,7 @@ def import_(source, kind, adapter, mapping, source_name, options, manifest, forc
         carecheck import --manifest export/manifest.yaml
         carecheck import --help-adapter xlsx
     """
-    from ..importer import ImportRequest, import_source
+    from ..importer import ImportRequest
     from ..manifest import load_manifest
     from ..store import discard_unused_store
 

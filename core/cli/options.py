@@ -27,6 +27,25 @@ def json_option(function):
     return click.option("--json", "as_json", is_flag=True, help="Output JSON instead of a table.")(function)
 
 
+class KindChoice(click.Choice):
+    """A record kind: carecheck's own, or one a plugin registers (known once the plugins load)."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+
+    @property
+    def choices(self):  # type: ignore[override]
+        from .. import plugin_manager
+        from ..records import KINDS
+
+        plugin_manager.get_plugin_manager()
+        return sorted(KINDS)
+
+    @choices.setter
+    def choices(self, value) -> None:
+        pass
+
+
 class UKDate(click.ParamType):
     """A date as UK users write it (DD/MM/YYYY, day first) or ISO (YYYY-MM-DD)."""
 

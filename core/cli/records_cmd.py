@@ -11,7 +11,7 @@ from ..records import KINDS
 from ..references import dangling_references, service_names
 from ..store import using_store
 from ..reporters.table import tabulate
-from .options import db_option, json_option
+from .options import KindChoice, db_option, json_option
 
 SHOWN_FINDINGS = 20
 
@@ -33,10 +33,23 @@ def record_counts(db) -> list[dict]:
     ]
 
 
+def kinds_without_plugin(db) -> list[dict]:
+    """Record kinds a plugin added to the store that no installed plugin provides now: their
+    tables and records stay, untouched, until the plugin is back."""
+    if not db["plugin_kinds"].exists():
+        return []
+    out = []
+    for kind, plugin in db.execute("SELECT kind, plugin FROM plugin_kinds ORDER BY kind").fetchall():
+        if kind not in KINDS and db[kind].exists():
+            (count,) = db.execute(f"SELECT COUNT(*) FROM [{kind}]").fetchone()
+            out.append({"kind": kind, "plugin": plugin, "records": count})
+    return out
+
+
 @click.command(name="records")
 @db_option
 @json_option
-@click.option("--kind", "kinds", multiple=True, type=click.Choice(sorted(KINDS)), help="Only this kind; repeatable.")
+@click.option("--kind", "kinds", multiple=True, type=KindChoice(), help="Only this kind; repeatable.")
 @click.option("--service", "services", multiple=True, help="Only this service (as the register names it); repeatable.")
 @click.option("--dangling", is_flag=True, help="List every reference that points at no record.")
 def records_list(db_path: str, as_json: bool, kinds, services, dangling: bool) -> None:
@@ -58,6 +71,7 @@ def records_list(db_path: str, as_json: bool, kinds, services, dangling: bool) -
         rejected = db.execute("SELECT COUNT(*) FROM rejected_rows").fetchone()[0]
         left_empty = db.execute("SELECT COUNT(*) FROM field_findings").fetchone()[0]
         clashes = db.execute("SELECT kind, record_id, clean_id FROM id_clashes ORDER BY kind, record_id").fetchall()
+        orphans = kinds_without_plugin(db)
     if as_json:
         click.echo(json.dumps({
             "counts": counts,
@@ -65,6 +79,7 @@ def records_list(db_path: str, as_json: bool, kinds, services, dangling: bool) -
             "field_findings": left_empty,
             "id_clashes": [{"kind": k, "record_id": r, "clean_id": c} for k, r, c in clashes],
             "dangling_references": [asdict(finding) for finding in findings],
+            "kinds_without_plugin": orphans,
         }, indent=2))
         return
     if not counts:
@@ -80,6 +95,9 @@ def records_list(db_path: str, as_json: bool, kinds, services, dangling: bool) -
     if clashes:
         click.echo(f"Ids that are another record's once cleaned of invisible characters: {len(clashes)} "
                    "(kept apart; the store's id_clashes table lists them)")
+    for orphan in orphans:
+        click.echo(f"Note: {orphan['records']} records of kind {orphan['kind']!r} are kept, but no installed plugin "
+                   f"provides the kind (it came from {orphan['plugin']}); reinstall the plugin to check them")
     click.echo(f"References that point at nothing: {len(findings)}")
     shown = findings if dangling else findings[:SHOWN_FINDINGS]
     for finding in shown:

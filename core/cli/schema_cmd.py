@@ -7,6 +7,7 @@ import json
 import click
 
 from ..records import KINDS
+from .options import KindChoice
 
 
 @click.group(name="schema")
@@ -20,7 +21,7 @@ def schema() -> None:
 
 
 @schema.command(name="record")
-@click.argument("kind", type=click.Choice(sorted(KINDS)))
+@click.argument("kind", type=KindChoice())
 def schema_record(kind: str) -> None:
     """Print the JSON Schema of a record kind.
 

@@ -7,8 +7,10 @@ Dates and times are stored as ISO text, so ranges compare as text.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Iterable, Iterator
@@ -16,31 +18,37 @@ from typing import Iterable, Iterator
 from sqlite_utils import Database
 
 from ..records import KINDS
-from ..declared_reads import core_statements
 from ..references import dangling_references
 
-#: The temporary table every failure behind a run's figures goes to, until the run is kept.
-FAILURES_TABLE = "temp.carecheck_failures"
 #: The temporary table naming a forked worker's share of the services (see :func:`only_share`).
 SHARE_TABLE = "temp.carecheck_share"
 
 
 class FailureSink:
-    """Every failure behind the figures, for the store's run_failures table, kept on disk as it comes
-    (a temporary table), so memory does not grow with the number of failing records."""
+    """Every failure behind the figures, for the store's run_failures table, kept on disk as it comes,
+    so memory does not grow with the number of failing records.
+
+    The failures go to a private temporary file through a connection of the sink's own: the run's
+    connection is read-only (``PRAGMA query_only``) while a domain's outcomes stream on it, and
+    a write there between two steps of the domain's query could abort it. A stored run's
+    failures are copied from the file in one statement (:meth:`attached`).
+    """
 
     BATCH = 2_000
 
     def __init__(self, db: Database):
+        import tempfile
+        import weakref
+
         self.db = db
         self.pending: list[tuple] = []
-        # Failures are written once and read once, in order: a small cache for the temporary
-        # database keeps their pages out of the run's memory.
-        db.conn.execute("PRAGMA temp.cache_size = -256")
-        with db.atomic():  # explicit transactions: sqlite3 would otherwise leave one open behind a DELETE
-            db.conn.execute(f"CREATE TABLE IF NOT EXISTS {FAILURES_TABLE} "
-                            "(domain TEXT, target TEXT, service TEXT, period TEXT, unit TEXT)")
-            db.conn.execute(f"DELETE FROM {FAILURES_TABLE}")
+        handle, self.path = tempfile.mkstemp(prefix="carecheck-failures-", suffix=".db")
+        os.close(handle)
+        self.conn = sqlite3.connect(self.path, check_same_thread=False)
+        # Written once and read once, in order, and thrown away: no journal, a small cache.
+        self.conn.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -256; "
+                                "CREATE TABLE failures (domain TEXT, target TEXT, service TEXT, period TEXT, unit TEXT)")
+        self._finalizer = weakref.finalize(self, _remove_sink, self.conn, self.path)
 
     def add(self, failure: tuple) -> None:
         self.pending.append(failure)
@@ -53,14 +61,35 @@ class FailureSink:
 
     def flush(self) -> None:
         if self.pending:
-            with core_statements(self.db.conn), self.db.atomic():
-                self.db.conn.executemany(f"INSERT INTO {FAILURES_TABLE} VALUES (?, ?, ?, ?, ?)", self.pending)
+            with self.conn:
+                self.conn.executemany("INSERT INTO failures VALUES (?, ?, ?, ?, ?)", self.pending)
             self.pending = []
 
     def rows(self) -> Iterator[tuple]:
         """Every failure as (domain, target, service, period, unit), in the order they came."""
         self.flush()
-        return self.db.conn.execute(f"SELECT domain, target, service, period, unit FROM {FAILURES_TABLE}")
+        return self.conn.execute("SELECT domain, target, service, period, unit FROM failures ORDER BY rowid")
+
+    @contextmanager
+    def attached(self, db: Database) -> Iterator[str]:
+        """The failures as a table ``db`` can read (outside any transaction of ``db``)."""
+        self.flush()
+        db.conn.execute("ATTACH DATABASE ? AS carecheck_sink", [self.path])
+        try:
+            yield "carecheck_sink.failures"
+        finally:
+            db.conn.execute("DETACH DATABASE carecheck_sink")
+
+    def close(self) -> None:
+        self._finalizer()
+
+
+def _remove_sink(conn: sqlite3.Connection, path: str) -> None:
+    conn.close()
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 class ListSink(list):
