@@ -100,14 +100,19 @@ def render() -> str:
     for model in RECORD_MODELS:
         lines.append(f"| [`{model.kind}`](#{model.kind}) | {model.title} | `{model.event_field}` |")
     for model in RECORD_MODELS:
-        lines.append(f"\n## {model.kind}\n\n{model.title}. {(model.__doc__ or '').strip()}\n")
-        lines.append("| field | type | notes | description |\n|---|---|---|---|")
-        for name in model.content_fields():
-            info = model.model_fields[name]
-            lines.append(
-                f"| `{name}` | {_type_name(info.annotation)} | {_notes(model, name)} | {info.description or ''} |"
-            )
+        lines.append("\n" + render_kind(model))
     return "\n".join(lines) + "\n"
+
+
+def render_kind(model: type[Record]) -> str:
+    """One kind's section: its fields, their types, notes and descriptions (a plugin's kind too:
+    ``carecheck schema record KIND --markdown``)."""
+    lines = [f"## {model.kind}\n\n{model.title}. {(model.__doc__ or '').strip()}\n",
+             "| field | type | notes | description |\n|---|---|---|---|"]
+    for name in model.content_fields():
+        info = model.model_fields[name]
+        lines.append(f"| `{name}` | {_type_name(info.annotation)} | {_notes(model, name)} | {info.description or ''} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

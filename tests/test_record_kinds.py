@@ -87,6 +87,10 @@ def test_a_plugin_kind_is_listed_by_schema_records_and_plugins(falls, run_cli, t
     schema = json.loads(run_cli("schema", "record", "falls_risk_assessment").stdout)
     assert schema["properties"]["risk"]["enum"] == ["low", "medium", "high"]
     assert "person_id" in schema["required"]
+    doc = run_cli("schema", "record", "falls_risk_assessment", "--markdown").stdout
+    assert doc.startswith("## falls_risk_assessment\n\nFalls risk assessment. A falls risk assessment of one person.")
+    assert "| `risk` | one of `low`, `medium`, `high` |" in doc
+    assert "| `action_id` |" in doc and "refers to" in doc
     source = write_csv(tmp_path / "falls.csv", [HEADER] + ROWS)
     run_cli("import", source, "--kind", "falls_risk_assessment", "--db", tmp_path / "s.db")
     counts = json.loads(run_cli("records", "--db", tmp_path / "s.db", "--json").stdout)["counts"]

@@ -22,13 +22,20 @@ def schema() -> None:
 
 @schema.command(name="record")
 @click.argument("kind", type=KindChoice())
-def schema_record(kind: str) -> None:
-    """Print the JSON Schema of a record kind.
+@click.option("--markdown", is_flag=True, help="Print the kind's fields as documentation (Markdown) instead.")
+def schema_record(kind: str, markdown: bool) -> None:
+    """Print the JSON Schema of a record kind: carecheck's own, or one a plugin adds.
 
     \b
     Example:
         carecheck schema record safeguarding_concern > concern.schema.json
+        carecheck schema record medication_administration --markdown
     """
+    if markdown:
+        from ..records_doc import render_kind
+
+        click.echo(render_kind(KINDS[kind]))
+        return
     click.echo(json.dumps(KINDS[kind].model_json_schema(), indent=2))
 
 

@@ -68,7 +68,7 @@ class MedicinesManagement(Domain):
                        "Check each listed dose with the person and the prescriber, and record the reason",
                        "registered_manager", 1),
         EscalationSpec("med_errors_unreviewed", "Medication errors not reviewed",
-                       "unreviewed_errors > 0 or med_error_review_1wd.met == false",
+                       "unreviewed_errors > 0",
                        "Review each listed error today and report any harm as an incident",
                        "registered_manager", 1),
     )

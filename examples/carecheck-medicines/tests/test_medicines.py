@@ -44,7 +44,7 @@ def medicines_domain(verdict):
 
 
 def june(domain, target):
-    (spec,) = [t for t in domain["targets"] if t["target"] == target]
+    (spec,) = [t for t in domain["targets"] if t["id"] == target]
     (period,) = [p for p in spec["periods"] if p["period"] == "2026-06"]
     return period["numerator"], period["denominator"], period["failures"]
 
