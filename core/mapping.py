@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .dates import DateParseError, parse_date, parse_datetime
+from .dates import DateParseError, parse_date, parse_datetime, parse_timestamp
 from .errors import MappingError
 from .records import Record
 from .yamlfile import read_yaml
@@ -504,7 +504,8 @@ def _field_reader(column, spec: FieldMap, field_kind: str, default_format, true_
                 return False
         if date_format and isinstance(value, str):
             if field_kind == "datetime":
-                return parse_datetime(value, date_format)
+                # A format without a time of day reads a date alone, never midnight (night shift).
+                return parse_timestamp(value, date_format)
             if field_kind == "date":
                 return parse_date(value, date_format)
         return value
