@@ -115,6 +115,8 @@ LEVEL_FACT_NAMES = {
     "not_recovered": "number", "categories": "number",
     # evidence sources with a supports rule: contradicting, corroborating, and how many there are
     "contradicting": "number", "corroborating": "number", "support_rules": "number",
+    # guardrails of the ruleset that its overlay loosened past their limits, for this domain
+    "guardrail_breaches": "number",
 }
 LEVEL_RULES = (
     LevelRule("level_not_assured", NOT_ASSURED, "base", "deteriorating > 0 or share_short >= 0.5",
@@ -134,4 +136,6 @@ LEVEL_RULES = (
               "evidence from one category or none: at most partly assured"),
     LevelRule("cap_contradicting_evidence", PARTLY_ASSURED, "cap", "contradicting > 0",
               "an evidence source contradicts targets that are all met: at most partly assured"),
+    LevelRule("cap_guardrail", NOT_ASSURED, "cap", "guardrail_breaches > 0",
+              "the ruleset loosens a guarded value past its guardrail: not assured, whatever the figures"),
 )

@@ -72,6 +72,16 @@ class ServiceTarget(StatusFields):
     waiver: WaiverRef | None = Field(description="The waiver covering this target for this service, if any.")
 
 
+class GuardrailBreach(_Model):
+    """A guardrail of the ruleset that an overlay loosened past its limit."""
+
+    parameter: str = Field(description="domain.parameter, or domain.target for a threshold or a required target.")
+    kind: Literal["max", "min", "required"]
+    limit: float | None
+    value: float | None = Field(description="The value the run used (None: the target is disabled).")
+    file: str = Field(description="The ruleset file that set the value.")
+
+
 class Target(StatusFields):
     """A target over every location: ``status`` is the worst status over the locations that judge
     it; ``baseline``, ``current`` and ``trend`` are the pooled figures', kept as context."""
@@ -90,6 +100,8 @@ class Target(StatusFields):
     periods: list[PeriodFigures] = Field(description="Pooled over services: sums of numerators and denominators.")
     services: list[ServiceTarget]
     waiver: WaiverRef | None = Field(description="A waiver covering this target for every service, if any.")
+    guardrail: GuardrailBreach | None = Field(
+        default=None, description="The guardrail breach this target carries: its domain is capped at not assured.")
 
 
 class EvidenceSourceFigures(_Model):
@@ -329,6 +341,10 @@ class Audit(_Model):
     source_freshness: dict[str, str] = Field(description="Newest record date of each record kind in the store.")
     records_read: int = Field(default=0, description="Records of the kinds the run used, in the evaluated periods.")
     skipped_rules: list[str]
+    ruleset_chain: list[dict[str, str]] = Field(
+        default_factory=list, description="Every file of the ruleset, the base first: each file and its hash.")
+    guardrails: str = Field(default="", description="The ruleset's guardrails in words, or that it has none.")
+    guardrail_breaches: list[GuardrailBreach] = Field(default_factory=list)
 
 
 class RulesetInfo(_Model):

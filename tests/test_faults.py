@@ -208,7 +208,7 @@ def test_a_domain_past_its_time_limit_is_stopped(register_plugin, db, db_path, t
     started = time.monotonic()
     result = run_cli("run", ruleset, "--db", db_path, "--as-of", "2026-07-01", "--fail-under", "not_assured",
                      "--workers", workers)
-    assert time.monotonic() - started < 20
+    assert time.monotonic() - started < 45  # stopped, well before the 60 s the domain sleeps (a busy CI is slow)
     assert result.exit_code == 2
     assert result.stderr.strip() == (
         "Error: domain 'medicines_review' was still computing after 2 s (the ruleset's domain_time_limit_s) and "

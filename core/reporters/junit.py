@@ -19,6 +19,11 @@ def _case(domain: dict, target: dict, row: dict, period: str | None):
     import xml.etree.ElementTree as ET
 
     case = ET.Element("testcase", classname=row["service"], name=f"{domain['domain']}.{target['id']}")
+    guardrail = target.get("guardrail")
+    if guardrail:
+        # A loosened guardrail fails the target whatever its figures; a waiver does not lift it.
+        ET.SubElement(case, "failure", type="guardrail_breached", message=_breach_words(guardrail))
+        return case, "failure"
     waiver = row["waiver"] or target["waiver"]
     current = next((p for p in row["periods"] if p["period"] == period), None)
     if waiver and waiver["applies"]:
@@ -50,6 +55,14 @@ def _case(domain: dict, target: dict, row: dict, period: str | None):
     return case, "passed"
 
 
+def _breach_words(breach: dict) -> str:
+    if breach["kind"] == "required":
+        return f"guardrail breached: {breach['parameter']} is disabled (in {breach['file']}) but required"
+    bound = "above the most" if breach["kind"] == "max" else "below the least"
+    return (f"guardrail breached: {breach['parameter']} is {breach['value']:g} (set in {breach['file']}), {bound} "
+            f"allowed, {breach['limit']:g}: the domain is capped at not assured")
+
+
 def _locations_suite(suites, verdict: dict, totals: dict) -> None:
     import xml.etree.ElementTree as ET
 
@@ -63,7 +76,11 @@ def _locations_suite(suites, verdict: dict, totals: dict) -> None:
             ET.SubElement(case, "skipped", message="no level: no judged target")
             counts["skipped"] += 1
         elif level in ("not_assured", "partly_assured"):
-            ET.SubElement(case, "failure", type=level, message=f"{level.replace('_', ' ')} ({location['level_rule']})")
+            capped = [d["domain"] for d in location.get("domains", [])
+                      if any(cap["cap"] == "guardrail" for cap in d.get("level_caps", []))]
+            said = f"; guardrail breached in {', '.join(capped)}" if capped else ""
+            ET.SubElement(case, "failure", type=level,
+                          message=f"{level.replace('_', ' ')} ({location['level_rule']}){said}")
             counts["failures"] += 1
     for key, value in counts.items():
         suite.set(key, str(value))

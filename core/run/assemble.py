@@ -31,6 +31,22 @@ SCHEMA_VERSION = "2.0"
 DISCLAIMER = "This is the provider's internal assurance, not a CQC rating."
 
 
+def _breach_fields(breach: dict) -> dict:
+    return {key: breach[key] for key in ("parameter", "kind", "limit", "value", "file")}
+
+
+def guardrails_said(ruleset) -> str:
+    """The ruleset's guardrails in words, for the audit."""
+    declared = len(ruleset.guardrails)
+    if declared == 0 and len(ruleset.chain) <= 1:
+        return "the ruleset extends no other and declares no guardrails"
+    if declared == 0:
+        return "no guardrails are declared along the ruleset's chain"
+    breached = len(ruleset.breaches)
+    return (f"{declared} guardrail{'s' if declared != 1 else ''}: "
+            + (f"{breached} breached" if breached else "none breached"))
+
+
 def domain_entry(scope: RunScope, resolved: ResolvedDomain, figures: list[TargetFigures], work: DomainWork) -> dict:
     """A domain's part of the verdict, over every location in scope."""
     results = [f.result for f in figures]
@@ -42,6 +58,10 @@ def domain_entry(scope: RunScope, resolved: ResolvedDomain, figures: list[Target
     for source in work.evidence.sources:
         if source["records"] and source["stale"]:
             warnings.append(f"stale source: {source['source']} (newest {source['newest']})")
+    protected = {target: _breach_fields(breach) for breach in resolved.breaches for target in breach["protects"]}
+    for result in results:
+        result["guardrail"] = protected.get(result["id"])
+    warnings += [breach["sentence"] for breach in resolved.breaches]
     framework = scope.framework
     return {
         "domain": resolved.domain.name,
@@ -267,6 +287,9 @@ def verdict(db: Database, scope: RunScope, engine, domains: list[dict], figures:
             "source_freshness": quality.freshness,
             "records_read": quality.records_read,
             "skipped_rules": judgement.skipped_rules,
+            "ruleset_chain": list(ruleset.chain),
+            "guardrails": guardrails_said(ruleset),
+            "guardrail_breaches": [_breach_fields(breach) for breach in ruleset.breaches],
         },
         "periods": {
             "kind": scope.model.period,
@@ -295,7 +318,8 @@ def verdict(db: Database, scope: RunScope, engine, domains: list[dict], figures:
             },
         },
         "waivers": [w.as_dict() for w in scope.waivers],
-        "warnings": [w.message() for w in scope.waivers if w.status in ("malformed", "expired", "expiring_soon")],
+        "warnings": [breach["sentence"] for breach in ruleset.breaches]
+                    + [w.message() for w in scope.waivers if w.status in ("malformed", "expired", "expiring_soon")],
         "record_text": _record_text(db, scope, domains) if options.include_text else None,
         "history": {},
         "data_quality": {

@@ -102,6 +102,7 @@ class Judge:
                 ("categories", len(evidence.by_location.get(service, ()))),
                 ("contradicting", states.count(CONTRADICTING)), ("corroborating", states.count(CORROBORATING)),
                 ("support_rules", len(states) - states.count(NO_RULE)),
+                ("guardrail_breaches", len(resolved.breaches)),
             )
 
     def _service_facts(self, resolved: ResolvedDomain, signals: dict[str, dict[str, Any]],
