@@ -183,3 +183,14 @@ class WorkingDays:
 def stored_day(value: str | None) -> date | None:
     """The Europe/London calendar date of a date or timestamp as the store keeps it (ISO, local offset)."""
     return date.fromisoformat(value[:10]) if value else None
+
+
+def day_first_value(value):
+    """For a pydantic ``before`` validator: a date a user wrote, the UK way (01/04/2026) or ISO, as a
+    date; a bad one is a ValueError saying why; anything else passes unchanged."""
+    if isinstance(value, str):
+        try:
+            return parse_date(value)
+        except DateParseError as error:
+            raise ValueError(str(error)) from None
+    return value

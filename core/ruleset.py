@@ -119,14 +119,9 @@ class RulesetModel(_Strict):
     @classmethod
     def _day_first(cls, value):
         """A start date written the UK way (01/04/2026), as every date a user writes, or ISO."""
-        from .dates import DateParseError, parse_date
+        from .dates import day_first_value
 
-        if isinstance(value, str):
-            try:
-                return parse_date(value)
-            except DateParseError as error:
-                raise ValueError(str(error)) from None
-        return value
+        return day_first_value(value)
 
 
 @dataclass

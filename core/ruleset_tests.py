@@ -69,14 +69,9 @@ class Expected(_Strict):
     @field_validator("as_of", mode="before")
     @classmethod
     def _day_first(cls, value):
-        from .dates import DateParseError, parse_date
+        from .dates import day_first_value
 
-        if isinstance(value, str):
-            try:
-                return parse_date(value)
-            except DateParseError as error:
-                raise ValueError(str(error)) from None
-        return value
+        return day_first_value(value)
 
 
 @dataclass

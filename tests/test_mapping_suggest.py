@@ -154,3 +154,17 @@ def test_check_never_quotes_free_text(run_cli, tmp_path):
     mapping.write_text("kind: incident\n")
     result = run_cli("mapping", "check", source, "--kind", "incident", "--mapping", mapping)
     assert "Smith" not in result.stdout
+
+
+def test_check_reports_rejections_of_a_required_field_by_reason(run_cli, tmp_path):
+    source = write_csv(tmp_path / "homes.csv", [["Ref", "Name", "Setting"], ["L1", "Oak House", "Res"],
+                                                ["L2", "Elm Court", "Nursing Home"], ["L3", "Ash Lodge", "Res"]])
+    mapping = tmp_path / "homes.yaml"
+    # One wrong value map: "Res" is sent to a word that is not a service type.
+    mapping.write_text("kind: service\nfields:\n  id: Ref\n  service: Name\n"
+                       "  service_type: {column: Setting, values: {Res: residental, Nursing Home: nursing}}\n")
+    result = run_cli("mapping", "check", source, "--kind", "service", "--mapping", mapping)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0] == f"{source} as service: 3 rows read = 1 accepted + 2 rejected + 0 left out"
+    by_reason = [line for line in result.stdout.splitlines() if line.startswith("  service_type: 2 rows rejected: ")]
+    assert len(by_reason) == 1 and "residental" in by_reason[0]
