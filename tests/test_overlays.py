@@ -126,3 +126,17 @@ def test_ruleset_show_resolved_names_the_file_of_every_value(run_cli, tmp_path):
     assert "      repeat_window_days: 30  # " in shown and "cqc-recovery.yaml" in shown.split("repeat_window_days")[1]
     assert 'name: "ten-days"  # ' + str(overlay) in shown
     assert '"parameter": "incident_learning.review_within_working_days", "kind": "max", "limit": 5' in shown
+
+
+def test_a_waiver_does_not_lift_a_guardrail_breach(run_cli, demo_store, tmp_path):
+    overlay = _overlay(tmp_path, "ten-days", 10)
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text("- target: inc_review_5wd\n  justification: Review process being replaced\n"
+                       "  approved_by: Registered manager\n  expires: 2026-12-31\n")
+    verdict = json.loads(_run(run_cli, overlay, demo_store, "--format", "json", "--waivers", waivers).stdout)
+    incident = next(d for d in verdict["domains"] if d["domain"] == "incident_learning")
+    target = next(t for t in incident["targets"] if t["id"] == "inc_review_5wd")
+    assert target["waiver"]["applies"] is True
+    assert target["guardrail"]["value"] == 10.0
+    # The waived target is not judged, but the domain's other targets are: still capped everywhere.
+    assert _levels(verdict) == {home: "not_assured" for home in HOMES}
