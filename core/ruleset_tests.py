@@ -116,7 +116,6 @@ def run_case(case: Path) -> CaseResult:
     from .manifest import load_manifest
     from .ruleset import load_ruleset, locate
     from .run import RunOptions, evaluate
-    from .status import LEVEL_RULES
     from .store import open_store
 
     name = case.name
@@ -142,11 +141,7 @@ def run_case(case: Path) -> CaseResult:
                 db.close()
     except InputError as error:
         return CaseResult(name, "error", error=str(error))
-    result = CaseResult(name, "passed")
-    for resolved in ruleset.domains:
-        result.universe |= {f"target {t}" for t in resolved.targets}
-        result.universe |= {f"escalation {resolved.domain.name}/{e.spec.id}" for e in resolved.escalations}
-    result.universe |= {f"level rule {rule.name}" for rule in LEVEL_RULES}
+    result = CaseResult(name, "passed", universe=ruleset_universe(ruleset))
     _compare(verdict, expected, result)
     if result.differences:
         result.outcome = "failed"
@@ -227,9 +222,22 @@ class Coverage:
         return 100.0 if total == 0 else round(100 * len(self.covered) / total, 1)
 
 
-def coverage(results: list[CaseResult]) -> Coverage:
-    """What the passing cases cover, out of everything their rulesets hold."""
-    universe = set().union(*(r.universe for r in results)) if results else set()
+def ruleset_universe(ruleset) -> set[str]:
+    """Every target, escalation rule and level rule a resolved ruleset holds."""
+    from .status import LEVEL_RULES
+
+    items = {f"level rule {rule.name}" for rule in LEVEL_RULES}
+    for resolved in ruleset.domains:
+        items |= {f"target {t}" for t in resolved.targets}
+        items |= {f"escalation {resolved.domain.name}/{e.spec.id}" for e in resolved.escalations}
+    return items
+
+
+def coverage(results: list[CaseResult], universe: set[str] | None = None) -> Coverage:
+    """What the passing cases cover, out of everything their rulesets hold (or ``universe``: a
+    named ruleset's, to see what cases a ruleset still lacks)."""
+    if universe is None:
+        universe = set().union(*(r.universe for r in results)) if results else set()
     passing = [r for r in results if r.outcome == "passed"]
     passed_units = set().union(*(r.passing_units for r in passing)) if passing else set()
     failed_units = set().union(*(r.failing_units for r in passing)) if passing else set()

@@ -72,3 +72,18 @@ def test_a_malformed_case_exits_2(run_cli, cases):
     assert result.exit_code == 2
     assert f"{cases / 'review-on-time'} ... ERROR" in result.stdout
     assert "targts" in result.stdout
+
+
+def test_the_shipped_cases_pass_with_full_coverage_of_incident_learning(run_cli):
+    result = run_cli("test", REPO / "rulesets" / "tests", "--min-coverage", "100")
+    assert result.exit_code == 0, result.stdout
+    assert "7 passed, 0 failed, 0 malformed" in result.stdout
+    assert "Coverage 100% (18 of 18 targets, escalation rules and level rules)" in result.stdout
+
+
+def test_coverage_against_a_ruleset_names_what_its_cases_still_lack(run_cli):
+    result = run_cli("test", REPO / "rulesets" / "tests", "--against", "cqc-recovery", "--min-coverage", "100")
+    assert result.exit_code == 1
+    # 4 incident-learning targets, 7 of its rules and the 7 level rules, of 13 + 19 + 7.
+    assert "Coverage 46.2% (18 of 39 targets, escalation rules and level rules of cqc-recovery):" in result.stdout
+    assert "  not covered: target sg_record_complete: no case asserts a passing unit or a failing unit" in result.stdout
