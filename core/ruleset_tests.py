@@ -48,6 +48,13 @@ class ExpectedTarget(_Strict):
     status: Literal[STATUSES] | None = None  # type: ignore[valid-type]
     failing: list[str] | None = Field(default=None, description="The failing unit ids, in any order.")
 
+    @field_validator("failing", mode="before")
+    @classmethod
+    def _as_text(cls, value):
+        # A day's label (2026-06-10) reads as a date in YAML: it is compared as the verdict's text.
+        return [item.isoformat() if isinstance(item, date) else item for item in value] if isinstance(
+            value, list) else value
+
 
 class ExpectedEscalation(_Strict):
     rule: str
@@ -219,7 +226,8 @@ class Coverage:
     @property
     def percent(self) -> float:
         total = len(self.covered) + len(self.uncovered)
-        return 100.0 if total == 0 else round(100 * len(self.covered) / total, 1)
+        # Nothing to cover (every case malformed) is no coverage, never full coverage.
+        return 0.0 if total == 0 else round(100 * len(self.covered) / total, 1)
 
 
 def ruleset_universe(ruleset) -> set[str]:

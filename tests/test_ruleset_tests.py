@@ -74,16 +74,23 @@ def test_a_malformed_case_exits_2(run_cli, cases):
     assert "targts" in result.stdout
 
 
-def test_the_shipped_cases_pass_with_full_coverage_of_incident_learning(run_cli):
-    result = run_cli("test", REPO / "rulesets" / "tests", "--min-coverage", "100")
-    assert result.exit_code == 0, result.stdout
-    assert "7 passed, 0 failed, 0 malformed" in result.stdout
-    assert "Coverage 100% (18 of 18 targets, escalation rules and level rules)" in result.stdout
-
-
-def test_coverage_against_a_ruleset_names_what_its_cases_still_lack(run_cli):
+def test_the_shipped_cases_cover_every_target_and_rule_of_the_default_ruleset(run_cli):
     result = run_cli("test", REPO / "rulesets" / "tests", "--against", "cqc-recovery", "--min-coverage", "100")
+    assert result.exit_code == 0, result.stdout
+    assert "11 passed, 0 failed, 0 malformed" in result.stdout
+    # 13 targets, 19 escalation rules and the 7 level rules.
+    assert "Coverage 100% (39 of 39 targets, escalation rules and level rules of cqc-recovery)" in result.stdout
+    assert run_cli("test", REPO / "rulesets" / "tests", "--min-coverage", "100").exit_code == 0
+
+
+def test_removing_a_shipped_failing_case_drops_coverage_below_100(run_cli, tmp_path):
+    shipped = tmp_path / "tests"
+    shutil.copytree(REPO / "rulesets" / "tests", shipped)
+    shutil.rmtree(shipped / "provider-oversight-gaps")
+    result = run_cli("test", shipped, "--against", "cqc-recovery", "--min-coverage", "100")
     assert result.exit_code == 1
-    # 4 incident-learning targets, 7 of its rules and the 7 level rules, of 13 + 19 + 7.
-    assert "Coverage 46.2% (18 of 39 targets, escalation rules and level rules of cqc-recovery):" in result.stdout
-    assert "  not covered: target sg_record_complete: no case asserts a passing unit or a failing unit" in result.stdout
+    # Its four targets lose their failing unit and its four rules their firing case: 31 of 39.
+    assert "Coverage 79.5% (31 of 39 targets, escalation rules and level rules of cqc-recovery):" in result.stdout
+    assert "  not covered: target po_previous_reviewed: no case asserts a failing unit" in result.stdout
+    assert "  not covered: escalation provider_oversight/po_weak_challenge: no case asserts that it fires" in (
+        result.stdout)
