@@ -275,11 +275,16 @@ def _leaves(value: Any, label: str) -> Any:
 def check_ruleset(path: Path) -> tuple[Ruleset | None, list[str]]:
     """Load and resolve a ruleset (with the rulesets it extends); returns it (or None) and every
     problem found, each with its file and key path."""
-    label = str(path)
     try:
         chain = read_chain(path)
     except InputError as error:
         return None, [str(error)]
+    return check_chain(chain, str(path))
+
+
+def check_chain(chain: list[tuple[str, bytes, dict]], label: str) -> tuple[Ruleset | None, list[str]]:
+    """Resolve a ruleset from its chain of files already read (:func:`read_chain`): how a fleet's
+    workers get the ruleset as data, with no copies of the files."""
     data, sources, guardrails, problems = merge_chain(chain)
     if problems:
         return None, problems

@@ -143,9 +143,12 @@ def writable(path: str | Path) -> bool:
     return os.access(path, os.W_OK) and folder
 
 
-def read_only_connection(path: str | Path, check_same_thread: bool = True) -> sqlite3.Connection:
-    """A connection that only reads the store, whether or not this process may write it."""
+def read_only_connection(path: str | Path, check_same_thread: bool = True, immutable: bool = False) -> sqlite3.Connection:
+    """A connection that only reads the store, whether or not this process may write it.
+    ``immutable``: not even its -wal and -shm files are made (a store on a network filesystem)."""
     path = Path(path)
+    if immutable:
+        return sqlite3.connect(f"file:{path}?immutable=1", uri=True, check_same_thread=check_same_thread)
     # SQLite reads a WAL store read-only only through its -wal and -shm files. With neither there, no
     # writer has the store open (a writer keeps both), and a folder we cannot write cannot get them:
     # the file is read as immutable, which needs neither (docs/security.md says what that assumes).
@@ -154,12 +157,13 @@ def read_only_connection(path: str | Path, check_same_thread: bool = True) -> sq
     return sqlite3.connect(f"file:{path}?{mode}", uri=True, check_same_thread=check_same_thread)
 
 
-def open_read_only(path: str | Path) -> Database:
+def open_read_only(path: str | Path, immutable: bool = False) -> Database:
     """A store this process cannot write, opened for reading without migrating: refused in one line
     when its schema is older than this carecheck's (a writable command upgrades it)."""
     path = Path(path)
     try:
-        db = Database(read_only_connection(path), execute_plugins=False)
+        db = Database(read_only_connection(path, immutable=immutable), execute_plugins=False)
+        db.immutable = immutable  # type: ignore[attr-defined]
         db.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         applied = {row[0] for row in db.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = ?",
                                                  [migrations.name])}

@@ -345,6 +345,7 @@ class Audit(_Model):
         default_factory=list, description="Every file of the ruleset, the base first: each file and its hash.")
     guardrails: str = Field(default="", description="The ruleset's guardrails in words, or that it has none.")
     guardrail_breaches: list[GuardrailBreach] = Field(default_factory=list)
+    fleet_run_id: str | None = Field(default=None, description="The fleet run that made this run, if one did.")
 
 
 class RulesetInfo(_Model):

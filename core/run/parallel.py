@@ -43,6 +43,9 @@ class Alongside:
 
     def __init__(self, db: Database, threaded: bool):
         self.db = db
+        # An immutable store (a fleet's read-only stores) gets no second connection: one opened
+        # read-only the usual way would make the -wal and -shm files beside it.
+        threaded = threaded and not getattr(db, "immutable", False)
         self.path = reads.store_path(db) if threaded else ""
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="carecheck-reads") if self.path else None
         self._own: Database | None = None  # used only on the pool's thread

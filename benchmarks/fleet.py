@@ -1,0 +1,136 @@
+"""What a fleet run costs against checking the stores one by one.
+
+    python benchmarks/fleet.py --providers 200 --services 6 --months 12 --json benchmarks/fleet-results.json
+
+Generates ``--providers`` stores (``--services`` homes over ``--months`` months each: about 20,000
+records at 6 and 12), then measures in one run, each on its own copy of the stores:
+
+1. a serial in-process loop: the fleet's own task function over every store, one after another;
+2. a serial loop of ``carecheck run`` commands, one process per store;
+3. ``carecheck fleet run`` on a local Dask cluster of ``--workers`` processes.
+
+The fleet's overhead per store is (workers x wall time - the sum of its task times) / stores, with
+the cluster's start and stop measured and reported apart. Goals on a 2-core machine: the fleet's
+wall time at most 0.6x the serial in-process loop, and overhead under 50 ms per store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+AS_OF = "2026-12-31"
+
+
+def generate(folder: Path, providers: int, services: int, months: int) -> tuple[Path, int]:
+    stores = folder / "stores"
+    stores.mkdir(parents=True)
+    records = 0
+    for number in range(1, providers + 1):
+        export = folder / "export"
+        subprocess.run([sys.executable, "-m", "carecheck", "generate", "--services", str(services), "--months",
+                        str(months), "--seed", str(number), "--out", str(export)], check=True, capture_output=True)
+        store = stores / f"provider-{number:04d}.db"
+        subprocess.run([sys.executable, "-m", "carecheck", "import", "--manifest", str(export / "manifest.yaml"),
+                        "--db", str(store)], check=True, capture_output=True)
+        if number == 1:
+            import sqlite3
+
+            con = sqlite3.connect(store)
+            tables = [r[0] for r in con.execute("SELECT kind FROM imports")]
+            records = sum(con.execute(f"SELECT COUNT(*) FROM [{t}]").fetchone()[0] for t in set(tables))
+            con.close()
+        shutil.rmtree(export)
+    return stores, records
+
+
+def serial_in_process(stores: Path) -> tuple[float, float]:
+    from carecheck import fleet
+    from carecheck.ruleset import locate, read_chain
+
+    path = locate(None)
+    chain = read_chain(path)
+    fleet_id = fleet.fleet_run_id()
+    started = time.perf_counter()
+    tasks = 0.0
+    for store in sorted(stores.glob("*.db")):
+        result = fleet.check_store(fleet.StoreJob(str(store), store.stem), chain, str(path), date.fromisoformat(AS_OF),
+                                   [], False, fleet_id)
+        assert result.error is None, result.error
+        tasks += result.seconds
+    return time.perf_counter() - started, tasks
+
+
+def serial_commands(stores: Path) -> float:
+    started = time.perf_counter()
+    for store in sorted(stores.glob("*.db")):
+        subprocess.run([sys.executable, "-m", "carecheck", "run", "--db", str(store), "--as-of", AS_OF, "--format",
+                        "json", "--output", os.devnull], check=False, capture_output=True)
+    return time.perf_counter() - started
+
+
+def fleet_run(stores: Path, workers: int, folder: Path) -> dict:
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "carecheck", "fleet", "run", "--stores", str(stores / "*.db"),
+                             "--as-of", AS_OF, "--local-workers", str(workers), "--format", "json",
+                             "--fleet-db", str(folder / "fleet.db")], capture_output=True, text=True)
+    whole = time.perf_counter() - started
+    if result.returncode not in (0, 1):
+        raise SystemExit(f"fleet run failed: {result.stderr}")
+    audit = json.loads(result.stdout)["audit"]
+    return {**audit, "command_s": round(whole, 3)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--providers", type=int, default=200)
+    parser.add_argument("--services", type=int, default=6)
+    parser.add_argument("--months", type=int, default=12)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="carecheck-fleet-bench-") as name:
+        folder = Path(name)
+        made = time.perf_counter()
+        stores, records = generate(folder / "made", args.providers, args.services, args.months)
+        print(f"{args.providers} stores of about {records:,} records each made in {time.perf_counter() - made:.0f} s")
+        copies = {}
+        for method in ("in_process", "commands", "fleet"):
+            copies[method] = folder / method
+            shutil.copytree(stores, copies[method])
+        loop_s, tasks_s = serial_in_process(copies["in_process"])
+        print(f"serial in-process loop  {loop_s:8.2f} s   ({1000 * loop_s / args.providers:.0f} ms a store)")
+        commands_s = serial_commands(copies["commands"])
+        print(f"serial carecheck run    {commands_s:8.2f} s   ({1000 * commands_s / args.providers:.0f} ms a store)")
+        audit = fleet_run(copies["fleet"], args.workers, folder)
+        wall = audit["wall_s"]
+        overhead_ms = 1000 * (audit["workers"] * wall - audit["tasks_s"]) / args.providers
+        print(f"fleet run ({audit['workers']} workers)   {wall:8.2f} s   ({wall / loop_s:.2f}x the in-process loop; "
+              f"overhead {overhead_ms:.1f} ms a store; cluster start {audit['cluster_start_s']:.2f} s, "
+              f"whole command {audit['command_s']:.2f} s)")
+        figures = {
+            "machine": f"{platform.node()} ({os.cpu_count()} cores, Python {platform.python_version()})",
+            "providers": args.providers, "records_per_store": records, "workers": audit["workers"],
+            "serial_in_process_s": round(loop_s, 3), "serial_task_s": round(tasks_s, 3),
+            "serial_commands_s": round(commands_s, 3), "fleet_wall_s": wall, "fleet_tasks_s": audit["tasks_s"],
+            "fleet_ratio": round(wall / loop_s, 3), "overhead_ms_per_store": round(overhead_ms, 1),
+            "cluster_start_s": audit["cluster_start_s"], "fleet_command_s": audit["command_s"],
+            "goals": {"fleet_ratio_at_most": 0.6, "overhead_ms_under": 50},
+        }
+        figures["goals_met"] = figures["fleet_ratio"] <= 0.6 and figures["overhead_ms_per_store"] < 50
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=2) + "\n")
+            print(f"Wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,242 @@
+"""``carecheck fleet run``: one check over many providers' stores, on Dask."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from .options import UKDate
+
+
+@click.group(name="fleet")
+def fleet() -> None:
+    """Check many providers' stores at once, on a Dask cluster (pip install 'carecheck[fleet]').
+
+    \b
+    Example:
+        carecheck fleet run --stores 'stores/*.db' --as-of 31/08/2026
+        carecheck fleet run --stores-from providers.csv --scheduler tcp://10.0.0.5:8786
+    """
+
+
+@fleet.command(name="run")
+@click.argument("ruleset", required=False)
+@click.option("--stores", "pattern", metavar="PATTERN", help="A glob of provider stores ('stores/*.db').")
+@click.option("--stores-from", "listing", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A CSV of stores: columns store, and optional provider and waivers.")
+@click.option("--as-of", required=True, type=UKDate(), help="The date to check as of (31/08/2026).")
+@click.option("--target", "targets", multiple=True, help="Only this target; repeatable.")
+@click.option("--fleet-db", type=click.Path(dir_okay=False, path_type=Path), default=Path("fleet.db"),
+              show_default=True, help="Where the fleet's results go.")
+@click.option("--scheduler", metavar="ADDRESS", help="An existing Dask scheduler (tcp://host:8786).")
+@click.option("--local-workers", type=click.IntRange(1, 512), default=None,
+              help="Worker processes of the local cluster started when no --scheduler is given (default: cores).")
+@click.option("--retries", type=click.IntRange(0, 10), default=2, show_default=True,
+              help="Times a store's task is tried again when its worker is lost.")
+@click.option("--read-only-stores", is_flag=True,
+              help="Open stores immutable and write nothing to them (network filesystems): results go only to "
+                   "the fleet database.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "junit", "html"]), default="table",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
+@click.option("--fail-under", type=click.Choice(["not_assured", "partly_assured", "assured", "assured_sustained"]),
+              help="Exit 1 when any location is below this level.")
+def fleet_run(ruleset, pattern, listing, as_of, targets, fleet_db, scheduler, local_workers, retries,
+              read_only_stores, fmt, output, fail_under) -> int:
+    """Run the check on every store as a Dask task, and write the fleet's results.
+
+    Exit code 2 if any store failed, else 1 if --fail-under fails for any location, else 0.
+
+    \b
+    Example:
+        carecheck fleet run --stores 'stores/*.db' --as-of 31/08/2026 --format html -o fleet.html
+    """
+    from .. import __version__, fleet as fleet_mod
+    from ..errors import InputError
+    from ..ruleset import check_chain, locate, read_chain
+    from .exits import EXIT_CHECKS_FAILED, EXIT_INPUT_ERROR, EXIT_OK
+
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise InputError("carecheck fleet needs Dask: pip install 'carecheck[fleet]'") from None
+    jobs = fleet_mod.jobs_from(pattern, listing)
+    fleet_mod.load_job_waivers(jobs, as_of)
+    path = locate(ruleset)
+    chain = read_chain(path)
+    resolved, problems = check_chain(chain, str(path))  # refused here, once, not on every worker
+    if problems:
+        raise InputError("; ".join(problems))
+    fleet_id = fleet_mod.fleet_run_id()
+    started_at = fleet_mod.now()
+    cluster_started = time.perf_counter()
+    cluster = None
+    if scheduler:
+        client = Client(scheduler, timeout="30s")
+    else:
+        workers = local_workers or os.cpu_count() or 1
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=40)
+        client = Client(cluster)
+    # Each worker imports carecheck and loads its plugins once, as part of starting the cluster,
+    # rather than in its first store's task.
+    client.run(fleet_mod.warm_worker)
+    cluster_start_s = time.perf_counter() - cluster_started
+    wall_started = time.perf_counter()
+    results = []
+    try:
+        workers_seen = len(client.scheduler_info().get("workers", {}))
+        futures = [client.submit(fleet_mod.check_store, job, chain, str(path), as_of, list(targets), read_only_stores,
+                                 fleet_id, key=f"carecheck-{fleet_id[:8]}-{index}", retries=retries, pure=False)
+                   for index, job in enumerate(jobs)]
+        by_future = dict(zip(futures, jobs))
+        progress = _Progress(len(futures))
+        for future in as_completed(futures):
+            job = by_future[future]
+            try:
+                result = future.result()
+            except Exception as error:  # the task itself was lost more times than --retries
+                result = fleet_mod.StoreResult(job.store, job.provider, 0.0,
+                                               error=f"{type(error).__name__}: {error}".splitlines()[0])
+            results.append(result)
+            progress.done(failed=result.error is not None)
+        progress.finish()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    wall_s = time.perf_counter() - wall_started
+    results.sort(key=lambda r: r.provider)
+    audit = {
+        "fleet_run_id": fleet_id, "started_at": started_at, "finished_at": fleet_mod.now(),
+        "carecheck_version": __version__, "ruleset": resolved.model.name, "ruleset_hash": resolved.content_hash,
+        "as_of": as_of.isoformat(), "scheduler": scheduler or f"local cluster of {workers_seen} processes",
+        "workers": workers_seen, "stores": len(results), "failed": sum(1 for r in results if r.error),
+        "wall_s": round(wall_s, 3), "tasks_s": round(sum(r.seconds for r in results), 3),
+        "cluster_start_s": round(cluster_start_s, 3),
+    }
+    fleet_mod.save_fleet(fleet_db, audit, results)
+    view = fleet_mod.overview(audit, results)
+    text = _render(view, fmt)
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+    rate = len(results) / wall_s if wall_s else 0
+    click.echo(f"{len(results)} stores in {wall_s:.1f} s ({rate:.1f} stores/s), {audit['failed']} failed; "
+               f"results in {fleet_db}", err=True)
+    if audit["failed"]:
+        return EXIT_INPUT_ERROR
+    if fail_under:
+        order = ["not_assured", "partly_assured", "assured", "assured_sustained"]
+        below = [loc for loc in view["locations"] if loc["level"] and order.index(loc["level"]) < order.index(fail_under)]
+        if below:
+            return EXIT_CHECKS_FAILED
+    return EXIT_OK
+
+
+class _Progress:
+    """Done, failed and running, on one line of a terminal's standard error."""
+
+    def __init__(self, total: int):
+        self.total, self.finished, self.failed = total, 0, 0
+        self.shown = sys.stderr.isatty()
+
+    def done(self, failed: bool) -> None:
+        self.finished += 1
+        self.failed += failed
+        if self.shown:
+            sys.stderr.write(f"\r{self.finished}/{self.total} stores done, {self.failed} failed, "
+                             f"{self.total - self.finished} running or waiting")
+            sys.stderr.flush()
+
+    def finish(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+
+
+def _render(view: dict, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(view, indent=2) + "\n"
+    if fmt == "junit":
+        return _junit(view)
+    if fmt == "html":
+        return _html(view)
+    return _table(view)
+
+
+LEVEL_WORDS = {"not_assured": "NOT ASSURED", "partly_assured": "partly assured", "assured": "assured",
+               "assured_sustained": "assured and sustained", None: "no level"}
+
+
+def _table(view: dict) -> str:
+    from ..reporters.table import tabulate
+
+    audit = view["audit"]
+    lines = [f"carecheck fleet run {audit['fleet_run_id']}: ruleset {audit['ruleset']}, as of {audit['as_of']}, "
+             f"{audit['stores']} stores, {audit['failed']} failed, {view['drifting']} locations drifting", ""]
+    rows = [(loc["provider"], loc["location"], LEVEL_WORDS[loc["level"]], "DRIFTING" if loc["drifting"] else "",
+             ", ".join(f"{d}: {LEVEL_WORDS[level]}" for d, level in loc["domains"].items()))
+            for loc in view["locations"]]
+    lines.append(tabulate(rows, headers=("provider", "location", "level", "", "domains")))
+    for failure in view["failures"]:
+        lines.append(f"FAILED {failure['provider']} ({failure['store']}): {failure['error']}")
+    return "\n".join(lines) + "\n"
+
+
+def _junit(view: dict) -> str:
+    import xml.etree.ElementTree as ET
+
+    suites = ET.Element("testsuites", name=f"carecheck fleet {view['audit']['ruleset']}")
+    by_provider: dict[str, list] = {}
+    for loc in view["locations"]:
+        by_provider.setdefault(loc["provider"], []).append(loc)
+    for store in view["stores"]:
+        suite = ET.SubElement(suites, "testsuite", name=store["provider"])
+        if store["error"]:
+            case = ET.SubElement(suite, "testcase", classname=store["provider"], name="store")
+            ET.SubElement(case, "error", message=store["error"])
+            continue
+        for loc in by_provider.get(store["provider"], []):
+            case = ET.SubElement(suite, "testcase", classname=store["provider"], name=loc["location"])
+            if loc["level"] in ("not_assured", "partly_assured"):
+                ET.SubElement(case, "failure", type=loc["level"],
+                              message=LEVEL_WORDS[loc["level"]] + (", drifting" if loc["drifting"] else ""))
+    return ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def _html(view: dict) -> str:
+    """A self-contained, script-free page: providers' locations by domain, drifting ones first."""
+    from html import escape
+
+    audit = view["audit"]
+    domains = sorted({d for loc in view["locations"] for d in loc["domains"]})
+    head = "".join(f"<th>{escape(d.replace('_', ' '))}</th>" for d in domains)
+    body = []
+    for loc in view["locations"]:
+        cells = "".join(f"<td class='{escape(str(loc['domains'].get(d)))}'>{escape(LEVEL_WORDS[loc['domains'].get(d)])}"
+                        "</td>" for d in domains)
+        body.append(f"<tr><td>{escape(loc['provider'])}</td><td>{escape(loc['location'])}</td>"
+                    f"<td class='{escape(str(loc['level']))}'>{escape(LEVEL_WORDS[loc['level']])}</td>"
+                    f"<td>{'drifting' if loc['drifting'] else ''}</td>{cells}</tr>")
+    failures = "".join(f"<li>{escape(f['provider'])}: {escape(f['error'])}</li>" for f in view["failures"])
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>carecheck fleet</title><style>"
+        "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
+        "padding:.3em .6em}.not_assured{background:#f8d7da}.partly_assured{background:#fff3cd}"
+        ".assured,.assured_sustained{background:#d1e7dd}</style></head><body>"
+        f"<h1>Fleet overview: {escape(audit['ruleset'])}, as of {escape(audit['as_of'])}</h1>"
+        f"<p>{audit['stores']} providers' stores, {audit['failed']} failed; {view['drifting']} locations drifting "
+        "(a target deteriorating), listed first. This is providers' internal assurance, not a CQC rating.</p>"
+        f"<table><tr><th>provider</th><th>location</th><th>level</th><th></th>{head}</tr>{''.join(body)}</table>"
+        + (f"<h2>Stores that failed</h2><ul>{failures}</ul>" if failures else "")
+        + f"<p>Fleet run {escape(audit['fleet_run_id'])}, carecheck {escape(audit['carecheck_version'])}, "
+        f"{escape(audit['scheduler'])}.</p></body></html>\n")
+
+
+COMMANDS = [fleet]

@@ -1,0 +1,265 @@
+"""A fleet: the same check over many providers' stores, as Dask tasks (``carecheck fleet run``).
+
+Each store is one task running the same in-process code as ``carecheck run``. The ruleset travels
+to the workers as data: the chain of files already read (:func:`carecheck.ruleset.read_chain`),
+resolved again on the worker, so workers need no copies of the files. A task never raises for a
+bad store: it returns the error as data, so one corrupt store is one failed row and the others go
+on. A worker lost mid-task is retried by Dask (``retries``); a retried task replaces the run it
+stored before, because the run's id is made from the fleet run's id and the store.
+
+Results go to a fleet database (SQLite through sqlite-utils): one row per provider, location,
+domain and target, the failures, and the fleet run's audit.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from .errors import InputError
+
+
+@dataclass
+class StoreJob:
+    store: str
+    provider: str
+    #: the provider's waivers file, read on the client (``loaded``) and sent to the worker as data
+    waivers: str | None = None
+    loaded: list = field(default_factory=list)
+
+
+def load_job_waivers(jobs: list[StoreJob], as_of: date) -> None:
+    """Read each provider's waivers file on the client: a malformed one stops the fleet before it
+    starts, and workers need no copies of the files."""
+    from .waivers import load_waivers
+
+    for job in jobs:
+        if job.waivers:
+            job.loaded = load_waivers(Path(job.waivers), as_of)
+
+
+@dataclass
+class StoreResult:
+    """What one store's task returns: its rows for the fleet database, or its error."""
+
+    store: str
+    provider: str
+    seconds: float
+    run_id: str | None = None
+    error: str | None = None
+    verdict_lowest: str | None = None
+    rows: list[dict] = field(default_factory=list)
+    locations: list[dict] = field(default_factory=list)
+
+
+def jobs_from(pattern: str | None, listing: Path | None) -> list[StoreJob]:
+    """The stores a fleet run checks: a glob, or a CSV with columns store, provider, waivers."""
+    if (pattern is None) == (listing is None):
+        raise InputError("give either --stores PATTERN or --stores-from FILE")
+    if pattern is not None:
+        import glob
+
+        paths = sorted(glob.glob(pattern, recursive=True))
+        if not paths:
+            raise InputError(f"--stores {pattern!r}: no store matches")
+        return [StoreJob(str(Path(p).resolve()), Path(p).stem) for p in paths]
+    try:
+        with open(listing, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            if not reader.fieldnames or "store" not in reader.fieldnames:
+                raise InputError(f"{listing}: a CSV with a store column (and optional provider, waivers)")
+            unknown = set(reader.fieldnames) - {"store", "provider", "waivers"}
+            if unknown:
+                raise InputError(f"{listing}: unknown column {sorted(unknown)[0]!r} (columns: store, provider, waivers)")
+            jobs = []
+            for number, row in enumerate(reader, 2):
+                store = (row.get("store") or "").strip()
+                if not store:
+                    raise InputError(f"{listing}: row {number}: no store")
+                path = (Path(listing).parent / store).resolve() if not Path(store).is_absolute() else Path(store)
+                waivers = (row.get("waivers") or "").strip() or None
+                if waivers and not Path(waivers).is_absolute():
+                    waivers = str((Path(listing).parent / waivers).resolve())
+                jobs.append(StoreJob(str(path), (row.get("provider") or "").strip() or path.stem, waivers))
+    except OSError as error:
+        raise InputError(f"{listing}: cannot be read ({error.strerror})") from None
+    providers = [job.provider for job in jobs]
+    repeated = sorted({p for p in providers if providers.count(p) > 1})
+    if repeated:
+        raise InputError(f"{listing}: provider {repeated[0]!r} is named twice")
+    return jobs
+
+
+def warm_worker() -> None:
+    """On a worker, before its first task: carecheck's modules and plugins loaded."""
+    from . import plugin_manager
+    from .run import evaluate  # noqa: F401 (imported for the worker's later tasks)
+
+    plugin_manager.get_domains()
+
+
+def fleet_run_id() -> str:
+    return uuid.uuid4().hex
+
+
+def store_run_id(fleet_id: str, job: StoreJob) -> str:
+    """The same for a retried task: it replaces its own run."""
+    return uuid.uuid5(uuid.UUID(fleet_id), job.store).hex
+
+
+def check_store(job: StoreJob, chain: list, label: str, as_of: date, targets: list[str], read_only: bool,
+                fleet_id: str) -> StoreResult:
+    """One store's check, on a worker: the same code as ``carecheck run``. Never raises for the
+    store's own faults: the error is the result."""
+    from .errors import CarecheckError
+
+    started = time.perf_counter()
+    try:
+        return _check_store(job, chain, label, as_of, targets, read_only, fleet_id, started)
+    except CarecheckError as error:
+        return StoreResult(job.store, job.provider, time.perf_counter() - started, error=str(error))
+    except Exception as error:  # a store that breaks the check is one failed row, not a failed fleet
+        return StoreResult(job.store, job.provider, time.perf_counter() - started,
+                           error=f"{type(error).__name__}: {error}".splitlines()[0])
+
+
+def _check_store(job, chain, label, as_of, targets, read_only, fleet_id, started) -> StoreResult:
+    from .results import save_run, target_history
+    from .ruleset import check_chain
+    from .run import RunOptions, evaluate
+    from .store import open_read_only, open_store
+
+    ruleset, problems = check_chain(chain, label)
+    if problems:
+        raise InputError("; ".join(problems))
+    if not Path(job.store).exists():
+        raise InputError(f"{job.store}: no evidence store here")
+    waivers = list(job.loaded)
+    db = open_read_only(job.store, immutable=True) if read_only else open_store(job.store)
+    try:
+        result = evaluate(db, ruleset, RunOptions(as_of=as_of, targets=list(targets), waivers=waivers))
+        verdict = result.verdict
+        verdict["history"] = target_history(db, verdict["ruleset"]["name"])
+        run_id = store_run_id(fleet_id, job)
+        verdict["audit"]["run_id"] = run_id
+        verdict["audit"]["fleet_run_id"] = fleet_id
+        if not read_only:
+            _forget_run(db, run_id)  # a retried task replaces the run it stored before
+            save_run(db, result)
+        else:
+            result.failures.close()
+    finally:
+        db.close()
+    rows, locations = summary_rows(job.provider, verdict)
+    return StoreResult(job.store, job.provider, time.perf_counter() - started, run_id=run_id,
+                       verdict_lowest=verdict["verdict"]["lowest"]["level"], rows=rows, locations=locations)
+
+
+def _forget_run(db, run_id: str) -> None:
+    with db.atomic():
+        for table in ("run_failures", "target_results", "runs"):
+            db.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+
+
+def summary_rows(provider: str, verdict: dict) -> tuple[list[dict], list[dict]]:
+    """One row per location, domain and target; and one per location with its levels and whether
+    it is drifting (any of its targets deteriorating)."""
+    open_escalations: dict[tuple[str, str], int] = {}
+    for escalation in verdict["escalations"]:
+        if escalation.get("status", "open") == "open":
+            key = (escalation["service"], escalation["domain"])
+            open_escalations[key] = open_escalations.get(key, 0) + 1
+    levels = {(loc["service"], d["domain"]): d["level"] for loc in verdict["locations"] for d in loc["domains"]}
+    current = verdict["periods"]["current"]
+    rows = []
+    for domain in verdict["domains"]:
+        for target in domain["targets"]:
+            for row in target["services"]:
+                entry = next((p for p in row["periods"] if p["period"] == current), None)
+                rows.append({
+                    "provider": provider, "location": row["service"], "domain": domain["domain"],
+                    "target": target["id"], "level": levels.get((row["service"], domain["domain"])),
+                    "status": row["status"], "current": entry["value"] if entry else None,
+                    "baseline": row.get("baseline"),
+                    "open_escalations": open_escalations.get((row["service"], domain["domain"]), 0),
+                })
+    locations = []
+    for location in verdict["locations"]:
+        drifting = any(r["status"] == "deteriorating" for r in rows if r["location"] == location["service"])
+        locations.append({"provider": provider, "location": location["service"], "level": location["level"],
+                          "drifting": drifting,
+                          "domains": {d["domain"]: d["level"] for d in location["domains"]}})
+    return rows, locations
+
+
+# -- the fleet database ---------------------------------------------------------------------------
+
+def fleet_migrations():
+    from sqlite_utils import Migrations
+
+    migrations = Migrations("carecheck-fleet")
+
+    @migrations()
+    def m001_fleet(db) -> None:
+        db["fleet_runs"].create({
+            "fleet_run_id": str, "started_at": str, "finished_at": str, "carecheck_version": str, "ruleset": str,
+            "ruleset_hash": str, "as_of": str, "scheduler": str, "workers": int, "stores": int, "failed": int,
+            "wall_s": float, "tasks_s": float, "cluster_start_s": float,
+        }, pk="fleet_run_id")
+        db["fleet_results"].create({
+            "fleet_run_id": str, "provider": str, "location": str, "domain": str, "target": str, "level": str,
+            "status": str, "current": float, "baseline": float, "open_escalations": int,
+        })
+        db["fleet_results"].create_index(["fleet_run_id", "provider"])
+        db["fleet_stores"].create({
+            "fleet_run_id": str, "provider": str, "store": str, "run_id": str, "lowest_level": str, "seconds": float,
+            "error": str,
+        })
+        db["fleet_stores"].create_index(["fleet_run_id"])
+
+    return migrations
+
+
+def save_fleet(path: Path, audit: dict, results: list[StoreResult]) -> None:
+    """The fleet run's audit, every store's rows and every failure, in one transaction."""
+    from sqlite_utils import Database
+
+    db = Database(path)
+    try:
+        fleet_migrations().apply(db)
+        fleet_id = audit["fleet_run_id"]
+        with db.atomic():
+            db["fleet_runs"].insert(audit)
+            db["fleet_results"].insert_all(({"fleet_run_id": fleet_id, **row} for r in results for row in r.rows))
+            db["fleet_stores"].insert_all(
+                {"fleet_run_id": fleet_id, "provider": r.provider, "store": r.store, "run_id": r.run_id,
+                 "lowest_level": r.verdict_lowest, "seconds": round(r.seconds, 3), "error": r.error}
+                for r in results)
+    finally:
+        db.close()
+
+
+def overview(audit: dict, results: list[StoreResult]) -> dict:
+    """The fleet's combined view: providers and their locations, drifting ones first."""
+    locations = [loc for r in results for loc in r.locations]
+    order = {"not_assured": 0, "partly_assured": 1, "assured": 2, "assured_sustained": 3, None: 4}
+    locations.sort(key=lambda loc: (not loc["drifting"], order.get(loc["level"], 4), loc["provider"], loc["location"]))
+    return {
+        "fleet_run_id": audit["fleet_run_id"],
+        "audit": audit,
+        "locations": locations,
+        "drifting": sum(1 for loc in locations if loc["drifting"]),
+        "failures": [{"provider": r.provider, "store": r.store, "error": r.error} for r in results if r.error],
+        "stores": [{"provider": r.provider, "store": r.store, "run_id": r.run_id, "lowest_level": r.verdict_lowest,
+                    "seconds": round(r.seconds, 3), "error": r.error} for r in results],
+    }
+
+
+def now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+

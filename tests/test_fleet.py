@@ -1,0 +1,227 @@
+"""``carecheck fleet run``: many providers' stores checked as Dask tasks give each provider the
+verdict ``carecheck run`` gives; a bad store is one named failure; a lost worker loses no store;
+an existing cluster is used when named."""
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("dask.distributed")
+
+PROVIDERS = 12
+AS_OF = "30/04/2026"
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory):
+    """Twelve generated providers' stores (two homes, four months each, each its own seed)."""
+    from click.testing import CliRunner
+
+    from carecheck.cli import build_cli
+
+    root = tmp_path_factory.mktemp("fleet")
+    (root / "stores").mkdir()
+    runner = CliRunner()
+    for number in range(1, PROVIDERS + 1):
+        export = root / f"export-{number}"
+        for args in (["generate", "--services", "2", "--months", "4", "--seed", str(number), "--out", str(export)],
+                     ["import", "--manifest", str(export / "manifest.yaml"), "--db",
+                      str(root / "stores" / f"provider-{number:02d}.db")]):
+            result = runner.invoke(build_cli(), args)
+            assert result.exit_code == 0, result.output
+    return root / "stores"
+
+
+def _copy(stores, to):
+    shutil.copytree(stores, to)
+    return to
+
+
+def _carecheck(*args, cwd, timeout=300):
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CARECHECK_")}
+    return subprocess.run([sys.executable, "-m", "carecheck", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=timeout)
+
+
+def _stored_verdict(store: Path, run_id: str | None = None) -> dict:
+    con = sqlite3.connect(store)
+    run_id = run_id or con.execute("SELECT run_id FROM runs ORDER BY created_at DESC, rowid DESC").fetchone()[0]
+    result = _carecheck("report", run_id, "--db", store, "--format", "json", cwd=store.parent)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _comparable(verdict: dict) -> dict:
+    """A verdict without what differs between two runs of the same check: its id, its times and
+    the fleet run's id."""
+    audit = verdict["audit"]
+    for key in ("run_id", "generated_at", "fleet_run_id"):
+        audit.pop(key, None)
+    verdict.pop("history", None)
+    return verdict
+
+
+def test_a_fleet_gives_each_provider_the_verdict_carecheck_run_gives(stores, tmp_path):
+    fleet_stores = _copy(stores, tmp_path / "fleet")
+    single_stores = _copy(stores, tmp_path / "single")
+    result = _carecheck("fleet", "run", "--stores", fleet_stores / "*.db", "--as-of", AS_OF, "--local-workers", 2,
+                        "--format", "json", "--fleet-db", tmp_path / "fleet.db", cwd=tmp_path)
+    assert result.returncode in (0, 1), result.stderr
+    view = json.loads(result.stdout)
+    assert view["audit"]["stores"] == PROVIDERS and view["audit"]["failed"] == 0
+    assert result.stderr.strip().startswith(f"{PROVIDERS} stores in ")
+    for number in range(1, PROVIDERS + 1):
+        name = f"provider-{number:02d}.db"
+        single = _carecheck("run", "--db", single_stores / name, "--as-of", AS_OF, "--format", "json", cwd=tmp_path)
+        assert single.returncode in (0, 1), single.stderr
+        fleet_verdict = _stored_verdict(fleet_stores / name)
+        assert fleet_verdict["audit"]["fleet_run_id"] == view["fleet_run_id"]
+        assert _comparable(fleet_verdict) == _comparable(json.loads(single.stdout)), name
+    # The fleet database: one row per provider, location, domain and target, and the audit.
+    con = sqlite3.connect(tmp_path / "fleet.db")
+    assert con.execute("SELECT COUNT(DISTINCT provider) FROM fleet_results").fetchone() == (PROVIDERS,)
+    # Two homes, 13 targets each, per provider.
+    assert con.execute("SELECT COUNT(*) FROM fleet_results").fetchone() == (PROVIDERS * 2 * 13,)
+    assert con.execute("SELECT stores, failed, workers FROM fleet_runs").fetchone() == (PROVIDERS, 0, 2)
+
+
+def test_one_corrupt_store_among_ten_is_one_named_failure(stores, tmp_path):
+    some = tmp_path / "some"
+    some.mkdir()
+    for number in range(1, 10):
+        shutil.copy(stores / f"provider-{number:02d}.db", some)
+    (some / "provider-broken.db").write_bytes(b"this is not an SQLite database" * 100)
+    result = _carecheck("fleet", "run", "--stores", some / "*.db", "--as-of", AS_OF, "--local-workers", 2,
+                        "--format", "json", "--fleet-db", tmp_path / "fleet.db", cwd=tmp_path)
+    assert result.returncode == 2
+    view = json.loads(result.stdout)
+    assert [f["provider"] for f in view["failures"]] == ["provider-broken"]
+    assert "not a carecheck database" in view["failures"][0]["error"]
+    con = sqlite3.connect(tmp_path / "fleet.db")
+    assert con.execute("SELECT COUNT(*) FROM fleet_stores WHERE error IS NULL").fetchone() == (9,)
+    assert con.execute("SELECT COUNT(DISTINCT provider) FROM fleet_results").fetchone() == (9,)
+
+
+def test_a_worker_killed_mid_run_loses_no_store(stores, tmp_path):
+    import psutil
+
+    fleet_stores = _copy(stores, tmp_path / "fleet")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CARECHECK_")}
+    command = [sys.executable, "-m", "carecheck", "fleet", "run", "--stores", str(fleet_stores / "*.db"),
+               "--as-of", AS_OF, "--local-workers", "2", "--format", "json", "--fleet-db", str(tmp_path / "fleet.db")]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
+    parent = psutil.Process(process.pid)
+    killed = None
+    deadline = time.monotonic() + 60
+    while killed is None and time.monotonic() < deadline and process.poll() is None:
+        # A worker has started a task once its store's write-ahead log appears.
+        busy = list(fleet_stores.glob("*.db-wal"))
+        # Dask's worker processes (started by their nannies through multiprocessing's spawn).
+        workers = []
+        for child in parent.children(recursive=True):
+            try:
+                if "spawn_main" in " ".join(child.cmdline()):
+                    workers.append(child)
+            except psutil.Error:
+                continue
+        if busy and len(workers) >= 2:
+            killed = workers[-1]
+            killed.send_signal(signal.SIGKILL)
+        time.sleep(0.05)
+    stdout, stderr = process.communicate(timeout=300)
+    assert killed is not None, "no worker was running to kill"
+    assert process.returncode in (0, 1), stderr
+    view = json.loads(stdout)
+    assert view["audit"]["failed"] == 0
+    assert sorted(s["provider"] for s in view["stores"] if s["run_id"]) == [
+        f"provider-{n:02d}" for n in range(1, PROVIDERS + 1)]
+
+
+def test_an_existing_scheduler_and_workers_are_used(stores, tmp_path):
+    scheduler_file = tmp_path / "scheduler.json"
+    dask = Path(sys.executable).parent / "dask"
+    processes = [subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", "0",
+                                   "--scheduler-file", str(scheduler_file), "--no-dashboard"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        deadline = time.monotonic() + 60
+        while not scheduler_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        address = json.loads(scheduler_file.read_text())["address"]
+        for _ in range(2):
+            processes.append(subprocess.Popen([str(dask), "worker", address, "--nworkers", "1", "--nthreads", "1",
+                                               "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        from dask.distributed import Client
+
+        with Client(address, timeout="60s") as client:
+            client.wait_for_workers(2, timeout=60)
+        some = tmp_path / "some"
+        some.mkdir()
+        for number in range(1, 5):
+            shutil.copy(stores / f"provider-{number:02d}.db", some)
+        result = _carecheck("fleet", "run", "--stores", some / "*.db", "--as-of", AS_OF, "--scheduler", address,
+                            "--format", "json", "--fleet-db", tmp_path / "fleet.db", cwd=tmp_path)
+        assert result.returncode in (0, 1), result.stderr
+        view = json.loads(result.stdout)
+        assert view["audit"]["scheduler"] == address and view["audit"]["workers"] == 2
+        assert view["audit"]["stores"] == 4 and view["audit"]["failed"] == 0
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def test_read_only_stores_are_never_written(stores, tmp_path):
+    import hashlib
+
+    some = tmp_path / "some"
+    some.mkdir()
+    for number in (1, 2):
+        shutil.copy(stores / f"provider-{number:02d}.db", some)
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in some.iterdir()}
+    result = _carecheck("fleet", "run", "--stores", some / "*.db", "--as-of", AS_OF, "--local-workers", 1,
+                        "--read-only-stores", "--format", "html", "--output", tmp_path / "fleet.html",
+                        "--fleet-db", tmp_path / "fleet.db", cwd=tmp_path)
+    assert result.returncode in (0, 1), result.stderr
+    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in some.iterdir()} == before
+    page = (tmp_path / "fleet.html").read_text()
+    assert "<script" not in page and "provider-01" in page and "Fleet overview" in page
+    con = sqlite3.connect(tmp_path / "fleet.db")
+    assert con.execute("SELECT COUNT(DISTINCT provider) FROM fleet_results").fetchone() == (2,)
+
+
+def test_stores_from_a_csv_name_providers_and_send_their_waivers(stores, tmp_path):
+    for number in (1, 2):
+        shutil.copy(stores / f"provider-{number:02d}.db", tmp_path / f"p{number}.db")
+    (tmp_path / "waivers.yaml").write_text(
+        "- target: po_monthly_visit\n  justification: Area manager on leave\n  approved_by: Nominated individual\n"
+        "  expires: 2026-12-31\n")
+    (tmp_path / "providers.csv").write_text("store,provider,waivers\np1.db,Acme Care,waivers.yaml\np2.db,Birch Homes,\n")
+    result = _carecheck("fleet", "run", "--stores-from", tmp_path / "providers.csv", "--as-of", AS_OF,
+                        "--local-workers", 1, "--format", "json", "--fleet-db", tmp_path / "fleet.db", cwd=tmp_path)
+    assert result.returncode in (0, 1), result.stderr
+    view = json.loads(result.stdout)
+    assert sorted(s["provider"] for s in view["stores"]) == ["Acme Care", "Birch Homes"]
+    waived = {w["target"] for w in _stored_verdict(tmp_path / "p1.db")["waivers"]}
+    assert waived == {"po_monthly_visit"}
+    assert _stored_verdict(tmp_path / "p2.db")["waivers"] == []
+
+
+def test_stores_from_a_csv_with_an_unknown_column_is_refused(tmp_path):
+    (tmp_path / "providers.csv").write_text("store,owner\np1.db,x\n")
+    result = _carecheck("fleet", "run", "--stores-from", tmp_path / "providers.csv", "--as-of", AS_OF, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"Error: {tmp_path / 'providers.csv'}: unknown column 'owner' (columns: store, provider, waivers)")
