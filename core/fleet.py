@@ -52,6 +52,7 @@ class StoreResult:
     run_id: str | None = None
     error: str | None = None
     verdict_lowest: str | None = None
+    pack: str | None = None
     rows: list[dict] = field(default_factory=list)
     locations: list[dict] = field(default_factory=list)
 
@@ -112,14 +113,14 @@ def store_run_id(fleet_id: str, job: StoreJob) -> str:
 
 
 def check_store(job: StoreJob, chain: list, label: str, as_of: date, targets: list[str], read_only: bool,
-                fleet_id: str) -> StoreResult:
+                fleet_id: str, packs: str | None = None) -> StoreResult:
     """One store's check, on a worker: the same code as ``carecheck run``. Never raises for the
     store's own faults: the error is the result."""
     from .errors import CarecheckError
 
     started = time.perf_counter()
     try:
-        return _check_store(job, chain, label, as_of, targets, read_only, fleet_id, started)
+        return _check_store(job, chain, label, as_of, targets, read_only, fleet_id, started, packs)
     except CarecheckError as error:
         return StoreResult(job.store, job.provider, time.perf_counter() - started, error=str(error))
     except Exception as error:  # a store that breaks the check is one failed row, not a failed fleet
@@ -127,7 +128,7 @@ def check_store(job: StoreJob, chain: list, label: str, as_of: date, targets: li
                            error=f"{type(error).__name__}: {error}".splitlines()[0])
 
 
-def _check_store(job, chain, label, as_of, targets, read_only, fleet_id, started) -> StoreResult:
+def _check_store(job, chain, label, as_of, targets, read_only, fleet_id, started, packs) -> StoreResult:
     from .results import save_run, target_history
     from .ruleset import check_chain
     from .run import RunOptions, evaluate
@@ -154,9 +155,22 @@ def _check_store(job, chain, label, as_of, targets, read_only, fleet_id, started
             result.failures.close()
     finally:
         db.close()
+    pack = None
+    if packs:
+        # Written by the worker: with a remote cluster, the folder must be one the workers share.
+        from . import plugin_manager
+
+        pack = str(Path(packs) / f"{_file_name(job.provider)}.html")
+        Path(pack).write_text(plugin_manager.get_reporters()["html"].item.render(verdict), encoding="utf-8")
     rows, locations = summary_rows(job.provider, verdict)
     return StoreResult(job.store, job.provider, time.perf_counter() - started, run_id=run_id,
-                       verdict_lowest=verdict["verdict"]["lowest"]["level"], rows=rows, locations=locations)
+                       verdict_lowest=verdict["verdict"]["lowest"]["level"], pack=pack, rows=rows, locations=locations)
+
+
+def _file_name(provider: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", provider).strip("-") or "provider"
 
 
 def _forget_run(db, run_id: str) -> None:
@@ -255,7 +269,7 @@ def overview(audit: dict, results: list[StoreResult]) -> dict:
         "drifting": sum(1 for loc in locations if loc["drifting"]),
         "failures": [{"provider": r.provider, "store": r.store, "error": r.error} for r in results if r.error],
         "stores": [{"provider": r.provider, "store": r.store, "run_id": r.run_id, "lowest_level": r.verdict_lowest,
-                    "seconds": round(r.seconds, 3), "error": r.error} for r in results],
+                    "seconds": round(r.seconds, 3), "error": r.error, "pack": r.pack} for r in results],
     }
 
 

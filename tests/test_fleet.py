@@ -193,11 +193,13 @@ def test_read_only_stores_are_never_written(stores, tmp_path):
     before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in some.iterdir()}
     result = _carecheck("fleet", "run", "--stores", some / "*.db", "--as-of", AS_OF, "--local-workers", 1,
                         "--read-only-stores", "--format", "html", "--output", tmp_path / "fleet.html",
-                        "--fleet-db", tmp_path / "fleet.db", cwd=tmp_path)
+                        "--packs", tmp_path / "packs", "--fleet-db", tmp_path / "fleet.db", cwd=tmp_path)
     assert result.returncode in (0, 1), result.stderr
     assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in some.iterdir()} == before
     page = (tmp_path / "fleet.html").read_text()
     assert "<script" not in page and "provider-01" in page and "Fleet overview" in page
+    assert "<a href='packs/provider-01.html'>provider-01</a>" in page
+    assert "<script" not in (tmp_path / "packs" / "provider-01.html").read_text()
     con = sqlite3.connect(tmp_path / "fleet.db")
     assert con.execute("SELECT COUNT(DISTINCT provider) FROM fleet_results").fetchone() == (2,)
 

@@ -46,8 +46,11 @@ def fleet() -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
 @click.option("--fail-under", type=click.Choice(["not_assured", "partly_assured", "assured", "assured_sustained"]),
               help="Exit 1 when any location is below this level.")
+@click.option("--packs", type=click.Path(file_okay=False, path_type=Path),
+              help="Write each provider's evidence pack (HTML) here, linked from the HTML overview; with a remote "
+                   "cluster, a folder the workers share.")
 def fleet_run(ruleset, pattern, listing, as_of, targets, fleet_db, scheduler, local_workers, retries,
-              read_only_stores, fmt, output, fail_under) -> int:
+              read_only_stores, fmt, output, fail_under, packs) -> int:
     """Run the check on every store as a Dask task, and write the fleet's results.
 
     Exit code 2 if any store failed, else 1 if --fail-under fails for any location, else 0.
@@ -67,6 +70,8 @@ def fleet_run(ruleset, pattern, listing, as_of, targets, fleet_db, scheduler, lo
         raise InputError("carecheck fleet needs Dask: pip install 'carecheck[fleet]'") from None
     jobs = fleet_mod.jobs_from(pattern, listing)
     fleet_mod.load_job_waivers(jobs, as_of)
+    if packs:
+        packs.mkdir(parents=True, exist_ok=True)
     path = locate(ruleset)
     chain = read_chain(path)
     resolved, problems = check_chain(chain, str(path))  # refused here, once, not on every worker
@@ -92,7 +97,8 @@ def fleet_run(ruleset, pattern, listing, as_of, targets, fleet_db, scheduler, lo
     try:
         workers_seen = len(client.scheduler_info().get("workers", {}))
         futures = [client.submit(fleet_mod.check_store, job, chain, str(path), as_of, list(targets), read_only_stores,
-                                 fleet_id, key=f"carecheck-{fleet_id[:8]}-{index}", retries=retries, pure=False)
+                                 fleet_id, str(packs.resolve()) if packs else None,
+                                 key=f"carecheck-{fleet_id[:8]}-{index}", retries=retries, pure=False)
                    for index, job in enumerate(jobs)]
         by_future = dict(zip(futures, jobs))
         progress = _Progress(len(futures))
@@ -122,7 +128,7 @@ def fleet_run(ruleset, pattern, listing, as_of, targets, fleet_db, scheduler, lo
     }
     fleet_mod.save_fleet(fleet_db, audit, results)
     view = fleet_mod.overview(audit, results)
-    text = _render(view, fmt)
+    text = _render(view, fmt, output.parent if output else Path.cwd())
     if output:
         output.write_text(text, encoding="utf-8")
     else:
@@ -160,13 +166,13 @@ class _Progress:
             sys.stderr.write("\n")
 
 
-def _render(view: dict, fmt: str) -> str:
+def _render(view: dict, fmt: str, where: Path) -> str:
     if fmt == "json":
         return json.dumps(view, indent=2) + "\n"
     if fmt == "junit":
         return _junit(view)
     if fmt == "html":
-        return _html(view)
+        return _html(view, where)
     return _table(view)
 
 
@@ -210,9 +216,18 @@ def _junit(view: dict) -> str:
     return ET.tostring(suites, encoding="unicode") + "\n"
 
 
-def _html(view: dict) -> str:
-    """A self-contained, script-free page: providers' locations by domain, drifting ones first."""
+def _html(view: dict, where: Path) -> str:
+    """A self-contained, script-free page: providers' locations by domain, drifting ones first, each
+    provider linking to its pack when --packs wrote them."""
+    import os.path
     from html import escape
+
+    packs = {s["provider"]: os.path.relpath(s["pack"], where) for s in view["stores"] if s.get("pack")}
+
+    def provider_cell(provider: str) -> str:
+        if provider in packs:
+            return f"<a href='{escape(packs[provider])}'>{escape(provider)}</a>"
+        return escape(provider)
 
     audit = view["audit"]
     domains = sorted({d for loc in view["locations"] for d in loc["domains"]})
@@ -221,7 +236,7 @@ def _html(view: dict) -> str:
     for loc in view["locations"]:
         cells = "".join(f"<td class='{escape(str(loc['domains'].get(d)))}'>{escape(LEVEL_WORDS[loc['domains'].get(d)])}"
                         "</td>" for d in domains)
-        body.append(f"<tr><td>{escape(loc['provider'])}</td><td>{escape(loc['location'])}</td>"
+        body.append(f"<tr><td>{provider_cell(loc['provider'])}</td><td>{escape(loc['location'])}</td>"
                     f"<td class='{escape(str(loc['level']))}'>{escape(LEVEL_WORDS[loc['level']])}</td>"
                     f"<td>{'drifting' if loc['drifting'] else ''}</td>{cells}</tr>")
     failures = "".join(f"<li>{escape(f['provider'])}: {escape(f['error'])}</li>" for f in view["failures"])
