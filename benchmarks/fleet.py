@@ -1,9 +1,9 @@
 """What a fleet run costs against checking the stores one by one.
 
-    python benchmarks/fleet.py --providers 200 --services 6 --months 12 --json benchmarks/fleet-results.json
+    python benchmarks/fleet.py --providers 200 --json benchmarks/fleet-results.json
 
 Generates ``--providers`` stores (``--services`` homes over ``--months`` months each: about 20,000
-records at 6 and 12), then measures in one run, each on its own copy of the stores:
+records at the defaults, 9 and 12), then measures in one run, each on its own copy of the stores:
 
 1. a serial in-process loop: the fleet's own task function over every store, one after another;
 2. a serial loop of ``carecheck run`` commands, one process per store;
@@ -93,7 +93,7 @@ def fleet_run(stores: Path, workers: int, folder: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--providers", type=int, default=200)
-    parser.add_argument("--services", type=int, default=6)
+    parser.add_argument("--services", type=int, default=9)
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", type=Path)
