@@ -95,12 +95,29 @@ def jobs_from(pattern: str | None, listing: Path | None) -> list[StoreJob]:
     return jobs
 
 
-def warm_worker() -> None:
-    """On a worker, before its first task: carecheck's modules and plugins loaded."""
+#: A local cluster's workers, and the nannies that watch them, keep only the watching a fleet needs.
+#: Dask's defaults sample each worker's stack every 10 ms (its profiler), measure its memory every
+#: 100 ms and its host every 500 ms, and check its event loop every 20 ms; with every core busy
+#: checking stores, that came to about a tenth of the fleet's processor time (benchmarks/fleet.py).
+#: Memory is still watched (each second), so a worker over its limit is still restarted.
+QUIET_WORKERS = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.admin.tick.interval": "200ms",
+}
+
+
+def warm_worker() -> bool:
+    """On a worker, before its first task: carecheck's modules and plugins loaded. Says whether
+    the worker runs Dask's profiler, so the client can say what that costs."""
+    import dask
+
     from . import plugin_manager
     from .run import evaluate  # noqa: F401 (imported for the worker's later tasks)
 
     plugin_manager.get_domains()
+    return bool(dask.config.get("distributed.worker.profile.enabled", default=False))
 
 
 def fleet_run_id() -> str:

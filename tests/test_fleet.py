@@ -156,9 +156,11 @@ def test_an_existing_scheduler_and_workers_are_used(stores, tmp_path):
         while not scheduler_file.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         address = json.loads(scheduler_file.read_text())["address"]
-        for _ in range(2):
+        # One worker started as docs/fleet.md advises, one with Dask's defaults (its profiler on).
+        for profiler in ("False", "True"):
             processes.append(subprocess.Popen([str(dask), "worker", address, "--nworkers", "1", "--nthreads", "1",
-                                               "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                                               "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                              env={**os.environ, "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": profiler}))
         from dask.distributed import Client
 
         with Client(address, timeout="60s") as client:
@@ -173,6 +175,7 @@ def test_an_existing_scheduler_and_workers_are_used(stores, tmp_path):
         view = json.loads(result.stdout)
         assert view["audit"]["scheduler"] == address and view["audit"]["workers"] == 2
         assert view["audit"]["stores"] == 4 and view["audit"]["failed"] == 0
+        assert "Note: 1 worker(s) run Dask's profiler" in result.stderr
     finally:
         for process in processes:
             process.terminate()
@@ -227,3 +230,38 @@ def test_stores_from_a_csv_with_an_unknown_column_is_refused(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == (
         f"Error: {tmp_path / 'providers.csv'}: unknown column 'owner' (columns: store, provider, waivers)")
+
+
+def test_a_terminal_sees_progress_and_the_final_rate(stores, tmp_path):
+    import pty
+
+    some = tmp_path / "some"
+    some.mkdir()
+    for number in (1, 2, 3):
+        shutil.copy(stores / f"provider-{number:02d}.db", some)
+    shutil.copy(stores / "provider-04.db", some / "provider-04.db")
+    (some / "provider-04.db").write_bytes(b"not a store")
+    leader, follower = pty.openpty()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CARECHECK_")}
+    process = subprocess.Popen([sys.executable, "-m", "carecheck", "fleet", "run", "--stores", str(some / "*.db"),
+                                "--as-of", AS_OF, "--local-workers", "1", "--format", "json", "--fleet-db",
+                                str(tmp_path / "fleet.db")], stdout=subprocess.PIPE, stderr=follower, cwd=tmp_path,
+                               env=env)
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal's other end closed: the command is done
+            break
+        if not chunk:
+            break
+        seen += chunk
+    process.communicate(timeout=300)
+    os.close(leader)
+    assert process.returncode == 2
+    shown = seen.decode().replace("\r\n", "\n").split("\r")
+    # One line per finished store, redrawn in place; the corrupt store counted as failed.
+    assert shown[1].startswith("1/4 stores done, ") and "3 running or waiting" in shown[1]
+    assert shown[4].startswith("4/4 stores done, 1 failed, 0 running or waiting\n")
+    assert "4 stores in " in shown[4] and "stores/s), 1 failed; results in " in shown[4]

@@ -85,12 +85,19 @@ def fleet_run(ruleset, pattern, listing, as_of, targets, fleet_db, scheduler, lo
         client = Client(scheduler, timeout="30s")
     else:
         workers = local_workers or os.cpu_count() or 1
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=40)
+        import dask
+
+        # Set while the cluster starts: its nannies hand this configuration to their workers.
+        with dask.config.set(fleet_mod.QUIET_WORKERS):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                                   silence_logs=40)
         client = Client(cluster)
     # Each worker imports carecheck and loads its plugins once, as part of starting the cluster,
     # rather than in its first store's task.
-    client.run(fleet_mod.warm_worker)
+    profiling = sum(client.run(fleet_mod.warm_worker).values())
+    if profiling:
+        click.echo(f"Note: {profiling} worker(s) run Dask's profiler, which slows each store's check; start workers "
+                   "with DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False (docs/fleet.md)", err=True)
     cluster_start_s = time.perf_counter() - cluster_started
     wall_started = time.perf_counter()
     results = []
