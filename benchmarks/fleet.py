@@ -5,9 +5,14 @@
 Generates ``--providers`` stores (``--services`` homes over ``--months`` months each: about 20,000
 records at the defaults, 9 and 12), then measures, each on its own fresh copy of the stores:
 
-1. a serial in-process loop: the fleet's own task function over every store, one after another;
+1. a serial in-process loop: the fleet's own task function over every store, one after another,
+   reading alongside on a second thread as ``carecheck run`` does (the fleet's tasks read in turn:
+   their workers have the other cores);
 2. a serial loop of ``carecheck run`` commands, one process per store;
-3. ``carecheck fleet run`` on a local Dask cluster of ``--workers`` processes.
+3. ``carecheck fleet run`` on a local Dask cluster of ``--workers`` processes;
+4. one larger store (``--large-services`` homes, about 100,000 records at the default 46), checked
+   three times in-process, from which the JSON works out what ``--estimate-providers`` such stores
+   cost on ``--estimate-workers`` workers.
 
 A shared machine's speed drifts by a tenth or more from one minute to the next, so the in-process
 loop and the fleet run are measured in ``--rounds`` rounds, each the loop and then the fleet run
@@ -53,13 +58,17 @@ def generate(folder: Path, providers: int, services: int, months: int) -> tuple[
     stores.mkdir(parents=True)
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # each job is two child processes
         list(pool.map(_make_store, [(folder, n, services, months) for n in range(1, providers + 1)]))
+    return stores, _records(stores / "provider-0001.db")
+
+
+def _records(store: Path) -> int:
     import sqlite3
 
-    con = sqlite3.connect(stores / "provider-0001.db")
+    con = sqlite3.connect(store)
     tables = {r[0] for r in con.execute("SELECT kind FROM imports")}
     records = sum(con.execute(f"SELECT COUNT(*) FROM [{t}]").fetchone()[0] for t in tables)
     con.close()
-    return stores, records
+    return records
 
 
 def serial_in_process(stores: Path) -> tuple[float, float]:
@@ -74,10 +83,35 @@ def serial_in_process(stores: Path) -> tuple[float, float]:
     tasks = 0.0
     for store in sorted(stores.glob("*.db")):
         result = fleet.check_store(fleet.StoreJob(str(store), store.stem), chain, str(path), date.fromisoformat(AS_OF),
-                                   [], False, fleet_id)
+                                   [], False, fleet_id, read_alongside=True)
         assert result.error is None, result.error
         tasks += result.seconds
     return time.perf_counter() - started, tasks
+
+
+def large_store(folder: Path, services: int, months: int) -> dict:
+    """A store of a large provider, checked three times on fresh copies; the median check."""
+    from carecheck import fleet
+    from carecheck.ruleset import locate, read_chain
+
+    made = folder / "large"
+    (made / "stores").mkdir(parents=True)
+    _make_store((made, 0, services, months))
+    store = made / "stores" / "provider-0000.db"
+    records = _records(store)
+    path = locate(None)
+    chain = read_chain(path)
+    fleet.warm_worker()
+    checks = []
+    for number in range(3):
+        copy = made / f"copy-{number}.db"
+        shutil.copy(store, copy)
+        result = fleet.check_store(fleet.StoreJob(str(copy), "large"), chain, str(path), date.fromisoformat(AS_OF), [],
+                                   False, fleet.fleet_run_id())
+        assert result.error is None, result.error
+        checks.append(round(result.seconds, 3))
+    shutil.rmtree(made)
+    return {"services": services, "records": records, "check_s": sorted(checks)[1], "checks_s": checks}
 
 
 def serial_commands(stores: Path) -> float:
@@ -114,6 +148,9 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--large-services", type=int, default=46)
+    parser.add_argument("--estimate-providers", type=int, default=10_000)
+    parser.add_argument("--estimate-workers", type=int, default=32)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="carecheck-fleet-bench-") as name:
@@ -149,6 +186,20 @@ def main() -> None:
             "rounds": rounds,
             "goals": {"fleet_ratio_at_most": 0.6, "overhead_ms_under": 50},
         }
+        large = large_store(folder, args.large_services, args.months)
+        # On a cluster each worker shares its machine as the local cluster's workers share this one:
+        # a task runs as much slower than it does alone as the median round's tasks did.
+        contention = median["fleet_tasks_s"] / median["serial_task_s"]
+        task_s = large["check_s"] * contention + median["overhead_ms_per_store"] / 1000
+        figures["estimate"] = {
+            "providers": args.estimate_providers, "records_per_store": large["records"],
+            "workers": args.estimate_workers, "store_check_s": large["check_s"], "checks_s": large["checks_s"],
+            "contention": round(contention, 3), "task_s": round(task_s, 3),
+            "wall_minutes": round(args.estimate_providers * task_s / args.estimate_workers / 60, 1),
+        }
+        print(f"a store of {large['records']:,} records checks in {large['check_s']:.2f} s; "
+              f"{args.estimate_providers:,} such stores on {args.estimate_workers} workers: about "
+              f"{figures['estimate']['wall_minutes']} minutes plus the cluster's start")
         figures["goals_met"] = figures["fleet_ratio"] <= 0.6 and figures["overhead_ms_per_store"] < 50
         print(f"median round: {median['fleet_ratio']:.2f}x the in-process loop (rounds "
               f"{figures['fleet_ratio_range'][0]:.2f} to {figures['fleet_ratio_range'][1]:.2f}), overhead "

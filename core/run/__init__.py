@@ -52,7 +52,7 @@ def evaluate(db: Database, ruleset: Ruleset, options: RunOptions) -> RunResult:
     scope = build_scope(db, ruleset, options)
     engine = rule_engine.get_engine(options.engine)
     jobs = _jobs(ruleset, options)
-    alongside = Alongside(db, threaded=not forks(scope))  # never fork with a thread running
+    alongside = Alongside(db, threaded=options.read_alongside and not forks(scope))  # never fork with a thread running
     try:
         # The kinds targets count, read now: a target no location has records for is not counted.
         counted = {kind for _, targets in jobs for spec in targets.values() for kind in spec.sources if kind in KINDS}

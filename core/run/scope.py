@@ -41,6 +41,10 @@ class RunOptions:
     waivers: list[Waiver] = field(default_factory=list)
     #: Processes for the domains' store-reading work (1: all in this process).
     workers: int = 1
+    #: Read the evidence figures on a second thread while the figures are worked out. On a machine
+    #: with a spare core that is nearly free; a fleet's workers keep every core busy with stores,
+    #: where the thread's own connection and handovers only add work (about a tenth of a store's).
+    read_alongside: bool = True
     #: Called with (domains done, domains) as the work goes on.
     progress: Any = None
     #: Add the free text of failing records (``record_text``): only when the user asks.
