@@ -54,6 +54,7 @@ def _carecheck(*args, cwd, timeout=300):
 def _stored_verdict(store: Path, run_id: str | None = None) -> dict:
     con = sqlite3.connect(store)
     run_id = run_id or con.execute("SELECT run_id FROM runs ORDER BY created_at DESC, rowid DESC").fetchone()[0]
+    con.close()
     result = _carecheck("report", run_id, "--db", store, "--format", "json", cwd=store.parent)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
@@ -78,6 +79,8 @@ def test_a_fleet_gives_each_provider_the_verdict_carecheck_run_gives(stores, tmp
     view = json.loads(result.stdout)
     assert view["audit"]["stores"] == PROVIDERS and view["audit"]["failed"] == 0
     assert result.stderr.strip().startswith(f"{PROVIDERS} stores in ")
+    # Every store was closed before the cluster stopped: its write-ahead log folded back in.
+    assert sorted(p.name for p in fleet_stores.iterdir()) == [f"provider-{n:02d}.db" for n in range(1, PROVIDERS + 1)]
     for number in range(1, PROVIDERS + 1):
         name = f"provider-{number:02d}.db"
         single = _carecheck("run", "--db", single_stores / name, "--as-of", AS_OF, "--format", "json", cwd=tmp_path)
@@ -91,6 +94,27 @@ def test_a_fleet_gives_each_provider_the_verdict_carecheck_run_gives(stores, tmp
     # Two homes, 13 targets each, per provider.
     assert con.execute("SELECT COUNT(*) FROM fleet_results").fetchone() == (PROVIDERS * 2 * 13,)
     assert con.execute("SELECT stores, failed, workers FROM fleet_runs").fetchone() == (PROVIDERS, 0, 2)
+
+
+def test_a_task_closes_its_store_later_and_the_worker_waits_for_it(stores, tmp_path):
+    from datetime import date
+
+    from carecheck import fleet
+    from carecheck.ruleset import locate, read_chain
+
+    store = shutil.copy(stores / "provider-01.db", tmp_path / "provider-01.db")
+    path = locate(None)
+    fleet_id = fleet.fleet_run_id()
+    job = fleet.StoreJob(str(store), "provider-01")
+    result = fleet.check_store(job, read_chain(path), str(path), date(2026, 4, 30), [], False, fleet_id,
+                               close_later=True)
+    assert result.error is None
+    assert fleet.finish_closing() == 1
+    assert fleet.finish_closing() == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["provider-01.db"]
+    con = sqlite3.connect(store)
+    assert con.execute("SELECT run_id FROM runs").fetchall() == [(fleet.store_run_id(fleet_id, job),)]
+    con.close()
 
 
 def test_one_corrupt_store_among_ten_is_one_named_failure(stores, tmp_path):
