@@ -6,8 +6,9 @@ Generates ``--providers`` stores (``--services`` homes over ``--months`` months 
 records at the defaults, 9 and 12), then measures, each on its own fresh copy of the stores:
 
 1. a serial in-process loop: the fleet's own task function over every store, one after another,
-   reading alongside on a second thread as ``carecheck run`` does (the fleet's tasks read in turn:
-   their workers have the other cores);
+   reading alongside on a second thread as ``carecheck run`` does (so it uses a little more than
+   one core); this is the goal's baseline. The same loop reading in turn, as the fleet's tasks do
+   (their workers have the other cores), is measured too and reported beside it;
 2. a serial loop of ``carecheck run`` commands, one process per store;
 3. ``carecheck fleet run`` on a local Dask cluster of ``--workers`` processes;
 4. one larger store (``--large-services`` homes, about 100,000 records at the default 46), checked
@@ -71,7 +72,7 @@ def _records(store: Path) -> int:
     return records
 
 
-def serial_in_process(stores: Path) -> tuple[float, float]:
+def serial_in_process(stores: Path, read_alongside: bool = True) -> tuple[float, float]:
     from carecheck import fleet
     from carecheck.ruleset import locate, read_chain
 
@@ -83,7 +84,7 @@ def serial_in_process(stores: Path) -> tuple[float, float]:
     tasks = 0.0
     for store in sorted(stores.glob("*.db")):
         result = fleet.check_store(fleet.StoreJob(str(store), store.stem), chain, str(path), date.fromisoformat(AS_OF),
-                                   [], False, fleet_id, read_alongside=True)
+                                   [], False, fleet_id, read_alongside=read_alongside)
         assert result.error is None, result.error
         tasks += result.seconds
     return time.perf_counter() - started, tasks
@@ -168,17 +169,20 @@ def main() -> None:
         rounds = []
         for number in range(1, args.rounds + 1):
             loop_s, tasks_s = serial_in_process(_copy(stores, folder / "in_process"))
+            in_turn_s, _ = serial_in_process(_copy(stores, folder / "in_process"), read_alongside=False)
             audit = fleet_run(_copy(stores, folder / "fleet"), args.workers, folder)
             wall = audit["wall_s"]
             overhead_ms = 1000 * (audit["workers"] * wall - audit["tasks_s"]) / args.providers
             rounds.append({
-                "serial_in_process_s": round(loop_s, 3), "serial_task_s": round(tasks_s, 3), "fleet_wall_s": wall,
+                "serial_in_process_s": round(loop_s, 3), "serial_task_s": round(tasks_s, 3),
+                "serial_in_turn_s": round(in_turn_s, 3), "fleet_ratio_to_in_turn": round(wall / in_turn_s, 3),
+                "fleet_wall_s": wall,
                 "fleet_tasks_s": audit["tasks_s"], "fleet_ratio": round(wall / loop_s, 3),
                 "overhead_ms_per_store": round(overhead_ms, 1), "cluster_start_s": audit["cluster_start_s"],
                 "fleet_command_s": audit["command_s"], "workers": audit["workers"],
             })
             print(f"round {number}: serial in-process loop {loop_s:6.2f} s ({1000 * loop_s / args.providers:.0f} ms a "
-                  f"store); fleet run ({audit['workers']} workers) {wall:6.2f} s = {wall / loop_s:.2f}x, overhead "
+                  f"store; reading in turn {in_turn_s:6.2f} s); fleet run ({audit['workers']} workers) {wall:6.2f} s = {wall / loop_s:.2f}x, overhead "
                   f"{overhead_ms:.1f} ms a store; cluster start {audit['cluster_start_s']:.2f} s, whole command "
                   f"{audit['command_s']:.2f} s")
         median = sorted(rounds, key=lambda r: r["fleet_ratio"])[len(rounds) // 2]

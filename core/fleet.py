@@ -130,18 +130,15 @@ def store_run_id(fleet_id: str, job: StoreJob) -> str:
 
 
 def check_store(job: StoreJob, chain: list, label: str, as_of: date, targets: list[str], read_only: bool,
-                fleet_id: str, packs: str | None = None, read_alongside: bool = False,
-                close_later: bool = False) -> StoreResult:
+                fleet_id: str, packs: str | None = None, read_alongside: bool = False) -> StoreResult:
     """One store's check, on a worker: the same code as ``carecheck run``. Never raises for the
     store's own faults: the error is the result. Reads are done in turn (``read_alongside``), as
-    the fleet's other workers have the other cores. With ``close_later``, a store the run was
-    written to is closed on the worker's closing thread (:func:`finish_closing`)."""
+    the fleet's other workers have the other cores."""
     from .errors import CarecheckError
 
     started = time.perf_counter()
     try:
-        return _check_store(job, chain, label, as_of, targets, read_only, fleet_id, started, packs, read_alongside,
-                            close_later)
+        return _check_store(job, chain, label, as_of, targets, read_only, fleet_id, started, packs, read_alongside)
     except CarecheckError as error:
         return StoreResult(job.store, job.provider, time.perf_counter() - started, error=str(error))
     except Exception as error:  # a store that breaks the check is one failed row, not a failed fleet
@@ -170,51 +167,7 @@ def resolved_ruleset(chain: list, label: str):
     return _RESOLVED[key]
 
 
-class _Closer:
-    """Stores a worker has written its runs to, closed on a thread of the worker's own.
-
-    Closing such a store folds its write-ahead log back into the file (SQLite's checkpoint), which
-    waits on the disk for about a tenth of a small store's check; the worker checks its next store
-    meanwhile. Until the close, a saved run is in the store's write-ahead log, which SQLite reads
-    and recovers like the file itself. The fleet run waits for every close before it reports.
-    """
-
-    def __init__(self):
-        from concurrent.futures import ThreadPoolExecutor
-
-        self.pool = ThreadPoolExecutor(1, thread_name_prefix="carecheck-close")
-        self.pending: list = []
-
-    def close(self, db) -> None:
-        self.pending = [future for future in self.pending if not future.done()]
-        self.pending.append(self.pool.submit(db.close))
-
-    def finish(self) -> int:
-        closed = 0
-        for future in self.pending:
-            future.result()
-            closed += 1
-        self.pending = []
-        return closed
-
-
-_CLOSER: _Closer | None = None
-
-
-def finish_closing() -> int:
-    """On a worker: wait until every store it checked is closed. Returns how many were waited for."""
-    return _CLOSER.finish() if _CLOSER is not None else 0
-
-
-def _close_later(db) -> None:
-    global _CLOSER
-    if _CLOSER is None:
-        _CLOSER = _Closer()
-    _CLOSER.close(db)
-
-
-def _check_store(job, chain, label, as_of, targets, read_only, fleet_id, started, packs, read_alongside,
-                 close_later) -> StoreResult:
+def _check_store(job, chain, label, as_of, targets, read_only, fleet_id, started, packs, read_alongside) -> StoreResult:
     from .results import save_run, target_history
     from .run import RunOptions, evaluate
     from .store import open_read_only, open_store
@@ -223,9 +176,7 @@ def _check_store(job, chain, label, as_of, targets, read_only, fleet_id, started
     if not Path(job.store).exists():
         raise InputError(f"{job.store}: no evidence store here")
     waivers = list(job.loaded)
-    close_later = close_later and not read_only
-    db = open_read_only(job.store, immutable=True) if read_only else open_store(job.store, any_thread=close_later)
-    saved = False
+    db = open_read_only(job.store, immutable=True) if read_only else open_store(job.store)
     try:
         result = evaluate(db, ruleset, RunOptions(as_of=as_of, targets=list(targets), waivers=waivers,
                                                   read_alongside=read_alongside))
@@ -237,14 +188,10 @@ def _check_store(job, chain, label, as_of, targets, read_only, fleet_id, started
         if not read_only:
             _forget_run(db, run_id)  # a retried task replaces the run it stored before
             save_run(db, result)
-            saved = True
         else:
             result.failures.close()
     finally:
-        if saved and close_later:
-            _close_later(db)
-        else:
-            db.close()
+        db.close()
     pack = None
     if packs:
         # Written by the worker: with a remote cluster, the folder must be one the workers share.

@@ -57,10 +57,8 @@ def _owner_only(path: Path) -> None:
         pass  # not ours to change: reading it is still allowed
 
 
-def open_store(path: str | Path = DEFAULT_DB, any_thread: bool = False) -> Database:
-    """Open (creating if needed) the evidence store at ``path`` and bring its schema up to date.
-    ``any_thread``: the connection may be closed on another thread than the one that opened it
-    (never used on two at once)."""
+def open_store(path: str | Path = DEFAULT_DB) -> Database:
+    """Open (creating if needed) the evidence store at ``path`` and bring its schema up to date."""
     path = Path(path)
     if path.is_dir():
         raise InputError(f"{path}: is a folder, not a carecheck database")
@@ -69,9 +67,7 @@ def open_store(path: str | Path = DEFAULT_DB, any_thread: bool = False) -> Datab
 
     plugin_manager.get_plugin_manager()  # the plugins' record kinds get their tables too
     try:
-        # The store runs no third-party sqlite-utils plugins.
-        db = Database(sqlite3.connect(str(path), check_same_thread=False) if any_thread else path,
-                      execute_plugins=False)
+        db = Database(path, execute_plugins=False)  # the store runs no third-party sqlite-utils plugins
         db.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         with _schema_lock(path):
             db.conn.execute("PRAGMA journal_mode = WAL")

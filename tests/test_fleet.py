@@ -96,27 +96,6 @@ def test_a_fleet_gives_each_provider_the_verdict_carecheck_run_gives(stores, tmp
     assert con.execute("SELECT stores, failed, workers FROM fleet_runs").fetchone() == (PROVIDERS, 0, 2)
 
 
-def test_a_task_closes_its_store_later_and_the_worker_waits_for_it(stores, tmp_path):
-    from datetime import date
-
-    from carecheck import fleet
-    from carecheck.ruleset import locate, read_chain
-
-    store = shutil.copy(stores / "provider-01.db", tmp_path / "provider-01.db")
-    path = locate(None)
-    fleet_id = fleet.fleet_run_id()
-    job = fleet.StoreJob(str(store), "provider-01")
-    result = fleet.check_store(job, read_chain(path), str(path), date(2026, 4, 30), [], False, fleet_id,
-                               close_later=True)
-    assert result.error is None
-    assert fleet.finish_closing() == 1
-    assert fleet.finish_closing() == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["provider-01.db"]
-    con = sqlite3.connect(store)
-    assert con.execute("SELECT run_id FROM runs").fetchall() == [(fleet.store_run_id(fleet_id, job),)]
-    con.close()
-
-
 def test_one_corrupt_store_among_ten_is_one_named_failure(stores, tmp_path):
     some = tmp_path / "some"
     some.mkdir()

@@ -104,7 +104,7 @@ def fleet_run(ruleset, pattern, listing, as_of, targets, fleet_db, scheduler, lo
     try:
         workers_seen = len(client.scheduler_info().get("workers", {}))
         futures = [client.submit(fleet_mod.check_store, job, chain, str(path), as_of, list(targets), read_only_stores,
-                                 fleet_id, str(packs.resolve()) if packs else None, close_later=True,
+                                 fleet_id, str(packs.resolve()) if packs else None,
                                  key=f"carecheck-{fleet_id[:8]}-{index}", retries=retries, pure=False)
                    for index, job in enumerate(jobs)]
         by_future = dict(zip(futures, jobs))
@@ -119,7 +119,6 @@ def fleet_run(ruleset, pattern, listing, as_of, targets, fleet_db, scheduler, lo
             results.append(result)
             progress.done(failed=result.error is not None)
         progress.finish()
-        _finish_closing(client)
     finally:
         client.close()
         if cluster is not None:
@@ -152,18 +151,6 @@ def fleet_run(ruleset, pattern, listing, as_of, targets, fleet_db, scheduler, lo
         if below:
             return EXIT_CHECKS_FAILED
     return EXIT_OK
-
-
-def _finish_closing(client) -> None:
-    """Wait until every worker has closed the stores it wrote runs to (``fleet.finish_closing``).
-    A worker lost since is not waited for: a store it did not close keeps its saved run in its
-    write-ahead log, which the next connection folds back."""
-    from .. import fleet as fleet_mod
-
-    try:
-        client.run(fleet_mod.finish_closing)
-    except Exception:  # a worker lost since the last task: nothing of its to wait for
-        pass
 
 
 class _Progress:
