@@ -39,7 +39,9 @@ class SQLiteAdapter(Adapter):
             raise InputError(f"{path}: this is {kind}, not a SQLite database")
         conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
         try:
+            conn.execute("PRAGMA trusted_schema = OFF")
             conn.execute("PRAGMA query_only = 1")
+            conn.set_authorizer(_reads_only)
             if options.table is not None:
                 known = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
                 if options.table not in known:
@@ -50,7 +52,10 @@ class SQLiteAdapter(Adapter):
             else:
                 try:
                     cursor = conn.execute(options.query)
-                except sqlite3.Error as error:
+                except sqlite3.DatabaseError as error:
+                    if "not authorized" in str(error) or "authorization denied" in str(error):
+                        raise InputError(f"{path}: option query: only reading is allowed (a SELECT, without "
+                                         "ATTACH, PRAGMA, VACUUM or any write)") from None
                     raise InputError(f"{path}: the query failed: {error}") from None
                 if cursor.description is None:
                     raise InputError(f"{path}: the query returns no rows (only read-only SELECT queries are allowed)")
@@ -60,6 +65,19 @@ class SQLiteAdapter(Adapter):
             conn.close()
             raise
         return SourceRows(columns, _rows(cursor, columns), label, conn.close)
+
+
+#: What a vendor's database may be asked: reading, and nothing else (no ATTACH, PRAGMA, VACUUM INTO
+#: or write, which ``query_only`` alone does not stop from creating a file elsewhere).
+_READING = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}
+
+
+def _reads_only(action: int, arg1, arg2, schema, source) -> int:
+    if action in _READING:
+        return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_UPDATE and (arg1 or "").lower() in ("sqlite_master", "sqlite_schema"):
+        return sqlite3.SQLITE_OK  # SQLite registering an eponymous table (json_each) on first use; mode=ro holds
+    return sqlite3.SQLITE_DENY
 
 
 def _rows(cursor, columns: list[str]) -> Iterator[tuple[int, dict]]:

@@ -5,8 +5,13 @@ table outside its ``reads`` (schema-qualified names included), and ``PRAGMA quer
 Under ``--workers`` a kind is a temporary view holding one worker's share of the services: reading
 the view is allowed, reading the table behind it by its ``main.`` name is not.
 
-SQLite asks the authorizer only while it prepares a statement, never per row, so this costs a
-run nothing it can measure. The core's own reads while a domain runs (bank holidays fetched for
+The authorizer alone is not enough: SQLite 3.40 never asks it about the undeclared table in
+``FULL JOIN ... USING``, ``JOIN ... USING`` or ``NATURAL JOIN`` when no column of it is named. So
+before a statement of ``Context.rows`` runs, :meth:`DeclaredReads.vet` reads its ``EXPLAIN``
+program: every table or index it opens must belong to a declared kind (by root page), and every
+virtual table it opens must be ``json_each`` or ``json_tree``; the authorizer stays as a second
+layer. SQLite asks the authorizer only while it prepares a statement, and a statement's program is
+vetted once per run, so this costs a run nothing it can measure. The core's own reads while a domain runs (bank holidays fetched for
 the working days a domain counts) pass through :func:`core_statements`; the core writes nothing
 on the connection then (the failure sink has a connection of its own).
 """
@@ -58,6 +63,74 @@ class DeclaredReads:
             "SELECT name FROM main.sqlite_master WHERE type IN ('table', 'view')")}
         self.active = False
         self.refused: str | None = None
+        self.pages: dict[tuple[int, int], str] = {}
+        allowed_tables = self.reads | {"carecheck_share"}
+        self.allowed: set[tuple[int, int]] = set()
+        for database, schema in ((0, "main"), (1, "temp")):
+            for kind, name, table, page in conn.execute(
+                    f"SELECT type, name, tbl_name, rootpage FROM {schema}.sqlite_master WHERE rootpage > 0"):
+                self.pages[(database, page)] = table if kind == "index" else name
+                if (table or "").lower() in allowed_tables and (database == 0 or table.lower() in self.views
+                                                                or table.lower() == "carecheck_share"):
+                    self.allowed.add((database, page))
+        self.virtual: set[str] = set()
+        self.vetted: set[str] = set()
+
+    def _learn_table_functions(self) -> None:
+        """The virtual tables a domain may open (json_each, json_tree), as their EXPLAIN shows them."""
+        self.active = False
+        learned = set()
+        try:
+            for function in _TABLE_FUNCTIONS:
+                for row in self.conn.execute(f"EXPLAIN SELECT * FROM {function}('[]')"):
+                    if row[1] == "VOpen":
+                        learned.add(row[5])
+        finally:
+            self.active = True
+        self.virtual = learned
+
+    def vet(self, sql: str, params: list) -> None:
+        """Refuse a statement whose program opens a table, index or virtual table outside the
+        domain's reads (see the module's docstring); once per statement text."""
+        if sql in self.vetted or sql.lstrip()[:7].upper() == "EXPLAIN":
+            return
+        for attempt in (1, 2):
+            try:
+                program = self.conn.execute(f"EXPLAIN {sql}", params).fetchall()
+            except sqlite3.DatabaseError:
+                if self.refused is not None:
+                    raise self.error() from None
+                return  # the statement itself fails when it runs, with SQLite's own message
+            unknown = self._check_program(program)
+            if not unknown:
+                break
+            # A virtual table's handle changes when SQLite reloads the schema: learn json_each's
+            # and json_tree's again, and look at a fresh program once more.
+            self._learn_table_functions()
+            if attempt == 2:
+                self._refuse("read a virtual table other than json_each or json_tree (a pragma or another "
+                             "table-valued function): a domain reads only its record kinds")
+                raise self.error()
+        self.vetted.add(sql)
+
+    def _check_program(self, program: list) -> bool:
+        """Refuse a program opening a table or index outside the reads, or writing; say whether it
+        opens a virtual table not known to be json_each or json_tree."""
+        unknown = False
+        for _address, opcode, _p1, p2, p3, p4, *_rest in program:
+            if opcode in ("OpenRead", "ReopenIdx"):
+                if (p3, p2) not in self.allowed:
+                    where = {0: "main", 1: "temp"}.get(p3, "an attached database")
+                    name = self.pages.get((p3, p2), f"page {p2}")
+                    self._refuse(f"read table {where}.{name}, which is not in its reads "
+                                 f"({', '.join(sorted(self.reads)) or 'none'})")
+                    raise self.error()
+            elif opcode == "OpenWrite":
+                self._refuse("write to the store: a domain only reads the store")
+                raise self.error()
+            elif opcode == "VOpen" and p4 not in self.virtual:
+                unknown = True
+        return unknown
 
     def __call__(self, action: int, arg1: str | None, arg2: str | None, schema: str | None,
                  source: str | None) -> int:
@@ -121,6 +194,13 @@ class declared_reads:
             # Without an error, the domain caught SQLite's refusal itself: its figures may lack
             # what it could not read, so the run still stops.
             raise guard.error() from error
+
+
+def vet(conn: sqlite3.Connection, sql: str, params: list) -> None:
+    """Vet a domain's statement on ``conn`` if a domain's guard is on it (see :meth:`DeclaredReads.vet`)."""
+    guard = _GUARDS.get(id(conn))
+    if guard is not None and guard.active:
+        guard.vet(sql, params)
 
 
 def release(conn: sqlite3.Connection) -> None:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, L
 from pydantic import BaseModel, ConfigDict
 
 from .dates import LONDON, WorkingDays
+from .declared_reads import vet
 from .periods import Period, PeriodKind, period_of
 
 if TYPE_CHECKING:
@@ -242,7 +243,9 @@ class Context:
         after the kind) and never write: anything else stops the run with an error naming the
         domain and the table. Parameters are ``?`` placeholders.
         """
-        return iter(self._db.execute(sql, list(params)))
+        params = list(params)
+        vet(self._db.conn, sql, params)
+        return iter(self._db.execute(sql, params))
 
     def function(self, name: str, fn: Callable[..., Any], arguments: int = -1) -> None:
         """Make ``fn`` callable from this domain's SQL as ``name`` (SQLite lacks regular

@@ -14,6 +14,7 @@ domain and target, the failures, and the fleet run's audit.
 from __future__ import annotations
 
 import csv
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -67,7 +68,10 @@ def jobs_from(pattern: str | None, listing: Path | None) -> list[StoreJob]:
         paths = sorted(glob.glob(pattern, recursive=True))
         if not paths:
             raise InputError(f"--stores {pattern!r}: no store matches")
-        return [StoreJob(str(Path(p).resolve()), Path(p).stem) for p in paths]
+        stems = [Path(p).stem for p in paths]
+        # Two stores of the same name in different folders are two providers: named by their paths.
+        return [StoreJob(os.path.abspath(p), stem if stems.count(stem) == 1 else str(Path(p).with_suffix("")))
+                for p, stem in zip(paths, stems)]
     try:
         with open(listing, newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
@@ -81,7 +85,7 @@ def jobs_from(pattern: str | None, listing: Path | None) -> list[StoreJob]:
                 store = (row.get("store") or "").strip()
                 if not store:
                     raise InputError(f"{listing}: row {number}: no store")
-                path = (Path(listing).parent / store).resolve() if not Path(store).is_absolute() else Path(store)
+                path = Path(os.path.abspath(Path(listing).parent / store))
                 waivers = (row.get("waivers") or "").strip() or None
                 if waivers and not Path(waivers).is_absolute():
                     waivers = str((Path(listing).parent / waivers).resolve())
@@ -93,6 +97,62 @@ def jobs_from(pattern: str | None, listing: Path | None) -> list[StoreJob]:
     if repeated:
         raise InputError(f"{listing}: provider {repeated[0]!r} is named twice")
     return jobs
+
+
+def plan_jobs(jobs: list[StoreJob], fleet_db: Path) -> tuple[list[StoreJob], list[str]]:
+    """The jobs to run, with notes: the fleet database itself (and any file carrying the fleet
+    application id) is skipped, and a store listed twice (the same file) is checked once."""
+    from .store_trust import FLEET
+
+    kept: list[StoreJob] = []
+    notes: list[str] = []
+    for job in jobs:
+        if (fleet_db.exists() and _same_file(job.store, fleet_db)) or _identity(job.store) == FLEET:
+            notes.append(f"Note: {job.store}: a fleet database, not a provider's store; skipped")
+            continue
+        twin = next((other for other in kept if _same_file(other.store, job.store)), None)
+        if twin is not None:
+            notes.append(f"Warning: {job.store} ({job.provider}) is the same file as {twin.store} ({twin.provider}); "
+                         "checked once")
+            continue
+        kept.append(job)
+    return kept, notes
+
+
+def _identity(path: str) -> str | None:
+    from .store_trust import identify
+
+    try:
+        return identify(path)
+    except InputError:
+        return None
+
+
+def _same_file(a: str | Path, b: str | Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def pack_names(jobs: list[StoreJob], folder: Path) -> dict[str, str]:
+    """One pack file per provider, chosen before any task runs: a name two providers would share
+    ("Oak House" and "Oak-House") gets a suffix from the store's path, so every link in the
+    overview opens its own provider's pack."""
+    import hashlib
+
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    stems = [_file_name(job.provider) for job in jobs]
+    for job, stem in zip(jobs, stems):
+        name = stem
+        if stems.count(stem) > 1 or name.lower() in taken:
+            name = f"{stem}-{hashlib.blake2b(job.store.encode(), digest_size=4).hexdigest()}"
+        while name.lower() in taken:
+            name += "-1"
+        taken.add(name.lower())
+        names[job.store] = str(folder / f"{name}.html")
+    return names
 
 
 #: A local cluster's workers, and the nannies that watch them, keep only the watching a fleet needs.
@@ -130,7 +190,8 @@ def store_run_id(fleet_id: str, job: StoreJob) -> str:
 
 
 def check_store(job: StoreJob, chain: list, label: str, as_of: date, targets: list[str], read_only: bool,
-                fleet_id: str, packs: str | None = None, read_alongside: bool = False) -> StoreResult:
+                fleet_id: str, packs: str | None = None, read_alongside: bool = False,
+                follow_symlinks: bool = False) -> StoreResult:
     """One store's check, on a worker: the same code as ``carecheck run``. Never raises for the
     store's own faults: the error is the result. Reads are done in turn (``read_alongside``), as
     the fleet's other workers have the other cores."""
@@ -138,7 +199,8 @@ def check_store(job: StoreJob, chain: list, label: str, as_of: date, targets: li
 
     started = time.perf_counter()
     try:
-        return _check_store(job, chain, label, as_of, targets, read_only, fleet_id, started, packs, read_alongside)
+        return _check_store(job, chain, label, as_of, targets, read_only, fleet_id, started, packs, read_alongside,
+                            follow_symlinks)
     except CarecheckError as error:
         return StoreResult(job.store, job.provider, time.perf_counter() - started, error=str(error))
     except Exception as error:  # a store that breaks the check is one failed row, not a failed fleet
@@ -167,16 +229,20 @@ def resolved_ruleset(chain: list, label: str):
     return _RESOLVED[key]
 
 
-def _check_store(job, chain, label, as_of, targets, read_only, fleet_id, started, packs, read_alongside) -> StoreResult:
+def _check_store(job, chain, label, as_of, targets, read_only, fleet_id, started, packs, read_alongside,
+                 follow_symlinks) -> StoreResult:
     from .results import save_run, target_history
     from .run import RunOptions, evaluate
     from .store import open_read_only, open_store
 
     ruleset = resolved_ruleset(chain, label)
+    if os.path.islink(job.store) and not follow_symlinks:
+        raise InputError(f"{job.store}: is a symbolic link; carecheck fleet run checks only the stores themselves "
+                         "(give --follow-symlinks to follow links)")
     if not Path(job.store).exists():
         raise InputError(f"{job.store}: no evidence store here")
     waivers = list(job.loaded)
-    db = open_read_only(job.store, immutable=True) if read_only else open_store(job.store)
+    db = open_read_only(job.store, immutable=True) if read_only else open_store(job.store, create=False)
     try:
         result = evaluate(db, ruleset, RunOptions(as_of=as_of, targets=list(targets), waivers=waivers,
                                                   read_alongside=read_alongside))
@@ -197,8 +263,11 @@ def _check_store(job, chain, label, as_of, targets, read_only, fleet_id, started
         # Written by the worker: with a remote cluster, the folder must be one the workers share.
         from . import plugin_manager
 
-        pack = str(Path(packs) / f"{_file_name(job.provider)}.html")
-        Path(pack).write_text(plugin_manager.get_reporters()["html"].item.render(verdict), encoding="utf-8")
+        from .outputs import output_file
+
+        pack = packs  # the file the client chose for this provider
+        with output_file(pack, [job.store], "pack") as handle:
+            handle.write(plugin_manager.get_reporters()["html"].item.render(verdict))
     rows, locations = summary_rows(job.provider, verdict)
     return StoreResult(job.store, job.provider, time.perf_counter() - started, run_id=run_id,
                        verdict_lowest=verdict["verdict"]["lowest"]["level"], pack=pack, rows=rows, locations=locations)
@@ -275,12 +344,54 @@ def fleet_migrations():
     return migrations
 
 
+def check_fleet_db(path: Path) -> None:
+    """The fleet database must be a new file or a fleet database (it carries the fleet application
+    id, or, made before the id existed, the fleet's tables): never a store or another file."""
+    from .store_trust import FLEET, NEW, OTHER_SQLITE, identify, untrusted
+
+    import sqlite3
+
+    kind = identify(path)
+    if kind == NEW:
+        return
+    if kind in (FLEET, OTHER_SQLITE):
+        conn = untrusted(sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True))
+        try:
+            objects = conn.execute("SELECT type, name FROM sqlite_schema").fetchall()
+        except sqlite3.Error:
+            objects = []
+        finally:
+            conn.close()
+        foreign = next((f"{t} {n!r}" for t, n in objects if t in ("trigger", "view")), None)
+        if foreign:
+            raise InputError(f"{path}: the fleet database holds a {foreign}, which carecheck does not make; "
+                             "carecheck will not write to it")
+        if kind == FLEET or {"fleet_runs", "fleet_results", "fleet_stores"} <= {n for t, n in objects if t == "table"}:
+            return
+    what = {"store": "an evidence store", "older store": "an evidence store", "empty": "an empty file"}.get(
+        kind, "a file that is not a fleet database")
+    raise InputError(f"{path}: --fleet-db is {what}; give a new file or an earlier fleet database")
+
+
 def save_fleet(path: Path, audit: dict, results: list[StoreResult]) -> None:
-    """The fleet run's audit, every store's rows and every failure, in one transaction."""
+    """The fleet run's audit, every store's rows and every failure, in one transaction. A new
+    fleet database is readable by its owner only and carries the fleet application id."""
+    import sqlite3
+
     from sqlite_utils import Database
 
-    db = Database(path)
+    from .store_trust import FLEET_APPLICATION_ID, untrusted
+
+    check_fleet_db(path)
     try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as error:
+        raise InputError(f"{path}: cannot write the fleet database ({error.strerror})") from None
+    db = Database(untrusted(sqlite3.connect(path)), execute_plugins=False)
+    try:
+        db.execute(f"PRAGMA application_id = {FLEET_APPLICATION_ID}")
         fleet_migrations().apply(db)
         fleet_id = audit["fleet_run_id"]
         with db.atomic():

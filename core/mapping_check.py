@@ -66,6 +66,9 @@ def check_mapping(path: Path, kind: str, mapping_name: str, adapter: str | None 
         scratch = Path(folder) / "check.db"
         if db_path is not None:
             # The records lookups read, copied: the user's store is only read.
+            from .store_trust import require_store
+
+            require_store(db_path)
             source = read_only_connection(db_path)
             target = sqlite3.connect(scratch)
             try:
@@ -73,7 +76,7 @@ def check_mapping(path: Path, kind: str, mapping_name: str, adapter: str | None 
             finally:
                 source.close()
                 target.close()
-        db = open_store(scratch)
+        db = open_store(scratch, create=True)
         try:
             request = ImportRequest(Path(path), model.kind, adapter, dict(options or {}), mapping_name)
             result = import_source(db, request, force=True)

@@ -190,3 +190,9 @@ def m013_clean_ids(db: Database) -> None:
 def m014_plugin_kinds(db: Database) -> None:
     # The record kinds plugins added, so their tables are known after a plugin is uninstalled.
     db["plugin_kinds"].create({"kind": str, "plugin": str, "title": str}, pk="kind")
+
+
+@migrations()
+def m015_store_info(db: Database) -> None:
+    # Facts about the store itself: which command made it (carecheck demo replaces only its own).
+    db["store_info"].create({"key": str, "value": str}, pk="key")

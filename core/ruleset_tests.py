@@ -135,7 +135,7 @@ def run_case(case: Path) -> CaseResult:
         relative = case / expected.ruleset
         ruleset = load_ruleset(relative if relative.exists() else locate(expected.ruleset))
         with tempfile.TemporaryDirectory(prefix="carecheck-test-") as folder:
-            db = open_store(Path(folder) / "case.db")
+            db = open_store(Path(folder) / "case.db", create=True)
             try:
                 for request in requests:
                     imported = import_source(db, request)

@@ -10,6 +10,7 @@ import json
 import os
 from contextlib import contextmanager
 import sqlite3
+import stat
 import typing
 from datetime import date, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any, Callable, Iterator
 
 from sqlite_utils import Database
 
+from . import store_trust
 from .declared_reads import core_statements, guarding
 from .errors import InputError
 from .migrations import migrations
@@ -35,10 +37,9 @@ def _create_private(path: Path) -> None:
     if not path.parent.exists():
         raise InputError(f"{path}: the folder {path.parent} does not exist")
     try:
-        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o600)
     except FileExistsError:
-        _owner_only(path)
-        return
+        return  # an empty file, identified as such: narrowed when it is opened
     except PermissionError:
         raise InputError(f"{path}: permission denied") from None
     os.close(descriptor)
@@ -46,30 +47,52 @@ def _create_private(path: Path) -> None:
 
 def _owner_only(path: Path) -> None:
     """An existing store holds personal data: group and other permission bits are removed (never
-    a bit added, so a read-only store stays read-only)."""
+    a bit added, so a read-only store stays read-only). Done on the opened file, after checking
+    that the opened file is a store, so a symlink swapped in meanwhile is never changed."""
     try:
-        mode = path.stat().st_mode & 0o777
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return  # not ours to change: reading it is still allowed
+    try:
+        status = os.fstat(descriptor)
+        head = os.pread(descriptor, 100, 0)
+        if not stat.S_ISREG(status.st_mode) or (head and not head.startswith(store_trust.SQLITE_MAGIC)) or \
+                store_trust.application_id(head) not in (0, store_trust.APPLICATION_ID):
+            return
+        mode = status.st_mode & 0o777
         if mode & 0o077:
-            os.chmod(path, mode & 0o700)
+            os.fchmod(descriptor, mode & 0o700)
             NOTES.append(f"{path}: permissions were {mode:o}; now {mode & 0o700:o}, readable by its owner only "
                          "(the store holds personal data)")
     except OSError:
-        pass  # not ours to change: reading it is still allowed
+        pass
+    finally:
+        os.close(descriptor)
 
 
-def open_store(path: str | Path = DEFAULT_DB) -> Database:
-    """Open (creating if needed) the evidence store at ``path`` and bring its schema up to date."""
+def open_store(path: str | Path = DEFAULT_DB, create: bool = True) -> Database:
+    """Open the evidence store at ``path`` and bring its schema up to date; with ``create``, a new
+    path (or an empty file) becomes a new store. Anything that is not a carecheck store, or a store
+    whose schema holds what carecheck did not make, is refused before any statement writes to it
+    (:mod:`carecheck.store_trust`)."""
     path = Path(path)
     if path.is_dir():
         raise InputError(f"{path}: is a folder, not a carecheck database")
-    _create_private(path)
+    kind = store_trust.require_store(path, create=create)
+    if kind == store_trust.NEW:
+        _create_private(path)
+    _owner_only(path)
     from . import plugin_manager
 
     plugin_manager.get_plugin_manager()  # the plugins' record kinds get their tables too
     try:
         db = Database(path, execute_plugins=False)  # the store runs no third-party sqlite-utils plugins
+        store_trust.untrusted(db.conn)
         db.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         with _schema_lock(path):
+            store_trust.check_schema(db.conn, path, NOTES)
+            if db.conn.execute("PRAGMA application_id").fetchone()[0] != store_trust.APPLICATION_ID:
+                db.conn.execute(f"PRAGMA application_id = {store_trust.APPLICATION_ID}")
             db.conn.execute("PRAGMA journal_mode = WAL")
             db.conn.execute("PRAGMA synchronous = NORMAL")
             migrations.apply(db)
@@ -148,23 +171,31 @@ def read_only_connection(path: str | Path, check_same_thread: bool = True, immut
     ``immutable``: not even its -wal and -shm files are made (a store on a network filesystem)."""
     path = Path(path)
     if immutable:
-        return sqlite3.connect(f"file:{path}?immutable=1", uri=True, check_same_thread=check_same_thread)
+        return store_trust.untrusted(sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True,
+                                                     check_same_thread=check_same_thread))
     # SQLite reads a WAL store read-only only through its -wal and -shm files. With neither there, no
     # writer has the store open (a writer keeps both), and a folder we cannot write cannot get them:
     # the file is read as immutable, which needs neither (docs/security.md says what that assumes).
     journals = all(Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-shm"))
     mode = "mode=ro" if journals or writable(path) else "immutable=1"
-    return sqlite3.connect(f"file:{path}?{mode}", uri=True, check_same_thread=check_same_thread)
+    return store_trust.untrusted(sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True,
+                                                 check_same_thread=check_same_thread))
 
 
 def open_read_only(path: str | Path, immutable: bool = False) -> Database:
     """A store this process cannot write, opened for reading without migrating: refused in one line
     when its schema is older than this carecheck's (a writable command upgrades it)."""
     path = Path(path)
+    store_trust.require_store(path)
     try:
         db = Database(read_only_connection(path, immutable=immutable), execute_plugins=False)
         db.immutable = immutable  # type: ignore[attr-defined]
         db.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        try:
+            store_trust.check_schema(db.conn, path, NOTES)
+        except InputError:
+            db.close()
+            raise
         applied = {row[0] for row in db.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = ?",
                                                  [migrations.name])}
     except sqlite3.DatabaseError as error:
@@ -187,18 +218,56 @@ def using_store(path: str | Path = DEFAULT_DB, *, create: bool = False, read_onl
     Only ``create`` (an import) makes a new store: any other command given a path that holds no
     store stops with an input error, so a mistyped ``--db`` never leaves an empty store behind.
     """
-    if not create and not Path(path).exists():
-        raise InputError(f"{path}: no evidence store here; import records first (carecheck import) or pass --db")
+    if Path(path).is_dir():
+        raise InputError(f"{path}: is a folder, not a carecheck database")
+    store_trust.require_store(path, create=create)
     if Path(path).exists() and not writable(path):
         if not read_only_ok:
             raise InputError(f"{path}: the store is read-only (no write permission on it or its folder){read_only_hint}")
         db = open_read_only(path)
     else:
-        db = open_store(path)
+        db = open_store(path, create=create)
     try:
         yield db
     finally:
         db.close()
+
+
+DEMO_MAKER = "carecheck demo"
+
+
+def mark_made_by(db: Database, maker: str) -> None:
+    """Record which command made the store (``carecheck demo`` replaces only a store it made)."""
+    with db.atomic():
+        db.execute("INSERT INTO store_info (key, value) VALUES ('made_by', ?) "
+                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value", [maker])
+
+
+def is_demo_store(path: str | Path) -> bool:
+    """Whether ``path`` holds a store ``carecheck demo`` made: it says so in ``store_info``, or
+    (a store made before that was recorded) every one of its imports came from the demo's
+    generated export, which the demo writes in a folder named ``.carecheck-demo-*``. Read without
+    changing the file."""
+    path = Path(path)
+    if store_trust.identify(path) not in (store_trust.STORE, store_trust.OLDER_STORE):
+        return False
+    try:
+        conn = read_only_connection(path, immutable=not Path(f"{path}-wal").exists())
+    except sqlite3.Error:
+        return False
+    try:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")}
+        if "store_info" in tables:
+            made = conn.execute("SELECT value FROM store_info WHERE key = 'made_by'").fetchone()
+            if made is not None:
+                return made[0] == DEMO_MAKER
+        sources = [row[0] or "" for row in conn.execute("SELECT source_file FROM imports")]
+        return bool(sources) and all(any(part.startswith(".carecheck-demo-") for part in Path(source).parts)
+                                     for source in sources)
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
 
 
 def discard_unused_store(path: str | Path) -> None:
@@ -245,7 +314,7 @@ def record_columns(model: type[Record]) -> dict[str, type]:
 #: The store's own tables: no plugin's record kind may take these names.
 STORE_TABLES = frozenset({
     "imports", "rejected_rows", "record_history", "runs", "target_results", "run_failures", "bank_holidays",
-    "field_findings", "id_clashes", "plugin_kinds", "waivers", "actions",
+    "field_findings", "id_clashes", "plugin_kinds", "waivers", "actions", "store_info",
 })
 
 

@@ -116,8 +116,16 @@ def test_sqlite_query_is_read_only(db, tmp_path):
     result = import_source(db, ImportRequest(path, "incident", adapter="sqlite", options={"query": query}))
     assert result.rows_accepted == 2
     assert occurred(db) == EXPECTED
-    with pytest.raises(InputError, match="vendor.sqlite: the query failed: attempt to write a readonly database"):
-        import_source(db, ImportRequest(path, "incident", adapter="sqlite", options={"query": "DELETE FROM inc"}))
+    before = path.read_bytes()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for refused in ("DELETE FROM inc", f"VACUUM INTO '{elsewhere / 'copy.db'}'",
+                    f"ATTACH '{elsewhere / 'new.db'}' AS other", "PRAGMA user_version = 7",
+                    "CREATE TABLE t (a)"):
+        with pytest.raises(InputError, match="vendor.sqlite: option query: only reading is allowed"):
+            import_source(db, ImportRequest(path, "incident", adapter="sqlite", options={"query": refused}))
+    assert list(elsewhere.iterdir()) == []  # VACUUM INTO and ATTACH made no file
+    assert path.read_bytes() == before
 
 
 def test_sqlite_table_with_mapping(db, tmp_path):

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import sqlite3
 import subprocess
 import sys
@@ -107,7 +108,8 @@ def test_one_corrupt_store_among_ten_is_one_named_failure(stores, tmp_path):
     assert result.returncode == 2
     view = json.loads(result.stdout)
     assert [f["provider"] for f in view["failures"]] == ["provider-broken"]
-    assert "not a carecheck database" in view["failures"][0]["error"]
+    assert view["failures"][0]["error"] == (f"{some / 'provider-broken.db'}: is not a carecheck store (not a SQLite "
+                                            "database); carecheck leaves it unchanged")
     con = sqlite3.connect(tmp_path / "fleet.db")
     assert con.execute("SELECT COUNT(*) FROM fleet_stores WHERE error IS NULL").fetchone() == (9,)
     assert con.execute("SELECT COUNT(DISTINCT provider) FROM fleet_results").fetchone() == (9,)
@@ -268,3 +270,46 @@ def test_a_terminal_sees_progress_and_the_final_rate(stores, tmp_path):
     assert shown[1].startswith("1/4 stores done, ") and "3 running or waiting" in shown[1]
     assert shown[4].startswith("4/4 stores done, 1 failed, 0 running or waiting\n")
     assert "4 stores in " in shown[4] and "stores/s), 1 failed; results in " in shown[4]
+
+
+def test_a_fleet_never_replaces_evidence_and_gives_each_provider_its_own_pack(stores, tmp_path):
+    """-o naming a store is refused before the fleet starts; the fleet's own database in the stores
+    folder is skipped; a planted symlink is a failed row; two providers whose names make the same
+    file name get their own packs; the fleet's outputs are owner-only."""
+    folder = _copy(stores, tmp_path / "stores")
+    victim = folder / "provider-01.db"
+    before = victim.read_bytes()
+    refused = _carecheck("fleet", "run", "--stores", folder / "*.db", "--as-of", AS_OF, "--local-workers", 1,
+                         "-o", victim, "--fleet-db", folder / "fleet.db", cwd=tmp_path)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        f"Error: {victim}: is the evidence store this command reads; write the overview to another file"]
+    assert victim.read_bytes() == before and not (folder / "fleet.db").exists()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not a store\n")
+    os.chmod(secret, 0o644)
+    (folder / "planted.db").symlink_to(secret)
+    listing = tmp_path / "providers.csv"
+    listing.write_text("store,provider\nstores/provider-01.db,Oak House\nstores/provider-02.db,Oak-House\n"
+                       "stores/planted.db,Planted\nstores/fleet.db,Fleet\n", encoding="utf-8")
+    for attempt in range(2):  # the second run finds its own fleet database among the listed stores
+        result = _carecheck("fleet", "run", "--stores-from", listing, "--as-of", AS_OF, "--local-workers", 1,
+                            "--format", "html", "-o", tmp_path / "fleet.html", "--packs", tmp_path / "packs",
+                            "--fleet-db", folder / "fleet.db", cwd=tmp_path)
+        assert result.returncode == 2, result.stderr  # the planted link is a failed row
+        assert "Port" not in result.stderr
+    assert f"Note: {folder / 'fleet.db'}: a fleet database, not a provider's store; skipped" in result.stderr
+    assert secret.read_text() == "not a store\n" and stat.S_IMODE(secret.stat().st_mode) == 0o644
+    packs = sorted((tmp_path / "packs").iterdir())
+    assert len(packs) == 2 and all(p.name.startswith("Oak-House") for p in packs)
+    overview = (tmp_path / "fleet.html").read_text()
+    for pack in packs:
+        assert f"href='packs/{pack.name}'" in overview
+        assert stat.S_IMODE(pack.stat().st_mode) == 0o600
+    assert "is a symbolic link" in overview
+    for output in (tmp_path / "fleet.html", folder / "fleet.db"):
+        assert stat.S_IMODE(output.stat().st_mode) == 0o600
+    con = sqlite3.connect(folder / "fleet.db")
+    assert con.execute("PRAGMA application_id").fetchone()[0] == 0x6363666C
+    assert con.execute("SELECT count(*) FROM fleet_runs").fetchone()[0] == 2
+    con.close()

@@ -137,8 +137,8 @@ def _root(busy_timeout: float) -> None:
 
 def build_cli() -> click.Group:
     """The root command with the built-in commands, then every plugin's commands."""
-    from . import (actions_cmd, fleet_cmd, history_cmd, import_cmd, mapping_cmd, new_cmd, plugins_cmd, records_cmd,
-                   ruleset_cmd, run_cmd, schema_cmd, test_cmd)
+    from . import (actions_cmd, doctor_cmd, fleet_cmd, history_cmd, import_cmd, mapping_cmd, new_cmd, plugins_cmd,
+                   records_cmd, ruleset_cmd, run_cmd, schema_cmd, test_cmd)
 
     cli = CarecheckGroup(
         name="carecheck",
@@ -148,7 +148,7 @@ def build_cli() -> click.Group:
         context_settings=CONTEXT_SETTINGS,
     )
     for module in (plugins_cmd, import_cmd, mapping_cmd, records_cmd, run_cmd, ruleset_cmd, test_cmd, history_cmd,
-                   actions_cmd, schema_cmd, new_cmd, fleet_cmd):
+                   actions_cmd, schema_cmd, new_cmd, fleet_cmd, doctor_cmd):
         for command in module.COMMANDS:
             cli.add_command(command)
     cli.plugin_commands = plugin_manager.register_commands(cli)  # type: ignore[attr-defined]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import click
@@ -39,8 +37,12 @@ def actions(db_path, run_id, fmt, output, by_location, include_text) -> None:
     from ..store import using_store
     from ..tracker import to_csv, tracker_rows, write_xlsx
 
+    from ..outputs import check_output, write_output
+
     if fmt == "xlsx" and output is None:
         raise click.UsageError("--format xlsx needs --output FILE")
+    if output is not None:
+        check_output(output, [db_path], "tracker")
     with using_store(db_path) as db:
         if run_id is None:
             latest = db.execute("SELECT run_id FROM runs ORDER BY created_at DESC, rowid DESC LIMIT 1").fetchone()
@@ -51,17 +53,14 @@ def actions(db_path, run_id, fmt, output, by_location, include_text) -> None:
     if output is None:
         click.echo(to_csv(rows), nl=False)
         return
-    handle = tempfile.NamedTemporaryFile(dir=output.parent or ".", prefix=f".{output.name}.", delete=False)
-    handle.close()
-    try:
+
+    def produce(path: Path) -> None:
         if fmt == "csv":
-            Path(handle.name).write_text(to_csv(rows), encoding="utf-8-sig")  # Excel opens UTF-8 with a BOM
+            path.write_text(to_csv(rows), encoding="utf-8-sig")  # Excel opens UTF-8 with a BOM
         else:
-            write_xlsx(rows, Path(handle.name), by_location=by_location)
-        os.replace(handle.name, output)
-    finally:
-        if os.path.exists(handle.name):
-            os.unlink(handle.name)
+            write_xlsx(rows, path, by_location=by_location)
+
+    write_output(output, produce, [db_path], "tracker")
     click.echo(f"Wrote {len(rows)} rows to {output}", err=True)
 
 

@@ -46,11 +46,14 @@ def fleet() -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
 @click.option("--fail-under", type=click.Choice(["not_assured", "partly_assured", "assured", "assured_sustained"]),
               help="Exit 1 when any location is below this level.")
+@click.option("--follow-symlinks", is_flag=True,
+              help="Check a store that is a symbolic link (by default a link is a failed row: a planted link could "
+                   "point anywhere the fleet's account can reach).")
 @click.option("--packs", type=click.Path(file_okay=False, path_type=Path),
               help="Write each provider's evidence pack (HTML) here, linked from the HTML overview; with a remote "
                    "cluster, a folder the workers share.")
 def fleet_run(ruleset, pattern, listing, as_of, targets, fleet_db, scheduler, local_workers, retries,
-              read_only_stores, fmt, output, fail_under, packs) -> int:
+              read_only_stores, fmt, output, fail_under, follow_symlinks, packs) -> int:
     """Run the check on every store as a Dask task, and write the fleet's results.
 
     Exit code 2 if any store failed, else 1 if --fail-under fails for any location, else 0.
@@ -68,10 +71,25 @@ def fleet_run(ruleset, pattern, listing, as_of, targets, fleet_db, scheduler, lo
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError:
         raise InputError("carecheck fleet needs Dask: pip install 'carecheck[fleet]'") from None
+    from ..outputs import check_folder, check_output, output_file
+
     jobs = fleet_mod.jobs_from(pattern, listing)
+    fleet_mod.check_fleet_db(fleet_db)
+    jobs, notes = fleet_mod.plan_jobs(jobs, fleet_db)
+    for note in notes:
+        click.echo(note, err=True)
+    if not jobs:
+        raise InputError("no provider's store to check")
+    stores = [job.store for job in jobs] + [fleet_db]
+    if output:
+        check_output(output, stores, "overview")
     fleet_mod.load_job_waivers(jobs, as_of)
+    pack_files: dict[str, str] = {}
     if packs:
-        packs.mkdir(parents=True, exist_ok=True)
+        folder = check_folder(packs)
+        pack_files = fleet_mod.pack_names(jobs, folder)
+        for pack in pack_files.values():
+            check_output(pack, stores, "pack")
     path = locate(ruleset)
     chain = read_chain(path)
     resolved, problems = check_chain(chain, str(path))  # refused here, once, not on every worker
@@ -104,7 +122,7 @@ def fleet_run(ruleset, pattern, listing, as_of, targets, fleet_db, scheduler, lo
     try:
         workers_seen = len(client.scheduler_info().get("workers", {}))
         futures = [client.submit(fleet_mod.check_store, job, chain, str(path), as_of, list(targets), read_only_stores,
-                                 fleet_id, str(packs.resolve()) if packs else None,
+                                 fleet_id, pack_files.get(job.store), False, follow_symlinks,
                                  key=f"carecheck-{fleet_id[:8]}-{index}", retries=retries, pure=False)
                    for index, job in enumerate(jobs)]
         by_future = dict(zip(futures, jobs))
@@ -137,7 +155,8 @@ def fleet_run(ruleset, pattern, listing, as_of, targets, fleet_db, scheduler, lo
     view = fleet_mod.overview(audit, results)
     text = _render(view, fmt, output.parent if output else Path.cwd())
     if output:
-        output.write_text(text, encoding="utf-8")
+        with output_file(output, stores, "overview") as handle:
+            handle.write(text)
     else:
         click.echo(text, nl=False)
     rate = len(results) / wall_s if wall_s else 0

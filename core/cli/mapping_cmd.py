@@ -56,8 +56,12 @@ def suggest(path: Path, kind: str, adapter: str | None, options, db_path: Path |
         carecheck mapping suggest actions.xlsx --kind improvement_action --option sheet=Actions --db carecheck.db
     """
     from ..mapping_suggest import render, suggest as draft_for
+    from ..outputs import check_output, output_file
     from ..store import using_store
 
+    stores = [db_path] if db_path is not None else []
+    if output is not None:
+        check_output(output, [path, *stores], "mapping")
     if db_path is not None:
         with using_store(db_path, read_only_ok=True) as db:
             draft = draft_for(path, kind, adapter, _parse_option(options), db)
@@ -67,7 +71,8 @@ def suggest(path: Path, kind: str, adapter: str | None, options, db_path: Path |
     if output is None:
         click.echo(text, nl=False)
         return
-    output.write_text(text, encoding="utf-8")
+    with output_file(output, [path, *stores], "mapping") as handle:
+        handle.write(text)
     todo = f"; settle its TODOs first ({', '.join(draft.todo)})" if draft.todo else ""
     click.echo(f"Wrote {output}{todo}. Try it: carecheck mapping check {path} --kind {kind} --mapping {output}")
 

@@ -63,7 +63,9 @@ class _Stdout:
         click.echo(text, nl=False)
 
 
-def _emit(verdict: dict, fmt: str, output: Path | None) -> None:
+def _emit(verdict: dict, fmt: str, output: Path | None, stores: list) -> None:
+    from ..outputs import output_file
+
     registered = plugin_manager.get_reporters()[fmt]
     reporter = registered.item
     guarded = functools.partial(plugin_manager.plugin_code, registered.plugin, f"report format {fmt!r}")
@@ -71,19 +73,17 @@ def _emit(verdict: dict, fmt: str, output: Path | None) -> None:
         with guarded():
             reporter.write(verdict, _Stdout())
         return
-    try:
-        handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=output.parent or ".", delete=False,
-                                             prefix=f".{output.name}.")
-    except OSError as error:
-        raise InputError(f"{output}: cannot write ({error.strerror})") from None
-    try:
-        with handle, guarded():
-            reporter.write(verdict, handle)
-        os.replace(handle.name, output)  # whole or not at all
-    finally:
-        if os.path.exists(handle.name):
-            os.unlink(handle.name)
+    with output_file(output, stores, "report") as handle, guarded():
+        reporter.write(verdict, handle)
     click.echo(f"Wrote {output}", err=True)
+
+
+def _early_output_check(output: Path | None, stores: list) -> None:
+    """Before any work: an output path that would replace evidence is refused at once."""
+    if output is not None:
+        from ..outputs import check_output
+
+        check_output(output, stores, "report")
 
 
 def _finish(verdict: dict, fail_under: str | None) -> None:
@@ -134,6 +134,7 @@ def run(ruleset, db_path, as_of, services, targets, fmt, output, waivers_path, i
     from ..run import RunOptions
     from ..store import using_store
 
+    _early_output_check(output, [db_path])
     as_of = as_of or _today()
     waivers = _waivers(waivers_path, as_of)
     with using_store(db_path, read_only_ok=no_save,
@@ -146,7 +147,7 @@ def run(ruleset, db_path, as_of, services, targets, fmt, output, waivers_path, i
             verdict = run_check(db, ruleset, options, save=not no_save)
         finally:
             progress.done()
-    _emit(verdict, fmt, output)
+    _emit(verdict, fmt, output, [db_path])
     _finish(verdict, fail_under)
 
 
@@ -174,9 +175,10 @@ def report(run_id, db_path, fmt, output) -> None:
     from ..results import load_run
     from ..store import using_store
 
+    _early_output_check(output, [db_path])
     with using_store(db_path, read_only_ok=True) as db:
         verdict = load_run(db, run_id)
-    _emit(verdict, fmt, output)
+    _emit(verdict, fmt, output, [db_path])
 
 
 @click.command(name="validate")
@@ -207,7 +209,8 @@ DEMO_DB = "carecheck-demo.db"
 
 @click.command(name="demo")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False), default=DEMO_DB, show_default=True,
-              help="Where to keep the demo's evidence store (a store made by an earlier demo is replaced).")
+              help="Where to keep the demo's evidence store: a new file, or a store an earlier demo made "
+                   "(replaced); any other file is refused.")
 @output_options
 @evidence_options
 @click.option("--engine", type=click.Choice(["auto", "durable", "reference"]), default="auto", show_default=True,
@@ -231,13 +234,17 @@ def demo(db_path, fmt, output, waivers_path, include_text, engine) -> None:
     from ..generator import generate, last_day
     from ..importer import import_source
     from ..manifest import load_manifest
-    from ..store import using_store
+    from ..store import DEMO_MAKER, is_demo_store, mark_made_by, using_store
 
     as_of = last_day(DEMO_START, DEMO_MONTHS)
     waivers = _waivers(waivers_path, as_of)
-    target = Path(db_path)
+    target = Path(os.path.realpath(db_path))
     if target.is_dir() or not target.parent.is_dir():
-        raise InputError(f"{target}: cannot keep the demo's store there (not a file in an existing folder)")
+        raise InputError(f"{db_path}: cannot keep the demo's store there (not a file in an existing folder)")
+    if os.path.lexists(target) and not is_demo_store(target):
+        raise InputError(f"{db_path}: holds a file that is not a store made by carecheck demo; the demo replaces "
+                         "only its own store (give another --db)")
+    _early_output_check(output, [target])
     # Made beside its destination and moved into place whole: an earlier demo store is replaced,
     # and an interrupted demo leaves nothing half-written.
     with tempfile.TemporaryDirectory(prefix=".carecheck-demo-", dir=target.parent) as folder:
@@ -245,6 +252,7 @@ def demo(db_path, fmt, output, waivers_path, include_text, engine) -> None:
                             start=DEMO_START, drifting=DEMO_DRIFTING)
         store_path = Path(folder) / "demo.db"
         with using_store(store_path, create=True) as db:
+            mark_made_by(db, DEMO_MAKER)
             for request in load_manifest(manifest):
                 import_source(db, request)
             # The month before first, so history and diff have two runs to compare.
@@ -252,10 +260,13 @@ def demo(db_path, fmt, output, waivers_path, include_text, engine) -> None:
             run_check(db, None, RunOptions(as_of=previous, engine=engine, waivers=_waivers(waivers_path, previous)))
             options = RunOptions(as_of=as_of, engine=engine, waivers=waivers, include_text=include_text)
             verdict = run_check(db, None, options)
+        if os.path.lexists(target) and not is_demo_store(target):  # again: it may have changed meanwhile
+            raise InputError(f"{db_path}: holds a file that is not a store made by carecheck demo; the demo "
+                             "replaces only its own store (give another --db)")
         os.replace(store_path, target)
-    _emit(verdict, fmt, output)
-    click.echo(f"Kept the demo's store in {target}, with runs as of {previous} and {as_of}; next, try: "
-               f"carecheck runs --db {target}", err=True)
+    _emit(verdict, fmt, output, [target])
+    click.echo(f"Kept the demo's store in {db_path}, with runs as of {previous} and {as_of}; next, try: "
+               f"carecheck runs --db {db_path}", err=True)
 
 
 @click.command(name="generate")
