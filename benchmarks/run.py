@@ -1,6 +1,7 @@
 """carecheck's speed and memory, measured against floors taken in the same run.
 
     python benchmarks/run.py --records 100000 --records 1000000 --json bench.json
+    python benchmarks/run.py --compare HEAD~1 --records 100000   # A/B against a commit (compare.py)
 
 For each size it generates CSV evidence once (a realistic mix, mostly daily notes, for about 300
 services over 12 months at 1,000,000 records; fewer services for smaller sizes), then runs each
@@ -151,7 +152,22 @@ def main() -> None:
     parser.add_argument("--records", type=int, action="append", required=True, help="A size to measure; repeatable.")
     parser.add_argument("--json", type=Path, help="Write the figures here as JSON.")
     parser.add_argument("--workdir", type=Path, help="Keep generated files and stores here (default: a temporary folder).")
+    parser.add_argument("--compare", metavar="REF", help="A/B: measure the commit REF (built in a temporary worktree "
+                        "and virtual environment) and the working tree alternately (benchmarks/compare.py).")
+    parser.add_argument("--rounds", type=int, default=5, help="With --compare: rounds of each step on each side.")
     args = parser.parse_args()
+    if args.compare:
+        import compare
+
+        work = args.workdir or Path(tempfile.mkdtemp(prefix="carecheck-compare-"))
+        work.mkdir(parents=True, exist_ok=True)
+        measure(carecheck("--version"), "warm-up")
+        try:
+            compare.dump(compare.compare(args.compare, args.records, work, args.rounds, measure, shape), args.json)
+        finally:
+            if not args.workdir:
+                shutil.rmtree(work, ignore_errors=True)
+        return
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="carecheck-bench-"))
     work.mkdir(parents=True, exist_ok=True)
