@@ -160,6 +160,33 @@ def test_demo_replaces_its_own_store_and_refuses_other_files(run_cli, tmp_path):
     assert _fingerprint(text) == before
 
 
+def test_demo_replaces_an_older_demo_store_known_by_its_imports(run_cli, tmp_path):
+    """A demo store made before stores recorded their maker (no store_info, no application id) is
+    still the demo's: every import came from the demo's generated export."""
+    path = tmp_path / "carecheck-demo.db"
+    assert run_cli("demo", "--db", path).exit_code == 0
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE store_info")
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm015_store_info'")
+    conn.execute("PRAGMA application_id = 0")
+    conn.commit()
+    conn.close()
+    result = run_cli("demo", "--db", path)
+    assert result.exit_code == 0, result.stderr
+    assert _application_id(path) == APPLICATION_ID
+    # An older store with one import of the user's own is not the demo's.
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE store_info")
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm015_store_info'")
+    conn.execute("PRAGMA application_id = 0")
+    conn.execute("INSERT INTO imports (source_file, kind) VALUES ('/home/manager/incidents.csv', 'incident')")
+    conn.commit()
+    conn.close()
+    before = _fingerprint(path)
+    _one_line_error(run_cli("demo", "--db", path), "not a store made by carecheck demo")
+    assert _fingerprint(path) == before
+
+
 # -- 3. commands open only carecheck stores --------------------------------------------------------
 
 def _foreign_sqlite(path):

@@ -278,3 +278,35 @@ def test_a_fault_while_commands_register_keeps_none_of_the_plugins_commands(regi
     assert result.exit_code == 2
     assert "No such command 'sync-rota'" in result.stderr
     assert warning in result.stderr
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_python_bound_domain_is_stopped_when_the_watchdog_fires_first(register_plugin, db, db_path, tmp_path,
+                                                                       run_cli, monkeypatch, workers):
+    """The SQL watchdog's interrupt does nothing to a domain busy in Python: the alarm must still
+    stop it, whichever of the two fires first."""
+    import time
+
+    from carecheck.run import time_limit
+
+    monkeypatch.setattr(time_limit, "WATCHDOG_LEAD_S", 0.5)
+    (medicines,) = _registered(_medicines_plugin())
+
+    def slow(self, ctx):
+        time.sleep(30)
+        return {}
+
+    Slow = type("Slow", (type(medicines),), {"signal_values": slow})
+
+    class Plugin:
+        @hookimpl
+        def carecheck_register_domains(self, register):
+            register(Slow())
+
+    register_plugin(Plugin(), "carecheck-medicines")
+    ruleset = _meds_store(db, tmp_path, limit=2)
+    started = time.monotonic()
+    result = run_cli("run", ruleset, "--db", db_path, "--as-of", "2026-07-01", "--workers", workers)
+    assert time.monotonic() - started < 2 + 2
+    assert result.exit_code == 2
+    assert "was still computing after 2 s" in result.stderr

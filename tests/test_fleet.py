@@ -290,8 +290,15 @@ def test_a_fleet_never_replaces_evidence_and_gives_each_provider_its_own_pack(st
     os.chmod(secret, 0o644)
     (folder / "planted.db").symlink_to(secret)
     listing = tmp_path / "providers.csv"
+    trapped = folder / "provider-03.db"
+    con = sqlite3.connect(trapped)
+    con.execute("CREATE TRIGGER wipe AFTER INSERT ON runs BEGIN DELETE FROM incident; END")
+    con.commit()
+    (incidents,) = con.execute("SELECT count(*) FROM incident").fetchone()
+    con.close()
     listing.write_text("store,provider\nstores/provider-01.db,Oak House\nstores/provider-02.db,Oak-House\n"
-                       "stores/planted.db,Planted\nstores/fleet.db,Fleet\n", encoding="utf-8")
+                       "stores/planted.db,Planted\nstores/fleet.db,Fleet\nstores/provider-03.db,Trapped\n",
+                       encoding="utf-8")
     for attempt in range(2):  # the second run finds its own fleet database among the listed stores
         result = _carecheck("fleet", "run", "--stores-from", listing, "--as-of", AS_OF, "--local-workers", 1,
                             "--format", "html", "-o", tmp_path / "fleet.html", "--packs", tmp_path / "packs",
@@ -307,6 +314,10 @@ def test_a_fleet_never_replaces_evidence_and_gives_each_provider_its_own_pack(st
         assert f"href='packs/{pack.name}'" in overview
         assert stat.S_IMODE(pack.stat().st_mode) == 0o600
     assert "is a symbolic link" in overview
+    assert "the store holds a trigger &#x27;wipe&#x27;" in overview
+    con = sqlite3.connect(trapped)
+    assert con.execute("SELECT count(*) FROM incident").fetchone() == (incidents,)
+    con.close()
     for output in (tmp_path / "fleet.html", folder / "fleet.db"):
         assert stat.S_IMODE(output.stat().st_mode) == 0o600
     con = sqlite3.connect(folder / "fleet.db")

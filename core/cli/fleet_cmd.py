@@ -105,9 +105,11 @@ def fleet_run(ruleset, pattern, listing, as_of, targets, fleet_db, scheduler, lo
         workers = local_workers or os.cpu_count() or 1
         import dask
 
-        # Set while the cluster starts: its nannies hand this configuration to their workers.
+        # Set while the cluster starts: its nannies hand this configuration to their workers. The
+        # scheduler's web server takes a free port (with None it still binds 8787, so two fleets on
+        # one machine would collide).
         with dask.config.set(fleet_mod.QUIET_WORKERS):
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                                    silence_logs=40)
         client = Client(cluster)
     # Each worker imports carecheck and loads its plugins once, as part of starting the cluster,
