@@ -9,7 +9,7 @@ import pytest
 from carecheck.errors import InputError
 from carecheck.importer import ImportRequest, import_source
 
-from conftest import INCIDENT_HEADER, write_csv
+from builders import INCIDENT_HEADER, write_csv
 
 ROWS = [
     ["I1", "Oak House", "02/04/2026 09:15", "none", "fall"],

@@ -5,7 +5,7 @@ import pytest
 
 from carecheck.cli import build_cli
 
-from conftest import INCIDENT_HEADER, SAMPLE, write_csv
+from builders import INCIDENT_HEADER, SAMPLE, write_csv
 
 
 def all_commands(group: click.Group, prefix=()):
@@ -132,6 +132,7 @@ def test_internal_error_exits_3_without_traceback(run_cli, monkeypatch, db_path,
         raise ZeroDivisionError("boom")
 
     monkeypatch.setattr(importer, "import_source", broken)
+    monkeypatch.delenv("CARECHECK_RAISE_ERRORS")
     result = run_cli("import", incidents_csv, "--kind", "incident", "--db", db_path)
     assert result.exit_code == 3
     assert result.stderr.startswith("Error: internal error (ZeroDivisionError): this is a bug in carecheck")

@@ -2,7 +2,7 @@ import tomllib
 
 from carecheck import records_doc
 
-from conftest import REPO
+from builders import REPO
 
 
 def test_records_doc_matches_the_models():

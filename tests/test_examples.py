@@ -8,7 +8,9 @@ import subprocess
 
 import pytest
 
-from conftest import REPO, _pip, make_venv
+from builders import REPO, pip_install, make_venv
+
+pytestmark = pytest.mark.slow
 
 EXAMPLES = REPO / "examples"
 
@@ -22,7 +24,7 @@ def venv(tmp_path_factory, wheel):
         # A copy: building in the working tree would leave build/ folders that a later build reuses.
         copy = tmp_path_factory.mktemp("src") / name
         shutil.copytree(EXAMPLES / name, copy, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
-        _pip("install", "--no-deps", "--no-index", "--no-build-isolation", str(copy), python=venv / "bin" / "python")
+        pip_install("install", "--no-deps", "--no-index", "--no-build-isolation", str(copy), python=venv / "bin" / "python")
     return venv
 
 
@@ -82,7 +84,7 @@ def test_a_scaffolded_package_installs_passes_its_tests_and_runs(venv, tmp_path,
     out = _run(venv, carecheck, "new", what, name, "--into", tmp_path, cwd=tmp_path)
     folder = tmp_path / f"carecheck-{name}"
     assert out.startswith(f"Wrote {folder}.")
-    _pip("install", "--no-deps", "--no-index", "--no-build-isolation", str(folder), python=venv / "bin" / "python")
+    pip_install("install", "--no-deps", "--no-index", "--no-build-isolation", str(folder), python=venv / "bin" / "python")
     tested = _run(venv, venv / "bin" / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", folder / "tests",
                   cwd=tmp_path)
     assert " passed" in tested and "failed" not in tested

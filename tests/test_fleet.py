@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("dask.distributed")
 
 PROVIDERS = 12
@@ -76,7 +78,7 @@ def test_a_fleet_gives_each_provider_the_verdict_carecheck_run_gives(stores, tmp
     single_stores = _copy(stores, tmp_path / "single")
     result = _carecheck("fleet", "run", "--stores", fleet_stores / "*.db", "--as-of", AS_OF, "--local-workers", 2,
                         "--format", "json", "--fleet-db", tmp_path / "fleet.db", cwd=tmp_path)
-    assert result.returncode in (0, 1), result.stderr
+    assert result.returncode == 0, result.stderr
     view = json.loads(result.stdout)
     assert view["audit"]["stores"] == PROVIDERS and view["audit"]["failed"] == 0
     assert result.stderr.strip().startswith(f"{PROVIDERS} stores in ")
@@ -85,7 +87,7 @@ def test_a_fleet_gives_each_provider_the_verdict_carecheck_run_gives(stores, tmp
     for number in range(1, PROVIDERS + 1):
         name = f"provider-{number:02d}.db"
         single = _carecheck("run", "--db", single_stores / name, "--as-of", AS_OF, "--format", "json", cwd=tmp_path)
-        assert single.returncode in (0, 1), single.stderr
+        assert single.returncode == 0, single.stderr
         fleet_verdict = _stored_verdict(fleet_stores / name)
         assert fleet_verdict["audit"]["fleet_run_id"] == view["fleet_run_id"]
         assert _comparable(fleet_verdict) == _comparable(json.loads(single.stdout)), name
@@ -143,7 +145,7 @@ def test_a_worker_killed_mid_run_loses_no_store(stores, tmp_path):
         time.sleep(0.05)
     stdout, stderr = process.communicate(timeout=300)
     assert killed is not None, "no worker was running to kill"
-    assert process.returncode in (0, 1), stderr
+    assert process.returncode == 0, stderr
     view = json.loads(stdout)
     assert view["audit"]["failed"] == 0
     assert sorted(s["provider"] for s in view["stores"] if s["run_id"]) == [
@@ -176,7 +178,7 @@ def test_an_existing_scheduler_and_workers_are_used(stores, tmp_path):
             shutil.copy(stores / f"provider-{number:02d}.db", some)
         result = _carecheck("fleet", "run", "--stores", some / "*.db", "--as-of", AS_OF, "--scheduler", address,
                             "--format", "json", "--fleet-db", tmp_path / "fleet.db", cwd=tmp_path)
-        assert result.returncode in (0, 1), result.stderr
+        assert result.returncode == 0, result.stderr
         view = json.loads(result.stdout)
         assert view["audit"]["scheduler"] == address and view["audit"]["workers"] == 2
         assert view["audit"]["stores"] == 4 and view["audit"]["failed"] == 0
@@ -202,7 +204,7 @@ def test_read_only_stores_are_never_written(stores, tmp_path):
     result = _carecheck("fleet", "run", "--stores", some / "*.db", "--as-of", AS_OF, "--local-workers", 1,
                         "--read-only-stores", "--format", "html", "--output", tmp_path / "fleet.html",
                         "--packs", tmp_path / "packs", "--fleet-db", tmp_path / "fleet.db", cwd=tmp_path)
-    assert result.returncode in (0, 1), result.stderr
+    assert result.returncode == 0, result.stderr
     assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in some.iterdir()} == before
     page = (tmp_path / "fleet.html").read_text()
     assert "<script" not in page and "provider-01" in page and "Fleet overview" in page
@@ -221,7 +223,7 @@ def test_stores_from_a_csv_name_providers_and_send_their_waivers(stores, tmp_pat
     (tmp_path / "providers.csv").write_text("store,provider,waivers\np1.db,Acme Care,waivers.yaml\np2.db,Birch Homes,\n")
     result = _carecheck("fleet", "run", "--stores-from", tmp_path / "providers.csv", "--as-of", AS_OF,
                         "--local-workers", 1, "--format", "json", "--fleet-db", tmp_path / "fleet.db", cwd=tmp_path)
-    assert result.returncode in (0, 1), result.stderr
+    assert result.returncode == 0, result.stderr
     view = json.loads(result.stdout)
     assert sorted(s["provider"] for s in view["stores"]) == ["Acme Care", "Birch Homes"]
     waived = {w["target"] for w in _stored_verdict(tmp_path / "p1.db")["waivers"]}

@@ -8,7 +8,7 @@ from datetime import datetime
 import openpyxl
 import pytest
 
-from conftest import write_csv
+from builders import write_csv
 
 
 def run_json(run_cli, db):

@@ -4,7 +4,7 @@ from carecheck.errors import InputError, MappingError
 from carecheck.importer import ImportRequest, import_source
 from carecheck.mapping import load_mapping
 
-from conftest import write_csv
+from builders import write_csv
 
 VENDOR_ROWS = [
     ["Home", "Ref", "When", "Harm", "Police?", "Candour", "Reviewed"],

@@ -7,7 +7,7 @@ import pytest
 from carecheck.errors import InputError
 from carecheck.importer import ImportRequest, import_source
 
-from conftest import write_csv
+from builders import write_csv
 
 LOG_HEADER = ["Ref", "Home", "Date Raised", "Time Raised", "Person", "Outcome", "CQC notified"]
 LOG = [

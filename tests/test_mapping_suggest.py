@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from conftest import REPO, write_csv
+from builders import REPO, write_csv
 
 SAMPLE = REPO / "examples" / "sample"
 

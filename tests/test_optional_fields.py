@@ -9,7 +9,7 @@ import pytest
 from carecheck.importer import ImportRequest, import_source
 from carecheck.records import KINDS
 
-from conftest import write_csv
+from builders import write_csv
 
 
 def _kind_of(annotation):

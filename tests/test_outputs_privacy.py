@@ -8,7 +8,7 @@ import pytest
 
 from carecheck.records import KINDS
 
-from conftest import write_csv
+from builders import write_csv
 
 SERVICE = '<script>alert("x")</script> Oak_*House*'
 OWNER = "<img src=x onerror=alert(1)> Pat"
@@ -36,17 +36,28 @@ def planted(tmp_path_factory):
     import sqlite3
 
     conn = sqlite3.connect(store)
+    planted_fields = 0
     with conn:
         for kind, model in KINDS.items():
             for name in model.free_text_fields():
-                conn.execute(f"UPDATE [{kind}] SET [{name}] = 'MARKER-{kind}-{name}'")
+                planted_fields += conn.execute(f"UPDATE [{kind}] SET [{name}] = 'MARKER-{kind}-{name}'").rowcount > 0
         conn.execute("UPDATE service SET service = ?", [SERVICE])
         conn.execute("UPDATE improvement_action SET owner = ?, status = 'open'", [OWNER])
     conn.close()
     outputs = {fmt: run("run", "--db", store, "--as-of", "2026-04-30", "--engine", "reference", "--format", fmt).stdout
                for fmt in ("table", "json", "md", "html", "junit")}
     outputs["actions"] = run("actions", "--db", store).stdout
+    # The markers are really there: free text of most kinds, shown when asked for.
+    assert planted_fields >= 10
+    outputs["asked"] = run("run", "--db", store, "--as-of", "2026-04-30", "--engine", "reference", "--format",
+                           "json", "--include-text").stdout
+    outputs["actions asked"] = run("actions", "--db", store, "--include-text").stdout
     return outputs
+
+
+def test_the_planted_free_text_appears_when_asked_for(planted):
+    assert "MARKER-" in planted["asked"]
+    assert "MARKER-improvement_action-" in planted["actions asked"]
 
 
 @pytest.mark.parametrize("fmt", ["table", "json", "md", "html", "junit", "actions"])

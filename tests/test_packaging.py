@@ -10,7 +10,9 @@ import zipfile
 
 import pytest
 
-from conftest import REPO, _pip, make_venv
+from builders import REPO, pip_install, make_venv
+
+pytestmark = pytest.mark.slow
 
 EXAMPLE_PLUGIN = REPO / "examples" / "carecheck-examplecare"
 
@@ -38,7 +40,7 @@ def test_wheel_holds_only_the_carecheck_namespace(wheel):
 
 def test_third_party_plugin_installed_through_its_entry_point(fresh_venv, tmp_path):
     python = fresh_venv / "bin" / "python"
-    _pip("install", "--no-deps", "--no-index", "--no-build-isolation", str(EXAMPLE_PLUGIN), python=python)
+    pip_install("install", "--no-deps", "--no-index", "--no-build-isolation", str(EXAMPLE_PLUGIN), python=python)
     carecheck = fresh_venv / "bin" / "carecheck"
 
     where = subprocess.run([str(python), "-c", "import carecheck; print(carecheck.__file__)"],

@@ -10,8 +10,8 @@ import pytest
 from builders import add
 from carecheck import hookimpl, plugin_manager
 from carecheck.domain_api import EvidenceSource
-from test_faults import _meds_store
-from test_plugins import _medicines_plugin, _registered
+from builders import meds_store as _meds_store
+from builders import medicines_plugin as _medicines_plugin, registered_domains as _registered
 
 
 def _medicines(**changes):

@@ -4,23 +4,12 @@ from pathlib import Path
 
 import pytest
 
+from builders import PipeAdapter, medicines_plugin, registered_domains
+
 from carecheck import hookimpl, plugin_manager
-from carecheck.adapter_api import Adapter, SourceRows
 from carecheck.importer import ImportRequest, import_source
 
 BUILTIN_ADAPTERS = ["csv", "json", "jsonl", "sqlite", "xlsx"]
-
-
-class PipeAdapter(Adapter):
-    name = "pipe"
-    description = "pipe-separated test files"
-    extensions = (".pipe",)
-
-    def open(self, path, options):
-        lines = Path(path).read_text().splitlines()
-        columns = lines[0].split("|")
-        rows = ((n, dict(zip(columns, line.split("|")))) for n, line in enumerate(lines[1:], 2))
-        return SourceRows(columns, rows, str(path))
 
 
 class PipePlugin:
@@ -196,45 +185,6 @@ class MedicinesDomain:
     """A provider's own domain: medication incidents reviewed within two working days."""
 
 
-def _medicines_plugin():
-    from carecheck.domain_api import PASS, FAIL, PENDING, Domain, EscalationSpec, Outcome, SignalSpec, TargetSpec
-    from carecheck.dates import stored_day
-
-    class Medicines(Domain):
-        name = "medicines_review"
-        title = "Medication incidents reviewed quickly"
-        reads = ("incident",)
-        targets = (TargetSpec("med_review_2wd", "Medication incidents reviewed in two working days", "rate", 0.9,
-                              ("incident",), "Share reviewed within two working days."),)
-        signals = (SignalSpec("unreviewed", "Unreviewed medication incidents", "Count this period."),)
-        escalations = (EscalationSpec("med_unreviewed", "Unreviewed", "unreviewed > 0", "Review them today",
-                                      "registered_manager", 1),)
-
-        def outcomes(self, ctx):
-            for record_id, service, occurred, reviewed in ctx.rows(
-                "SELECT id, service, occurred_at, reviewed_at FROM incident WHERE incident_type = 'medication'"
-            ):
-                day = stored_day(occurred)
-                due = ctx.working_days.add(day, 2)
-                done = stored_day(reviewed)
-                status = PASS if done and done <= due else FAIL if (done or ctx.as_of > due) else PENDING
-                yield Outcome("med_review_2wd", ctx.service(service), day, record_id, status)
-
-        def signal_values(self, ctx):
-            counts = {}
-            for (service,) in ctx.rows("SELECT service FROM incident WHERE incident_type = 'medication' "
-                                       "AND reviewed_at IS NULL"):
-                counts.setdefault(ctx.service(service), {"unreviewed": 0})["unreviewed"] += 1
-            return counts
-
-    class Plugin:
-        @hookimpl
-        def carecheck_register_domains(self, register):
-            register(Medicines())
-
-    return Plugin()
-
-
 def test_hook_carecheck_register_domains(register_plugin, db, tmp_path):
     """A third-party domain goes through the same engine, statuses and escalations as the built-in ones."""
     from datetime import date
@@ -244,7 +194,7 @@ def test_hook_carecheck_register_domains(register_plugin, db, tmp_path):
 
     from builders import add
 
-    register_plugin(_medicines_plugin(), "carecheck-medicines")
+    register_plugin(medicines_plugin(), "carecheck-medicines")
     add(db, "service", id="S1", service="Oak", service_type="residential")
     add(db, "incident", id="M1", service="Oak", occurred_at="01/06/2026 09:00", incident_type="medication",
         reviewed_at="02/06/2026 10:00")
@@ -274,7 +224,7 @@ def test_a_third_party_domain_that_raises_is_named_not_reported_as_a_bug(registe
                                                                          run_cli, workers):
     from builders import add
 
-    (medicines,) = _registered(_medicines_plugin())
+    (medicines,) = registered_domains(medicines_plugin())
 
     class Broken(type(medicines)):
         def outcomes(self, ctx):
@@ -300,12 +250,6 @@ def test_a_third_party_domain_that_raises_is_named_not_reported_as_a_bug(registe
         "Error: domain 'medicines_review' of plugin carecheck-medicines failed (ZeroDivisionError: division by zero); "
         "fix it, or leave it out with CARECHECK_DISABLED_PLUGINS=carecheck-medicines and a ruleset without it"
     )
-
-
-def _registered(plugin) -> list:
-    found = []
-    plugin.carecheck_register_domains(register=found.append)
-    return found
 
 
 def test_plugins_names_the_rule_engine(run_cli):

@@ -62,7 +62,7 @@ EXPECTED = [
 
 
 def test_a_plugin_kind_imports_from_csv(falls, run_cli, tmp_path):
-    from conftest import write_csv
+    from builders import write_csv
 
     source = write_csv(tmp_path / "falls.csv", [HEADER] + ROWS, encoding="cp1252")
     result = run_cli("import", source, "--kind", "falls_risk_assessment", "--db", tmp_path / "s.db")
@@ -82,7 +82,7 @@ def test_a_plugin_kind_imports_from_xlsx(falls, run_cli, tmp_path):
 
 
 def test_a_plugin_kind_is_listed_by_schema_records_and_plugins(falls, run_cli, tmp_path):
-    from conftest import write_csv
+    from builders import write_csv
 
     schema = json.loads(run_cli("schema", "record", "falls_risk_assessment").stdout)
     assert schema["properties"]["risk"]["enum"] == ["low", "medium", "high"]
@@ -103,7 +103,7 @@ def test_a_plugin_kind_is_listed_by_schema_records_and_plugins(falls, run_cli, t
 
 
 def test_a_plugin_kinds_dangling_references_are_reported(falls, run_cli, tmp_path):
-    from conftest import write_csv
+    from builders import write_csv
 
     source = write_csv(tmp_path / "falls.csv", [HEADER] + ROWS)
     run_cli("import", source, "--kind", "falls_risk_assessment", "--db", tmp_path / "s.db")
@@ -114,7 +114,7 @@ def test_a_plugin_kinds_dangling_references_are_reported(falls, run_cli, tmp_pat
 
 
 def test_a_domain_may_read_a_plugin_kind(falls, register_plugin, db_path, tmp_path, run_cli):
-    from conftest import write_csv
+    from builders import write_csv
     from carecheck.domain_api import PASS, FAIL, Domain, Outcome, TargetSpec
 
     class FallsDomain(Domain):
@@ -189,7 +189,7 @@ def test_two_plugins_registering_one_kind_are_both_named(register_plugin):
 
 
 def test_a_field_whose_type_changed_is_an_error_naming_it(register_plugin, run_cli, tmp_path):
-    from conftest import write_csv
+    from builders import write_csv
 
     register_plugin(_kinds_plugin(FallsRiskAssessment), "carecheck-falls")
     source = write_csv(tmp_path / "falls.csv", [HEADER] + ROWS)
@@ -208,7 +208,7 @@ def test_a_field_whose_type_changed_is_an_error_naming_it(register_plugin, run_c
 
 
 def test_an_uninstalled_plugins_records_stay_and_are_noted(register_plugin, run_cli, tmp_path):
-    from conftest import write_csv
+    from builders import write_csv
 
     register_plugin(_kinds_plugin(FallsRiskAssessment), "carecheck-falls")
     source = write_csv(tmp_path / "falls.csv", [HEADER] + ROWS)

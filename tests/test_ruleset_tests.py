@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from conftest import REPO
+from builders import REPO
 
 CASES = REPO / "tests" / "data" / "ruleset-cases"
 

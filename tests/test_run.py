@@ -9,7 +9,7 @@ import pytest
 
 from carecheck.verdict import Verdict
 
-from conftest import SAMPLE
+from builders import SAMPLE
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def demo_verdict(tmp_path_factory):
 
     from carecheck.cli import build_cli
 
-    from conftest import three_stories
+    from builders import three_stories
 
     path = three_stories(tmp_path_factory.mktemp("stories"))
     (run_id,) = sqlite3.connect(path).execute("SELECT run_id FROM runs").fetchone()
@@ -79,18 +79,18 @@ def test_demo_store_keeps_the_run_and_every_failure(demo_verdict):
 
     verdict, db_path = demo_verdict
     conn = sqlite3.connect(db_path)
-    (run_id,) = conn.execute("SELECT run_id FROM runs").fetchone()
-    assert run_id == verdict["audit"]["run_id"]
+    run_id = verdict["audit"]["run_id"]  # other tests of this module add runs of their own, in any order
+    assert conn.execute("SELECT run_id FROM runs WHERE run_id = ?", [run_id]).fetchone() == (run_id,)
     stored = conn.execute(
-        "SELECT numerator, denominator FROM target_results WHERE target = 'inc_review_5wd' AND service = '(provider)' "
-        "AND period = '2026-08'"
+        "SELECT numerator, denominator FROM target_results WHERE run_id = ? AND target = 'inc_review_5wd' "
+        "AND service = '(provider)' AND period = '2026-08'", [run_id]
     ).fetchone()
     inc = next(t for d in verdict["domains"] for t in d["targets"] if t["id"] == "inc_review_5wd")
     august = next(p for p in inc["periods"] if p["period"] == "2026-08")
     assert stored == (august["numerator"], august["denominator"])
     (failures,) = conn.execute(
-        "SELECT COUNT(*) FROM run_failures WHERE target = 'inc_review_5wd' AND period = '2026-08'"
-    ).fetchone()
+        "SELECT COUNT(*) FROM run_failures WHERE run_id = ? AND target = 'inc_review_5wd' AND period = '2026-08'",
+        [run_id]).fetchone()
     assert failures == august["failures_total"] == august["denominator"] - august["numerator"]
 
 

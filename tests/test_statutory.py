@@ -132,7 +132,7 @@ def test_replaced_parameters_are_refused_naming_their_replacement(tmp_path, doma
 def test_a_blank_harm_cell_is_unknown_never_no_harm(db, tmp_path):
     from carecheck.importer import ImportRequest, import_source
 
-    from conftest import write_csv
+    from builders import write_csv
 
     add(db, "service", id="S1", service="Oak", service_type="residential")
     path = write_csv(tmp_path / "incidents.csv", [

@@ -10,7 +10,7 @@ from carecheck.importer import ImportRequest, import_source
 from carecheck.migrations import migrations
 from carecheck.store import open_store
 
-from conftest import INCIDENT_HEADER, write_csv
+from builders import INCIDENT_HEADER, write_csv
 
 
 def counts(db):

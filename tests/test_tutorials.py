@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, make_venv
+from builders import REPO, make_venv
+
+pytestmark = pytest.mark.slow
 
 TUTORIALS = REPO / "docs" / "plugins"
 FENCE = re.compile(r"^```(\w*)([^\n]*)\n(.*?)^```$", re.S | re.M)
