@@ -52,6 +52,16 @@ def _check_start(path: Path, what: str) -> bytes:
     return start
 
 
+#: An integer longer than this is a value error (Python reads none past 4,300 digits; no field needs more).
+MAX_INTEGER_DIGITS = 30
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise ValueError(f"an integer of more than {MAX_INTEGER_DIGITS} digits")
+    return int(text)
+
+
 def _lines(path: Path, handle) -> Iterator[tuple[int, Any]]:
     number = 0
     try:
@@ -59,9 +69,12 @@ def _lines(path: Path, handle) -> Iterator[tuple[int, Any]]:
             if not line.strip():
                 continue
             try:
-                value = json.loads(line)
+                value = json.loads(line, parse_int=_bounded_int)
             except json.JSONDecodeError as error:
                 yield number, RowProblem(f"not valid JSON ({error.msg} at column {error.colno})")
+                continue
+            except ValueError as error:  # a number too long to read
+                yield number, RowProblem(str(error))
                 continue
             except RecursionError:
                 yield number, RowProblem(f"nested deeper than {MAX_DEPTH} levels")
@@ -101,8 +114,8 @@ def _refuse_wrapped(path: Path) -> None:
     say so, with its keys, rather than read the wrapper as one record."""
     try:
         with open(path, "r", encoding="utf-8-sig") as handle:
-            data = json.load(handle)
-    except (UnicodeDecodeError, json.JSONDecodeError, OSError):
+            data = json.load(handle, parse_int=_bounded_int)
+    except (UnicodeDecodeError, ValueError, OSError):
         return  # JSON Lines, or not JSON: the JSON Lines reader says what is wrong, line by line
     except RecursionError:
         raise InputError(f"{path}: the JSON is nested deeper than {MAX_DEPTH} levels") from None
@@ -127,11 +140,13 @@ class JSONAdapter(Adapter):
             return JSONLinesAdapter().open(path, options)
         try:
             with open(path, "r", encoding="utf-8-sig") as handle:
-                data = json.load(handle)
+                data = json.load(handle, parse_int=_bounded_int)
         except UnicodeDecodeError:
             raise InputError(f"{path}: the text is not UTF-8, as JSON must be") from None
         except json.JSONDecodeError as error:
             raise InputError(f"{path}: line {error.lineno}: not valid JSON ({error.msg})") from None
+        except ValueError as error:  # a number too long to read
+            raise InputError(f"{path}: {error}") from None
         except RecursionError:
             raise InputError(f"{path}: the JSON is nested deeper than {MAX_DEPTH} levels") from None
         if not data:

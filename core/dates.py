@@ -149,7 +149,15 @@ class WorkingDays:
         from .errors import InputError
 
         closures = []
-        for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InputError(f"{path}: no such closures file") from None
+        except UnicodeDecodeError:
+            raise InputError(f"{path}: the closures file is not UTF-8 text") from None
+        except OSError as error:
+            raise InputError(f"{path}: the closures file cannot be read ({error.strerror})") from None
+        for number, line in enumerate(text.splitlines(), 1):
             text = line.split("#", 1)[0].strip()
             if not text:
                 continue

@@ -96,11 +96,22 @@ def _tokens(text: str) -> list[_Token]:
     return tokens
 
 
+#: Parentheses and ``not`` nested deeper than this are a syntax error: no real rule needs more, and
+#: the parser (and every walk of the parsed condition) recurses once a level.
+MAX_NESTING = 64
+
+
 class _Parser:
     def __init__(self, text: str, names: dict[str, ValueType]):
         self.tokens = _tokens(text)
         self.index = 0
         self.names = names
+        self.depth = 0
+
+    def deeper(self, token: _Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise ExpressionError(f"nested more than {MAX_NESTING} levels deep", token.position)
 
     def peek(self) -> _Token:
         return self.tokens[self.index]
@@ -135,16 +146,20 @@ class _Parser:
 
     def not_expr(self) -> Expr:
         if self.peek().kind == "not":
-            self.take()
-            return Not(self.not_expr())
+            self.deeper(self.take())
+            try:
+                return Not(self.not_expr())
+            finally:
+                self.depth -= 1
         return self.comparison()
 
     def comparison(self) -> Expr:
         token = self.peek()
         if token.kind == "lparen":
-            self.take()
+            self.deeper(self.take())
             inner = self.or_expr()
             self.take("rparen")
+            self.depth -= 1
             return inner
         left = self.operand()
         if self.peek().kind != "op":

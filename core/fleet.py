@@ -72,8 +72,11 @@ def jobs_from(pattern: str | None, listing: Path | None) -> list[StoreJob]:
         # Two stores of the same name in different folders are two providers: named by their paths.
         return [StoreJob(os.path.abspath(p), stem if stems.count(stem) == 1 else str(Path(p).with_suffix("")))
                 for p, stem in zip(paths, stems)]
+    from carecheck.adapters.sniff import text_encoding
+
+    encoding = text_encoding(Path(listing), "a CSV list of stores")  # as every CSV: UTF-8, else Windows-1252
     try:
-        with open(listing, newline="", encoding="utf-8-sig") as handle:
+        with open(listing, newline="", encoding="utf-8-sig" if encoding == "utf-8" else encoding) as handle:
             reader = csv.DictReader(handle)
             if not reader.fieldnames or "store" not in reader.fieldnames:
                 raise InputError(f"{listing}: a CSV with a store column (and optional provider, waivers)")
@@ -92,6 +95,8 @@ def jobs_from(pattern: str | None, listing: Path | None) -> list[StoreJob]:
                 jobs.append(StoreJob(str(path), (row.get("provider") or "").strip() or path.stem, waivers))
     except OSError as error:
         raise InputError(f"{listing}: cannot be read ({error.strerror})") from None
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise InputError(f"{listing}: not a readable CSV ({error})") from None
     providers = [job.provider for job in jobs]
     repeated = sorted({p for p in providers if providers.count(p) > 1})
     if repeated:

@@ -196,3 +196,10 @@ def m014_plugin_kinds(db: Database) -> None:
 def m015_store_info(db: Database) -> None:
     # Facts about the store itself: which command made it (carecheck demo replaces only its own).
     db["store_info"].create({"key": str, "value": str}, pk="key")
+
+
+@migrations()
+def m016_verdict_length(db: Database) -> None:
+    # A stored verdict's uncompressed length, so reading it back stops there: a crafted store's
+    # few megabytes could otherwise inflate to gigabytes.
+    db["runs"].add_column("verdict_length", int)

@@ -96,9 +96,13 @@ def output_file(path: Path | str, stores: Iterable[Path | str] = (), what: str =
     except OSError as error:
         raise InputError(f"{path}: cannot write the {what} ({error.strerror})") from None
     try:
-        with open(descriptor, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": ""})) as handle:
-            yield handle
-        _place(Path(temporary), path, stores, what)
+        try:
+            with open(descriptor, "wb" if binary else "w",
+                      **({} if binary else {"encoding": "utf-8", "newline": ""})) as handle:
+                yield handle
+            _place(Path(temporary), path, stores, what)
+        except OSError as error:  # a full disk, say: the old file (if any) stays as it was
+            raise InputError(f"{path}: cannot write the {what} ({error.strerror or error})") from None
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
@@ -117,9 +121,12 @@ def write_output(path: Path | str, produce: Callable[[Path], None], stores: Iter
         raise InputError(f"{path}: cannot write the {what} ({error.strerror})") from None
     os.close(descriptor)
     try:
-        produce(Path(temporary))
-        os.chmod(temporary, 0o600)  # our own new file: a library may have written it anew
-        _place(Path(temporary), path, stores, what)
+        try:
+            produce(Path(temporary))
+            os.chmod(temporary, 0o600)  # our own new file: a library may have written it anew
+            _place(Path(temporary), path, stores, what)
+        except OSError as error:  # a full disk, say: the old file (if any) stays as it was
+            raise InputError(f"{path}: cannot write the {what} ({error.strerror or error})") from None
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)

@@ -13,13 +13,38 @@ if TYPE_CHECKING:
     from .run import RunResult
 
 
-def _compressed(verdict: dict) -> bytes:
+#: How far a stored verdict kept without its length (runs stored before m016) may inflate.
+LEGACY_VERDICT_LIMIT = 1 << 30
+
+
+def _compressed(verdict: dict) -> tuple[bytes, int]:
+    """The verdict's JSON, compressed, and its uncompressed length."""
     from .verdict_json import json_chunks
 
     compressor = zlib.compressobj(1)  # fast: a run writes one; JSON still shrinks about eightfold
-    parts = [compressor.compress(chunk.encode()) for chunk in json_chunks(verdict)]
+    parts, length = [], 0
+    for chunk in json_chunks(verdict):
+        encoded = chunk.encode()
+        length += len(encoded)
+        parts.append(compressor.compress(encoded))
     parts.append(compressor.flush())
-    return b"".join(parts)
+    return b"".join(parts), length
+
+
+def _inflated(packed: bytes, length: int | None, run_id: str) -> bytes:
+    """A stored verdict, decompressed no further than its recorded length: a store is untrusted."""
+    from .errors import InputError
+
+    limit = length if isinstance(length, int) and length >= 0 else LEGACY_VERDICT_LIMIT
+    inflater = zlib.decompressobj()
+    try:
+        data = inflater.decompress(packed, limit + 1)
+    except zlib.error as error:
+        raise InputError(f"run {run_id}: its stored verdict is damaged ({error})") from None
+    if len(data) > limit or inflater.unconsumed_tail:
+        raise InputError(f"run {run_id}: its stored verdict inflates past its recorded length "
+                         f"({limit:,} bytes); the store is damaged or was altered (carecheck doctor)")
+    return data
 
 
 def _result_rows(run_id: str, verdict: dict):
@@ -36,24 +61,28 @@ def _result_rows(run_id: str, verdict: dict):
                     )
 
 
-def save_run(db: Database, result: RunResult) -> str:
+def save_run(db: Database, result: RunResult, before_commit=None) -> str:
     """Store a fresh run in one transaction, with every failure behind its figures (not only those
-    the verdict shows); returns its run id."""
+    the verdict shows); returns its run id. ``before_commit()`` runs inside the transaction, last:
+    if it raises (the report could not be written), the run is not stored."""
     verdict, failures = result.verdict, result.failures
     run_id = verdict["audit"]["run_id"]
     rows = _result_rows(run_id, verdict)
     with failures.attached(db) as failures_table, db.atomic():
         db.conn.execute(
             "INSERT INTO runs (run_id, created_at, as_of, ruleset, ruleset_hash, engine, lowest_level, verdict_z, "
-            "current_period, carecheck_version, records_read) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "verdict_length, current_period, carecheck_version, records_read) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (run_id, verdict["audit"]["generated_at"], verdict["as_of"], verdict["ruleset"]["name"],
              verdict["ruleset"]["hash"], verdict["audit"]["engine"], verdict["verdict"]["lowest"]["level"],
-             _compressed(verdict), verdict["periods"]["current"], verdict["audit"]["carecheck_version"],
+             *_compressed(verdict), verdict["periods"]["current"], verdict["audit"]["carecheck_version"],
              verdict["audit"]["records_read"]),
         )
         db.conn.executemany("INSERT INTO target_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         db.conn.execute(f"INSERT INTO run_failures SELECT ?, domain, target, service, period, unit "
                         f"FROM {failures_table} ORDER BY rowid", [run_id])
+        if before_commit is not None:
+            before_commit()
     return run_id
 
 
@@ -74,12 +103,17 @@ def target_history(db: Database, ruleset: str, service: str = "(provider)") -> d
 
 def load_run(db: Database, run_id: str) -> dict:
     """A stored verdict by run id (or a unique prefix of one)."""
-    text, packed = db.execute(
-        "SELECT verdict, verdict_z FROM runs WHERE run_id = ?", [_resolve_run_id(db, run_id)]
+    resolved = _resolve_run_id(db, run_id)
+    text, packed, length = db.execute(
+        "SELECT verdict, verdict_z, verdict_length FROM runs WHERE run_id = ?", [resolved]
     ).fetchone()
+    from .errors import InputError
     from .verdict_upgrade import upgraded
 
-    return upgraded(json.loads(zlib.decompress(packed) if packed is not None else text))
+    try:
+        return upgraded(json.loads(_inflated(packed, length, resolved) if packed is not None else text))
+    except (ValueError, TypeError) as error:
+        raise InputError(f"run {resolved}: its stored verdict cannot be read ({str(error).splitlines()[0]})") from None
 
 
 def list_runs(db: Database, last: int | None = None) -> list[dict]:

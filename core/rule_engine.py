@@ -271,6 +271,11 @@ def get_engine(name: str = "auto"):
     """``durable`` where it imports, else ``reference``; ``reference`` or ``durable`` to choose."""
     if name == "reference" or (name == "auto" and not durable_available()):
         return ReferenceEngine()
+    if name == "durable" and not durable_available():
+        from .errors import InputError
+
+        raise InputError(f"--engine durable: durable-rules cannot be loaded here ({DURABLE_IMPORT_ERROR}); the "
+                         "reference engine is available: --engine reference (or auto)")
     if name in ("auto", "durable"):
         return DurableEngine()
     raise ValueError(f"unknown engine {name!r}")

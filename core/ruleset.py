@@ -23,7 +23,7 @@ from .errors import InputError
 from .domain_checks import framework_problems
 from .framework import load_framework
 from .periods import parse_period
-from .yamlfile import parse_yaml
+from .yamlfile import YAMLLimitError, parse_yaml
 
 DEFAULT_RULESET = "cqc-recovery"
 OWNER_ROLES = ("registered_manager", "nominated_individual", "safeguarding_lead", "deputy_manager",
@@ -214,6 +214,8 @@ def read_chain(path: Path) -> list[tuple[str, bytes, dict]]:
             data = parse_yaml(raw.decode("utf-8"))
         except (OSError, UnicodeDecodeError) as error:
             raise InputError(f"{label}: cannot be read ({error})") from None
+        except YAMLLimitError as error:
+            raise InputError(f"{label}: refused: {error}") from None
         except yaml.YAMLError as error:
             raise InputError(f"{label}: not valid YAML ({str(error).splitlines()[0]})") from None
         if not isinstance(data, dict):
@@ -316,6 +318,16 @@ def check_chain(chain: list[tuple[str, bytes, dict]], label: str) -> tuple[Rules
                 parse_period(model.baseline.period, model.period)
             except ValueError as error:
                 problems.append(f"{label}: baseline.period: {error}")
+    if model.closures_file:
+        from .dates import WorkingDays
+
+        closures = Path(model.closures_file)
+        if not closures.is_absolute():
+            closures = Path(label).parent / closures
+        try:
+            WorkingDays.from_file(closures)  # read now, so validate reports it and a run never meets it first
+        except InputError as error:
+            problems.append(f"{label}: closures_file: {error}")
     available = plugin_manager.get_domains()
     failed = {failure.plugin for failure in plugin_manager.failures()}
     for name, config in model.domains.items():

@@ -100,8 +100,12 @@ def open_store(path: str | Path = DEFAULT_DB, create: bool = True) -> Database:
     except sqlite3.OperationalError as error:
         if is_busy(error):
             raise StoreBusy(path) from None
+        if damaged(error):
+            raise InputError(damage_message(path, error)) from None
         raise InputError(f"{path}: not a carecheck database ({error})") from None
     except sqlite3.DatabaseError as error:
+        if damaged(error):
+            raise InputError(damage_message(path, error)) from None
         raise InputError(f"{path}: not a carecheck database ({error})") from None
     return db
 
@@ -229,8 +233,27 @@ def using_store(path: str | Path = DEFAULT_DB, *, create: bool = False, read_onl
         db = open_store(path, create=create)
     try:
         yield db
+    except sqlite3.DatabaseError as error:
+        if isinstance(error, sqlite3.OperationalError) and not damaged(error):
+            raise
+        raise InputError(damage_message(path, error)) from None
     finally:
         db.close()
+
+
+def damaged(error: BaseException) -> bool:
+    """Whether an SQLite error means the file itself is damaged (not busy, not interrupted)."""
+    text = str(error).lower()
+    return isinstance(error, sqlite3.DatabaseError) and any(
+        word in text for word in ("malformed", "corrupt", "not a database", "disk i/o error", "database or disk is full"))
+
+
+def damage_message(path: str | Path, error: BaseException) -> str:
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    if "full" in text.lower():
+        return f"{path}: the disk is full ({text}); nothing was stored: free some space and run again"
+    return (f"{path}: the store is damaged ({text}); recover what it holds with: sqlite3 {path} '.recover', "
+            f"and see carecheck doctor {path}")
 
 
 DEMO_MAKER = "carecheck demo"

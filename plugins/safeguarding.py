@@ -13,7 +13,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any, ClassVar, Iterable
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from carecheck import hookimpl
 from carecheck.domain_api import (
@@ -49,6 +49,17 @@ class SafeguardingParameters(DomainParameters):
     }
     indicator_phrases: list[str] = Field(default_factory=lambda: phrase_list("safeguarding_indicators"))
     timeline_pattern: str = Field(DEFAULT_TIMELINE_PATTERN, description="Regular expression for a time of day.")
+
+    @field_validator("timeline_pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        import re
+
+        try:
+            re.compile(value)
+        except re.error as error:
+            raise ValueError(f"not a valid regular expression ({error})") from None
+        return value
 
 
 class SafeguardingRecording(Domain):

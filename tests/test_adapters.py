@@ -93,7 +93,7 @@ def test_xlsx_named_sheet_with_real_dates(db, tmp_path):
     result = import_source(db, ImportRequest(path, "incident", options={"sheet": "Incidents"}))
     assert (result.rows_read, result.rows_accepted) == (2, 2)
     assert occurred(db) == {"1002": "2026-04-03T10:00:00+01:00", "I1": "2026-04-02T09:15:00+01:00"}
-    with pytest.raises(InputError, match=r"no sheet named 'Nope' \(sheets: Cover, Incidents\)"):
+    with pytest.raises(InputError, match=r"no sheet named 'Nope' \(sheets: 'Cover', 'Incidents'\)"):
         import_source(db, ImportRequest(path, "incident", options={"sheet": "Nope"}), force=True)
 
 

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
+# One worker runs the fleet tests in turn: their twelve stores are made once, and two Dask clusters
+# never compete for the same cores.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("fleet")]
 
 pytest.importorskip("dask.distributed")
 

@@ -12,7 +12,8 @@ import pytest
 
 from builders import REPO, pip_install, make_venv
 
-pytestmark = pytest.mark.slow
+# One worker builds carecheck's wheel once for every test that installs it.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wheel")]
 
 EXAMPLE_PLUGIN = REPO / "examples" / "carecheck-examplecare"
 

@@ -17,7 +17,8 @@ import pytest
 
 from builders import REPO, make_venv
 
-pytestmark = pytest.mark.slow
+# One worker builds carecheck's wheel once for every test that installs it.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wheel")]
 
 TUTORIALS = REPO / "docs" / "plugins"
 FENCE = re.compile(r"^```(\w*)([^\n]*)\n(.*?)^```$", re.S | re.M)

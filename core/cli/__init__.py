@@ -23,6 +23,14 @@ EXIT_BROKEN_PIPE = 141
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+def one_line(text: str) -> str:
+    """A message on one line: newlines and other control characters a file brought into it are
+    shown escaped, so a file can never add a line of its own to carecheck's output."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 class UserError(click.ClickException):
     """A one-line message for something the user can put right."""
 
@@ -69,7 +77,7 @@ class CarecheckGroup(click.Group):
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except CarecheckError as error:
-            raise UserError(str(error)) from None
+            raise UserError(one_line(str(error))) from None
         except KeyboardInterrupt:
             if not interrupts.from_user():
                 # Raised by code, not by a key or a signal: a plugin outside the guarded calls.

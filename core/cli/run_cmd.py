@@ -144,10 +144,14 @@ def run(ruleset, db_path, as_of, services, targets, fmt, output, waivers_path, i
             options = RunOptions(as_of=as_of, services=list(services), targets=list(targets), engine=engine,
                                  waivers=waivers, include_text=include_text, workers=workers,
                                  progress=lambda done, total: progress.update(done, total))
-            verdict = run_check(db, ruleset, options, save=not no_save)
+            # A report file is written before the run commits: one that cannot be written (a full
+            # disk) leaves the store as it was.
+            write = (lambda verdict: _emit(verdict, fmt, output, [db_path])) if output is not None else None
+            verdict = run_check(db, ruleset, options, save=not no_save, before_commit=write)
         finally:
             progress.done()
-    _emit(verdict, fmt, output, [db_path])
+    if output is None:
+        _emit(verdict, fmt, output, [db_path])
     _finish(verdict, fail_under)
 
 
