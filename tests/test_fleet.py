@@ -328,3 +328,24 @@ def test_a_fleet_never_replaces_evidence_and_gives_each_provider_its_own_pack(st
     assert con.execute("PRAGMA application_id").fetchone()[0] == 0x6363666C
     assert con.execute("SELECT count(*) FROM fleet_runs").fetchone()[0] == 2
     con.close()
+
+
+def test_two_fleets_run_at_once_on_one_machine_without_a_port_warning(stores, tmp_path):
+    """A local cluster binds no fixed port: two fleets (two teams, or two test processes) at once
+    both finish, and neither warns that a port was taken."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CARECHECK_")}
+    processes = []
+    for name in ("a", "b"):
+        folder = tmp_path / name
+        folder.mkdir()
+        for number in (1, 2):
+            shutil.copy(stores / f"provider-{number:02d}.db", folder)
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "carecheck", "fleet", "run", "--stores", str(folder / "*.db"), "--as-of", AS_OF,
+             "--local-workers", "1", "--format", "json", "--fleet-db", str(folder / "fleet.db")],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=folder, env=env))
+    for process in processes:
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+        assert "port" not in err.lower() and "8787" not in err, err
+        assert json.loads(out)["audit"]["stores"] == 2
