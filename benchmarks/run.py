@@ -74,7 +74,7 @@ def carecheck(*args: str) -> list[str]:
 
 def shape(records: int, folder: Path) -> tuple[int, int]:
     """Services and daily notes per day that give about ``records`` records over 12 months."""
-    from carecheck.generator import generate
+    from carecheck.importing.generator import generate
 
     services = max(10, round(300 * records / 1_000_000))
     probe = generate(folder / "probe", services=1, months=12, seed=1, notes_per_day=0)

@@ -1,5 +1,5 @@
 """``python -m carecheck``: the same as the ``carecheck`` command."""
 
-from .cli import main
+from carecheck.cli import main
 
 main()

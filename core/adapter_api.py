@@ -18,7 +18,7 @@ from typing import Any, Callable, ClassVar, Iterator
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .errors import InputError
+from carecheck.errors import InputError
 
 __all__ = ["Adapter", "AdapterOptions", "SourceRows", "RowProblem", "InputError", "Field"]
 

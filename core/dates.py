@@ -146,7 +146,7 @@ class WorkingDays:
     @classmethod
     def from_file(cls, path: Path, holidays_for: Callable[[int], frozenset[date]] | None = None) -> "WorkingDays":
         """Load extra closure days, one ISO or day-first date per line; ``#`` starts a comment."""
-        from .errors import InputError
+        from carecheck.errors import InputError
 
         closures = []
         try:

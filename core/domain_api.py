@@ -35,9 +35,9 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, L
 
 from pydantic import BaseModel, ConfigDict
 
-from .dates import LONDON, WorkingDays
-from .declared_reads import vet
-from .periods import Period, PeriodKind, period_of
+from carecheck.dates import LONDON, WorkingDays
+from carecheck.plugin.declared_reads import vet
+from carecheck.periods import Period, PeriodKind, period_of
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -336,13 +336,13 @@ class Domain(ABC):
 
 
 # The helpers domains share, importable from here (they import this module, so they come last).
-from .dates import stored_day  # noqa: E402
-from .domain_helpers import activity_days, feedback_sources, repeat_share  # noqa: E402
-from .statutory import (  # noqa: E402
+from carecheck.dates import stored_day  # noqa: E402
+from carecheck.domainkit.helpers import activity_days, feedback_sources, repeat_share  # noqa: E402
+from carecheck.domainkit.statutory import (  # noqa: E402
     ABUSE_ALLEGATION, DEATH, POLICE_INCIDENT, SERIOUS_INJURY, candour_required, cqc_notified, incident_notifications,
     notification_due,
 )
-from .textcheck import DEFAULT_TIMELINE_PATTERN, contains_phrase, has_timeline, phrase_list, word_count  # noqa: E402
+from carecheck.domainkit.textcheck import DEFAULT_TIMELINE_PATTERN, contains_phrase, has_timeline, phrase_list, word_count  # noqa: E402
 
 __all__ = [
     # what a domain declares

@@ -17,7 +17,7 @@ as pluggy documents them. A third-party implementation that raises is reported b
 out (the hook is called again without it), so the other plugins' registrations are kept.
 
 Each docstring has the sections docs/plugins/hooks.md is generated from (``python -m
-carecheck.hooks_doc``): what the hook is for, **When called**, **How often**, **Returns**,
+carecheck.plugin.hooks_doc``): what the hook is for, **When called**, **How often**, **Returns**,
 **Example** and the parameters. A test fails when a hook lacks one.
 """
 
@@ -27,15 +27,15 @@ from typing import TYPE_CHECKING, Callable
 
 import pluggy
 
-from . import PROJECT_NAME
+from carecheck import PROJECT_NAME
 
 if TYPE_CHECKING:
     import click
 
-    from .adapter_api import Adapter
-    from .domain_api import Domain
-    from .records import Record
-    from .reporter_api import Reporter
+    from carecheck.adapter_api import Adapter
+    from carecheck.domain_api import Domain
+    from carecheck.records import Record
+    from carecheck.reporter_api import Reporter
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 
@@ -211,8 +211,8 @@ def carecheck_register_reporters(register: Callable[["Reporter"], None]) -> None
 
     A fresh run's verdict keeps each ``periods`` list as a read-only sequence of read-only
     mappings (a verdict holds thousands); to write it as JSON, use
-    :func:`carecheck.verdict_json.json_chunks`, or ``json.dumps`` with
-    ``default=carecheck.verdict_json.plain``.
+    :func:`carecheck.verdict.chunks.json_chunks`, or ``json.dumps`` with
+    ``default=carecheck.verdict.chunks.plain``.
 
     When called: the first time a command needs the report formats (``run``, ``demo``,
     ``report``, ``plugins``).

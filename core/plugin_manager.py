@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
 
 import pluggy
 
-from . import PROJECT_NAME, __version__, hookspecs, interrupts
-from .errors import CarecheckError, PluginError
+from carecheck import PROJECT_NAME, __version__, hookspecs, interrupts
+from carecheck.errors import CarecheckError, PluginError
 
 T = TypeVar("T")
 
@@ -184,7 +184,7 @@ def reset() -> None:
     _state.failures = {}
     _state.versions = {}
     _state.cache = {}
-    from .records import install_plugin_kinds
+    from carecheck.records import install_plugin_kinds
 
     install_plugin_kinds({})
 
@@ -345,15 +345,15 @@ def _instance_of(base: type) -> Callable[..., tuple[str, Any]]:
 
 def get_adapters() -> dict[str, Registered]:
     """Every adapter by name, with the plugin that registered it."""
-    from .adapter_api import Adapter
+    from carecheck.adapter_api import Adapter
 
     return _collect("carecheck_register_adapters", _instance_of(Adapter), "adapter")
 
 
 def get_record_kinds() -> dict[str, Registered]:
     """Every record kind plugins register (not carecheck's own), with the plugin that registered it."""
-    from .store import is_reserved_kind
-    from .records import BUILTIN_KINDS, Record
+    from carecheck.store import is_reserved_kind
+    from carecheck.records import BUILTIN_KINDS, Record
 
     def check(plugin: str, model: Any) -> tuple[str, Any]:
         if not (isinstance(model, type) and issubclass(model, Record)):
@@ -378,7 +378,7 @@ def get_record_kinds() -> dict[str, Registered]:
 
 def sync_record_kinds() -> None:
     """Make the plugins' record kinds known to every part of carecheck (``records.KINDS``)."""
-    from .records import install_plugin_kinds
+    from carecheck.records import install_plugin_kinds
 
     install_plugin_kinds({kind: (registered.item, registered.plugin)
                           for kind, registered in get_record_kinds().items()})
@@ -386,8 +386,8 @@ def sync_record_kinds() -> None:
 
 def get_domains() -> dict[str, Registered]:
     """Every improvement domain by name, with the plugin that registered it."""
-    from .domain_api import Domain
-    from .domain_checks import checked_domain
+    from carecheck.domain_api import Domain
+    from carecheck.plugin.domain_checks import checked_domain
 
     plain = _instance_of(Domain)
 
@@ -400,7 +400,7 @@ def get_domains() -> dict[str, Registered]:
 
 def get_reporters() -> dict[str, Registered]:
     """Every report format by name, with the plugin that registered it."""
-    from .reporter_api import Reporter
+    from carecheck.reporter_api import Reporter
 
     return _collect("carecheck_register_reporters", _instance_of(Reporter), "report format")
 

@@ -17,7 +17,7 @@ records.md says how each type is stored, which is what a domain's SQL reads.
 
 from pydantic import Field
 
-from .records import (
+from carecheck.records import (
     Code, Count, Day, FreeText, IdList, MaybeYesNo, Record, Text, Timestamp, YesNo, free_text, ref,
 )
 

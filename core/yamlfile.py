@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from .errors import InputError
+from carecheck.errors import InputError
 
 
 #: libyaml's safe loader where PyYAML was built with it (many times faster), else the Python one.

@@ -11,7 +11,9 @@ import random
 import sys
 from datetime import date
 
-from carecheck import expressions, rule_engine
+from carecheck.domainkit import expressions
+
+from carecheck.run import rule_engine
 from carecheck.run import RunOptions, evaluate
 from carecheck.ruleset import load_ruleset
 from carecheck.store import open_store

@@ -7,7 +7,7 @@ import openpyxl
 import pytest
 
 from carecheck.errors import InputError
-from carecheck.importer import ImportRequest, import_source
+from carecheck.importing.importer import ImportRequest, import_source
 
 from builders import INCIDENT_HEADER, write_csv
 
@@ -174,7 +174,7 @@ def test_unknown_extension_and_adapter(db, tmp_path):
 
 
 def test_a_stray_quote_costs_one_row_not_the_rest_of_the_file(db, tmp_path):
-    from carecheck.importer import ImportRequest, import_source
+    from carecheck.importing.importer import ImportRequest, import_source
 
     rows = [["id", "service", "occurred_at", "cause"]]
     rows += [[f"I{n}", "Oak", "02/04/2026 10:00", "fall"] for n in range(1, 61)]
@@ -190,7 +190,7 @@ def test_a_stray_quote_costs_one_row_not_the_rest_of_the_file(db, tmp_path):
 
 
 def test_quoted_cells_spanning_lines_and_loose_quotes_still_read(db, tmp_path):
-    from carecheck.importer import ImportRequest, import_source
+    from carecheck.importing.importer import ImportRequest, import_source
 
     path = tmp_path / "ok.csv"
     path.write_text('id,service,occurred_at,cause\nI1,Oak,02/04/2026,"fell\nin the lounge"\nI2,Oak,02/04/2026,5" step\n'
@@ -202,7 +202,7 @@ def test_quoted_cells_spanning_lines_and_loose_quotes_still_read(db, tmp_path):
 
 
 def test_look_alike_ids_are_one_id(db, tmp_path):
-    from carecheck.importer import ImportRequest, import_source
+    from carecheck.importing.importer import ImportRequest, import_source
 
     path = tmp_path / "ids.csv"
     ids = ["IN-9200", "IN-\u200b9200", "\u200fIN-9200", "\ufeffIN-9200", "CAFE\u0301-1"]
@@ -216,7 +216,7 @@ def test_look_alike_ids_are_one_id(db, tmp_path):
 @pytest.mark.parametrize("depth", [70, 5000])
 def test_deeply_nested_json_is_refused_in_one_line(db, tmp_path, depth):
     from carecheck.errors import InputError
-    from carecheck.importer import ImportRequest, import_source
+    from carecheck.importing.importer import ImportRequest, import_source
 
     path = tmp_path / "deep.json"
     path.write_text('[{"id": "I1", "service": "Oak", "occurred_at": "02/04/2026", "x": ' + "[" * depth + "]" * depth
@@ -241,7 +241,7 @@ def test_a_header_only_file_imports_nothing_and_says_so(run_cli, tmp_path):
 
 
 def test_a_nul_byte_or_an_oversized_cell_costs_only_its_field(db, tmp_path):
-    from carecheck.importer import ImportRequest, import_source
+    from carecheck.importing.importer import ImportRequest, import_source
 
     path = tmp_path / "odd.csv"
     long_text = "word " * 30_000  # 150,000 characters
@@ -264,7 +264,7 @@ def test_a_zip_renamed_to_xlsx_is_named_plainly(db, tmp_path):
     import zipfile
 
     from carecheck.errors import InputError
-    from carecheck.importer import ImportRequest, import_source
+    from carecheck.importing.importer import ImportRequest, import_source
 
     path = tmp_path / "zip-renamed.xlsx"
     with zipfile.ZipFile(path, "w") as archive:

@@ -126,7 +126,7 @@ def test_manifest_errors(run_cli, tmp_path, db_path, incidents_csv):
 
 
 def test_internal_error_exits_3_without_traceback(run_cli, monkeypatch, db_path, incidents_csv):
-    from carecheck import importer
+    from carecheck.importing import importer
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("boom")

@@ -1,13 +1,13 @@
 import tomllib
 
-from carecheck import records_doc
+from carecheck.records import doc as records_doc
 
 from builders import REPO
 
 
 def test_records_doc_matches_the_models():
     current = (REPO / "docs" / "records.md").read_text(encoding="utf-8")
-    assert current == records_doc.render(), "regenerate with: python -m carecheck.records_doc docs/records.md"
+    assert current == records_doc.render(), "regenerate with: python -m carecheck.records.doc docs/records.md"
 
 
 def test_readme_explains_every_dependency():
@@ -38,10 +38,10 @@ def test_json_schemas_in_docs_match_the_models():
 
 
 def test_verdict_doc_lists_every_built_in_evidence_source():
-    from carecheck import evidence_doc
+    from carecheck.verdict import evidence_doc
 
     current = (REPO / "docs" / "verdict.md").read_text(encoding="utf-8")
-    assert evidence_doc.render() in current, "regenerate the table with: python -m carecheck.evidence_doc"
+    assert evidence_doc.render() in current, "regenerate the table with: python -m carecheck.verdict.evidence_doc"
 
 
 def test_mapping_doc_and_schema_match_the_models():

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from carecheck import rule_engine
-from carecheck.generator import generate
-from carecheck.importer import import_source
-from carecheck.manifest import load_manifest
+from carecheck.run import rule_engine
+from carecheck.importing.generator import generate
+from carecheck.importing.importer import import_source
+from carecheck.importing.manifest import load_manifest
 from carecheck.rulesets import RULESETS_DIR
 from carecheck.store import open_store
 

@@ -13,7 +13,7 @@ import pytest
 
 from builders import add
 from carecheck import hookimpl
-from carecheck.store_trust import APPLICATION_ID, FLEET_APPLICATION_ID
+from carecheck.store.trust import APPLICATION_ID, FLEET_APPLICATION_ID
 
 
 def _fingerprint(path):

@@ -1,6 +1,6 @@
 import pytest
 
-from carecheck.expressions import ExpressionError, negation_normal_form, parse, to_durable
+from carecheck.domainkit.expressions import ExpressionError, negation_normal_form, parse, to_durable
 
 NAMES = {"a": "number", "b": "number", "t.met": "bool", "t.status": "text"}
 

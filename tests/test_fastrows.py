@@ -5,7 +5,7 @@ from datetime import datetime
 
 import pytest
 
-from carecheck.fastrows import Fallback, FastRows
+from carecheck.records.fastrows import Fallback, FastRows
 from carecheck.mapping import compile_mapping, load_mapping
 from carecheck.records import KINDS
 from carecheck.store import to_column

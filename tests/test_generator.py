@@ -1,6 +1,6 @@
 import hashlib
 
-from carecheck.generator import COLUMNS, generate
+from carecheck.importing.generator import COLUMNS, generate
 
 
 def digest(folder):

@@ -20,13 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from carecheck.check import run_check
-from carecheck.generator import generate, last_day
-from carecheck.importer import import_source
-from carecheck.manifest import load_manifest
+from carecheck.run.check import run_check
+from carecheck.importing.generator import generate, last_day
+from carecheck.importing.importer import import_source
+from carecheck.importing.manifest import load_manifest
 from carecheck.store import open_store
-from carecheck.verdict_json import plain
-from carecheck.waivers import load_waivers
+from carecheck.verdict.chunks import plain
+from carecheck.ruleset.waivers import load_waivers
 
 GOLDEN = Path(__file__).parent / "golden"
 WAIVERS = """\

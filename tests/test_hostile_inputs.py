@@ -257,7 +257,7 @@ def _length(store, run_id):
 
 
 def test_a_full_disk_leaves_the_store_as_it_was(run_cli, demo_copy, tmp_path, monkeypatch):
-    from carecheck import store_trust
+    from carecheck.store import trust as store_trust
 
     before = _counts(demo_copy)
     real = store_trust.untrusted
@@ -321,7 +321,7 @@ def test_a_windows_1252_store_list_is_read_like_any_other_csv(tmp_path):
 
 
 def test_a_missing_rule_engine_is_the_users_situation(run_cli, demo_copy, monkeypatch):
-    from carecheck import rule_engine
+    from carecheck.run import rule_engine
 
     monkeypatch.setattr(rule_engine, "_durable_engine", None)
     monkeypatch.setattr(rule_engine, "DURABLE_IMPORT_ERROR", "ImportError: no durable_rules_engine")
@@ -330,7 +330,7 @@ def test_a_missing_rule_engine_is_the_users_situation(run_cli, demo_copy, monkey
 
 
 def test_the_json_report_of_a_huge_verdict_length_is_bounded():
-    from carecheck.results import _inflated
+    from carecheck.store.runs import _inflated
 
     packed = zlib.compress(json.dumps({"a": 1}).encode())
     assert _inflated(packed, 8, "r") == b'{"a": 1}'

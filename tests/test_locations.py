@@ -9,9 +9,9 @@ from datetime import date
 import pytest
 
 from builders import add, ruleset_file
-from carecheck.generator import generate
-from carecheck.importer import import_source
-from carecheck.manifest import load_manifest
+from carecheck.importing.generator import generate
+from carecheck.importing.importer import import_source
+from carecheck.importing.manifest import load_manifest
 from carecheck.run import RunOptions, evaluate
 from carecheck.ruleset import load_ruleset
 from carecheck.store import open_store
@@ -36,7 +36,7 @@ def drifting_group(tmp_path_factory):
         import_source(db, request)
     verdict = evaluate(db, load_ruleset(None), RunOptions(as_of=date(2026, 6, 30), engine="reference")).verdict
     db.close()
-    from carecheck.verdict_json import plain
+    from carecheck.verdict.chunks import plain
 
     return json.loads(json.dumps(verdict, default=plain))
 

@@ -1,7 +1,7 @@
 import pytest
 
 from carecheck.errors import InputError, MappingError
-from carecheck.importer import ImportRequest, import_source
+from carecheck.importing.importer import ImportRequest, import_source
 from carecheck.mapping import load_mapping
 
 from builders import write_csv

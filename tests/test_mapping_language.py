@@ -5,7 +5,7 @@ Each import asserts exact counts: rows read = accepted + rejected + left out."""
 import pytest
 
 from carecheck.errors import InputError
-from carecheck.importer import ImportRequest, import_source
+from carecheck.importing.importer import ImportRequest, import_source
 
 from builders import write_csv
 
@@ -157,7 +157,7 @@ def _visits_and_actions(tmp_path, order):
 
 
 def test_actions_take_their_date_from_the_visits_imported_before_them(db, tmp_path):
-    from carecheck.manifest import load_manifest
+    from carecheck.importing.manifest import load_manifest
 
     manifest = _visits_and_actions(tmp_path, ["visits", "actions"])
     visits, actions = (import_source(db, request) for request in load_manifest(manifest))
@@ -170,7 +170,7 @@ def test_actions_take_their_date_from_the_visits_imported_before_them(db, tmp_pa
 
 
 def test_a_manifest_that_looks_up_a_kind_it_imports_later_is_refused(tmp_path):
-    from carecheck.manifest import load_manifest
+    from carecheck.importing.manifest import load_manifest
 
     manifest = _visits_and_actions(tmp_path, ["actions", "visits"])
     with pytest.raises(InputError, match="actions.csv looks up oversight_visit records, which the manifest imports "
@@ -236,7 +236,7 @@ def test_the_import_summary_lists_the_words_seen(run_cli, tmp_path):
 
 
 def test_an_action_with_no_date_takes_its_source_records_date(db, tmp_path):
-    from carecheck.manifest import load_manifest
+    from carecheck.importing.manifest import load_manifest
 
     manifest = _visits_and_actions(tmp_path, ["visits", "actions"])
     (tmp_path / "actions.yaml").write_text(
@@ -248,7 +248,7 @@ def test_an_action_with_no_date_takes_its_source_records_date(db, tmp_path):
 
 
 def test_a_corrected_visit_date_reaches_the_actions_on_the_next_import(db, tmp_path):
-    from carecheck.manifest import load_manifest
+    from carecheck.importing.manifest import load_manifest
 
     manifest = _visits_and_actions(tmp_path, ["visits", "actions"])
     for request in load_manifest(manifest):
@@ -279,7 +279,7 @@ def test_a_free_text_column_named_like_a_code_field_costs_no_record(db, log_file
 
 
 def test_a_manifest_path_may_not_leave_its_folder(tmp_path):
-    from carecheck.manifest import load_manifest
+    from carecheck.importing.manifest import load_manifest
 
     (tmp_path / "export").mkdir()
     manifest = tmp_path / "export" / "manifest.yaml"

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from carecheck.importer import ImportRequest, import_source
+from carecheck.importing.importer import ImportRequest, import_source
 from carecheck.records import KINDS
 
 from builders import write_csv

@@ -12,7 +12,7 @@ from carecheck.run import PeriodSeries, RunOptions, evaluate
 from carecheck.run.series import Frame
 from carecheck.ruleset import load_ruleset
 from carecheck.store import open_store
-from carecheck.verdict_json import json_chunks
+from carecheck.verdict.chunks import json_chunks
 
 
 @pytest.fixture

@@ -83,7 +83,8 @@ def test_a_sound_domain_loads_and_a_bad_one_leaves_the_others(register_plugin):
 
 def test_a_quality_statement_missing_from_the_rulesets_framework_is_a_ruleset_error(
         register_plugin, tmp_path, monkeypatch):
-    from carecheck import framework, ruleset
+    from carecheck import ruleset
+    from carecheck.domainkit import framework
 
     real = framework.load_framework("cqc-saf-2023")
     narrower = real.model_copy(update={"quality_statements": {

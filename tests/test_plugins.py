@@ -7,7 +7,7 @@ import pytest
 from builders import PipeAdapter, medicines_plugin, registered_domains
 
 from carecheck import hookimpl, plugin_manager
-from carecheck.importer import ImportRequest, import_source
+from carecheck.importing.importer import ImportRequest, import_source
 
 BUILTIN_ADAPTERS = ["csv", "json", "jsonl", "sqlite", "xlsx"]
 
@@ -124,7 +124,8 @@ def test_plugins_table(run_cli):
 
 
 def test_every_hook_is_documented_and_tested():
-    from carecheck import hooks_doc, hookspecs
+    from carecheck import hookspecs
+    from carecheck.plugin import hooks_doc
 
     source = "".join(path.read_text() for path in Path(__file__).parent.glob("test_*.py"))
     docs = (Path(__file__).parent.parent / "docs" / "plugins" / "hooks.md").read_text()
@@ -135,11 +136,12 @@ def test_every_hook_is_documented_and_tested():
         assert name in source, f"no test mentions {name}"
         spec = plugin_manager.get_plugin_manager().hook.__dict__[name].spec
         assert f"## {name}({', '.join(spec.argnames)})" in docs, f"docs/plugins/hooks.md lacks {name}"
-    assert docs == hooks_doc.render(), "regenerate: python -m carecheck.hooks_doc docs/plugins/hooks.md"
+    assert docs == hooks_doc.render(), "regenerate: python -m carecheck.plugin.hooks_doc docs/plugins/hooks.md"
 
 
 def test_a_hook_without_a_section_is_caught(monkeypatch):
-    from carecheck import hooks_doc, hookspecs
+    from carecheck import hookspecs
+    from carecheck.plugin import hooks_doc
 
     def carecheck_register_adapters(register):
         """Register adapters.
@@ -253,7 +255,7 @@ def test_a_third_party_domain_that_raises_is_named_not_reported_as_a_bug(registe
 
 
 def test_plugins_names_the_rule_engine(run_cli):
-    from carecheck import rule_engine
+    from carecheck.run import rule_engine
 
     payload = json.loads(run_cli("plugins", "--json").stdout)
     assert payload["rule_engine"]["engine"] == ("durable" if rule_engine.durable_available() else "reference")

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from carecheck import expressions
+from carecheck.domainkit import expressions
 from carecheck.dates import WorkingDays, parse_date, parse_timestamp
 
 DAYS = st.dates(min_value=date(2000, 1, 1), max_value=date(2040, 12, 31))

@@ -118,7 +118,7 @@ def test_json_in_chunks_is_the_same_json(demo_copy):
     from carecheck.run import RunOptions, evaluate
     from carecheck.ruleset import load_ruleset
     from carecheck.store import open_store
-    from carecheck.verdict_json import json_chunks
+    from carecheck.verdict.chunks import json_chunks
 
     db = open_store(demo_copy)
     verdict = evaluate(db, load_ruleset(), RunOptions(as_of=date(2026, 8, 31), engine="reference")).verdict
@@ -129,7 +129,7 @@ def test_json_in_chunks_is_the_same_json(demo_copy):
     # The verdict's period series and entries through the plain Mapping and Sequence protocols.
     generic = lambda value: dict(value) if isinstance(value, Mapping) else list(value)  # noqa: E731
     assert "".join(chunks) == json.dumps(verdict, ensure_ascii=False, separators=(",", ":"), default=generic)
-    from carecheck.verdict_json import plain  # what plugins.md offers third-party reporters
+    from carecheck.verdict.chunks import plain  # what plugins.md offers third-party reporters
 
     assert json.dumps(verdict, ensure_ascii=False, separators=(",", ":"), default=plain) == "".join(chunks)
     assert len(chunks) > 13  # a target at a time, not one string

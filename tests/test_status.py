@@ -1,6 +1,6 @@
 import pytest
 
-from carecheck.status import series_status
+from carecheck.verdict.levels import series_status
 
 
 def series(*values, threshold=0.95):

@@ -130,7 +130,7 @@ def test_replaced_parameters_are_refused_naming_their_replacement(tmp_path, doma
 
 
 def test_a_blank_harm_cell_is_unknown_never_no_harm(db, tmp_path):
-    from carecheck.importer import ImportRequest, import_source
+    from carecheck.importing.importer import ImportRequest, import_source
 
     from builders import write_csv
 

@@ -5,9 +5,9 @@ import stat
 import pytest
 from sqlite_utils import Database
 
-from carecheck import importer
-from carecheck.importer import ImportRequest, import_source
-from carecheck.migrations import migrations
+from carecheck.importing import importer
+from carecheck.importing.importer import ImportRequest, import_source
+from carecheck.store.migrations import migrations
 from carecheck.store import open_store
 
 from builders import INCIDENT_HEADER, write_csv

@@ -12,10 +12,10 @@ import sys
 
 import click
 
-from .. import __version__, interrupts, plugin_manager
-from ..errors import CarecheckError
+from carecheck import __version__, interrupts, plugin_manager
+from carecheck.errors import CarecheckError
 
-from .exits import EXIT_CHECKS_FAILED, EXIT_INPUT_ERROR, EXIT_INTERNAL_ERROR, EXIT_OK  # noqa: F401 (re-exported)
+from carecheck.cli.exits import EXIT_CHECKS_FAILED, EXIT_INPUT_ERROR, EXIT_INTERNAL_ERROR, EXIT_OK  # noqa: F401 (re-exported)
 
 #: What a shell reports for a command whose output pipe closed (128 + SIGPIPE).
 EXIT_BROKEN_PIPE = 141
@@ -92,7 +92,7 @@ class CarecheckGroup(click.Group):
                 pass
             raise click.exceptions.Exit(EXIT_BROKEN_PIPE) from None
         except Exception as error:
-            from ..store import StoreBusy, is_busy
+            from carecheck.store import StoreBusy, is_busy
 
             if is_busy(error):  # waited the whole busy timeout for a write lock
                 raise UserError(str(StoreBusy(None))) from None
@@ -107,7 +107,7 @@ class CarecheckGroup(click.Group):
 
 
 def _warn_plugin_failures() -> None:
-    from ..store import NOTES
+    from carecheck.store import NOTES
 
     while NOTES:
         click.echo(f"Note: {NOTES.pop(0)}", err=True)
@@ -138,14 +138,14 @@ def _root(busy_timeout: float) -> None:
         carecheck import --manifest export/manifest.yaml
         carecheck run --as-of 31/08/2026
     """
-    from .. import store
+    from carecheck import store
 
     store.BUSY_TIMEOUT_S = busy_timeout
 
 
 def build_cli() -> click.Group:
     """The root command with the built-in commands, then every plugin's commands."""
-    from . import (actions_cmd, doctor_cmd, fleet_cmd, history_cmd, import_cmd, mapping_cmd, new_cmd, plugins_cmd,
+    from carecheck.cli import (actions_cmd, doctor_cmd, fleet_cmd, history_cmd, import_cmd, mapping_cmd, new_cmd, plugins_cmd,
                    records_cmd, ruleset_cmd, run_cmd, schema_cmd, test_cmd)
 
     cli = CarecheckGroup(

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..errors import InputError
-from .options import db_option
+from carecheck.errors import InputError
+from carecheck.cli.options import db_option
 
 
 @click.command(name="actions")
@@ -33,11 +33,11 @@ def actions(db_path, run_id, fmt, output, by_location, include_text) -> None:
         carecheck actions --format xlsx --by-location --output actions-by-home.xlsx
         carecheck actions --run 3f2a9c > actions.csv
     """
-    from ..results import load_run
-    from ..store import using_store
-    from ..tracker import to_csv, tracker_rows, write_xlsx
+    from carecheck.store.runs import load_run
+    from carecheck.store import using_store
+    from carecheck.reporters.tracker import to_csv, tracker_rows, write_xlsx
 
-    from ..outputs import check_output, write_output
+    from carecheck.reporters.outputs import check_output, write_output
 
     if fmt == "xlsx" and output is None:
         raise click.UsageError("--format xlsx needs --output FILE")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .exits import EXIT_INPUT_ERROR, EXIT_OK
+from carecheck.cli.exits import EXIT_INPUT_ERROR, EXIT_OK
 
 
 @click.command(name="doctor")
@@ -22,9 +22,9 @@ def doctor(store: Path) -> int:
     Example:
         carecheck doctor vendor-copy.db
     """
-    from .. import store_trust
-    from ..errors import InputError
-    from ..store import read_only_connection
+    from carecheck.store import trust as store_trust
+    from carecheck.errors import InputError
+    from carecheck.store import read_only_connection
 
     kind = store_trust.identify(store)
     if kind not in (store_trust.STORE, store_trust.OLDER_STORE):

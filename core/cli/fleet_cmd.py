@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from .options import UKDate
+from carecheck.cli.options import UKDate
 
 
 @click.group(name="fleet")
@@ -62,16 +62,16 @@ def fleet_run(ruleset, pattern, listing, as_of, targets, fleet_db, scheduler, lo
     Example:
         carecheck fleet run --stores 'stores/*.db' --as-of 31/08/2026 --format html -o fleet.html
     """
-    from .. import __version__, fleet as fleet_mod
-    from ..errors import InputError
-    from ..ruleset import check_chain, locate, read_chain
-    from .exits import EXIT_CHECKS_FAILED, EXIT_INPUT_ERROR, EXIT_OK
+    from carecheck import __version__, fleet as fleet_mod
+    from carecheck.errors import InputError
+    from carecheck.ruleset import check_chain, locate, read_chain
+    from carecheck.cli.exits import EXIT_CHECKS_FAILED, EXIT_INPUT_ERROR, EXIT_OK
 
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError:
         raise InputError("carecheck fleet needs Dask: pip install 'carecheck[fleet]'") from None
-    from ..outputs import check_folder, check_output, output_file
+    from carecheck.reporters.outputs import check_folder, check_output, output_file
 
     jobs = fleet_mod.jobs_from(pattern, listing)
     fleet_mod.check_fleet_db(fleet_db)
@@ -209,7 +209,7 @@ LEVEL_WORDS = {"not_assured": "NOT ASSURED", "partly_assured": "partly assured",
 
 
 def _table(view: dict) -> str:
-    from ..reporters.table import tabulate
+    from carecheck.reporters.table import tabulate
 
     audit = view["audit"]
     lines = [f"carecheck fleet run {audit['fleet_run_id']}: ruleset {audit['ruleset']}, as of {audit['as_of']}, "

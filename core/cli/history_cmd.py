@@ -6,13 +6,13 @@ import json
 
 import click
 
-from ..errors import InputError
-from ..reporters.table import tabulate
-from .options import UKDate, db_option, json_option
+from carecheck.errors import InputError
+from carecheck.reporters.table import tabulate
+from carecheck.cli.options import UKDate, db_option, json_option
 
 
 def _store(db_path, *, reads_only: bool = True):
-    from ..store import using_store
+    from carecheck.store import using_store
 
     return using_store(db_path, read_only_ok=reads_only)
 
@@ -48,7 +48,7 @@ def runs(db_path, last, as_json) -> None:
         carecheck runs --last 5
         carecheck diff RUN_A RUN_B      # with two ids from the list
     """
-    from ..results import list_runs
+    from carecheck.store.runs import list_runs
 
     with _store(db_path) as db:
         rows = list_runs(db, last)
@@ -76,8 +76,8 @@ def history(db_path, target, service, last, as_json) -> None:
         carecheck history --target inc_review_5wd --last 6
         carecheck history --service "Oak House" --json
     """
-    from ..reporters.table import percent
-    from ..results import run_rows
+    from carecheck.reporters.table import percent
+    from carecheck.store.runs import run_rows
 
     with _store(db_path) as db:
         rows = run_rows(db, target, service, last)
@@ -109,8 +109,8 @@ def diff(run_a, run_b, db_path, all_periods, as_json) -> None:
         carecheck diff 3f2a9c 8b71d0
         carecheck diff 3f2a9c 8b71d0 --all-periods --json
     """
-    from ..reporters.table import percent
-    from ..results import DIFF_STATES, diff_runs
+    from carecheck.reporters.table import percent
+    from carecheck.store.runs import DIFF_STATES, diff_runs
 
     with _store(db_path) as db:
         changes = diff_runs(db, run_a, run_b, all_periods)
@@ -159,7 +159,7 @@ def prune(db_path, keep, before, ruleset, dry_run, vacuum, as_json) -> None:
         carecheck prune --keep 90
         carecheck prune --before 01/01/2026 --dry-run
     """
-    from ..results import prune_runs
+    from carecheck.store.runs import prune_runs
 
     if keep is None and before is None:
         raise InputError("say which runs to remove: --keep N, --before DATE, or both")

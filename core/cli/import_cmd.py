@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from ..errors import InputError
-from ..progress import Progress
-from .options import KindChoice, db_option
+from carecheck.errors import InputError
+from carecheck.progress import Progress
+from carecheck.cli.options import KindChoice, db_option
 
 SHOWN_REJECTIONS = 20
 
@@ -43,7 +43,7 @@ def _report(result) -> None:
         click.echo(f"  {result.ids_cleaned} id{'s' if result.ids_cleaned != 1 else ''} cleaned of invisible characters "
                    "or another Unicode form before they were compared")
     if result.values_seen:
-        from ..importer import VALUES_SHOWN
+        from carecheck.importing.importer import VALUES_SHOWN
 
         parts = []
         for name, seen in sorted(result.values_seen.items()):
@@ -94,9 +94,9 @@ def import_(source, kind, adapter, mapping, source_name, options, manifest, forc
         carecheck import --manifest export/manifest.yaml
         carecheck import --help-adapter xlsx
     """
-    from ..importer import ImportRequest
-    from ..manifest import load_manifest
-    from ..store import discard_unused_store
+    from carecheck.importing.importer import ImportRequest
+    from carecheck.importing.manifest import load_manifest
+    from carecheck.store import discard_unused_store
 
     if help_adapter is not None:
         _describe_adapter(help_adapter)
@@ -124,7 +124,7 @@ def import_(source, kind, adapter, mapping, source_name, options, manifest, forc
 
 
 def _describe_adapter(name: str) -> None:
-    from .. import plugin_manager
+    from carecheck import plugin_manager
 
     adapters = plugin_manager.get_adapters()
     if name not in adapters:
@@ -140,8 +140,8 @@ def _describe_adapter(name: str) -> None:
 
 
 def _import_all(db_path, requests, force, failed: list[str]) -> None:
-    from ..importer import import_source
-    from ..store import using_store
+    from carecheck.importing.importer import import_source
+    from carecheck.store import using_store
 
     with using_store(db_path, create=True) as db:
         for request in requests:

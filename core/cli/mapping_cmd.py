@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from .import_cmd import _parse_option
-from .options import KindChoice
+from carecheck.cli.import_cmd import _parse_option
+from carecheck.cli.options import KindChoice
 
 _source = [
     click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
@@ -55,9 +55,9 @@ def suggest(path: Path, kind: str, adapter: str | None, options, db_path: Path |
         carecheck mapping suggest incidents.csv --kind incident -o incidents.yaml
         carecheck mapping suggest actions.xlsx --kind improvement_action --option sheet=Actions --db carecheck.db
     """
-    from ..mapping_suggest import render, suggest as draft_for
-    from ..outputs import check_output, output_file
-    from ..store import using_store
+    from carecheck.mapping.suggest import render, suggest as draft_for
+    from carecheck.reporters.outputs import check_output, output_file
+    from carecheck.store import using_store
 
     stores = [db_path] if db_path is not None else []
     if output is not None:
@@ -93,9 +93,9 @@ def check(path: Path, kind: str, adapter: str | None, options, db_path: Path | N
     Example:
         carecheck mapping check incidents.csv --kind incident --mapping incidents.yaml
     """
-    from ..mapping_check import check_mapping
-    from ..reporters.table import tabulate
-    from .exits import EXIT_CHECKS_FAILED, EXIT_OK
+    from carecheck.mapping.check import check_mapping
+    from carecheck.reporters.table import tabulate
+    from carecheck.cli.exits import EXIT_CHECKS_FAILED, EXIT_OK
 
     report = check_mapping(path, kind, mapping_name, adapter, _parse_option(options), db_path)
     if as_json:

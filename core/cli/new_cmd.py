@@ -22,7 +22,7 @@ def new() -> None:
 
 
 def _made(what: str, name: str, into: str) -> None:
-    from ..scaffold import scaffold
+    from carecheck.cli.scaffold import scaffold
 
     folder = scaffold(what, name, Path(into))
     click.echo(f"Wrote {folder}. Next:\n  pip install {folder}\n  carecheck plugins\n"

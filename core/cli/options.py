@@ -6,7 +6,7 @@ from datetime import date
 
 import click
 
-from ..dates import DateParseError, parse_date
+from carecheck.dates import DateParseError, parse_date
 
 DEFAULT_DB = "carecheck.db"  # the same as carecheck.store.DEFAULT_DB, without importing the store
 
@@ -35,8 +35,8 @@ class KindChoice(click.Choice):
 
     @property
     def choices(self):  # type: ignore[override]
-        from .. import plugin_manager
-        from ..records import KINDS
+        from carecheck import plugin_manager
+        from carecheck.records import KINDS
 
         plugin_manager.get_plugin_manager()
         return sorted(KINDS)

@@ -7,9 +7,9 @@ from dataclasses import asdict
 
 import click
 
-from .. import plugin_manager
-from ..reporters.table import tabulate
-from .options import json_option
+from carecheck import plugin_manager
+from carecheck.reporters.table import tabulate
+from carecheck.cli.options import json_option
 
 
 @click.command(name="plugins")
@@ -49,7 +49,7 @@ def plugins_list(ctx: click.Context, as_json: bool) -> None:
 
 def rule_engine_info() -> dict:
     """Which rule engine runs here, and why the reference evaluator does when durable-rules cannot."""
-    from .. import rule_engine
+    from carecheck.run import rule_engine
 
     if rule_engine.durable_available():
         from importlib.metadata import version

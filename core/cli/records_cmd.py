@@ -7,11 +7,11 @@ from dataclasses import asdict
 
 import click
 
-from ..records import KINDS
-from ..references import dangling_references, service_names
-from ..store import using_store
-from ..reporters.table import tabulate
-from .options import KindChoice, db_option, json_option
+from carecheck.records import KINDS
+from carecheck.records.references import dangling_references, service_names
+from carecheck.store import using_store
+from carecheck.reporters.table import tabulate
+from carecheck.cli.options import KindChoice, db_option, json_option
 
 SHOWN_FINDINGS = 20
 

@@ -30,8 +30,8 @@ def show(name_or_file: str, resolved: bool) -> None:
     Example:
         carecheck ruleset show my-home.yaml --resolved
     """
-    from ..errors import InputError
-    from ..ruleset import locate, merge_chain, read_chain
+    from carecheck.errors import InputError
+    from carecheck.ruleset import locate, merge_chain, read_chain
 
     path = locate(name_or_file)
     if not resolved:

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import click
 
-from .. import plugin_manager
-from ..dates import LONDON
-from ..errors import InputError
-from ..status import LEVELS
-from .exits import EXIT_CHECKS_FAILED, EXIT_INPUT_ERROR
-from .options import UKDate, db_option
+from carecheck import plugin_manager
+from carecheck.dates import LONDON
+from carecheck.errors import InputError
+from carecheck.verdict.levels import LEVELS
+from carecheck.cli.exits import EXIT_CHECKS_FAILED, EXIT_INPUT_ERROR
+from carecheck.cli.options import UKDate, db_option
 
 # The engine, store and generator are imported inside the commands that use them, so that
 # starting carecheck for one command does not pay for all the others.
@@ -64,7 +64,7 @@ class _Stdout:
 
 
 def _emit(verdict: dict, fmt: str, output: Path | None, stores: list) -> None:
-    from ..outputs import output_file
+    from carecheck.reporters.outputs import output_file
 
     registered = plugin_manager.get_reporters()[fmt]
     reporter = registered.item
@@ -81,7 +81,7 @@ def _emit(verdict: dict, fmt: str, output: Path | None, stores: list) -> None:
 def _early_output_check(output: Path | None, stores: list) -> None:
     """Before any work: an output path that would replace evidence is refused at once."""
     if output is not None:
-        from ..outputs import check_output
+        from carecheck.reporters.outputs import check_output
 
         check_output(output, stores, "report")
 
@@ -129,10 +129,10 @@ def run(ruleset, db_path, as_of, services, targets, fmt, output, waivers_path, i
         carecheck run --target inc_review_5wd --fail-under partly_assured
         carecheck run --format html --output pack.html --waivers waivers.yaml
     """
-    from ..check import run_check
-    from ..progress import Progress
-    from ..run import RunOptions
-    from ..store import using_store
+    from carecheck.run.check import run_check
+    from carecheck.progress import Progress
+    from carecheck.run import RunOptions
+    from carecheck.store import using_store
 
     _early_output_check(output, [db_path])
     as_of = as_of or _today()
@@ -156,7 +156,7 @@ def run(ruleset, db_path, as_of, services, targets, fmt, output, waivers_path, i
 
 
 def _waivers(path: Path | None, as_of: date) -> list:
-    from ..waivers import load_waivers
+    from carecheck.ruleset.waivers import load_waivers
 
     if path is None:
         return []
@@ -176,8 +176,8 @@ def report(run_id, db_path, fmt, output) -> None:
     Example:
         carecheck report 3f2a --format html --output pack.html
     """
-    from ..results import load_run
-    from ..store import using_store
+    from carecheck.store.runs import load_run
+    from carecheck.store import using_store
 
     _early_output_check(output, [db_path])
     with using_store(db_path, read_only_ok=True) as db:
@@ -194,7 +194,7 @@ def validate(ruleset: str) -> None:
     Example:
         carecheck validate my-ruleset.yaml
     """
-    from ..ruleset import check_ruleset, locate
+    from carecheck.ruleset import check_ruleset, locate
 
     path = locate(ruleset)
     loaded, problems = check_ruleset(path)
@@ -233,12 +233,12 @@ def demo(db_path, fmt, output, waivers_path, include_text, engine) -> None:
         carecheck demo --db demo.db --format json -o verdict.json
         carecheck demo --format html --output pack.html
     """
-    from ..check import run_check
-    from ..run import RunOptions
-    from ..generator import generate, last_day
-    from ..importer import import_source
-    from ..manifest import load_manifest
-    from ..store import DEMO_MAKER, is_demo_store, mark_made_by, using_store
+    from carecheck.run.check import run_check
+    from carecheck.run import RunOptions
+    from carecheck.importing.generator import generate, last_day
+    from carecheck.importing.importer import import_source
+    from carecheck.importing.manifest import load_manifest
+    from carecheck.store import DEMO_MAKER, is_demo_store, mark_made_by, using_store
 
     as_of = last_day(DEMO_START, DEMO_MONTHS)
     waivers = _waivers(waivers_path, as_of)
@@ -295,7 +295,7 @@ def generate_cmd(services, months, seed, start, notes_per_day, drifting, out) ->
         carecheck generate --services 20 --months 6 --drifting 1 --out group/
         carecheck import --manifest export/manifest.yaml
     """
-    from ..generator import generate
+    from carecheck.importing.generator import generate
 
     if drifting > services:
         raise click.BadParameter(f"{drifting} drifting locations among {services} services", param_hint="--drifting")

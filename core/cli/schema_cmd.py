@@ -6,8 +6,8 @@ import json
 
 import click
 
-from ..records import KINDS
-from .options import KindChoice
+from carecheck.records import KINDS
+from carecheck.cli.options import KindChoice
 
 
 @click.group(name="schema")
@@ -32,7 +32,7 @@ def schema_record(kind: str, markdown: bool) -> None:
         carecheck schema record medication_administration --markdown
     """
     if markdown:
-        from ..records_doc import render_kind
+        from carecheck.records.doc import render_kind
 
         click.echo(render_kind(KINDS[kind]))
         return
@@ -47,7 +47,7 @@ def schema_ruleset() -> None:
     Example:
         carecheck schema ruleset > ruleset.schema.json
     """
-    from ..ruleset import RulesetModel
+    from carecheck.ruleset import RulesetModel
 
     click.echo(json.dumps(RulesetModel.model_json_schema(), indent=2))
 
@@ -60,7 +60,7 @@ def schema_mapping() -> None:
     Example:
         carecheck schema mapping > mapping.schema.json
     """
-    from ..mapping import Mapping
+    from carecheck.mapping import Mapping
 
     click.echo(json.dumps(Mapping.model_json_schema(by_alias=True), indent=2))
 
@@ -73,7 +73,7 @@ def schema_verdict() -> None:
     Example:
         carecheck schema verdict > verdict.schema.json
     """
-    from ..verdict import Verdict
+    from carecheck.verdict import Verdict
 
     click.echo(json.dumps(Verdict.model_json_schema(), indent=2))
 

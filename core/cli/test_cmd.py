@@ -29,9 +29,9 @@ def test(path: Path, min_coverage: float | None, against: str | None) -> int:
     Example:
         carecheck test my-cases --min-coverage 90
     """
-    from ..ruleset import load_ruleset
-    from ..ruleset_tests import coverage, find_cases, ruleset_universe, run_case, why_uncovered
-    from .exits import EXIT_CHECKS_FAILED, EXIT_INPUT_ERROR, EXIT_OK
+    from carecheck.ruleset import load_ruleset
+    from carecheck.ruleset.cases import coverage, find_cases, ruleset_universe, run_case, why_uncovered
+    from carecheck.cli.exits import EXIT_CHECKS_FAILED, EXIT_INPUT_ERROR, EXIT_OK
 
     results = []
     for case in find_cases(path):

@@ -13,7 +13,7 @@ from markupsafe import Markup, escape
 from carecheck import hookimpl
 from carecheck.reporter_api import Reporter
 
-from .table import LEVEL_WORDS, STATUS_WORDS, domain_notes, level_spread, locations_text, needing_attention, percent
+from carecheck.reporters.table import LEVEL_WORDS, STATUS_WORDS, domain_notes, level_spread, locations_text, needing_attention, percent
 
 
 def _environment():
@@ -62,7 +62,7 @@ def _anchor(name: str) -> str:
 def rule_words(rule: str | None) -> str:
     """A level rule in words, with its code after: "a target is deteriorating, ... (level_not_assured)".
     A location's rule is prefixed with its domain ("incident_learning: level_not_assured")."""
-    from carecheck.status import LEVEL_RULES
+    from carecheck.verdict.levels import LEVEL_RULES
 
     if not rule:
         return ""
@@ -109,7 +109,7 @@ def _runs_points(verdict: dict, history: list[dict], current_value, threshold: f
 
 
 def _charts(verdict: dict) -> dict[str, dict]:
-    from .charts import value_chart
+    from carecheck.reporters.charts import value_chart
 
     charts = {}
     for domain in verdict["domains"]:
@@ -131,7 +131,7 @@ def _charts(verdict: dict) -> dict[str, dict]:
 
 
 def render_html(verdict: dict) -> str:
-    from .charts import value_chart
+    from carecheck.reporters.charts import value_chart
 
     template = _environment().get_template("pack.html.j2")
     escalations_by_domain: dict[str, list] = {}

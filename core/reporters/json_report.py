@@ -10,12 +10,12 @@ class JSONReporter(Reporter):
     extension = ".json"
 
     def render(self, verdict: dict) -> str:
-        from carecheck.verdict_json import json_chunks  # the verdict's models load only when needed
+        from carecheck.verdict.chunks import json_chunks  # the verdict's models load only when needed
 
         return "".join(json_chunks(verdict)) + "\n"
 
     def write(self, verdict: dict, stream) -> None:
-        from carecheck.verdict_json import json_chunks
+        from carecheck.verdict.chunks import json_chunks
 
         # Compact (the C encoder is many times faster than an indented dump), a target at a time.
         for chunk in json_chunks(verdict):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from carecheck import hookimpl
 from carecheck.reporter_api import Reporter
 
-from .table import percent
+from carecheck.reporters.table import percent
 
 
 def _case(domain: dict, target: dict, row: dict, period: str | None):

@@ -21,18 +21,18 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from .. import rule_engine
-from ..errors import InputError
-from ..ruleset import Ruleset
-from . import assemble, reads
-from .judge import Judge
-from .parallel import Alongside, domain_work, forks
-from ..records import KINDS
-from .location_status import Presence
-from .reads import FailureSink
-from .scope import RunOptions, RunScope, build_scope
-from .series import FAILURE_CAP, PeriodEntry, PeriodSeries, TargetCells
-from .tally import Tally
+from carecheck.run import rule_engine
+from carecheck.errors import InputError
+from carecheck.ruleset import Ruleset
+from carecheck.run import assemble, reads
+from carecheck.run.judge import Judge
+from carecheck.run.parallel import Alongside, domain_work, forks
+from carecheck.records import KINDS
+from carecheck.run.location_status import Presence
+from carecheck.run.reads import FailureSink
+from carecheck.run.scope import RunOptions, RunScope, build_scope
+from carecheck.run.series import FAILURE_CAP, PeriodEntry, PeriodSeries, TargetCells
+from carecheck.run.tally import Tally
 
 __all__ = ["FAILURE_CAP", "FailureSink", "PeriodEntry", "PeriodSeries", "RunOptions", "RunResult", "RunScope",
            "evaluate"]

@@ -16,16 +16,18 @@ from typing import Iterator
 
 from sqlite_utils import Database
 
-from .. import __version__, plugin_manager, rule_engine
-from ..dates import LONDON
-from ..ruleset import ResolvedDomain
-from ..status import LEVEL_WORDS, LEVELS, lowest, worst
-from . import reads
-from .judge import Judgement
-from .location_status import LocationTarget
-from .parallel import DomainWork
-from .scope import RunScope
-from .tally import DataQualityFlags, DomainFigures, TargetFigures
+from carecheck import __version__, plugin_manager
+
+from carecheck.run import rule_engine
+from carecheck.dates import LONDON
+from carecheck.ruleset import ResolvedDomain
+from carecheck.verdict.levels import LEVEL_WORDS, LEVELS, lowest, worst
+from carecheck.run import reads
+from carecheck.run.judge import Judgement
+from carecheck.run.location_status import LocationTarget
+from carecheck.run.parallel import DomainWork
+from carecheck.run.scope import RunScope
+from carecheck.run.tally import DataQualityFlags, DomainFigures, TargetFigures
 
 SCHEMA_VERSION = "2.0"
 DISCLAIMER = "This is the provider's internal assurance, not a CQC rating."

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
-from ..dates import stored_day
-from ..records import KINDS
-from ..ruleset import ResolvedDomain
-from . import reads
-from .scope import RunScope
+from carecheck.dates import stored_day
+from carecheck.records import KINDS
+from carecheck.ruleset import ResolvedDomain
+from carecheck.run import reads
+from carecheck.run.scope import RunScope
 
 OUTCOMES = "outcomes"
 CORROBORATING, CONTRADICTING, TOO_FEW, NO_RULE = "corroborating", "contradicting", "too_few", "no_rule"

@@ -1,9 +1,9 @@
-"""Escalations and assurance levels through the rule engine (:mod:`carecheck.rule_engine`).
+"""Escalations and assurance levels through the rule engine (:mod:`carecheck.run.rule_engine`).
 
 For each location, one fact per domain (its signals and current-period target figures, every
 field filled in) meets the domains' escalation rules, and one fact per domain (its judged
 targets: how many are short, deteriorating, not recovered, and its evidence categories) meets the
-level rules of :mod:`carecheck.status`. Escalations get stable ids and due dates in working days;
+level rules of :mod:`carecheck.verdict.levels`. Escalations get stable ids and due dates in working days;
 a kind of record that no location has gets one data-gap escalation.
 """
 
@@ -14,12 +14,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from .. import expressions, rule_engine
-from ..ruleset import ResolvedDomain
-from ..status import LEVEL_FACT_NAMES, LEVEL_RULES, LEVELS, RECOVERED, DETERIORATING, LevelRule
-from .evidence import CONTRADICTING, CORROBORATING, NO_RULE, Triangulation, corroboration
-from .scope import RunScope, rule_runs
-from .tally import DomainFigures, TargetFigures
+from carecheck.domainkit import expressions
+
+from carecheck.run import rule_engine
+from carecheck.ruleset import ResolvedDomain
+from carecheck.verdict.levels import LEVEL_FACT_NAMES, LEVEL_RULES, LEVELS, RECOVERED, DETERIORATING, LevelRule
+from carecheck.run.evidence import CONTRADICTING, CORROBORATING, NO_RULE, Triangulation, corroboration
+from carecheck.run.scope import RunScope, rule_runs
+from carecheck.run.tally import DomainFigures, TargetFigures
 
 DATA_GAP = "data_gap"
 DATA_GAP_DUE_WORKING_DAYS = 5

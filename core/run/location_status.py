@@ -16,10 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from ..dates import stored_day
-from ..status import INSUFFICIENT, series_status, worst
-from .scope import RunScope
-from .series import PeriodSeries, met_threshold
+from carecheck.dates import stored_day
+from carecheck.verdict.levels import INSUFFICIENT, series_status, worst
+from carecheck.run.scope import RunScope
+from carecheck.run.series import PeriodSeries, met_threshold
 
 NO_RECORDS = "no_records"
 STALE = "stale"

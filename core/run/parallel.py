@@ -14,12 +14,12 @@ from typing import Any, Iterator
 
 from sqlite_utils import Database
 
-from ..ruleset import ResolvedDomain
-from . import reads
-from .evidence import Triangulation, triangulation
-from .scope import RunScope
-from .series import TargetCells
-from .tally import DomainFigures, Tally
+from carecheck.ruleset import ResolvedDomain
+from carecheck.run import reads
+from carecheck.run.evidence import Triangulation, triangulation
+from carecheck.run.scope import RunScope
+from carecheck.run.series import TargetCells
+from carecheck.run.tally import DomainFigures, Tally
 
 
 @dataclass

@@ -17,8 +17,8 @@ from typing import Iterable, Iterator
 
 from sqlite_utils import Database
 
-from ..records import KINDS
-from ..references import dangling_references
+from carecheck.records import KINDS
+from carecheck.records.references import dangling_references
 
 #: The temporary table naming a forked worker's share of the services (see :func:`only_share`).
 SHARE_TABLE = "temp.carecheck_share"
@@ -105,7 +105,7 @@ def store_path(db: Database) -> str:
 
 
 def read_only(path: str, check_same_thread: bool = True) -> Database:
-    from ..store import read_only_connection
+    from carecheck.store import read_only_connection
 
     return Database(read_only_connection(path, check_same_thread))
 
@@ -245,7 +245,7 @@ def quality_reads(db: Database, used: set[str], first: date, as_of: date) -> Qua
 def _tomorrow() -> str:
     from datetime import datetime
 
-    from ..dates import LONDON
+    from carecheck.dates import LONDON
 
     return (datetime.now(LONDON).date() + timedelta(days=1)).isoformat()
 

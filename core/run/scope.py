@@ -17,18 +17,18 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
-from ..dates import WorkingDays
-from ..errors import InputError
-from ..framework import Framework, load_framework
-from ..periods import Period, periods_between
-from ..records import KINDS
-from ..ruleset import ResolvedDomain, Ruleset
-from ..store import cached_bank_holidays
-from . import reads
-from .series import FAILURE_CAP
+from carecheck.dates import WorkingDays
+from carecheck.errors import InputError
+from carecheck.domainkit.framework import Framework, load_framework
+from carecheck.periods import Period, periods_between
+from carecheck.records import KINDS
+from carecheck.ruleset import ResolvedDomain, Ruleset
+from carecheck.store import cached_bank_holidays
+from carecheck.run import reads
+from carecheck.run.series import FAILURE_CAP
 
 if TYPE_CHECKING:  # waivers are read only when a run has them
-    from ..waivers import Waiver
+    from carecheck.ruleset.waivers import Waiver
 
 
 @dataclass

@@ -15,21 +15,21 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
-from .. import plugin_manager
-from ..dates import stored_day
-from ..domain_api import PASS, PENDING, Context
-from ..declared_reads import declared_reads, release
-from ..periods import period_of
-from ..ruleset import ResolvedDomain
-from ..records import KINDS
-from ..status import series_status
-from .location_status import NO_RECORDS, LocationTarget, Presence, judge_location, rollup_status
-from .scope import RunScope, signals_used
-from .time_limit import time_limit
-from .series import FAILURE_CAP, Cell, Frame, PeriodSeries, TargetCells, ratio
+from carecheck import plugin_manager
+from carecheck.dates import stored_day
+from carecheck.domain_api import PASS, PENDING, Context
+from carecheck.plugin.declared_reads import declared_reads, release
+from carecheck.periods import period_of
+from carecheck.ruleset import ResolvedDomain
+from carecheck.records import KINDS
+from carecheck.verdict.levels import series_status
+from carecheck.run.location_status import NO_RECORDS, LocationTarget, Presence, judge_location, rollup_status
+from carecheck.run.scope import RunScope, signals_used
+from carecheck.run.time_limit import time_limit
+from carecheck.run.series import FAILURE_CAP, Cell, Frame, PeriodSeries, TargetCells, ratio
 
 if TYPE_CHECKING:  # waivers are read only when a run has them
-    from ..waivers import Waiver
+    from carecheck.ruleset.waivers import Waiver
 
 PROVIDER = "(provider)"
 

@@ -17,7 +17,7 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
-from ..errors import CarecheckError
+from carecheck.errors import CarecheckError
 
 #: How much earlier than the alarm the SQL watchdog fires (the two race at the limit; a test sets a
 #: lead to make the watchdog fire first on a domain stuck in Python).

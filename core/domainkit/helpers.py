@@ -1,0 +1,64 @@
+"""Helpers the built-in domains share and a provider's own domain may use (part of the domain
+authors' API: import them from :mod:`carecheck.domain_api`)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import TYPE_CHECKING
+
+from carecheck.domain_api import EvidenceSource
+
+if TYPE_CHECKING:
+    from carecheck.domain_api import Context
+
+
+def feedback_sources(people: tuple[str, str] | None = None, staff: tuple[str, str] | None = None,
+                     partners: tuple[str, str] | None = None) -> tuple[EvidenceSource, ...]:
+    """Feedback counts as people's experience, staff feedback or partner feedback by who gave it.
+
+    Each of ``people``, ``staff`` and ``partners`` may give that source a corroboration rule, as
+    (``supports``, ``against``): a condition over the feedback's fields, and what feedback that
+    does not meet it says.
+    """
+    def source(category, where, label, rule):
+        supports, against = rule if rule else (None, None)
+        return EvidenceSource("feedback", category, where, label, supports=supports, against=against)
+
+    return (
+        source("people_experience", "source IN ('person', 'family')", "feedback from people and families", people),
+        source("staff_feedback", "source = 'staff'", "staff feedback", staff),
+        source("partner_feedback", "source = 'partner'", "partner feedback", partners),
+    )
+
+
+def repeat_share(events: list[tuple[str, tuple, date]], window_start: date, days: int) -> float | None:
+    """The share of events on or after ``window_start`` that repeat an earlier event sharing any of
+    their keys within ``days`` days; ``events`` are (id, keys, day), oldest first (an empty key is
+    ignored). None without events in the window."""
+    last_seen: dict = {}
+    counted = repeats = 0
+    for _record_id, keys, day in events:
+        keys = [key for key in keys if key[1]]
+        if day >= window_start:
+            counted += 1
+            repeats += any(key in last_seen and (day - last_seen[key]).days <= days for key in keys)
+        for key in keys:
+            last_seen[key] = day
+    return round(repeats / counted, 6) if counted else None
+
+
+def activity_days(ctx: "Context", activity: str) -> dict[str, list[date]]:
+    """Days each in-scope service recorded ``activity`` (governance activities not marked
+    ``not_completed``), for a cadence target (:meth:`Context.cadence`). The domain must read
+    ``governance_activity``."""
+    done: dict[str, list[date]] = defaultdict(list)
+    for raw_service, day in ctx.rows(
+        "SELECT service, substr(performed_at, 1, 10) FROM governance_activity "
+        "WHERE activity = ? AND coalesce(outcome, '') != 'not_completed'",
+        [activity],
+    ):
+        service = ctx.service(raw_service)
+        if service is not None:
+            done[service].append(ctx.day(day))
+    return done

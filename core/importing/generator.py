@@ -1,0 +1,398 @@
+"""A seeded generator of realistic synthetic evidence, written as the exports providers keep.
+
+Files are CSV in Windows-1252 with day-first dates, as Excel on Windows writes them, plus a
+manifest that imports them all. The same seed gives the same files.
+
+The patterns follow the three improvement stories of the default ruleset, so a run over the
+output shows each recovery status:
+
+- safeguarding recording recovers: record quality and the screening cadences climb to 100% four
+  months before the end and stay there;
+- incident learning improves but has not yet met its 95% targets;
+- provider oversight meets its targets, then drifts: the last month has no visit, and actions are
+  closed without evidence.
+
+Names of people never appear: people who use services and staff are pseudonymous ids, and the
+free text is made from neutral templates.
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import yaml
+
+from carecheck.dates import WorkingDays
+
+SERVICE_NAMES = [
+    ("Riverside Supported Living", "supported_living"), ("Oak House", "residential"),
+    ("Elm Court Nursing Home", "nursing"), ("Willow Lodge", "residential"),
+    ("Harbour View Homecare", "homecare"), ("Meadow Bank", "supported_living"),
+]
+CAUSES = ["unsafe footwear", "unwitnessed fall", "missed medication", "distress", "choking risk", "equipment"]
+FIRST_OWNERS = ["A. Patel", "J. Okafor", "S. Byrne", "M. Nowak", "R. Hughes", "L. Chen"]
+VAGUE_CONCERN = "Seemed a bit upset after the visit, possibly something happened, staff not sure etc."
+CONCERN_TEXT = ("At {time} staff saw {what}. The person said {said}. Staff stayed with the person and "
+                "recorded what was seen and said.")
+WHAT = ["a bruise on the left forearm", "a red mark on the wrist", "that money was missing from the purse",
+        "the person crying in the hallway", "a torn sleeve"]
+SAID = ["they had knocked it on the door", "they did not know", "a visitor had shouted at them",
+        "they wanted to speak to the manager"]
+FINDINGS_GOOD = ("Sampled six care records, spoke with three people and two staff, observed lunch. Two records lacked "
+                 "review dates after incidents; staffing matched the rota on both floors; one medicines audit action "
+                 "remains open and is escalated with a named owner and deadline.")
+FINDINGS_VAGUE = "Visit went fine, no issues, all good."
+
+
+@dataclass
+class _Writer:
+    path: Path
+    columns: list[str]
+
+    def __post_init__(self):
+        self.handle = open(self.path, "w", newline="", encoding="cp1252")
+        self.writer = csv.writer(self.handle)
+        self.writer.writerow(self.columns)
+        self.rows = 0
+
+    def row(self, **values) -> None:
+        self.writer.writerow([_cell(values.get(column)) for column in self.columns])
+        self.rows += 1
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Y" if value else "N"
+    if isinstance(value, datetime):
+        return value.strftime("%d/%m/%Y %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, (list, tuple)):
+        return ";".join(value)
+    return str(value)
+
+
+COLUMNS = {
+    "service": ["id", "service", "service_type", "cqc_location_id", "aliases", "registered_manager"],
+    "safeguarding_concern": [
+        "id", "service", "person_id", "raised_at", "recorded_by", "category", "is_allegation_of_abuse", "concern",
+        "immediate_action", "immediate_action_at", "screened_at", "manager_decision_at", "manager_decision",
+        "decision_rationale", "referral_at", "outcome_review_at", "outcome", "clarification_requests",
+        "notification_id", "status",
+    ],
+    "notification": ["id", "service", "recipient", "notification_type", "about_kind", "about_id", "sent_at", "reference"],
+    "incident": [
+        "id", "service", "person_id", "occurred_at", "reported_by", "incident_type", "cause", "harm_level",
+        "description", "police_involved", "serious_injury", "reviewed_at", "reviewed_by", "learning_shared_at",
+        "learning_action_id", "duty_of_candour_at", "notification_id", "status",
+    ],
+    "improvement_action": [
+        "id", "service", "source_kind", "source_id", "description", "owner", "owner_role", "raised_on", "due_date",
+        "status", "completed_on", "closure_evidence", "verified_by", "delay_explanation",
+    ],
+    "governance_item": ["id", "service", "meeting_date", "meeting_type", "item_type", "action_id", "chaired_by_role", "decision"],
+    "governance_activity": ["id", "service", "activity", "performed_at", "performed_by", "role", "records_checked", "outcome"],
+    "briefing": ["id", "service", "held_at", "led_by_role", "topic", "incident_id", "learning_action_id", "attendees",
+                 "understanding_checked"],
+    "practice_observation": ["id", "service", "observed_at", "observer_role", "staff_id", "topic", "incident_id",
+                             "learning_action_id", "outcome", "staff_aware_of_guidance"],
+    "audit": ["id", "service", "audit_date", "audit_type", "auditor_role", "score", "result", "improvement_action_id"],
+    "feedback": ["id", "service", "received_at", "source", "channel", "feels_safe", "rating", "theme", "comments"],
+    "supervision": ["id", "service", "staff_id", "supervisor_role", "held_at", "supervision_type", "themes", "related_concern_id"],
+    "oversight_visit": ["id", "service", "visit_date", "previous_visit_date", "visitor", "visitor_role", "visit_type",
+                        "sampled", "findings", "actions_reviewed", "actions_agreed"],
+    "daily_note": ["id", "service", "person_id", "written_at", "author_id", "safeguarding_indicator", "note"],
+}
+FILES = {kind: f"{kind}.csv" for kind in COLUMNS}
+
+
+def _months(start: date, count: int) -> list[tuple[date, date]]:
+    months = []
+    year, month = start.year, start.month
+    for _ in range(count):
+        last = calendar.monthrange(year, month)[1]
+        months.append((date(year, month, 1), date(year, month, last)))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def _at(day: date, rng: random.Random, hours=(7, 22)) -> datetime:
+    return datetime(day.year, day.month, day.day, rng.randint(*hours), rng.choice([0, 10, 20, 30, 40, 50]))
+
+
+def _quota(n: int, share: float) -> list[bool]:
+    """Exactly round(share * n) passes among n, never all of them unless share is 1."""
+    passes = n if share >= 1 else min(n - 1, int(share * n)) if n else 0
+    return [True] * passes + [False] * (n - passes)
+
+
+class Generator:
+    def __init__(self, out: Path, services: int, months: int, seed: int, start: date, notes_per_day: int,
+                 drifting: int = 0):
+        self.out = Path(out)
+        self.drifting = drifting
+        self.n_services = services
+        self.months = _months(start, months)
+        self.rng = random.Random(seed)
+        self.notes_per_day = notes_per_day
+        self.working_days = WorkingDays()
+        self.writers: dict[str, _Writer] = {}
+        self.counter = 0
+
+    def next_id(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}-{self.counter:07d}"
+
+    def write(self, kind: str, **values) -> None:
+        self.writers[kind].row(**values)
+
+    def run(self) -> Path:
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.writers = {kind: _Writer(self.out / name, COLUMNS[kind]) for kind, name in FILES.items()}
+        try:
+            for index in range(self.n_services):
+                self.service(index)
+        finally:
+            for writer in self.writers.values():
+                writer.close()
+        manifest = [{"path": FILES[kind], "kind": kind, "source_name": "carecheck generator",
+                     "options": {"encoding": "cp1252"}} for kind in COLUMNS]
+        path = self.out / "manifest.yaml"
+        path.write_text(
+            "# Synthetic evidence made by `carecheck generate`; import it with\n"
+            "#   carecheck import --manifest PATH/TO/THIS/manifest.yaml\n" + yaml.safe_dump(manifest, sort_keys=False),
+            encoding="utf-8",
+        )
+        return path
+
+    # -- one service ------------------------------------------------------------------------------
+
+    def service(self, index: int) -> None:
+        rng = self.rng
+        if index < len(SERVICE_NAMES):
+            name, service_type = SERVICE_NAMES[index]
+        else:
+            name, service_type = f"Service {index + 1:03d}", SERVICE_NAMES[index % len(SERVICE_NAMES)][1]
+        code = f"S{index + 1:03d}"
+        self.write("service", id=f"SVC-{index + 1:03d}", service=name, service_type=service_type,
+                   cqc_location_id=f"1-{100000000 + index}", aliases=[code], registered_manager="Registered manager")
+        people = [f"P-{code}-{n:02d}" for n in range(1, 7)]
+        staff = [f"ST-{code}-{n:02d}" for n in range(1, 9)]
+        total = len(self.months)
+        visit_actions: list[dict] = []
+        previous_visit = None
+        for m, (first, last) in enumerate(self.months):
+            # The stories: safeguarding recovers four months before the end and stays recovered,
+            # incident learning climbs towards but below 95%, provider oversight drifts at the end.
+            sg_quality = 1.0 if m >= total - 4 else 0.5 + 0.4 * m / max(1, total - 4)
+            inc_quality = 0.5 + 0.4 * m / max(1, total - 1)
+            review_quality = None
+            drifting = m == total - 1
+            if self.drifting:  # a recovering group: only the drifting locations miss reviews, in the last month
+                inc_quality = sg_quality
+                review_quality = 0.0 if drifting and index >= self.n_services - self.drifting else None
+                drifting = False
+            self.safeguarding(code, people, staff, first, last, sg_quality)
+            self.cadences(code, first, last, sg_quality >= 1.0, m, total)
+            self.incidents(code, people, staff, first, last, inc_quality, review_quality)
+            previous_visit = self.oversight(code, first, last, m, drifting, visit_actions, previous_visit)
+            self.other_evidence(code, people, staff, first, last)
+            self.daily_notes(code, people, staff, first, last)
+        for action in visit_actions:  # written once, in the state they ended in
+            self.write("improvement_action", **action)
+
+    def safeguarding(self, code, people, staff, first, last, quality) -> None:
+        rng = self.rng
+        weak_recorder = staff[0]
+        for complete in _quota(4, quality):
+            day = first + timedelta(days=rng.randint(0, (last - first).days - 3))
+            raised = _at(day, rng, (8, 18))
+            record_id = self.next_id("SG")
+            person = rng.choice(people)
+            allegation = rng.random() < 0.3
+            notification_id = None
+            if allegation and complete:
+                notification_id = self.next_id("NOT")
+                self.write("notification", id=notification_id, service=code, recipient="cqc",
+                           notification_type="abuse_allegation", about_kind="safeguarding_concern", about_id=record_id,
+                           sent_at=raised + timedelta(hours=3), reference=f"CQC-{notification_id[-5:]}")
+            weakness = None if complete else rng.choice(["rationale", "late", "review", "vague"])
+            text = VAGUE_CONCERN if weakness == "vague" else CONCERN_TEXT.format(
+                time=raised.strftime("%H:%M"), what=rng.choice(WHAT), said=rng.choice(SAID))
+            decision_at = raised + timedelta(days=1 if weakness == "late" else 0, hours=2)
+            recorder = weak_recorder if weakness else rng.choice(staff[1:])  # drawn before the decision, as always
+            decision = rng.choice(["refer", "no_referral"])
+            self.write(
+                "safeguarding_concern", id=record_id, service=code, person_id=person, raised_at=raised,
+                recorded_by=recorder, category="physical",
+                is_allegation_of_abuse=allegation, concern=text, immediate_action="Person supported and checked",
+                immediate_action_at=raised + timedelta(minutes=30), screened_at=raised + timedelta(hours=1),
+                manager_decision_at=decision_at, manager_decision=decision,
+                referral_at=decision_at + timedelta(hours=1) if decision == "refer" else None,
+                decision_rationale=None if weakness == "rationale" else "Decision recorded with reasons and risks",
+                outcome_review_at=None if weakness == "review" else raised + timedelta(days=rng.randint(7, 20)),
+                outcome="risk_reduced", clarification_requests=2 if weakness else 0, notification_id=notification_id,
+                status="closed",
+            )
+            self.write("daily_note", id=self.next_id("DN"), service=code, person_id=person,
+                       written_at=raised - timedelta(hours=1), author_id=rng.choice(staff),
+                       safeguarding_indicator=True, note="Staff noticed something to report; see the safeguarding log.")
+
+    def cadences(self, code, first, last, complete, m, total) -> None:
+        rng = self.rng
+        # From a week before the recovered months, so the weeks that straddle a month end are complete too.
+        keep_all = complete or m == total - 5
+        day = first
+        while day <= last:
+            if keep_all or rng.random() < 0.8:
+                self.activity(code, "daily_screening", _at(day, rng, (7, 9)), "team leader")
+            if day.weekday() in (0, 3) and (keep_all or rng.random() < 0.7):
+                self.activity(code, "safeguarding_lead_check", _at(day, rng, (10, 16)), "safeguarding lead")
+            if day.weekday() == 2 and (keep_all or rng.random() < 0.7):
+                self.activity(code, "recording_sample", _at(day, rng, (10, 16)), "deputy manager")
+            day += timedelta(days=1)
+        if complete or rng.random() < 0.6:
+            self.activity(code, "monthly_safeguarding_review", _at(last - timedelta(days=3), rng), "nominated individual")
+        self.activity(code, "monthly_incident_themes", _at(last - timedelta(days=2), rng), "quality lead")
+
+    def activity(self, code, activity, when, role) -> None:
+        self.write("governance_activity", id=self.next_id("GA"), service=code, activity=activity, performed_at=when,
+                   performed_by=f"ST-{code}-01", role=role, records_checked=self.rng.randint(3, 20), outcome="no_concerns")
+
+    def incidents(self, code, people, staff, first, last, quality, review_quality=None) -> None:
+        rng = self.rng
+        meeting = last - timedelta(days=4)
+        next_meeting = meeting + timedelta(days=31)
+        reviews = _quota(6, quality if review_quality is None else review_quality)
+        for ok_review, ok_learning, ok_observed in zip(reviews, _quota(6, quality), _quota(6, quality)):
+            day = first + timedelta(days=rng.randint(0, 14))
+            occurred = _at(day, rng, (0, 23))
+            record_id = self.next_id("INC")
+            delay = rng.randint(1, 4) if ok_review else 6 if review_quality is not None else rng.randint(7, 10)
+            reviewed_day = self.working_days.add(day, delay)
+            reviewed = datetime.combine(reviewed_day, occurred.time().replace(hour=11))
+            action_id = self.next_id("ACT")
+            shared = reviewed + timedelta(days=1)
+            harm = rng.choice(["none", "none", "low", "low", "moderate"])
+            serious = harm == "moderate" and rng.random() < 0.3
+            notification_id = None
+            if serious:
+                notification_id = self.next_id("NOT")
+                self.write("notification", id=notification_id, service=code, recipient="cqc",
+                           notification_type="serious_injury", about_kind="incident", about_id=record_id,
+                           sent_at=occurred + timedelta(hours=5), reference=f"CQC-{notification_id[-5:]}")
+            self.write(
+                "incident", id=record_id, service=code, person_id=rng.choice(people), occurred_at=occurred,
+                reported_by=rng.choice(staff), incident_type="fall" if "fall" in CAUSES[0] else "other",
+                cause=rng.choice(CAUSES), harm_level=harm, description="Incident recorded on the electronic form.",
+                police_involved=False, serious_injury=serious, reviewed_at=reviewed, reviewed_by="registered manager",
+                learning_shared_at=shared, learning_action_id=action_id,
+                duty_of_candour_at=occurred + timedelta(days=2) if harm == "moderate" else None,
+                notification_id=notification_id, status="closed",
+            )
+            self.write("improvement_action", id=action_id, service=code, source_kind="incident", source_id=record_id,
+                       description="Share learning and check practice", owner=rng.choice(FIRST_OWNERS),
+                       owner_role="deputy manager", raised_on=reviewed_day, due_date=reviewed_day + timedelta(days=14),
+                       status="completed", completed_on=reviewed_day + timedelta(days=10),
+                       closure_evidence="Observation and handover record seen", verified_by="registered manager")
+            self.write("briefing", id=self.next_id("BR"), service=code, held_at=shared, led_by_role="deputy manager",
+                       topic="incident learning", incident_id=record_id, learning_action_id=action_id,
+                       attendees=rng.randint(4, 9), understanding_checked=True)
+            observed = shared + timedelta(days=rng.randint(2, 6) if ok_observed else rng.randint(9, 14))
+            self.write("practice_observation", id=self.next_id("OBS"), service=code, observed_at=observed,
+                       observer_role="care lead", staff_id=rng.choice(staff), topic="incident learning",
+                       incident_id=record_id, learning_action_id=action_id, outcome="met" if ok_observed else "partially_met",
+                       staff_aware_of_guidance=True)
+            checked_at = meeting if reviewed_day <= meeting and ok_learning else next_meeting
+            self.write("governance_item", id=self.next_id("GI"), service=code, meeting_date=checked_at,
+                       meeting_type="governance", item_type="action_check", action_id=action_id,
+                       chaired_by_role="registered manager", decision="Action checked against evidence")
+        self.write("governance_item", id=self.next_id("GI"), service=code, meeting_date=meeting, meeting_type="governance",
+                   item_type="incident_themes", chaired_by_role="registered manager", decision="Themes reviewed")
+
+    def oversight(self, code, first, last, m, drifting, actions: list[dict], previous_visit):
+        rng = self.rng
+        if m % 3 == 2:  # the quarter's board meeting
+            self.write("governance_item", id=self.next_id("GI"), service=code, meeting_date=last - timedelta(days=1),
+                       meeting_type="board", item_type="ni_review", chaired_by_role="nominated individual",
+                       decision="Strategic assurance findings recorded")
+        if drifting:
+            for action in actions:  # closed without follow-up evidence, and no visit this month
+                if action["status"] == "open":
+                    action.update(status="completed", completed_on=first + timedelta(days=5), closure_evidence=None)
+            return previous_visit
+        visit_day = first + timedelta(days=rng.randint(5, 12))
+        visit_id = self.next_id("VIS")
+        reviewed = []
+        for action in actions:
+            if action["status"] == "open":
+                action.update(status="completed", completed_on=visit_day,
+                              closure_evidence="Follow-up evidence seen at the visit")
+                reviewed.append(f"{action['id']}=completed")
+        agreed = []
+        for _ in range(2):
+            action = {"id": self.next_id("ACT"), "service": code, "source_kind": "oversight_visit", "source_id": visit_id,
+                      "description": "Put right a finding from the provider visit", "owner": rng.choice(FIRST_OWNERS),
+                      "owner_role": "registered manager", "raised_on": visit_day,
+                      "due_date": visit_day + timedelta(days=21), "status": "open"}
+            actions.append(action)
+            agreed.append(action["id"])
+        self.write("oversight_visit", id=visit_id, service=code, visit_date=visit_day, previous_visit_date=previous_visit,
+                   visitor="provider representative", visitor_role="provider representative", visit_type="announced",
+                   sampled="Care records, staff and people spoken with", findings=FINDINGS_GOOD,
+                   actions_reviewed=reviewed, actions_agreed=agreed)
+        return visit_day
+
+    def other_evidence(self, code, people, staff, first, last) -> None:
+        rng = self.rng
+        for source in ("person", "family", "staff"):
+            self.write("feedback", id=self.next_id("FB"), service=code, received_at=_at(first + timedelta(days=rng.randint(0, 27)), rng),
+                       source=source, channel="survey", feels_safe=True, rating=rng.randint(3, 5), theme="safety",
+                       comments="Feedback recorded in the survey.")
+        for _ in range(2):
+            self.write("supervision", id=self.next_id("SUP"), service=code, staff_id=rng.choice(staff),
+                       supervisor_role="deputy manager", held_at=_at(first + timedelta(days=rng.randint(0, 27)), rng),
+                       supervision_type="routine", themes=["recording_quality"])
+        self.write("audit", id=self.next_id("AUD"), service=code, audit_date=last - timedelta(days=6),
+                   audit_type="care_records", auditor_role="quality lead", score=rng.randint(75, 95), result="good")
+        self.write("audit", id=self.next_id("AUD"), service=code, audit_date=last - timedelta(days=5),
+                   audit_type="safeguarding_log", auditor_role="safeguarding lead", score=rng.randint(70, 95), result="good")
+        self.write("practice_observation", id=self.next_id("OBS"), service=code,
+                   observed_at=_at(first + timedelta(days=rng.randint(0, 27)), rng), observer_role="deputy manager",
+                   staff_id=rng.choice(staff), topic="safeguarding recording", outcome="met", staff_aware_of_guidance=True)
+
+    def daily_notes(self, code, people, staff, first, last) -> None:
+        rng = self.rng
+        day = first
+        while day <= last:
+            for n in range(self.notes_per_day):
+                self.write("daily_note", id=self.next_id("DN"), service=code, person_id=people[n % len(people)],
+                           written_at=_at(day, rng), author_id=rng.choice(staff), safeguarding_indicator=False,
+                           note="Personal care given; ate well; settled in the evening.")
+            day += timedelta(days=1)
+
+
+def generate(out: Path, *, services: int = 2, months: int = 8, seed: int = 7, start: date = date(2026, 1, 1),
+             notes_per_day: int = 3, drifting: int = 0) -> Path:
+    """Write synthetic evidence and its manifest to ``out``; returns the manifest's path.
+
+    With ``drifting``, the group recovers in every domain, except that the last ``drifting``
+    locations miss every incident review deadline (inc_review_5wd) in the last month: a failing
+    home that a pooled figure would hide.
+    """
+    return Generator(out, services, months, seed, start, notes_per_day, drifting).run()
+
+
+def last_day(start: date, months: int) -> date:
+    """The last day of the generated months: the demo's as-of date."""
+    return _months(start, months)[-1][1]

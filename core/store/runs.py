@@ -1,0 +1,279 @@
+"""Keeping runs in the store: the verdict, every figure, and every failure behind it."""
+
+from __future__ import annotations
+
+import json
+import zlib
+
+from typing import TYPE_CHECKING
+
+from sqlite_utils import Database
+
+if TYPE_CHECKING:
+    from carecheck.run import RunResult
+
+
+#: How far a stored verdict kept without its length (runs stored before m016) may inflate.
+LEGACY_VERDICT_LIMIT = 1 << 30
+
+
+def _compressed(verdict: dict) -> tuple[bytes, int]:
+    """The verdict's JSON, compressed, and its uncompressed length."""
+    from carecheck.verdict.chunks import json_chunks
+
+    compressor = zlib.compressobj(1)  # fast: a run writes one; JSON still shrinks about eightfold
+    parts, length = [], 0
+    for chunk in json_chunks(verdict):
+        encoded = chunk.encode()
+        length += len(encoded)
+        parts.append(compressor.compress(encoded))
+    parts.append(compressor.flush())
+    return b"".join(parts), length
+
+
+def _inflated(packed: bytes, length: int | None, run_id: str) -> bytes:
+    """A stored verdict, decompressed no further than its recorded length: a store is untrusted."""
+    from carecheck.errors import InputError
+
+    limit = length if isinstance(length, int) and length >= 0 else LEGACY_VERDICT_LIMIT
+    inflater = zlib.decompressobj()
+    try:
+        data = inflater.decompress(packed, limit + 1)
+    except zlib.error as error:
+        raise InputError(f"run {run_id}: its stored verdict is damaged ({error})") from None
+    if len(data) > limit or inflater.unconsumed_tail:
+        raise InputError(f"run {run_id}: its stored verdict inflates past its recorded length "
+                         f"({limit:,} bytes); the store is damaged or was altered (carecheck doctor)")
+    return data
+
+
+def _result_rows(run_id: str, verdict: dict):
+    for domain in verdict["domains"]:
+        for target in domain["targets"]:
+            series = [("(provider)", target["status"], target["periods"])] + [
+                (s["service"], s["status"], s["periods"]) for s in target["services"]
+            ]
+            for service, status, periods in series:
+                for period, partial, numerator, denominator, value, met in periods.result_rows():
+                    yield (
+                        run_id, domain["domain"], target["id"], service, period, int(partial),
+                        numerator, denominator, value, None if met is None else int(met), status,
+                    )
+
+
+def save_run(db: Database, result: RunResult, before_commit=None) -> str:
+    """Store a fresh run in one transaction, with every failure behind its figures (not only those
+    the verdict shows); returns its run id. ``before_commit()`` runs inside the transaction, last:
+    if it raises (the report could not be written), the run is not stored."""
+    verdict, failures = result.verdict, result.failures
+    run_id = verdict["audit"]["run_id"]
+    rows = _result_rows(run_id, verdict)
+    with failures.attached(db) as failures_table, db.atomic():
+        db.conn.execute(
+            "INSERT INTO runs (run_id, created_at, as_of, ruleset, ruleset_hash, engine, lowest_level, verdict_z, "
+            "verdict_length, current_period, carecheck_version, records_read) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, verdict["audit"]["generated_at"], verdict["as_of"], verdict["ruleset"]["name"],
+             verdict["ruleset"]["hash"], verdict["audit"]["engine"], verdict["verdict"]["lowest"]["level"],
+             *_compressed(verdict), verdict["periods"]["current"], verdict["audit"]["carecheck_version"],
+             verdict["audit"]["records_read"]),
+        )
+        db.conn.executemany("INSERT INTO target_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        db.conn.execute(f"INSERT INTO run_failures SELECT ?, domain, target, service, period, unit "
+                        f"FROM {failures_table} ORDER BY rowid", [run_id])
+        if before_commit is not None:
+            before_commit()
+    return run_id
+
+
+def target_history(db: Database, ruleset: str, service: str = "(provider)") -> dict[str, list[dict]]:
+    """Each target's current-period value and status in earlier runs of ``ruleset``, oldest first."""
+    history: dict[str, list[dict]] = {}
+    for run_id, created, as_of, period, target, value, status in db.execute(
+        """SELECT r.run_id, r.created_at, r.as_of, r.current_period, t.target, t.value, t.status
+           FROM runs r JOIN target_results t ON t.run_id = r.run_id AND t.period = r.current_period
+           WHERE r.ruleset = ? AND t.service = ? ORDER BY r.created_at, r.rowid""",
+        [ruleset, service],
+    ).fetchall():
+        history.setdefault(target, []).append(
+            {"run_id": run_id, "generated_at": created, "as_of": as_of, "period": period, "value": value, "status": status}
+        )
+    return history
+
+
+def load_run(db: Database, run_id: str) -> dict:
+    """A stored verdict by run id (or a unique prefix of one)."""
+    resolved = _resolve_run_id(db, run_id)
+    text, packed, length = db.execute(
+        "SELECT verdict, verdict_z, verdict_length FROM runs WHERE run_id = ?", [resolved]
+    ).fetchone()
+    from carecheck.errors import InputError
+    from carecheck.verdict.upgrade import upgraded
+
+    try:
+        return upgraded(json.loads(_inflated(packed, length, resolved) if packed is not None else text))
+    except (ValueError, TypeError) as error:
+        raise InputError(f"run {resolved}: its stored verdict cannot be read ({str(error).splitlines()[0]})") from None
+
+
+def list_runs(db: Database, last: int | None = None) -> list[dict]:
+    """The stored runs, oldest first (the newest ``last`` of them when given)."""
+    rows = db.execute(
+        """SELECT run_id, created_at, as_of, ruleset, ruleset_hash, carecheck_version, lowest_level, records_read,
+                  current_period
+           FROM runs ORDER BY created_at DESC, rowid DESC""" + (" LIMIT ?" if last else ""),
+        [last] if last else [],
+    ).fetchall()
+    columns = ["run_id", "created_at", "as_of", "ruleset", "ruleset_hash", "carecheck_version", "lowest_level",
+               "records_read", "current_period"]
+    return [dict(zip(columns, row)) for row in reversed(rows)]
+
+
+def run_rows(db: Database, target: str | None = None, service: str | None = None, last: int | None = None
+             ) -> list[dict]:
+    """Each target's current-period value and status, run by run (oldest first; the newest
+    ``last`` runs when given)."""
+    sql = """SELECT r.run_id, r.created_at, r.as_of, r.ruleset, t.domain, t.target, t.service, t.period, t.numerator,
+                    t.denominator, t.value, t.met, t.status
+             FROM runs r JOIN target_results t ON t.run_id = r.run_id AND t.period = r.current_period
+             WHERE 1 = 1"""
+    args: list = []
+    if last:
+        sql += " AND r.run_id IN (SELECT run_id FROM runs ORDER BY created_at DESC, rowid DESC LIMIT ?)"
+        args.append(last)
+    if target:
+        sql += " AND t.target = ?"
+        args.append(target)
+    if service:
+        sql += " AND t.service = ?"
+        args.append(service)
+    sql += " ORDER BY r.created_at, r.rowid, t.domain, t.target, t.service = '(provider)' DESC, t.service"
+    columns = ["run_id", "created_at", "as_of", "ruleset", "domain", "target", "service", "period", "numerator",
+               "denominator", "value", "met", "status"]
+    return [dict(zip(columns, row)) for row in db.execute(sql, args).fetchall()]
+
+
+DIFF_STATES = ("regressed", "resolved", "new", "still_failing")
+
+
+def diff_runs(db: Database, run_a: str, run_b: str, all_periods: bool = False) -> dict:
+    """What changed from run A to run B, location by location.
+
+    The headline compares, per target and location, A's current period with B's current period
+    (even when the two differ):
+
+    - regressed: met in A, not met in B;
+    - resolved: not met in A, met in B;
+    - new: not met in B, with no value in A;
+    - still_failing: not met in both.
+
+    ``changed`` lists, per target, location and period of B's window (its last ``sustained``
+    complete periods; every period with ``all_periods``), the periods with a value in both runs
+    whose met or not met changed: figures restated by late records. A closed month that did not
+    change is never listed, nor the current period both runs share (the headline has it).
+    """
+    a, b = _resolve_run_id(db, run_a), _resolve_run_id(db, run_b)
+    period_a, period_b = (db.execute("SELECT current_period FROM runs WHERE run_id = ?", [r]).fetchone()[0]
+                          for r in (a, b))
+
+    def figures(run_id: str) -> dict[tuple, tuple]:
+        rows = db.execute(
+            "SELECT domain, target, service, period, value, met FROM target_results "
+            "WHERE run_id = ? AND partial = 0 AND service != '(provider)'", [run_id],
+        ).fetchall()
+        return {(d, t, s, p): (v, m) for d, t, s, p, v, m in rows}
+
+    before, after = figures(a), figures(b)
+    headline: dict[str, list[dict]] = {state: [] for state in DIFF_STATES}
+    locations = sorted({(d, t, s) for d, t, s, _ in after} | {(d, t, s) for d, t, s, _ in before})
+    for domain, target, service in locations:
+        old = before.get((domain, target, service, period_a))
+        new = after.get((domain, target, service, period_b))
+        met_before = old[1] if old else None
+        met_after = new[1] if new else None
+        if met_after == 0 and met_before == 1:
+            state = "regressed"
+        elif met_after == 1 and met_before == 0:
+            state = "resolved"
+        elif met_after == 0 and met_before == 0:
+            state = "still_failing"
+        elif met_after == 0:
+            state = "new"
+        else:
+            continue
+        headline[state].append({"domain": domain, "target": target, "service": service,
+                                "before": old[0] if old else None, "after": new[0] if new else None})
+    window = None if all_periods else set(_window(db, b))
+    changed = []
+    for key in sorted(set(before) & set(after)):
+        domain, target, service, period = key
+        if (window is not None and period not in window) or (period == period_a == period_b):
+            continue  # outside B's window, or the current period both runs share (the headline)
+        (old_value, old_met), (new_value, new_met) = before[key], after[key]
+        if old_met is not None and new_met is not None and old_met != new_met:
+            changed.append({"domain": domain, "target": target, "service": service, "period": period,
+                            "before": old_value, "after": new_value, "met_before": _met(old_met),
+                            "met_after": _met(new_met)})
+    return {"run_a": a, "run_b": b, "period_a": period_a, "period_b": period_b,
+            "counts": {state: len(items) for state, items in headline.items()}, **headline, "changed": changed}
+
+
+def _met(value) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _window(db: Database, run_id: str) -> list[str]:
+    """A stored run's window: its last ``sustained`` complete periods."""
+    periods = load_run(db, run_id)["periods"]
+    evaluated = [p for p in periods["evaluated"] if p != periods["partial"]]
+    if periods["current"] in evaluated:
+        evaluated = evaluated[: evaluated.index(periods["current"]) + 1]
+    return evaluated[-periods["sustained"]:]
+
+
+def prune_runs(db: Database, keep: int | None = None, before: str | None = None, ruleset: str | None = None,
+               dry_run: bool = False) -> list[dict]:
+    """Remove stored runs (their verdict, figures and failures) in one transaction; returns those removed.
+
+    A run goes when it meets every condition given: beyond the newest ``keep`` runs of its ruleset,
+    made before the day ``before`` (ISO date), of ``ruleset``. The newest run of each ruleset is
+    always kept. With ``dry_run``, nothing is removed.
+    """
+    if keep is None and before is None:
+        raise ValueError("prune_runs needs keep or before")
+    conditions = ["newest > ?"]
+    params: list = [max(keep or 1, 1)]
+    if before is not None:
+        conditions.append("substr(created_at, 1, 10) < ?")
+        params.append(before)
+    if ruleset is not None:
+        conditions.append("ruleset = ?")
+        params.append(ruleset)
+    rows = db.execute(
+        f"""SELECT run_id, ruleset, created_at, as_of FROM (
+              SELECT run_id, ruleset, created_at, as_of, rowid AS seq,
+                     ROW_NUMBER() OVER (PARTITION BY ruleset ORDER BY created_at DESC, rowid DESC) AS newest
+              FROM runs)
+            WHERE {' AND '.join(conditions)} ORDER BY created_at, seq""",
+        params,
+    ).fetchall()
+    removed = [{"run_id": r, "ruleset": name, "created_at": created, "as_of": as_of} for r, name, created, as_of in rows]
+    if removed and not dry_run:
+        with db.atomic():
+            db.conn.execute("CREATE TEMP TABLE IF NOT EXISTS carecheck_prune (run_id TEXT PRIMARY KEY)")
+            db.conn.execute("DELETE FROM temp.carecheck_prune")
+            db.conn.executemany("INSERT INTO temp.carecheck_prune VALUES (?)", [(r["run_id"],) for r in removed])
+            for table in ("run_failures", "target_results", "runs"):
+                db.conn.execute(f"DELETE FROM [{table}] WHERE run_id IN (SELECT run_id FROM temp.carecheck_prune)")
+    return removed
+
+
+def _resolve_run_id(db: Database, run_id: str) -> str:
+    from carecheck.errors import InputError
+
+    rows = db.execute("SELECT run_id FROM runs WHERE run_id LIKE ? || '%'", [run_id]).fetchall()
+    if not rows:
+        raise InputError(f"no run {run_id!r} in the store (carecheck history lists them)")
+    if len(rows) > 1:
+        raise InputError(f"run id {run_id!r} is ambiguous: it starts {len(rows)} runs")
+    return rows[0][0]

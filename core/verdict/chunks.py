@@ -1,0 +1,50 @@
+"""Writing the verdict as JSON in pieces, so a large verdict never sits in memory as one string."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Iterator
+
+from carecheck.run.series import PeriodEntry, PeriodSeries
+
+
+def plain(value: Any) -> Any:
+    """For JSON: a verdict's read-only mappings (its period figures) as dicts."""
+    if isinstance(value, (PeriodSeries, PeriodEntry)):
+        return value.as_json()
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def json_chunks(verdict: dict) -> Iterator[str]:
+    """The verdict as compact JSON, a target at a time: exactly the text of ``json.dumps`` with
+    compact separators, without ever holding a large verdict as one string."""
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=plain).encode
+
+    def members(obj: dict, expand: dict) -> Iterator[str]:
+        """``obj`` as JSON, with each list named in ``expand`` written an item at a time."""
+        yield "{"
+        for position, (key, value) in enumerate(obj.items()):
+            prefix = ("," if position else "") + dumps(key) + ":"
+            inner = expand.get(key)
+            if inner is not None and isinstance(value, list):
+                yield prefix + "["
+                for index, item in enumerate(value):
+                    if index:
+                        yield ","
+                    yield from inner(item)
+                yield "]"
+            else:
+                yield prefix + dumps(value)
+        yield "}"
+
+    def whole(item) -> Iterator[str]:
+        yield dumps(item)
+
+    def domain(item) -> Iterator[str]:
+        yield from members(item, {"targets": whole})
+
+    # A verdict for hundreds of locations runs to megabytes: its long lists go an item at a time.
+    yield from members(verdict, {"domains": domain, "locations": whole, "escalations": whole})
