@@ -117,11 +117,6 @@ def parse_date(value, fmt: str | None = None) -> date:
     return parse_datetime(value, fmt).date()
 
 
-def london_date(moment: datetime) -> date:
-    """The calendar date of ``moment`` in Europe/London."""
-    return moment.astimezone(LONDON).date()
-
-
 @lru_cache(maxsize=64)
 def bank_holidays(year: int) -> frozenset[date]:
     """England and Wales bank holidays of ``year``, from the ``holidays`` package (substitute days included)."""

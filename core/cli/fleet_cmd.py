@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from carecheck.cli.options import UKDate
+from carecheck.verdict.levels import LEVELS, READER_WORDS, rank
 
 
 @click.group(name="fleet")
@@ -44,7 +45,7 @@ def fleet() -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "junit", "html"]), default="table",
               show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
-@click.option("--fail-under", type=click.Choice(["not_assured", "partly_assured", "assured", "assured_sustained"]),
+@click.option("--fail-under", type=click.Choice(LEVELS),
               help="Exit 1 when any location is below this level.")
 @click.option("--follow-symlinks", is_flag=True,
               help="Check a store that is a symbolic link (by default a link is a failed row: a planted link could "
@@ -167,8 +168,7 @@ def fleet_run(ruleset, pattern, listing, as_of, targets, fleet_db, scheduler, lo
     if audit["failed"]:
         return EXIT_INPUT_ERROR
     if fail_under:
-        order = ["not_assured", "partly_assured", "assured", "assured_sustained"]
-        below = [loc for loc in view["locations"] if loc["level"] and order.index(loc["level"]) < order.index(fail_under)]
+        below = [loc for loc in view["locations"] if loc["level"] and rank(loc["level"]) < rank(fail_under)]
         if below:
             return EXIT_CHECKS_FAILED
     return EXIT_OK
@@ -204,8 +204,7 @@ def _render(view: dict, fmt: str, where: Path) -> str:
     return _table(view)
 
 
-LEVEL_WORDS = {"not_assured": "NOT ASSURED", "partly_assured": "partly assured", "assured": "assured",
-               "assured_sustained": "assured and sustained", None: "no level"}
+LEVEL_WORDS = READER_WORDS
 
 
 def _table(view: dict) -> str:

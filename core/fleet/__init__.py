@@ -413,8 +413,8 @@ def save_fleet(path: Path, audit: dict, results: list[StoreResult]) -> None:
 def overview(audit: dict, results: list[StoreResult]) -> dict:
     """The fleet's combined view: providers and their locations, drifting ones first."""
     locations = [loc for r in results for loc in r.locations]
-    order = {"not_assured": 0, "partly_assured": 1, "assured": 2, "assured_sustained": 3, None: 4}
-    locations.sort(key=lambda loc: (not loc["drifting"], order.get(loc["level"], 4), loc["provider"], loc["location"]))
+    from carecheck.verdict.levels import rank
+    locations.sort(key=lambda loc: (not loc["drifting"], rank(loc["level"]), loc["provider"], loc["location"]))
     return {
         "fleet_run_id": audit["fleet_run_id"],
         "audit": audit,

@@ -46,7 +46,6 @@ SAID = ["they had knocked it on the door", "they did not know", "a visitor had s
 FINDINGS_GOOD = ("Sampled six care records, spoke with three people and two staff, observed lunch. Two records lacked "
                  "review dates after incidents; staffing matched the rota on both floors; one medicines audit action "
                  "remains open and is escalated with a named owner and deadline.")
-FINDINGS_VAGUE = "Visit went fine, no issues, all good."
 
 
 @dataclass

@@ -14,6 +14,7 @@ from carecheck import hookimpl
 from carecheck.reporter_api import Reporter
 
 from carecheck.reporters.table import LEVEL_WORDS, STATUS_WORDS, domain_notes, level_spread, locations_text, needing_attention, percent
+from carecheck.verdict.levels import LEVELS, rank
 
 
 def _environment():
@@ -91,7 +92,7 @@ def _by_location(verdict: dict) -> dict[tuple[str, str], list[dict]]:
 
 def _overview(verdict: dict) -> list[dict]:
     """Locations, lowest level first (no level last), then by name."""
-    order = {level: n for n, level in enumerate(("not_assured", "partly_assured", "assured", "assured_sustained"))}
+    order = {level: rank(level) for level in LEVELS}
     return sorted(verdict.get("locations", []), key=lambda loc: (order.get(loc["level"], 9), loc["service"]))
 
 

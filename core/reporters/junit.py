@@ -13,6 +13,7 @@ from carecheck import hookimpl
 from carecheck.reporter_api import Reporter
 
 from carecheck.reporters.table import percent
+from carecheck.verdict.levels import NEEDS_ATTENTION
 
 
 def _case(domain: dict, target: dict, row: dict, period: str | None):
@@ -75,7 +76,7 @@ def _locations_suite(suites, verdict: dict, totals: dict) -> None:
         if level is None:
             ET.SubElement(case, "skipped", message="no level: no judged target")
             counts["skipped"] += 1
-        elif level in ("not_assured", "partly_assured"):
+        elif level in NEEDS_ATTENTION:
             capped = [d["domain"] for d in location.get("domains", [])
                       if any(cap["cap"] == "guardrail" for cap in d.get("level_caps", []))]
             said = f"; guardrail breached in {', '.join(capped)}" if capped else ""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from carecheck import hookimpl
 from carecheck.reporter_api import Reporter
+from carecheck.verdict.levels import LEVELS, NEEDS_ATTENTION, READER_WORDS, rank
 
 
 def tabulate(rows, **options) -> str:
@@ -53,10 +54,7 @@ def _threshold(target: dict) -> str:
     return f"{sign} {percent(target['threshold'])}"
 
 
-#: Level words for readers: names, never numbers, never CQC rating words.
-LEVEL_WORDS = {"not_assured": "NOT ASSURED", "partly_assured": "partly assured", "assured": "assured",
-               "assured_sustained": "assured and sustained", None: "no level"}
-LEVEL_ORDER = ("not_assured", "partly_assured", "assured", "assured_sustained")
+LEVEL_WORDS = READER_WORDS
 
 
 def needing_attention(verdict: dict) -> list[dict]:
@@ -64,15 +62,15 @@ def needing_attention(verdict: dict) -> list[dict]:
     titles = {d["domain"]: d["title"] for d in verdict["domains"]}
     rows = []
     for location in verdict.get("locations", []):
-        if location["level"] not in ("not_assured", "partly_assured"):
+        if location["level"] not in NEEDS_ATTENTION:
             continue
         below = [
             {"domain": d["domain"], "title": titles.get(d["domain"], d["domain"]), "level": d["level"],
              "status": d["status"], "caps": [c["cap"] for c in d["level_caps"]]}
-            for d in location["domains"] if d["level"] in ("not_assured", "partly_assured")
+            for d in location["domains"] if d["level"] in NEEDS_ATTENTION
         ]
         rows.append({"service": location["service"], "level": location["level"], "domains": below})
-    rows.sort(key=lambda row: (LEVEL_ORDER.index(row["level"]), row["service"]))
+    rows.sort(key=lambda row: (rank(row["level"]), row["service"]))
     return rows
 
 
@@ -85,7 +83,7 @@ def domain_notes(row: dict) -> str:
 
 
 def level_spread(levels: dict[str, int], skip_zero: bool = False) -> str:
-    return ", ".join(f"{levels.get(level, 0)} {LEVEL_WORDS[level]}" for level in reversed(LEVEL_ORDER)
+    return ", ".join(f"{levels.get(level, 0)} {LEVEL_WORDS[level]}" for level in reversed(LEVELS)
                      if levels.get(level, 0) or not skip_zero)
 
 

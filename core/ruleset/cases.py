@@ -32,10 +32,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from carecheck.errors import InputError
+from carecheck.verdict.levels import LEVELS
 from carecheck.yamlfile import read_yaml
 
 STATUSES = ("recovered", "improving", "not_improving", "deteriorating", "insufficient_evidence")
-LEVELS = ("not_assured", "partly_assured", "assured", "assured_sustained")
 
 
 class _Strict(BaseModel):

@@ -107,7 +107,7 @@ def store_path(db: Database) -> str:
 def read_only(path: str, check_same_thread: bool = True) -> Database:
     from carecheck.store import read_only_connection
 
-    return Database(read_only_connection(path, check_same_thread))
+    return Database(read_only_connection(path, check_same_thread), execute_plugins=False)
 
 
 def only_share(db: Database, raw_names: list[str]) -> None:

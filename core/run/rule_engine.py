@@ -26,6 +26,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from carecheck.errors import CarecheckError
+
 try:  # durable-rules does not import on Python 3.13+ (PyEval_CallObject was removed)
     from durable import engine as _durable_engine
     import durable_rules_engine as _durable_c
@@ -172,8 +174,9 @@ class ReferenceEngine:
 # ---------------------------------------------------------------------------------------------
 
 
-class EngineError(RuntimeError):
-    """The rule engine failed; carecheck treats this as a bug, not bad input."""
+class EngineError(CarecheckError):
+    """The rule engine refused or failed on the ruleset's rules (a ruleset's level or escalation
+    rules are the user's to fix): one line, exit 2."""
 
 
 @dataclass

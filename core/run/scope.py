@@ -110,10 +110,6 @@ class RunScope:
         """The window's last day (``as_of`` before any period is complete)."""
         return self.window[-1].end if self.window else self.as_of
 
-    def locations_of(self, raw_names) -> dict[str, str]:
-        """Raw service names -> the in-scope location each names (others left out)."""
-        return {raw: self.aliases.get(raw, raw) for raw in raw_names if self.aliases.get(raw, raw) in self.services}
-
     def resolved(self, domain: str) -> ResolvedDomain:
         return next(r for r in self.ruleset.domains if r.domain.name == domain)
 

@@ -200,11 +200,10 @@ def open_read_only(path: str | Path, immutable: bool = False) -> Database:
         except InputError:
             db.close()
             raise
-        applied = {row[0] for row in db.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = ?",
-                                                 [migrations.name])}
+        behind = [m.name for m in migrations.pending(db)]  # reads only (sqlite-utils promises so)
     except sqlite3.DatabaseError as error:
         raise InputError(f"{path}: the store is read-only and cannot be read ({error})") from None
-    behind = [m.name for m in migrations._migrations if m.name not in applied] or [
+    behind = behind or [
         model.kind for model in BUILTIN_KINDS.values()
         if not db[model.kind].exists() or set(record_columns(model)) - set(db[model.kind].columns_dict)]
     if behind:
@@ -323,8 +322,6 @@ def column_type(annotation: Any) -> type:
     return str
 
 
-#: Provenance kept once per import in the ``imports`` table, reached from a record by its import_id.
-PER_IMPORT_PROVENANCE = ("source_system", "source_file", "imported_at")
 
 
 def record_columns(model: type[Record]) -> dict[str, type]:

@@ -88,6 +88,19 @@ LEVEL_WORDS = {NOT_ASSURED: "not assured", PARTLY_ASSURED: "partly assured", ASS
                ASSURED_SUSTAINED: "assured and sustained"}
 
 
+#: The words readers see for a level in the reports and the fleet's overview: names, never
+#: numbers, never CQC rating words; the lowest in capitals, so it stands out in plain text.
+READER_WORDS = {NOT_ASSURED: "NOT ASSURED", PARTLY_ASSURED: "partly assured", ASSURED: "assured",
+                ASSURED_SUSTAINED: "assured and sustained", None: "no level"}
+#: Levels below which a location needs attention.
+NEEDS_ATTENTION = (NOT_ASSURED, PARTLY_ASSURED)
+
+
+def rank(level: str | None) -> int:
+    """A level's place, lowest first; no level sorts after every level."""
+    return LEVELS.index(level) if level in LEVELS else len(LEVELS)
+
+
 def lowest(levels) -> str | None:
     """The lowest of some levels (None among them ignored); None when there is none."""
     known = [level for level in levels if level is not None]
