@@ -63,6 +63,12 @@ class DomainParameters(BaseModel):
 
 @dataclass(frozen=True)
 class TargetSpec:
+    """A measurable target a domain declares: its id (unique across domains, used in rulesets,
+    waivers and history), a title readers see, its ``kind`` (``rate``: the share of units that
+    pass each period; ``cadence``: an expected check in each slot), the ``threshold`` that meets it
+    (a share, 0 to 1, which a ruleset may change), the record kinds it is computed from, a
+    description for docs, and whether higher or lower is better (``direction``)."""
+
     id: str
     title: str
     kind: Literal["rate", "cadence"]
@@ -87,6 +93,10 @@ class TargetSpec:
 
 @dataclass(frozen=True)
 class SignalSpec:
+    """An early-warning signal a domain counts per location for the current period (a number, or a
+    yes/no): escalation rules name it in their ``when`` condition, and the verdict says it in words
+    with the record ids behind it."""
+
     name: str
     title: str
     description: str
@@ -108,6 +118,11 @@ def _percent(value: float | None) -> str:
 
 @dataclass(frozen=True)
 class EscalationSpec:
+    """A default escalation rule: when its ``when`` condition (the trigger language, over the
+    domain's signals and target figures) holds at a location, the verdict raises an escalation with
+    this ``action`` for this ``owner`` role, due in ``due_working_days``. A ruleset may change or
+    switch off a rule by its ``id``, or add its own."""
+
     id: str
     title: str
     when: str

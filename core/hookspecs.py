@@ -13,7 +13,8 @@ exposed through an entry point in the ``carecheck`` group::
 
 Hooks are called through pluggy with keyword arguments only, so an implementation may accept
 fewer arguments than the specification names, and ``tryfirst``, ``trylast`` and ``wrapper`` work
-as pluggy documents them. A third-party implementation that raises is reported by name and left
+as pluggy documents them. Every implementation of a hook is called (none stops the others), the
+built-in plugins' first, then the installed plugins' in the order they registered. A third-party implementation that raises is reported by name and left
 out (the hook is called again without it), so the other plugins' registrations are kept.
 
 Each docstring has the sections docs/plugins/hooks.md is generated from (``python -m
@@ -30,12 +31,19 @@ import pluggy
 from carecheck import PROJECT_NAME
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import click
 
     from carecheck.adapter_api import Adapter
     from carecheck.domain_api import Domain
     from carecheck.records import Record
     from carecheck.reporter_api import Reporter
+
+__all__ = [
+    "hookspec", "carecheck_register_adapters", "carecheck_register_record_kinds", "carecheck_register_mappings",
+    "carecheck_register_domains", "carecheck_register_reporters", "carecheck_register_commands",
+]
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 
@@ -118,7 +126,7 @@ def carecheck_register_record_kinds(register: Callable[[type["Record"]], None]) 
 
 
 @hookspec
-def carecheck_register_mappings(register: Callable[..., None]) -> None:
+def carecheck_register_mappings(register: Callable[[str, "str | Path"], None]) -> None:
     """Register named mapping files, so users can write ``--mapping NAME`` instead of a path.
 
     A vendor that knows its export's column names ships its mapping this way. Call
