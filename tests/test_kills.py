@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from builders import STRESS_ATTEMPTS
-from carecheck.importing.importer import PIPELINE_BYTES
+from carecheck.importing.reader import PIPELINE_BYTES
 
 # Timing-sensitive: never beside another stress loop, always in the system tier.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("timing")]

@@ -5,7 +5,7 @@ import stat
 import pytest
 from sqlite_utils import Database
 
-from carecheck.importing import importer
+from carecheck.importing import importer, reader
 from carecheck.importing.importer import ImportRequest, import_source
 from carecheck.store.migrations import migrations
 from carecheck.store import open_store
@@ -138,7 +138,7 @@ def test_free_text_is_never_quoted_in_rejections(db, tmp_path):
 @pytest.fixture(params=["in one process", "read in a forked process"])
 def pipeline(request, monkeypatch):
     """Run a test with big files read in this process, and again read in a forked child."""
-    monkeypatch.setattr(importer, "PIPELINE_BYTES", 0 if request.param.startswith("read") else 1 << 40)
+    monkeypatch.setattr(reader, "PIPELINE_BYTES", 0 if request.param.startswith("read") else 1 << 40)
     return request.param
 
 
@@ -170,7 +170,7 @@ def test_an_error_part_way_leaves_the_store_as_it_was(db, tmp_path, incidents_cs
 def test_duplicate_ids_across_batches_are_rejected(db, tmp_path, incidents_csv, store_has_rows, pipeline):
     if store_has_rows:
         import_source(db, ImportRequest(incidents_csv, "incident"))  # I1 to I3 already stored
-    size = importer.BATCH_ROWS + 10
+    size = reader.BATCH_ROWS + 10
     rows = [INCIDENT_HEADER] + [[f"N{i}", "Oak House", "02/04/2026", "none", "fall"] for i in range(size)]
     rows.append(["N3", "Oak House", "05/04/2026", "low", "fall"])  # in the second batch, same id as row 5
     rows.append(["N4", "Oak House", "02/04/2026", "none", "fall"])  # identical to row 6

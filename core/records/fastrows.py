@@ -21,9 +21,9 @@ from annotated_types import Ge, Le, MinLen
 from pydantic import BeforeValidator
 from pydantic.fields import FieldInfo
 
-from carecheck import records
+from carecheck.records import model as records  # the field readers this module mirrors, fast
 from carecheck.dates import parse_date, parse_timestamp
-from carecheck.records import Record
+from carecheck.records.model import Record
 from carecheck.store import to_column
 
 _CACHE_LIMIT = 200_000
