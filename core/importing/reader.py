@@ -1,21 +1,27 @@
-"""Reading a source's rows into batches of column values, rejections and findings: in this process, or in a forked reader that streams batches through a pipe while the parent writes (a big file)."""
+"""Reading a source's rows into batches of column values, rejections and findings: in this process,
+or in a forked reader that streams batches through a pipe while the parent writes (a big file).
+"""
 
 from __future__ import annotations
+
 import hashlib
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Iterator
+
 from pydantic import ValidationError
+
 from carecheck.adapter_api import Adapter, RowProblem
 from carecheck.dates import LONDON
 from carecheck.errors import InputError
-from carecheck.records.fastrows import Fallback, FastRows
 from carecheck.mapping import (
-    CompiledMapping, month_first_only,
+    CompiledMapping,
+    month_first_only,
 )
 from carecheck.records import Record
+from carecheck.records.fastrows import Fallback, FastRows
 from carecheck.store import to_column
 
 BATCH_ROWS = 5_000

@@ -1,9 +1,42 @@
 """carecheck's own record kinds, one pydantic model each: what every adapter and mapping ends in."""
 
 from __future__ import annotations
+
 from typing import ClassVar
+
 from pydantic import Field
-from carecheck.records.model import TRUE_WORDS, FALSE_WORDS, _to_bool, _to_list, _to_code, _blank_to_none, _datetime, _date, _int, _optional_bool, clean_text, _checked, _free_text, _text, Timestamp, Day, YesNo, MaybeYesNo, Count, Text, IdList, FreeText, Code, free_text, ref, HarmLevel, ActionStatus, Record, _value_type  # noqa: F401 (used here and re-exported)
+
+from carecheck.records.model import (  # noqa: F401 (used here and re-exported)
+    FALSE_WORDS,
+    TRUE_WORDS,
+    ActionStatus,
+    Code,
+    Count,
+    Day,
+    FreeText,
+    HarmLevel,
+    IdList,
+    MaybeYesNo,
+    Record,
+    Text,
+    Timestamp,
+    YesNo,
+    _blank_to_none,
+    _checked,
+    _date,
+    _datetime,
+    _free_text,
+    _int,
+    _optional_bool,
+    _text,
+    _to_bool,
+    _to_code,
+    _to_list,
+    _value_type,
+    clean_text,
+    free_text,
+    ref,
+)
 
 
 class Service(Record):

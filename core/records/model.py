@@ -1,12 +1,17 @@
-"""The base record model, and how its fields are read from exports: yes/no words, lists, codes, day-first dates, ids (cleaned of look-alike characters) and free text (never quoted in messages)."""
+"""The base record model, and how its fields are read from exports: yes/no words, lists, codes,
+day-first dates, ids (cleaned of look-alike characters) and free text (never quoted in
+messages).
+"""
 
 from __future__ import annotations
+
 import unicodedata
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
-from carecheck.dates import parse_date, parse_timestamp
 
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+
+from carecheck.dates import parse_date, parse_timestamp
 
 TRUE_WORDS = frozenset({"y", "yes", "true", "t", "1", "on", "x", "✓"})
 
