@@ -5,7 +5,7 @@ group (each imported on its own so one broken plugin cannot stop the others), th
 plugins. Core code never touches ``pm.hook`` directly: it calls the small typed functions below.
 They call each hook through pluggy (so ``tryfirst``, ``trylast`` and ``wrapper`` work as pluggy
 documents, and ``CARECHECK_TRACE_PLUGINS`` traces the calls). A third-party implementation that
-raises is recorded and the hook is called again without it (:func:`_call_isolated`), so the other
+raises is recorded and the hook is called again without it (:func:`call_isolated`), so the other
 plugins' results are kept. Registration hooks run once per process: their results are cached
 until a plugin is registered or unregistered.
 
@@ -71,29 +71,6 @@ class PluginFailure:
         return f"plugin {self.plugin!r} failed in {self.stage}: {self.error}"
 
 
-@dataclass
-class PluginInfo:
-    """A registered plugin and what it provides (``carecheck plugins --json``)."""
-
-    name: str
-    version: str
-    builtin: bool
-    distribution: str | None = None
-    domains: list[str] = field(default_factory=list)
-    record_kinds: list[str] = field(default_factory=list)
-    #: each {"name", "description", "extensions", "options"}
-    adapters: list[dict[str, Any]] = field(default_factory=list)
-    mappings: list[str] = field(default_factory=list)
-    reporters: list[str] = field(default_factory=list)
-    commands: list[str] = field(default_factory=list)
-
-    @property
-    def provides(self) -> list[str]:
-        """Everything it provides as ``kind:name``, for the table."""
-        return ([f"kind:{k}" for k in self.record_kinds]
-                + [f"adapter:{a['name']}" for a in self.adapters] + [f"domain:{d}" for d in self.domains]
-                + [f"format:{r}" for r in self.reporters] + [f"mapping:{m}" for m in self.mappings]
-                + [f"command:{c}" for c in self.commands])
 
 
 class _State:
@@ -189,6 +166,11 @@ def reset() -> None:
     install_plugin_kinds({})
 
 
+def plugin_versions() -> dict[str, tuple[str, str]]:
+    """Each installed plugin's version and distribution, as its entry point gave them."""
+    return dict(_state.versions)
+
+
 def is_builtin(plugin_name: str) -> bool:
     return plugin_name in DEFAULT_PLUGINS
 
@@ -237,7 +219,7 @@ def calling_plugin(hook_name: str) -> str:
     return impl.plugin_name if impl is not None else "carecheck"
 
 
-def _call_isolated(hook_name: str, attempt: Callable[[Callable[..., Any]], T]) -> T:
+def call_isolated(hook_name: str, attempt: Callable[[Callable[..., Any]], T]) -> T:
     """``attempt(hook_caller)`` with the hook through pluggy; when a third-party implementation raises
     (anything, ``SystemExit`` and a ``KeyboardInterrupt`` raised by code included), it is recorded
     and ``attempt`` runs again with a caller without that plugin. A built-in that raises is a bug."""
@@ -320,7 +302,7 @@ def _collect(hook_name: str, check: Callable[[str, Any], tuple[str, Any]], what:
         caller(register=register)
         return by_plugin
 
-    by_plugin = _call_isolated(hook_name, attempt)
+    by_plugin = call_isolated(hook_name, attempt)
     found: dict[str, Registered] = {}
     for plugin in _registration_order():
         items = by_plugin.get(plugin, {})
@@ -414,80 +396,7 @@ def get_mappings() -> dict[str, Registered]:
     return _collect("carecheck_register_mappings", check, "mapping")
 
 
-def register_commands(cli: "click.Group") -> dict[str, str]:
-    """Let every plugin add commands; returns command name to the plugin that added it.
-
-    A plugin that raised half-way keeps none of its commands, as with every other hook."""
-    before = dict(cli.commands)
-    added_by: dict[str, str] = {}
-    add_command = cli.add_command
-
-    def attributed(command: "click.Command", name: str | None = None) -> None:
-        add_command(command, name)
-        added_by[name or command.name or ""] = calling_plugin("carecheck_register_commands")
-
-    def attempt(caller) -> None:
-        cli.commands.clear()
-        cli.commands.update(before)
-        added_by.clear()
-        caller(cli=cli)
-
-    cli.add_command = attributed  # type: ignore[method-assign]
-    try:
-        _call_isolated("carecheck_register_commands", attempt)
-    finally:
-        del cli.add_command
-    for name, plugin in added_by.items():
-        if plugin != "carecheck":
-            _guard_command(cli.commands[name], plugin)
-    return dict(added_by)
 
 
-def _guard_command(command: "click.Command", plugin: str) -> None:
-    """A plugin's command that raises (``SystemExit`` and a ``KeyboardInterrupt`` raised by code
-    included) stops with a :class:`PluginError` naming the plugin, never a success or a bug of carecheck.
-    click's own exits and usage errors pass through: they are how a command talks to its user."""
-    import click
-
-    invoke = command.invoke
-
-    def guarded(ctx: "click.Context") -> Any:
-        try:
-            return invoke(ctx)
-        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
-            raise
-        except BaseException as error:
-            if isinstance(error, KeyboardInterrupt) and interrupts.from_user():
-                raise
-            with plugin_code(plugin, f"command {command.name!r}"):
-                raise
-
-    command.invoke = guarded  # type: ignore[method-assign]
 
 
-def plugin_infos(command_plugins: dict[str, str] | None = None) -> list[PluginInfo]:
-    """Every registered plugin, what it provides, and every plugin that failed."""
-    pm = get_plugin_manager()
-    infos: dict[str, PluginInfo] = {}
-    for name, _plugin in pm.list_name_plugin():
-        if name is None:
-            continue
-        version, dist = _state.versions.get(name, (__version__, "carecheck"))
-        infos[name] = PluginInfo(name=name, version=version, builtin=is_builtin(name), distribution=dist)
-    for adapter_name, registered in get_adapters().items():
-        adapter = registered.item
-        infos[registered.plugin].adapters.append({
-            "name": adapter_name, "description": adapter.description, "extensions": list(adapter.extensions),
-            "options": adapter.describe_options()})
-    for kind, registered in get_record_kinds().items():
-        infos[registered.plugin].record_kinds.append(kind)
-    for domain_name, registered in get_domains().items():
-        infos[registered.plugin].domains.append(domain_name)
-    for reporter_name, registered in get_reporters().items():
-        infos[registered.plugin].reporters.append(reporter_name)
-    for mapping_name, registered in get_mappings().items():
-        infos[registered.plugin].mappings.append(mapping_name)
-    for command_name, plugin_name in (command_plugins or {}).items():
-        if plugin_name in infos:
-            infos[plugin_name].commands.append(command_name)
-    return list(infos.values())

@@ -159,7 +159,9 @@ def build_cli() -> click.Group:
                    actions_cmd, schema_cmd, new_cmd, fleet_cmd, doctor_cmd):
         for command in module.COMMANDS:
             cli.add_command(command)
-    cli.plugin_commands = plugin_manager.register_commands(cli)  # type: ignore[attr-defined]
+    from carecheck.plugin.commands import register_commands
+
+    cli.plugin_commands = register_commands(cli)  # type: ignore[attr-defined]
     return cli
 
 

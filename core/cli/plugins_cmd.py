@@ -26,7 +26,9 @@ def plugins_list(ctx: click.Context, as_json: bool) -> None:
         carecheck plugins --json
     """
     command_plugins = getattr(ctx.parent.command if ctx.parent else None, "plugin_commands", {}) or {}
-    infos = plugin_manager.plugin_infos(command_plugins)
+    from carecheck.plugin.inventory import plugin_infos
+
+    infos = plugin_infos(command_plugins)
     failed = plugin_manager.failures()
     engine = rule_engine_info()
     if as_json:

@@ -266,7 +266,9 @@ def verdict(db: Database, scope: RunScope, engine, domains: list[dict], figures:
     bottom = lowest(loc["level"] for loc in located)
     at_bottom = [loc["service"] for loc in located if bottom and loc["level"] == bottom]
     findings = quality.findings
-    infos = {info.name: info.version for info in plugin_manager.plugin_infos()}
+    from carecheck.plugin.inventory import plugin_infos
+
+    infos = {info.name: info.version for info in plugin_infos()}
     engine_note = None
     if engine.name == "reference" and not rule_engine.durable_available():
         engine_note = f"durable-rules is not available here ({rule_engine.DURABLE_IMPORT_ERROR}); the reference evaluator ran the rules"
