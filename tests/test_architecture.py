@@ -28,3 +28,17 @@ def test_every_package_says_what_it_holds():
     for package in sorted(p.parent for p in CORE.rglob("__init__.py") if "__pycache__" not in p.parts):
         text = (package / "__init__.py").read_text()
         assert text.lstrip().startswith('"""'), f"{package.relative_to(REPO)}/__init__.py has no docstring"
+
+
+def test_no_module_over_450_lines_and_no_function_over_80():
+    import ast
+
+    too_long = []
+    for path in _modules():
+        text = path.read_text()
+        if text.count("\n") > 450:
+            too_long.append(f"{path.relative_to(REPO)}: {text.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > 80:
+                too_long.append(f"{path.relative_to(REPO)}: {node.name} is {node.end_lineno - node.lineno + 1} lines")
+    assert too_long == []

@@ -69,28 +69,12 @@ def fleet_run(ruleset, pattern, listing, as_of, targets, fleet_db, scheduler, lo
     from carecheck.cli.exits import EXIT_CHECKS_FAILED, EXIT_INPUT_ERROR, EXIT_OK
 
     try:
-        from dask.distributed import Client, LocalCluster, as_completed
+        import dask.distributed  # noqa: F401 (only to say how to install it)
     except ImportError:
         raise InputError("carecheck fleet needs Dask: pip install 'carecheck[fleet]'") from None
-    from carecheck.reporters.outputs import check_folder, check_output, output_file
+    from carecheck.reporters.outputs import output_file
 
-    jobs = fleet_mod.jobs_from(pattern, listing)
-    fleet_mod.check_fleet_db(fleet_db)
-    jobs, notes = fleet_mod.plan_jobs(jobs, fleet_db)
-    for note in notes:
-        click.echo(note, err=True)
-    if not jobs:
-        raise InputError("no provider's store to check")
-    stores = [job.store for job in jobs] + [fleet_db]
-    if output:
-        check_output(output, stores, "overview")
-    fleet_mod.load_job_waivers(jobs, as_of)
-    pack_files: dict[str, str] = {}
-    if packs:
-        folder = check_folder(packs)
-        pack_files = fleet_mod.pack_names(jobs, folder)
-        for pack in pack_files.values():
-            check_output(pack, stores, "pack")
+    jobs, stores, pack_files = _plan(pattern, listing, as_of, fleet_db, output, packs)
     path = locate(ruleset)
     chain = read_chain(path)
     resolved, problems = check_chain(chain, str(path))  # refused here, once, not on every worker
@@ -99,51 +83,12 @@ def fleet_run(ruleset, pattern, listing, as_of, targets, fleet_db, scheduler, lo
     fleet_id = fleet_mod.fleet_run_id()
     started_at = fleet_mod.now()
     cluster_started = time.perf_counter()
-    cluster = None
-    if scheduler:
-        client = Client(scheduler, timeout="30s")
-    else:
-        workers = local_workers or os.cpu_count() or 1
-        import dask
-
-        # Set while the cluster starts: its nannies hand this configuration to their workers. The
-        # scheduler's web server takes a free port (with None it still binds 8787, so two fleets on
-        # one machine would collide).
-        with dask.config.set(fleet_mod.QUIET_WORKERS):
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
-                                   silence_logs=40)
-        client = Client(cluster)
-    # Each worker imports carecheck and loads its plugins once, as part of starting the cluster,
-    # rather than in its first store's task.
-    profiling = sum(client.run(fleet_mod.warm_worker).values())
-    if profiling:
-        click.echo(f"Note: {profiling} worker(s) run Dask's profiler, which slows each store's check; start workers "
-                   "with DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False (docs/fleet.md)", err=True)
+    client, cluster = _connect(scheduler, local_workers)
     cluster_start_s = time.perf_counter() - cluster_started
     wall_started = time.perf_counter()
-    results = []
-    try:
-        workers_seen = len(client.scheduler_info().get("workers", {}))
-        futures = [client.submit(fleet_mod.check_store, job, chain, str(path), as_of, list(targets), read_only_stores,
-                                 fleet_id, pack_files.get(job.store), False, follow_symlinks,
-                                 key=f"carecheck-{fleet_id[:8]}-{index}", retries=retries, pure=False)
-                   for index, job in enumerate(jobs)]
-        by_future = dict(zip(futures, jobs))
-        progress = _Progress(len(futures))
-        for future in as_completed(futures):
-            job = by_future[future]
-            try:
-                result = future.result()
-            except Exception as error:  # the task itself was lost more times than --retries
-                result = fleet_mod.StoreResult(job.store, job.provider, 0.0,
-                                               error=f"{type(error).__name__}: {error}".splitlines()[0])
-            results.append(result)
-            progress.done(failed=result.error is not None)
-        progress.finish()
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    results, workers_seen = _run_tasks(client, cluster, jobs, (chain, str(path), as_of, list(targets),
+                                                                read_only_stores, fleet_id), pack_files,
+                                       follow_symlinks, retries)
     wall_s = time.perf_counter() - wall_started
     results.sort(key=lambda r: r.provider)
     audit = {
@@ -172,6 +117,96 @@ def fleet_run(ruleset, pattern, listing, as_of, targets, fleet_db, scheduler, lo
         if below:
             return EXIT_CHECKS_FAILED
     return EXIT_OK
+
+
+def _plan(pattern, listing, as_of, fleet_db: Path, output: Path | None, packs: Path | None):
+    """The stores to check, every path the run will write checked before any store is scheduled,
+    and each provider's pack file."""
+    from carecheck import fleet as fleet_mod
+    from carecheck.errors import InputError
+    from carecheck.reporters.outputs import check_folder, check_output
+
+    jobs = fleet_mod.jobs_from(pattern, listing)
+    fleet_mod.check_fleet_db(fleet_db)
+    jobs, notes = fleet_mod.plan_jobs(jobs, fleet_db)
+    for note in notes:
+        click.echo(note, err=True)
+    if not jobs:
+        raise InputError("no provider's store to check")
+    stores = [job.store for job in jobs] + [fleet_db]
+    if output:
+        check_output(output, stores, "overview")
+    fleet_mod.load_job_waivers(jobs, as_of)
+    pack_files: dict[str, str] = {}
+    if packs:
+        folder = check_folder(packs)
+        pack_files = fleet_mod.pack_names(jobs, folder)
+        for pack in pack_files.values():
+            check_output(pack, stores, "pack")
+    return jobs, stores, pack_files
+
+
+def _connect(scheduler: str | None, local_workers: int | None):
+    """A client of the named scheduler, or of a local cluster started for this run (and the cluster),
+    with carecheck loaded on every worker."""
+    import dask
+    from dask.distributed import Client, LocalCluster
+
+    from carecheck import fleet as fleet_mod
+
+    cluster = None
+    if scheduler:
+        client = Client(scheduler, timeout="30s")
+    else:
+        workers = local_workers or os.cpu_count() or 1
+        # Set while the cluster starts: its nannies hand this configuration to their workers. The
+        # scheduler's web server takes a free port (with None it still binds 8787, so two fleets on
+        # one machine would collide).
+        with dask.config.set(fleet_mod.QUIET_WORKERS):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                   silence_logs=40)
+        client = Client(cluster)
+    # Each worker imports carecheck and loads its plugins once, as part of starting the cluster,
+    # rather than in its first store's task.
+    profiling = sum(client.run(fleet_mod.warm_worker).values())
+    if profiling:
+        click.echo(f"Note: {profiling} worker(s) run Dask's profiler, which slows each store's check; start workers "
+                   "with DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False (docs/fleet.md)", err=True)
+    return client, cluster
+
+
+def _run_tasks(client, cluster, jobs, common: tuple, pack_files: dict, follow_symlinks: bool, retries: int):
+    """Each store's check as a task; the results as they complete (a lost task is a failed row),
+    and how many workers there were. The client and any local cluster are closed at the end."""
+    from dask.distributed import as_completed
+
+    from carecheck import fleet as fleet_mod
+
+    chain, label, as_of, targets, read_only_stores, fleet_id = common
+    results = []
+    try:
+        workers_seen = len(client.scheduler_info().get("workers", {}))
+        futures = [client.submit(fleet_mod.check_store, job, chain, label, as_of, targets, read_only_stores,
+                                 fleet_id, pack_files.get(job.store), False, follow_symlinks,
+                                 key=f"carecheck-{fleet_id[:8]}-{index}", retries=retries, pure=False)
+                   for index, job in enumerate(jobs)]
+        by_future = dict(zip(futures, jobs))
+        progress = _Progress(len(futures))
+        for future in as_completed(futures):
+            job = by_future[future]
+            try:
+                result = future.result()
+            except Exception as error:  # the task itself was lost more times than --retries
+                result = fleet_mod.StoreResult(job.store, job.provider, 0.0,
+                                               error=f"{type(error).__name__}: {error}".splitlines()[0])
+            results.append(result)
+            progress.done(failed=result.error is not None)
+        progress.finish()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return results, workers_seen
 
 
 class _Progress:

@@ -126,6 +126,52 @@ def lookups_of(mapping: Mapping | None) -> list[Lookup]:
     return [spec.lookup for spec in (mapping.fields.values() if mapping else ()) if spec.lookup is not None]
 
 
+def _fields_fit(mapping: Mapping, model: type[Record], source_label: str) -> list[str]:
+    """The model's content fields, once the mapping is known to be for this kind and its fields."""
+    if mapping.kind and mapping.kind != model.kind:
+        raise MappingError(f"{source_label}: the mapping is for kind {mapping.kind!r}, not {model.kind!r}")
+    content = model.content_fields()
+    for name in mapping.fields:
+        if name not in content:
+            raise MappingError(
+                f"{source_label}: mapping fields.{name}: {model.kind} has no field {name!r}"
+            )
+    return content
+
+
+def _row_conditions(mapping: Mapping, find, found: str, source_label: str) -> list:
+    """The only_rows conditions, each with the column it reads."""
+    conditions = []
+    for condition in mapping.only_rows:
+        column = find(condition.column)
+        if column is None:
+            raise MappingError(f"{source_label}: missing column {condition.column!r} named by only_rows "
+                               f"(columns found: {found})")
+        conditions.append((column, condition))
+    return conditions
+
+
+def _several_columns(name: str, spec: FieldMap, field_kind: str, mapping: Mapping, find, found: str,
+                     source_label: str, lookup_values) -> tuple[Callable[[dict], Any], str]:
+    """A field read through a lookup into stored records, or from several columns joined: its reader
+    and what it reads, in words."""
+    if spec.lookup is not None:
+        lookup = spec.lookup
+        missing = [column for column in lookup.key if find(column) is None]
+        if missing:
+            raise MappingError(f"{source_label}: missing column {missing[0]!r} named by the lookup of field {name} "
+                               f"(columns found: {found})")
+        values = lookup_values(lookup) if lookup_values else {}
+        return (_lookup_reader([find(c) for c in lookup.key], lookup, values),
+                f"{lookup.kind}.{lookup.field} by " + " + ".join(lookup.key))
+    missing = [column for column in spec.columns if find(column) is None]
+    if missing:
+        raise MappingError(f"{source_label}: missing column {missing[0]!r} named by the mapping (field {name}; "
+                           f"columns found: {found})")
+    joined = [find(column) for column in spec.columns]
+    return _joined_reader(joined, spec, field_kind, mapping.date_format), " + ".join(joined)
+
+
 def compile_mapping(
     mapping: Mapping | None, model: type[Record], columns: list[str], source_label: str,
     lookup_values: Callable[[Lookup], dict[str, Any]] | None = None,
@@ -135,14 +181,7 @@ def compile_mapping(
     The error for a missing required column names the column the mapping expected.
     """
     mapping = mapping or Mapping()
-    if mapping.kind and mapping.kind != model.kind:
-        raise MappingError(f"{source_label}: the mapping is for kind {mapping.kind!r}, not {model.kind!r}")
-    content = model.content_fields()
-    for name in mapping.fields:
-        if name not in content:
-            raise MappingError(
-                f"{source_label}: mapping fields.{name}: {model.kind} has no field {name!r}"
-            )
+    content = _fields_fit(mapping, model, source_label)
     by_normal = {_normalise(column): column for column in columns}
     found = ", ".join(repr(column) for column in columns) or "none"
 
@@ -153,13 +192,7 @@ def compile_mapping(
     ignored = {_normalise(name) for name in mapping.ignore}
     true_words = {w.strip().lower() for w in mapping.true_values}
     false_words = {w.strip().lower() for w in mapping.false_values}
-    conditions = []
-    for condition in mapping.only_rows:
-        column = find(condition.column)
-        if column is None:
-            raise MappingError(f"{source_label}: missing column {condition.column!r} named by only_rows "
-                               f"(columns found: {found})")
-        conditions.append((column, condition))
+    conditions = _row_conditions(mapping, find, found, source_label)
 
     readers: list[tuple[str, Callable[[dict], Any]]] = []
     used: dict[str, str] = {}
@@ -180,24 +213,10 @@ def compile_mapping(
             continue
         spec = mapping.fields.get(name, FieldMap())
         field_kind = _annotation_kind(model.model_fields[name].annotation)
-        if spec.lookup is not None:
-            lookup = spec.lookup
-            missing = [column for column in lookup.key if find(column) is None]
-            if missing:
-                raise MappingError(f"{source_label}: missing column {missing[0]!r} named by the lookup of field {name} "
-                                   f"(columns found: {found})")
-            values = lookup_values(lookup) if lookup_values else {}
-            readers.append((name, _lookup_reader([find(c) for c in lookup.key], lookup, values)))
-            used[name] = f"{lookup.kind}.{lookup.field} by " + " + ".join(lookup.key)
-            continue
-        if spec.columns is not None:
-            missing = [column for column in spec.columns if find(column) is None]
-            if missing:
-                raise MappingError(f"{source_label}: missing column {missing[0]!r} named by the mapping (field {name}; "
-                                   f"columns found: {found})")
-            joined = [find(column) for column in spec.columns]
-            readers.append((name, _joined_reader(joined, spec, field_kind, mapping.date_format)))
-            used[name] = " + ".join(joined)
+        if spec.lookup is not None or spec.columns is not None:
+            reader, used[name] = _several_columns(name, spec, field_kind, mapping, find, found, source_label,
+                                                  lookup_values)
+            readers.append((name, reader))
             continue
         column = spec.column
         if column is not None and find(column) is None:

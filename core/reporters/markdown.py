@@ -71,6 +71,24 @@ def render_markdown(verdict: dict) -> str:
               ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in t.get("location_statuses", {}).items()),
               percent(t["baseline"]), percent(t["current"]), percent(t["threshold"])] for t in domain["targets"]],
         )
+    lines += _summary(verdict, attention)
+    quality = verdict["data_quality"]
+    lines += [
+        "", "## Data quality", "",
+        f"- Rows rejected on import: {quality['rows_rejected']}",
+        f"- References to missing records: {quality['dangling_references']}",
+        f"- Figures on fewer than {quality['min_denominator']} records: {len(quality['low_denominators'])}",
+        f"- Stale sources: {len(quality['stale_sources'])}",
+        "",
+        f"*carecheck {verdict['audit']['carecheck_version']}, run {verdict['audit']['run_id']}, "
+        f"ruleset hash {verdict['ruleset']['hash']}, engine {verdict['audit']['engine']}.*",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _summary(verdict: dict, attention: list[dict]) -> list[str]:
+    """The commissioner summary, with what the records say where attention is needed, and the waivers."""
+    lines: list[str] = []
     summary = verdict["commissioner_summary"]
     lines += ["", "## Commissioner summary", "", "A target is listed where its worst location puts it.", "",
               "**What has improved**", ""]
@@ -106,18 +124,7 @@ def render_markdown(verdict: dict) -> str:
         lines += _table(["Target", "Service", "Expires", "Status", "Approved by", "Justification"],
                         [[w["target"], w["service"] or "all", w["expires"], w["status"].replace("_", " "),
                           w["approved_by"], w["justification"]] for w in verdict["waivers"]])
-    quality = verdict["data_quality"]
-    lines += [
-        "", "## Data quality", "",
-        f"- Rows rejected on import: {quality['rows_rejected']}",
-        f"- References to missing records: {quality['dangling_references']}",
-        f"- Figures on fewer than {quality['min_denominator']} records: {len(quality['low_denominators'])}",
-        f"- Stale sources: {len(quality['stale_sources'])}",
-        "",
-        f"*carecheck {verdict['audit']['carecheck_version']}, run {verdict['audit']['run_id']}, "
-        f"ruleset hash {verdict['ruleset']['hash']}, engine {verdict['audit']['engine']}.*",
-    ]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 class MarkdownReporter(Reporter):

@@ -88,6 +88,14 @@ def level_spread(levels: dict[str, int], skip_zero: bool = False) -> str:
 
 
 def render_table(verdict: dict) -> str:
+    attention = needing_attention(verdict)
+    lines = _heading(verdict, attention) + _targets(verdict) + _notes(verdict, attention)
+    lines += _escalations(verdict) + _commissioner(verdict["commissioner_summary"]) + _footer(verdict)
+    return "\n".join(lines) + "\n"
+
+
+def _heading(verdict: dict, attention: list[dict]) -> list[str]:
+    """The run, the headline and the locations needing attention."""
     overall = verdict["verdict"]
     periods = verdict["periods"]
     lines = [
@@ -97,7 +105,6 @@ def render_table(verdict: dict) -> str:
         overall["summary"],
         "",
     ]
-    attention = needing_attention(verdict)
     lines.append(f"Locations needing attention ({len(attention)} of {len(verdict.get('locations', []))})")
     if attention:
         lines.append(tabulate([(row["service"], LEVEL_WORDS[row["level"]], domain_notes(row)) for row in attention],
@@ -105,6 +112,12 @@ def render_table(verdict: dict) -> str:
     else:
         lines.append("None: every location is assured or better.")
     lines.append("")
+    return lines
+
+
+def _targets(verdict: dict) -> list[str]:
+    """Each domain and target, pooled, with the worst location's status."""
+    lines = []
     rows = []
     for domain in verdict["domains"]:
         rows.append((domain["title"], "", "", "", STATUS_WORDS[domain["status"]],
@@ -118,6 +131,13 @@ def render_table(verdict: dict) -> str:
             ))
     lines.append(tabulate(rows, headers=("domain / target", "pooled baseline", "pooled current", "target",
                                          "worst location status", "locations"), maxcolwidths=[None] * 5 + [48]))
+    return lines
+
+
+def _notes(verdict: dict, attention: list[dict]) -> list[str]:
+    """Waived locations, evidence, warnings and notes, the disclaimer and the waivers."""
+    overall = verdict["verdict"]
+    lines = []
     for target in (t for d in verdict["domains"] for t in d["targets"]):
         for row in target["services"]:
             if row["waiver"] and not target["waiver"]:
@@ -141,7 +161,11 @@ def render_table(verdict: dict) -> str:
         lines += [f"  - {w['message']}; approved by {w['approved_by']}: {w['justification']}" for w in verdict["waivers"]]
     for warning in verdict["warnings"]:
         lines.append(f"Warning: {warning}")
+    return lines
 
+
+def _escalations(verdict: dict) -> list[str]:
+    lines = []
     lines += ["", f"Escalations ({len(verdict['escalations'])})"]
     if verdict["escalations"]:
         lines.append(tabulate(
@@ -152,8 +176,12 @@ def render_table(verdict: dict) -> str:
         ))
     else:
         lines.append("None fired.")
+    return lines
 
-    summary = verdict["commissioner_summary"]
+
+def _commissioner(summary: dict) -> list[str]:
+    """What has improved, been maintained, remains under review, and the extra controls."""
+    lines = []
     lines += ["", "Commissioner summary (a target is listed where its worst location puts it)", "",
               "What has improved:"]
     lines += [f"  - {line['title']}: {locations_text(line['locations'])}" for line in summary["improved"]] \
@@ -181,7 +209,12 @@ def render_table(verdict: dict) -> str:
         lines.append(f"  - ... and {controls['open_actions_total'] - len(controls['open_actions'])} more open actions")
     if not controls["escalations"] and not controls["open_actions"]:
         lines.append("  - none")
+    return lines
 
+
+def _footer(verdict: dict) -> list[str]:
+    """Data quality and the engine."""
+    lines = []
     quality = verdict["data_quality"]
     lines += [
         "",
@@ -192,7 +225,7 @@ def render_table(verdict: dict) -> str:
         f"Engine: {verdict['audit']['engine']}" + (f" ({verdict['audit']['engine_note']})" if verdict["audit"]["engine_note"] else "")
         + f"; run {verdict['audit']['run_id']}",
     ]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 class TableReporter(Reporter):

@@ -16,7 +16,7 @@ from typing import Iterator
 
 from sqlite_utils import Database
 
-from carecheck import __version__, plugin_manager
+from carecheck import __version__
 
 from carecheck.run import rule_engine
 from carecheck.dates import LONDON
@@ -265,13 +265,6 @@ def verdict(db: Database, scope: RunScope, engine, domains: list[dict], figures:
     levels = _level_counts(loc["level"] for loc in located)
     bottom = lowest(loc["level"] for loc in located)
     at_bottom = [loc["service"] for loc in located if bottom and loc["level"] == bottom]
-    findings = quality.findings
-    from carecheck.plugin.inventory import plugin_infos
-
-    infos = {info.name: info.version for info in plugin_infos()}
-    engine_note = None
-    if engine.name == "reference" and not rule_engine.durable_available():
-        engine_note = f"durable-rules is not available here ({rule_engine.DURABLE_IMPORT_ERROR}); the reference evaluator ran the rules"
     status = worst([d["status"] for d in domains])
     return {
         "schema_version": SCHEMA_VERSION,
@@ -279,22 +272,7 @@ def verdict(db: Database, scope: RunScope, engine, domains: list[dict], figures:
                     "version": ruleset.model.version, "framework": ruleset.model.framework},
         "as_of": scope.as_of.isoformat(),
         "scope": {"services": list(options.services), "targets": list(options.targets)},
-        "audit": {
-            "run_id": uuid.uuid4().hex,
-            "generated_at": datetime.now(LONDON).isoformat(timespec="seconds"),
-            "carecheck_version": __version__,
-            "python": platform.python_version(),
-            "engine": engine.name,
-            "engine_note": engine_note,
-            "ruleset_hash": ruleset.content_hash,
-            "plugins": [{"name": name, "version": infos.get(name, "unknown")} for name in sorted(infos)],
-            "source_freshness": quality.freshness,
-            "records_read": quality.records_read,
-            "skipped_rules": judgement.skipped_rules,
-            "ruleset_chain": list(ruleset.chain),
-            "guardrails": guardrails_said(ruleset),
-            "guardrail_breaches": [_breach_fields(breach) for breach in ruleset.breaches],
-        },
+        "audit": _audit(scope, engine, judgement, quality),
         "periods": {
             "kind": scope.model.period,
             "evaluated": [p.label for p in scope.periods],
@@ -326,20 +304,53 @@ def verdict(db: Database, scope: RunScope, engine, domains: list[dict], figures:
                     + [w.message() for w in scope.waivers if w.status in ("malformed", "expired", "expiring_soon")],
         "record_text": _record_text(db, scope, domains) if options.include_text else None,
         "history": {},
-        "data_quality": {
-            "rows_rejected": quality.rejected,
-            "fields_left_empty": quality.fields_left_empty,
-            "implausible_dates": quality.implausible_dates,
-            "dangling_references": len(findings),
-            "dangling_examples": [
-                f"{f.kind} {f.record_id}: {f.field} -> {f.target_kind} {f.target_id}" for f in findings[:10]
-            ],
-            "low_denominators": flags.low_denominators,
-            "stale_sources": flags.stale_sources,
-            "pending_units": flags.pending_units,
-            "min_denominator": scope.model.min_denominator,
-            "service_register": scope.registered,
-        },
+        "data_quality": _data_quality(scope, quality, flags),
+    }
+
+
+def _audit(scope: RunScope, engine, judgement: Judgement, quality: reads.Quality) -> dict:
+    """What made this verdict: the run, the carecheck and plugins, the engine, the ruleset's chain
+    and guardrails, and how fresh each source was."""
+    from carecheck.plugin.inventory import plugin_infos
+
+    ruleset = scope.ruleset
+    infos = {info.name: info.version for info in plugin_infos()}
+    engine_note = None
+    if engine.name == "reference" and not rule_engine.durable_available():
+        engine_note = f"durable-rules is not available here ({rule_engine.DURABLE_IMPORT_ERROR}); the reference evaluator ran the rules"
+    return {
+        "run_id": uuid.uuid4().hex,
+        "generated_at": datetime.now(LONDON).isoformat(timespec="seconds"),
+        "carecheck_version": __version__,
+        "python": platform.python_version(),
+        "engine": engine.name,
+        "engine_note": engine_note,
+        "ruleset_hash": ruleset.content_hash,
+        "plugins": [{"name": name, "version": infos.get(name, "unknown")} for name in sorted(infos)],
+        "source_freshness": quality.freshness,
+        "records_read": quality.records_read,
+        "skipped_rules": judgement.skipped_rules,
+        "ruleset_chain": list(ruleset.chain),
+        "guardrails": guardrails_said(ruleset),
+        "guardrail_breaches": [_breach_fields(breach) for breach in ruleset.breaches],
+    }
+
+
+def _data_quality(scope: RunScope, quality: reads.Quality, flags: DataQualityFlags) -> dict:
+    findings = quality.findings
+    return {
+        "rows_rejected": quality.rejected,
+        "fields_left_empty": quality.fields_left_empty,
+        "implausible_dates": quality.implausible_dates,
+        "dangling_references": len(findings),
+        "dangling_examples": [
+            f"{f.kind} {f.record_id}: {f.field} -> {f.target_kind} {f.target_id}" for f in findings[:10]
+        ],
+        "low_denominators": flags.low_denominators,
+        "stale_sources": flags.stale_sources,
+        "pending_units": flags.pending_units,
+        "min_denominator": scope.model.min_denominator,
+        "service_register": scope.registered,
     }
 
 
