@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, L
 from pydantic import BaseModel, ConfigDict
 
 from carecheck.dates import LONDON, WorkingDays
+from carecheck.domainkit.evidence import EvidenceSource  # noqa: F401 (part of this API)
 from carecheck.plugin.declared_reads import vet
 from carecheck.periods import Period, PeriodKind, period_of
 
@@ -129,26 +130,6 @@ class EscalationSpec:
     action: str
     owner: str
     due_working_days: int
-
-
-@dataclass(frozen=True)
-class EvidenceSource:
-    """Records of ``kind`` (optionally only those matching an SQL ``where``) count as ``category``.
-
-    Records of a process and its handling (logs, visit reports, trackers, audits, minutes) are
-    ``processes``; ``outcomes`` come from a domain's :class:`OutcomeMeasure`, never from records.
-    """
-
-    kind: str
-    category: str
-    where: str | None = None
-    label: str | None = None
-    #: A condition in the trigger language over the record's own fields that a record meets when
-    #: it corroborates the domain's targets (feedback ``feels_safe == true``). Records with any of
-    #: its fields empty are left out.
-    supports: str | None = None
-    #: What a record that does not support says, for the verdict ("say the person does not feel safe").
-    against: str | None = None
 
 
 @dataclass(frozen=True)

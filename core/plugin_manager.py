@@ -334,7 +334,7 @@ def get_adapters() -> dict[str, Registered]:
 
 def get_record_kinds() -> dict[str, Registered]:
     """Every record kind plugins register (not carecheck's own), with the plugin that registered it."""
-    from carecheck.store import is_reserved_kind
+    from carecheck.store.schema import is_reserved_kind
     from carecheck.records import BUILTIN_KINDS, Record
 
     def check(plugin: str, model: Any) -> tuple[str, Any]:

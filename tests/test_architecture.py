@@ -42,3 +42,17 @@ def test_no_module_over_450_lines_and_no_function_over_80():
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > 80:
                 too_long.append(f"{path.relative_to(REPO)}: {node.name} is {node.end_lineno - node.lineno + 1} lines")
     assert too_long == []
+
+
+def test_no_import_cycle_even_inside_functions():
+    """Imports inside function bodies count (grimp reads them all); only TYPE_CHECKING imports,
+    which never run, are left out."""
+    import grimp
+
+    graph = grimp.build_graph("carecheck", exclude_type_checking_imports=True)
+    cycles = []
+    for module in sorted(graph.modules):
+        for imported in graph.find_modules_directly_imported_by(module):
+            if graph.chain_exists(imported=module, importer=imported):
+                cycles.append(f"{module} <-> {imported}")
+    assert cycles == []

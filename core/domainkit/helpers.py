@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import date
 from typing import TYPE_CHECKING
 
-from carecheck.domain_api import EvidenceSource
+from carecheck.domainkit.evidence import EvidenceSource
 
 if TYPE_CHECKING:
     from carecheck.domain_api import Context

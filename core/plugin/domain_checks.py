@@ -17,7 +17,7 @@ from carecheck.errors import PluginError
 from carecheck.domainkit.framework import FRAMEWORK_DIR, Framework, load_framework
 
 if TYPE_CHECKING:
-    from carecheck.domain_api import Domain
+    from carecheck.domain_api import Domain, TargetSpec
 
 TARGET_KINDS = ("rate", "cadence")
 DIRECTIONS = ("at_least", "at_most")
@@ -34,6 +34,17 @@ def _choices(values: Iterable[str], given: str | None = None) -> str:
     values = sorted(set(values))
     near = difflib.get_close_matches(given, values, n=1) if given else []
     return (f"did you mean {near[0]!r}? " if near else "") + ", ".join(values)
+
+
+def trigger_names(domain: "Domain", targets: dict[str, "TargetSpec"]) -> dict[str, expressions.ValueType]:
+    """Every name a trigger of ``domain`` may use, with its type."""
+    names: dict[str, expressions.ValueType] = {signal.name: signal.type for signal in domain.signals}
+    for target in targets:
+        names.update({
+            f"{target}.value": "number", f"{target}.numerator": "number", f"{target}.denominator": "number",
+            f"{target}.met": "bool", f"{target}.has_value": "bool", f"{target}.status": "text",
+        })
+    return names
 
 
 def framework_problems(domain: "Domain", frameworks: Iterable[Framework]) -> list[str]:
@@ -54,7 +65,6 @@ def framework_problems(domain: "Domain", frameworks: Iterable[Framework]) -> lis
 def domain_problems(domain: "Domain") -> list[str]:
     """Every mistake in what the domain declares, each as ``attribute: what is wrong (choices)``."""
     from carecheck.records import KINDS, model_for
-    from carecheck.ruleset import trigger_names
 
     problems: list[str] = []
     kinds = set(KINDS)

@@ -24,7 +24,7 @@ from pydantic.fields import FieldInfo
 from carecheck.records import model as records  # the field readers this module mirrors, fast
 from carecheck.dates import parse_date, parse_timestamp
 from carecheck.records.model import Record
-from carecheck.store import to_column
+from carecheck.records.model import to_column
 
 _CACHE_LIMIT = 200_000
 

@@ -5,6 +5,8 @@ messages).
 
 from __future__ import annotations
 
+import json
+
 import unicodedata
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal
@@ -273,3 +275,14 @@ def _value_type(annotation: Any) -> str | None:
     if annotation is str or typing.get_origin(annotation) is Literal:
         return "text"
     return None
+
+
+def to_column(value: Any) -> Any:
+    """A Python value as the store keeps it."""
+    if isinstance(value, datetime) or isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if isinstance(value, bool):
+        return int(value)
+    return value

@@ -22,7 +22,7 @@ from carecheck import plugin_manager
 from carecheck.domainkit import expressions
 from carecheck.domain_api import Domain, EscalationSpec, TargetSpec
 from carecheck.errors import InputError
-from carecheck.plugin.domain_checks import framework_problems
+from carecheck.plugin.domain_checks import framework_problems, trigger_names  # noqa: F401 (re-exported)
 from carecheck.domainkit.framework import load_framework
 from carecheck.periods import parse_period
 from carecheck.yamlfile import YAMLLimitError, parse_yaml
@@ -84,17 +84,6 @@ class Ruleset:
     breaches: list[dict] = field(default_factory=list)
     #: the file each value came from, in the shape of the merged ruleset
     sources: dict = field(default_factory=dict)
-
-
-def trigger_names(domain: Domain, targets: dict[str, TargetSpec]) -> dict[str, expressions.ValueType]:
-    """Every name a trigger of ``domain`` may use, with its type."""
-    names: dict[str, expressions.ValueType] = {signal.name: signal.type for signal in domain.signals}
-    for target in targets:
-        names.update({
-            f"{target}.value": "number", f"{target}.numerator": "number", f"{target}.denominator": "number",
-            f"{target}.met": "bool", f"{target}.has_value": "bool", f"{target}.status": "text",
-        })
-    return names
 
 
 def _names_in(expression: expressions.Expr) -> tuple[str, ...]:

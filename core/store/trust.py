@@ -174,7 +174,7 @@ def expected_schema() -> ExpectedSchema:
     key = tuple(sorted(KINDS))
     if key in _EXPECTED:
         return _EXPECTED[key]
-    from carecheck.store import sync_record_tables
+    from carecheck.store.schema import sync_record_tables
 
     db = Database(memory=True, execute_plugins=False)
     try:
