@@ -6,7 +6,8 @@ from pathlib import Path
 from builders import REPO
 
 CORE = REPO / "core"
-PUBLIC_API = {"domain_api.py", "adapter_api.py", "reporter_api.py", "records_api.py"}
+#: Public API modules: their import paths are promised in docs/plugins/.
+PUBLIC_API = {"domain_api.py", "adapter_api.py", "reporter_api.py", "records_api.py", "verdict_json.py"}
 
 
 def _modules():
@@ -56,3 +57,32 @@ def test_no_import_cycle_even_inside_functions():
             if graph.chain_exists(imported=module, importer=imported):
                 cycles.append(f"{module} <-> {imported}")
     assert cycles == []
+
+
+def test_every_path_the_plugin_docs_name_still_imports():
+    """docs/plugins/ promises import paths to plugin authors: each dotted carecheck name there
+    resolves (a module, or an attribute of one)."""
+    import importlib
+    import re
+
+    names = set()
+    for page in (REPO / "docs" / "plugins").glob("*.md"):
+        names |= set(re.findall(r"\bcarecheck(?:\.[A-Za-z_]\w*)+", page.read_text()))
+    assert "carecheck.verdict_json.json_chunks" in names and "carecheck.domain_api" in names
+    unresolved = []
+    for name in sorted(names):
+        parts = name.split(".")
+        for cut in range(len(parts), 0, -1):
+            try:
+                target = importlib.import_module(".".join(parts[:cut]))
+            except ImportError:
+                continue
+            try:
+                for attribute in parts[cut:]:
+                    target = getattr(target, attribute)
+            except AttributeError:
+                unresolved.append(name)
+            break
+        else:
+            unresolved.append(name)
+    assert unresolved == []

@@ -1,6 +1,6 @@
 import io
 
-from carecheck.progress import Progress
+from carecheck.cli.progress import Progress
 
 
 class Terminal(io.StringIO):

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from carecheck.errors import InputError
-from carecheck.progress import Progress
+from carecheck.cli.progress import Progress
 from carecheck.cli.options import KindChoice, db_option
 
 SHOWN_REJECTIONS = 20

@@ -130,7 +130,7 @@ def run(ruleset, db_path, as_of, services, targets, fmt, output, waivers_path, i
         carecheck run --format html --output pack.html --waivers waivers.yaml
     """
     from carecheck.run.check import run_check
-    from carecheck.progress import Progress
+    from carecheck.cli.progress import Progress
     from carecheck.run import RunOptions
     from carecheck.store import using_store
 
