@@ -165,14 +165,25 @@ def test_a_reader_that_goes_away_is_not_an_error(demo_copy):
     assert process.returncode in (0, 141)
 
 
+def _medicines_whose_signals(signal_values):
+    """The test medicines domain, computing its signals with ``signal_values``, as a plugin."""
+    (medicines,) = _registered(_medicines_plugin())
+    changed = type("Slow", (type(medicines),), {"signal_values": signal_values})
+
+    class Plugin:
+        @hookimpl
+        def carecheck_register_domains(self, register):
+            register(changed())
+
+    return Plugin()
+
+
 @pytest.mark.slow
 @pytest.mark.xdist_group("timing")
 @pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("stuck_in", ["python", "sql"])
 def test_a_domain_past_its_time_limit_is_stopped(register_plugin, db, db_path, tmp_path, run_cli, stuck_in, workers):
     import time
-
-    (medicines,) = _registered(_medicines_plugin())
 
     def slow(self, ctx):
         if stuck_in == "python":
@@ -181,14 +192,7 @@ def test_a_domain_past_its_time_limit_is_stopped(register_plugin, db, db_path, t
             list(ctx.rows("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n"))
         return {}
 
-    Slow = type("Slow", (type(medicines),), {"signal_values": slow})
-
-    class Plugin:
-        @hookimpl
-        def carecheck_register_domains(self, register):
-            register(Slow())
-
-    register_plugin(Plugin(), "carecheck-medicines")
+    register_plugin(_medicines_whose_signals(slow), "carecheck-medicines")
     ruleset = _meds_store(db, tmp_path, limit=2)
     started = time.monotonic()
     result = run_cli("run", ruleset, "--db", db_path, "--as-of", "2026-07-01", "--fail-under", "not_assured",
@@ -277,20 +281,12 @@ def test_a_python_bound_domain_is_stopped_when_the_watchdog_fires_first(register
     from carecheck.run import time_limit
 
     monkeypatch.setattr(time_limit, "WATCHDOG_LEAD_S", 0.5)
-    (medicines,) = _registered(_medicines_plugin())
 
     def slow(self, ctx):
         time.sleep(30)
         return {}
 
-    Slow = type("Slow", (type(medicines),), {"signal_values": slow})
-
-    class Plugin:
-        @hookimpl
-        def carecheck_register_domains(self, register):
-            register(Slow())
-
-    register_plugin(Plugin(), "carecheck-medicines")
+    register_plugin(_medicines_whose_signals(slow), "carecheck-medicines")
     ruleset = _meds_store(db, tmp_path, limit=2)
     started = time.monotonic()
     result = run_cli("run", ruleset, "--db", db_path, "--as-of", "2026-07-01", "--workers", workers)

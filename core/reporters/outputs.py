@@ -84,11 +84,10 @@ def check_output(path: Path | str, stores: Iterable[Path | str] = (), what: str 
 
 
 @contextmanager
-def output_file(path: Path | str, stores: Iterable[Path | str] = (), what: str = "output",
-                binary: bool = False) -> Iterator[IO]:
-    """A file to write ``path`` through (see the module's docstring): text in UTF-8 unless
-    ``binary``. On an error inside the block nothing is written."""
-    stores = list(stores)
+def _staged(path: Path | str, stores: list, what: str) -> Iterator[tuple[int, Path]]:
+    """A new owner-only file (its descriptor and path) beside the destination, or in the temporary
+    folder for a device; put in place when the block ends, removed whatever happens. An OS error
+    (a full disk, say) is one line, and the destination stays as it was."""
     resolved = check_output(path, stores, what)
     folder = resolved.parent if not _device(resolved) else Path(tempfile.gettempdir())
     try:
@@ -97,39 +96,34 @@ def output_file(path: Path | str, stores: Iterable[Path | str] = (), what: str =
         raise InputError(f"{path}: cannot write the {what} ({error.strerror})") from None
     try:
         try:
-            with open(descriptor, "wb" if binary else "w",
-                      **({} if binary else {"encoding": "utf-8", "newline": ""})) as handle:
-                yield handle
+            yield descriptor, Path(temporary)
             _place(Path(temporary), path, stores, what)
-        except OSError as error:  # a full disk, say: the old file (if any) stays as it was
+        except OSError as error:
             raise InputError(f"{path}: cannot write the {what} ({error.strerror or error})") from None
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+
+
+@contextmanager
+def output_file(path: Path | str, stores: Iterable[Path | str] = (), what: str = "output",
+                binary: bool = False) -> Iterator[IO]:
+    """A file to write ``path`` through (see the module's docstring): text in UTF-8 unless
+    ``binary``. On an error inside the block nothing is written."""
+    with _staged(path, list(stores), what) as (descriptor, _temporary):
+        with open(descriptor, "wb" if binary else "w",
+                  **({} if binary else {"encoding": "utf-8", "newline": ""})) as handle:
+            yield handle
 
 
 def write_output(path: Path | str, produce: Callable[[Path], None], stores: Iterable[Path | str] = (),
                  what: str = "output") -> None:
     """Write ``path`` through a function that writes a whole file at the path it is given (an XLSX
     workbook, say), by the same rules as :func:`output_file`."""
-    stores = list(stores)
-    resolved = check_output(path, stores, what)
-    folder = resolved.parent if not _device(resolved) else Path(tempfile.gettempdir())
-    try:
-        descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{resolved.name}.")
-    except OSError as error:
-        raise InputError(f"{path}: cannot write the {what} ({error.strerror})") from None
-    os.close(descriptor)
-    try:
-        try:
-            produce(Path(temporary))
-            os.chmod(temporary, 0o600)  # our own new file: a library may have written it anew
-            _place(Path(temporary), path, stores, what)
-        except OSError as error:  # a full disk, say: the old file (if any) stays as it was
-            raise InputError(f"{path}: cannot write the {what} ({error.strerror or error})") from None
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    with _staged(path, list(stores), what) as (descriptor, temporary):
+        os.close(descriptor)
+        produce(temporary)
+        os.chmod(temporary, 0o600)  # our own new file: a library may have written it anew
 
 
 def _stream_alias(path: Path | str) -> bool:
