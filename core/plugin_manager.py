@@ -86,17 +86,11 @@ class _PluginManager(pluggy.PluginManager):
 
     def register(self, plugin: object, name: str | None = None) -> str | None:
         _state.cache.clear()
-        registered = super().register(plugin, name)
-        if _state.pm is self:
-            sync_record_kinds()
-        return registered
+        return super().register(plugin, name)
 
     def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
         _state.cache.clear()
-        unregistered = super().unregister(plugin, name)
-        if _state.pm is self:
-            sync_record_kinds()
-        return unregistered
+        return super().unregister(plugin, name)
 
 
 _state = _State()
@@ -151,7 +145,6 @@ def get_plugin_manager() -> pluggy.PluginManager:
         pm.register(importlib.import_module(module_name), name=module_name)
     pm.check_pending()
     _state.pm = pm
-    sync_record_kinds()
     return pm
 
 
@@ -161,9 +154,6 @@ def reset() -> None:
     _state.failures = {}
     _state.versions = {}
     _state.cache = {}
-    from carecheck.records import install_plugin_kinds
-
-    install_plugin_kinds({})
 
 
 def plugin_versions() -> dict[str, tuple[str, str]]:
@@ -358,12 +348,16 @@ def get_record_kinds() -> dict[str, Registered]:
     return _collect("carecheck_register_record_kinds", check, "record kind")
 
 
-def sync_record_kinds() -> None:
-    """Make the plugins' record kinds known to every part of carecheck (``records.KINDS``)."""
-    from carecheck.records import install_plugin_kinds
+def registry():
+    """The registry snapshot commands work with (:class:`carecheck.plugin.registry.Registry`):
+    carecheck's record kinds and the plugins', frozen; taken once until the plugins change."""
+    if "registry" not in _state.cache:
+        from carecheck.plugin.registry import of
 
-    install_plugin_kinds({kind: (registered.item, registered.plugin)
-                          for kind, registered in get_record_kinds().items()})
+        kinds = get_record_kinds()
+        _state.cache["registry"] = of({kind: r.item for kind, r in kinds.items()},
+                                      {kind: r.plugin for kind, r in kinds.items()})
+    return _state.cache["registry"]
 
 
 def get_domains() -> dict[str, Registered]:
@@ -375,7 +369,7 @@ def get_domains() -> dict[str, Registered]:
 
     def check(plugin: str, item: Any) -> tuple[str, Any]:
         name, domain = plain(plugin, item)
-        return name, checked_domain(domain, plugin)
+        return name, checked_domain(domain, plugin, registry())
 
     return _collect("carecheck_register_domains", check, "domain")
 

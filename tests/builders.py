@@ -13,12 +13,12 @@ import os
 from carecheck import hookimpl
 from carecheck.adapter_api import Adapter, SourceRows
 
-from carecheck.records import model_for
+from carecheck.store import registry_of
 from carecheck.store import record_columns, to_column
 
 
 def add(db, kind: str, **fields) -> None:
-    model = model_for(kind)
+    model = registry_of(db).model_for(kind)
     record = model.model_validate(fields)
     data = record.model_dump()
     columns = [c for c in record_columns(model) if c != "import_id"]

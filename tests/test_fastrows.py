@@ -7,7 +7,7 @@ import pytest
 
 from carecheck.records.fastrows import Fallback, FastRows
 from carecheck.mapping import compile_mapping, load_mapping
-from carecheck.records import KINDS
+from carecheck.records import BUILTIN_KINDS as KINDS
 from carecheck.store import to_column
 
 from pydantic import ValidationError

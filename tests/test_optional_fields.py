@@ -7,7 +7,7 @@ from datetime import date, datetime
 import pytest
 
 from carecheck.importing.importer import ImportRequest, import_source
-from carecheck.records import KINDS
+from carecheck.records import BUILTIN_KINDS as KINDS
 
 from builders import write_csv
 

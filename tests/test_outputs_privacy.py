@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from carecheck.records import KINDS
+from carecheck.records import BUILTIN_KINDS as KINDS
 
 from builders import write_csv
 

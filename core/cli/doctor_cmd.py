@@ -39,7 +39,9 @@ def doctor(store: Path) -> int:
     except sqlite3.Error as error:
         raise InputError(f"{store}: cannot be read ({error})") from None
     try:
-        for finding in store_trust.schema_findings(conn):
+        from carecheck import plugin_manager
+
+        for finding in store_trust.schema_findings(conn, plugin_manager.registry()):
             problems += finding.blocking
             click.echo(f"{store}: {'refused' if finding.blocking else 'note'}: {finding.text}")
         try:

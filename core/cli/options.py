@@ -36,10 +36,8 @@ class KindChoice(click.Choice):
     @property
     def choices(self):  # type: ignore[override]
         from carecheck import plugin_manager
-        from carecheck.records import KINDS
 
-        plugin_manager.get_plugin_manager()
-        return sorted(KINDS)
+        return sorted(plugin_manager.registry().kinds)
 
     @choices.setter
     def choices(self, value) -> None:

@@ -7,9 +7,8 @@ from dataclasses import asdict
 
 import click
 
-from carecheck.records import KINDS
-from carecheck.records.references import dangling_references, service_names
-from carecheck.store import using_store
+from carecheck.store.references import dangling_references, service_names
+from carecheck.store import registry_of, using_store
 from carecheck.reporters.table import tabulate
 from carecheck.cli.options import KindChoice, db_option, json_option
 
@@ -20,7 +19,7 @@ def record_counts(db) -> list[dict]:
     """Records by kind, service (as the register names it) and month of their event."""
     names = service_names(db)
     counts: dict[tuple[str, str, str], int] = {}
-    for kind, model in KINDS.items():
+    for kind, model in registry_of(db).kinds.items():
         rows = db.execute(
             f"SELECT service, substr([{model.event_field}], 1, 7), COUNT(*) FROM [{kind}] GROUP BY 1, 2"
         ).fetchall()
@@ -40,7 +39,7 @@ def kinds_without_plugin(db) -> list[dict]:
         return []
     out = []
     for kind, plugin in db.execute("SELECT kind, plugin FROM plugin_kinds ORDER BY kind").fetchall():
-        if kind not in KINDS and db[kind].exists():
+        if kind not in registry_of(db).kinds and db[kind].exists():
             (count,) = db.execute(f"SELECT COUNT(*) FROM [{kind}]").fetchone()
             out.append({"kind": kind, "plugin": plugin, "records": count})
     return out

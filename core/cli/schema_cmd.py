@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import click
+from carecheck import plugin_manager
 
-from carecheck.records import KINDS
 from carecheck.cli.options import KindChoice
 
 
@@ -34,9 +34,9 @@ def schema_record(kind: str, markdown: bool) -> None:
     if markdown:
         from carecheck.records.doc import render_kind
 
-        click.echo(render_kind(KINDS[kind]))
+        click.echo(render_kind(plugin_manager.registry().kinds[kind]))
         return
-    click.echo(json.dumps(KINDS[kind].model_json_schema(), indent=2))
+    click.echo(json.dumps(plugin_manager.registry().kinds[kind].model_json_schema(), indent=2))
 
 
 @schema.command(name="ruleset")

@@ -28,8 +28,8 @@ from carecheck.errors import InputError
 from carecheck.mapping import (
     Mapping, compile_mapping, load_mapping, render_validation_errors,
 )
-from carecheck.records import Record, model_for
-from carecheck.store import cached_bank_holidays, record_columns
+from carecheck.records import Record
+from carecheck.store import cached_bank_holidays, record_columns, registry_of
 from carecheck.importing.reader import _Batch, _batches, _Reader, Rejection, VALUES_SHOWN
 
 #: How many rejected rows an import result keeps in memory for display; all go to the store.
@@ -121,18 +121,16 @@ def _lookup_id(lookup) -> str:
     return f"{lookup.kind}.{lookup.field}.{lookup.ignore_case}"
 
 
-def _check_lookup(lookup) -> None:
-    from carecheck.records import KINDS
-
-    if lookup.kind not in KINDS:
+def _check_lookup(lookup, kinds) -> None:
+    if lookup.kind not in kinds:
         raise InputError(f"mapping lookup: unknown record kind {lookup.kind!r}")
-    if lookup.field not in KINDS[lookup.kind].content_fields():
+    if lookup.field not in kinds[lookup.kind].content_fields():
         raise InputError(f"mapping lookup: {lookup.kind} has no field {lookup.field!r}")
 
 
 def _looked_up(db: Database, lookup) -> dict[str, Any]:
     """The stored records a lookup reads: id (casefolded when asked) -> the field."""
-    _check_lookup(lookup)
+    _check_lookup(lookup, registry_of(db).kinds)
     rows = db.execute(f"SELECT id, [{lookup.field}] FROM [{lookup.kind}]").fetchall()
     return {(key.casefold() if lookup.ignore_case else key): value for key, value in rows if value is not None}
 
@@ -144,7 +142,7 @@ def _lookup_digest(db: Database, mapping: Mapping | None) -> str:
 
     digest = hashlib.blake2b(digest_size=16)
     for lookup in lookups_of(mapping):
-        _check_lookup(lookup)
+        _check_lookup(lookup, registry_of(db).kinds)
         (text,) = db.execute(
             f"SELECT group_concat(id || char(31) || coalesce([{lookup.field}], ''), char(30)) "
             f"FROM (SELECT id, [{lookup.field}] FROM [{lookup.kind}] ORDER BY id)").fetchone()
@@ -335,7 +333,7 @@ def import_source(
 ) -> ImportResult:
     """Import one source. Raises InputError (and changes nothing) if the source cannot be used."""
     path = Path(request.path)
-    model = model_for(request.kind)
+    model = registry_of(db).model_for(request.kind)
     adapter = resolve_adapter(request.adapter, path)
     result = ImportResult(path=path, kind=model.kind, adapter=adapter.name)
     try:

@@ -18,7 +18,6 @@ from typing import Any
 from carecheck.importing.importer import ImportRequest, import_source, resolve_adapter, resolve_mapping
 from carecheck.mapping import compile_mapping
 from carecheck.mapping.suggest import normal
-from carecheck.records import model_for
 
 #: Distinct values shown per field.
 VALUES_SHOWN = 12
@@ -60,7 +59,10 @@ def check_mapping(path: Path, kind: str, mapping_name: str, adapter: str | None 
                   options: dict[str, Any] | None = None, db_path: Path | None = None) -> CheckReport:
     from carecheck.store import open_store, read_only_connection
 
-    model = model_for(kind)
+    from carecheck import plugin_manager
+
+    registry = plugin_manager.registry()
+    model = registry.model_for(kind)
     free = model.free_text_fields()
     with tempfile.TemporaryDirectory(prefix="carecheck-mapping-check-") as folder:
         scratch = Path(folder) / "check.db"
@@ -76,7 +78,7 @@ def check_mapping(path: Path, kind: str, mapping_name: str, adapter: str | None 
             finally:
                 source.close()
                 target.close()
-        db = open_store(scratch, create=True)
+        db = open_store(scratch, create=True, registry=registry)
         try:
             request = ImportRequest(Path(path), model.kind, adapter, dict(options or {}), mapping_name)
             result = import_source(db, request, force=True)

@@ -43,9 +43,9 @@ SOURCE_KINDS = ("oversight_visit", "incident", "audit", "safeguarding_concern", 
 
 def source_lookups() -> list[Lookup]:
     """What an improvement action with no date of its own looks up: each source kind's event date."""
-    from carecheck.records import KINDS
+    from carecheck.records import BUILTIN_KINDS
 
-    return [Lookup(kind=kind, key=["source_id"], field=KINDS[kind].event_field) for kind in SOURCE_KINDS]
+    return [Lookup(kind=kind, key=["source_id"], field=BUILTIN_KINDS[kind].event_field) for kind in SOURCE_KINDS]
 
 
 def _source_date_reader(model, name: str, mapping: Mapping, find, lookup_values):

@@ -22,7 +22,7 @@ from typing import Any
 
 from carecheck.errors import InputError
 from carecheck.mapping import _annotation_kind, _codes
-from carecheck.records import FALSE_WORDS, TRUE_WORDS, Record, model_for
+from carecheck.records import FALSE_WORDS, TRUE_WORDS, Record
 from carecheck.yamlfile import parse_yaml
 
 SYNONYMS = Path(__file__).parent.parent / "data" / "onboarding" / "synonyms.yaml"
@@ -209,7 +209,9 @@ class Draft:
 def suggest(path: Path, kind: str, adapter: str | None = None, options: dict[str, Any] | None = None,
             db=None) -> Draft:
     """The draft mapping for ``path`` as ``kind`` (``db``: a store to look missing fields up in)."""
-    model = model_for(kind)
+    from carecheck import plugin_manager
+
+    model = plugin_manager.registry().model_for(kind)
     data, _adapter = profile(Path(path), adapter, options or {})
     draft = Draft(kind=model.kind, source=Path(path).name, rows=data.rows)
     free = model.free_text_fields()
@@ -371,10 +373,10 @@ def _missing_required(model: type[Record], name: str, data: Profile, used: set[s
 
 
 def _lookup_for(model: type[Record], name: str, data: Profile, used: set[str], db) -> tuple[str, str, str] | None:
-    from carecheck.records import KINDS
+    from carecheck.store import registry_of
 
     best = None
-    for kind, other in KINDS.items():
+    for kind, other in registry_of(db).kinds.items():
         if kind == model.kind or name not in other.content_fields() or not db[kind].exists():
             continue
         ids = {row[0] for row in db.execute(f"SELECT id FROM [{kind}]")}

@@ -18,6 +18,7 @@ from carecheck.domainkit.framework import FRAMEWORK_DIR, Framework, load_framewo
 
 if TYPE_CHECKING:
     from carecheck.domain_api import Domain, TargetSpec
+    from carecheck.plugin.registry import Registry
 
 TARGET_KINDS = ("rate", "cadence")
 DIRECTIONS = ("at_least", "at_most")
@@ -62,12 +63,10 @@ def framework_problems(domain: "Domain", frameworks: Iterable[Framework]) -> lis
     return problems
 
 
-def domain_problems(domain: "Domain") -> list[str]:
+def domain_problems(domain: "Domain", registry: "Registry") -> list[str]:
     """Every mistake in what the domain declares, each as ``attribute: what is wrong (choices)``."""
-    from carecheck.records import KINDS, model_for
-
     problems: list[str] = []
-    kinds = set(KINDS)
+    kinds = set(registry.kinds)
     for kind in domain.reads:
         if kind not in kinds:
             problems.append(f"reads: unknown record kind {kind!r} (known: {_choices(kinds, kind)})")
@@ -85,7 +84,7 @@ def domain_problems(domain: "Domain") -> list[str]:
             problems.append(f"evidence: {label}: record kind {source.kind!r} is not in reads ({', '.join(domain.reads)})")
         elif source.supports is not None:
             try:
-                expressions.parse(source.supports, model_for(source.kind).condition_names())
+                expressions.parse(source.supports, registry.model_for(source.kind).condition_names())
             except expressions.ExpressionError as error:
                 problems.append(f"evidence: {label}: supports: {error}")
     target_ids = [target.id for target in domain.targets]
@@ -115,9 +114,10 @@ def domain_problems(domain: "Domain") -> list[str]:
     return problems
 
 
-def checked_domain(domain: Any, plugin: str) -> Any:
-    """The domain, or a :class:`PluginError` naming the plugin and every mistake."""
-    problems = domain_problems(domain)
+def checked_domain(domain: Any, plugin: str, registry: "Registry") -> Any:
+    """The domain, or a :class:`PluginError` naming the plugin and every mistake (its record kinds
+    checked against ``registry``)."""
+    problems = domain_problems(domain, registry)
     if problems:
         raise PluginError(f"domain {domain.name!r}: " + "; ".join(problems))
     return domain

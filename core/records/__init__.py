@@ -13,6 +13,9 @@ checks of references between records and ``doc`` the generated reference page.
 
 from __future__ import annotations
 
+from types import MappingProxyType
+from typing import Mapping
+
 from carecheck.records.kinds import (  # noqa: F401 (re-exported: carecheck.records names every kind)
     RECORD_MODELS, AuditResult, Briefing, DailyNote, Feedback, GovernanceActivity, GovernanceItem, ImprovementAction,
     Incident, Notification, OversightVisit, PracticeObservation, SafeguardingConcern, Service, Supervision,
@@ -23,28 +26,4 @@ from carecheck.records.model import (  # noqa: F401 (re-exported: the field type
 )
 
 #: carecheck's own kinds.
-BUILTIN_KINDS: dict[str, type[Record]] = {model.kind: model for model in RECORD_MODELS}
-#: Every kind known to this process: carecheck's own, then those plugins register. The same dict
-#: object throughout (updated in place by :func:`install_plugin_kinds`), so every module that
-#: imported it sees the plugins' kinds.
-KINDS: dict[str, type[Record]] = dict(BUILTIN_KINDS)
-#: The plugin that registered each plugin kind.
-KIND_PLUGINS: dict[str, str] = {}
-
-
-def install_plugin_kinds(kinds: dict[str, tuple[type[Record], str]]) -> None:
-    """Make ``kinds`` (kind to model and plugin) the plugin kinds this process knows."""
-    KINDS.clear()
-    KINDS.update(BUILTIN_KINDS)
-    KINDS.update({kind: model for kind, (model, _plugin) in kinds.items()})
-    KIND_PLUGINS.clear()
-    KIND_PLUGINS.update({kind: plugin for kind, (_model, plugin) in kinds.items()})
-
-
-def model_for(kind: str) -> type[Record]:
-    from carecheck.errors import InputError
-
-    try:
-        return KINDS[kind]
-    except KeyError:
-        raise InputError(f"unknown record kind {kind!r} (known: {', '.join(sorted(KINDS))})") from None
+BUILTIN_KINDS: Mapping[str, type[Record]] = MappingProxyType({model.kind: model for model in RECORD_MODELS})

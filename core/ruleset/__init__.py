@@ -248,9 +248,9 @@ def _resolve_domain(domain: Domain, plugin: str, config: DomainConfig, where: st
 def support_sql(source) -> tuple[str, str]:
     """SQL for the records a source's ``supports`` rule judges (every field it names filled in),
     and for those that support; an unknown kind or field is an error naming it."""
-    from carecheck.records import model_for
+    from carecheck import plugin_manager
 
-    names = model_for(source.kind).condition_names()
+    names = plugin_manager.registry().model_for(source.kind).condition_names()
     expression = expressions.parse(source.supports, names)
     filled = " AND ".join(f"[{name}] IS NOT NULL" + (f" AND [{name}] <> ''" if names[name] == "text" else "")
                           for name in expressions.names_in(expression))

@@ -27,12 +27,12 @@ from carecheck.ruleset import Ruleset
 from carecheck.run import assemble, reads
 from carecheck.run.judge import Judge
 from carecheck.run.parallel import Alongside, domain_work, forks
-from carecheck.records import KINDS
 from carecheck.run.location_status import Presence
 from carecheck.run.reads import FailureSink
 from carecheck.run.scope import RunOptions, RunScope, build_scope
 from carecheck.run.series import FAILURE_CAP, PeriodEntry, PeriodSeries, TargetCells
 from carecheck.run.tally import Tally
+from carecheck.store import registry_of
 
 __all__ = ["FAILURE_CAP", "FailureSink", "PeriodEntry", "PeriodSeries", "RunOptions", "RunResult", "RunScope",
            "evaluate"]
@@ -55,8 +55,8 @@ def evaluate(db: Database, ruleset: Ruleset, options: RunOptions) -> RunResult:
     alongside = Alongside(db, threaded=options.read_alongside and not forks(scope))  # never fork with a thread running
     try:
         # The kinds targets count, read now: a target no location has records for is not counted.
-        counted = {kind for _, targets in jobs for spec in targets.values() for kind in spec.sources if kind in KINDS}
-        read = {kind for r, _ in jobs for kind in r.domain.reads if kind in KINDS and kind != "service"} - counted
+        counted = {kind for _, targets in jobs for spec in targets.values() for kind in spec.sources if kind in registry_of(db).kinds}
+        read = {kind for r, _ in jobs for kind in r.domain.reads if kind in registry_of(db).kinds and kind != "service"} - counted
         first = scope.periods[0].start
         presence = Presence(scope, reads.presence(db, counted, first, scope.as_of),
                             lambda: reads.presence(db, read, first, scope.as_of))

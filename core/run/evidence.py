@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 
 from carecheck.dates import stored_day
-from carecheck.records import KINDS
 from carecheck.ruleset import ResolvedDomain
 from carecheck.run import reads
 from carecheck.run.scope import RunScope
@@ -59,7 +58,7 @@ def triangulation(db: Database, scope: RunScope, resolved: ResolvedDomain) -> Tr
     alongside)."""
     by_kind: dict[str, list] = defaultdict(list)
     for index, source in enumerate(resolved.domain.evidence):
-        if source.kind in KINDS:
+        if source.kind in scope.registry.kinds:
             by_kind[source.kind].append((index, source))
     figures = {}
     first = scope.periods[0].start
@@ -73,7 +72,7 @@ def triangulation(db: Database, scope: RunScope, resolved: ResolvedDomain) -> Tr
     in_window: dict[str, set[str]] = defaultdict(set)
     support: dict[str, dict[int, tuple[int, int]]] = defaultdict(dict)
     for index, source in enumerate(resolved.domain.evidence):
-        if source.kind not in KINDS:
+        if source.kind not in scope.registry.kinds:
             continue
         count, newest = 0, None
         for raw, n, latest, recent, supporting, judged in figures[index]:
@@ -120,7 +119,7 @@ def corroboration(scope: RunScope, resolved: ResolvedDomain, evidence: Triangula
     counts = evidence.support.get(location, {})
     entries = []
     for index, source in enumerate(resolved.domain.evidence):
-        if source.kind not in KINDS or source.category not in applies:
+        if source.kind not in scope.registry.kinds or source.category not in applies:
             continue
         if index not in resolved.supports:
             # The same for every location: one read-only entry shared by all (hundreds of locations).

@@ -14,6 +14,7 @@ from typing import Any, Iterator
 
 from sqlite_utils import Database
 
+from carecheck.store import registry_of
 from carecheck.ruleset import ResolvedDomain
 from carecheck.run import reads
 from carecheck.run.evidence import Triangulation, triangulation
@@ -63,7 +64,7 @@ class Alongside:
     def _call(self, fn, *args):
         if self._own is None:
             # Closed by close() on the run's thread, once the pool's thread is gone.
-            self._own = reads.read_only(self.path, check_same_thread=False)
+            self._own = reads.read_only(self.path, registry_of(self.db), check_same_thread=False)
             # Its reads are single scans: a small page cache keeps the run's memory where it was.
             self._own.execute("PRAGMA cache_size = -256")
         return fn(self._own, *args)
@@ -113,7 +114,7 @@ def _worker(index: int) -> tuple[list[tuple], list[tuple]]:
     """Runs in a forked worker: every domain's cells and signals for one share of the services, on
     a connection of its own (never the parent's)."""
     scope, jobs, shares = _FORKED["scope"], _FORKED["jobs"], _FORKED["shares"]
-    db = reads.read_only(_FORKED["path"])
+    db = reads.read_only(_FORKED["path"], scope.registry)
     reads.only_share(db, [raw for raw, name in scope.aliases.items() if name in shares[index]])
     tally = Tally(scope, db, reads.ListSink(), _FORKED["uncounted"])
     done = [tally.figures(resolved, targets, shares[index]) for resolved, targets in jobs]

@@ -17,8 +17,8 @@ from typing import Iterable, Iterator
 
 from sqlite_utils import Database
 
-from carecheck.records import KINDS
-from carecheck.records.references import dangling_references
+from carecheck.store.references import dangling_references
+from carecheck.store import registry_of
 
 #: The temporary table naming a forked worker's share of the services (see :func:`only_share`).
 SHARE_TABLE = "temp.carecheck_share"
@@ -104,10 +104,13 @@ def store_path(db: Database) -> str:
     return next(row[2] for row in db.execute("PRAGMA database_list").fetchall() if row[1] == "main")
 
 
-def read_only(path: str, check_same_thread: bool = True) -> Database:
+def read_only(path: str, registry, check_same_thread: bool = True) -> Database:
+    """A second, read-only connection to the run's store, knowing the same record kinds."""
     from carecheck.store import read_only_connection
 
-    return Database(read_only_connection(path, check_same_thread), execute_plugins=False)
+    db = Database(read_only_connection(path, check_same_thread), execute_plugins=False)
+    db.carecheck_registry = registry  # type: ignore[attr-defined]
+    return db
 
 
 def only_share(db: Database, raw_names: list[str]) -> None:
@@ -119,7 +122,7 @@ def only_share(db: Database, raw_names: list[str]) -> None:
     """
     db.execute(f"CREATE TABLE {SHARE_TABLE} (raw TEXT PRIMARY KEY)")
     db.conn.executemany(f"INSERT OR IGNORE INTO {SHARE_TABLE} VALUES (?)", [(name,) for name in raw_names])
-    for kind in KINDS:
+    for kind in registry_of(db).kinds:
         if kind != "service":  # the register stays whole: services are matched by their aliases
             db.execute(f"CREATE TEMP VIEW [{kind}] AS SELECT * FROM main.[{kind}] "
                        f"WHERE service IN (SELECT raw FROM {SHARE_TABLE})")
@@ -135,7 +138,7 @@ def presence(db: Database, kinds: Iterable[str], first: date, as_of: date) -> di
     params = [first.isoformat(), (as_of + timedelta(days=1)).isoformat()]
     found: dict[str, dict[str, str]] = {}
     for kind in sorted(kinds):
-        field_name = KINDS[kind].event_field
+        field_name = registry_of(db).kinds[kind].event_field
         # "+" keeps the planner on the (service, event) index, which covers the query, rather than
         # the event index, which would need every row read.
         rows = db.execute(f"SELECT service, MAX([{field_name}]) FROM [{kind}] WHERE +[{field_name}] >= ? "
@@ -146,7 +149,7 @@ def presence(db: Database, kinds: Iterable[str], first: date, as_of: date) -> di
 
 def holds_records(db: Database) -> bool:
     """Whether the store holds any record besides the service register."""
-    return any(db.execute(f"SELECT 1 FROM [{kind}] LIMIT 1").fetchone() for kind in KINDS if kind != "service")
+    return any(db.execute(f"SELECT 1 FROM [{kind}] LIMIT 1").fetchone() for kind in registry_of(db).kinds if kind != "service")
 
 
 def source_figures(db: Database, kind: str, sources: list[tuple], first: date, as_of: date,
@@ -158,7 +161,7 @@ def source_figures(db: Database, kind: str, sources: list[tuple], first: date, a
     ``support`` the SQL of a ``supports`` rule (the records it judges, those that support) or
     None; supporting and judged count the window's records (0 without a rule).
     """
-    field_name = KINDS[kind].event_field
+    field_name = registry_of(db).kinds[kind].event_field
     columns = []
     in_window = (f"[{field_name}] >= '{window[0].isoformat()}' "
                  f"AND [{field_name}] < '{(window[1] + timedelta(days=1)).isoformat()}'")
@@ -214,8 +217,8 @@ def quality_reads(db: Database, used: set[str], first: date, as_of: date) -> Qua
     findings = dangling_references(db, used)
     records_read = 0
     for kind in sorted(used):
-        if kind in KINDS and kind != "service":
-            field_name = KINDS[kind].event_field
+        if kind in registry_of(db).kinds and kind != "service":
+            field_name = registry_of(db).kinds[kind].event_field
             (count,) = db.execute(f"SELECT COUNT(*) FROM [{kind}] WHERE [{field_name}] >= ? AND [{field_name}] < ?",
                                   [first.isoformat(), (as_of + timedelta(days=1)).isoformat()]).fetchone()
             records_read += count
@@ -224,7 +227,7 @@ def quality_reads(db: Database, used: set[str], first: date, as_of: date) -> Qua
     freshness = {}
     implausible = 0
     latest = (as_of + timedelta(days=1)).isoformat()
-    for kind, model in KINDS.items():
+    for kind, model in registry_of(db).kinds.items():
         # A record dated after as-of never makes a kind look fresh.
         (newest,) = db.execute(f"SELECT MAX([{model.event_field}]) FROM [{kind}] WHERE [{model.event_field}] < ?",
                                [latest]).fetchone()  # indexed
@@ -267,7 +270,7 @@ def actions_citing(db: Database, escalation_ids: list[str]) -> dict[str, list[tu
 def free_text(db: Database, kind: str, ids: set[str]) -> dict[str, str]:
     """The free-text fields of ``kind``'s records ``ids``, each record's joined and cut to 500
     characters: only for a user who asked for them."""
-    fields = sorted(KINDS[kind].free_text_fields())
+    fields = sorted(registry_of(db).kinds[kind].free_text_fields())
     if not fields or not ids:
         return {}
     columns = ", ".join(f"[{f}]" for f in fields)

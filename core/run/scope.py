@@ -21,11 +21,11 @@ from carecheck.dates import WorkingDays
 from carecheck.errors import InputError
 from carecheck.domainkit.framework import Framework, load_framework
 from carecheck.periods import Period, periods_between
-from carecheck.records import KINDS
 from carecheck.ruleset import ResolvedDomain, Ruleset
-from carecheck.store import cached_bank_holidays
+from carecheck.store import cached_bank_holidays, registry_of
 from carecheck.run import reads
 from carecheck.run.series import FAILURE_CAP
+from carecheck.plugin.registry import Registry
 
 if TYPE_CHECKING:  # waivers are read only when a run has them
     from carecheck.ruleset.waivers import Waiver
@@ -74,6 +74,8 @@ class RunScope:
     window: tuple[Period, ...]
     #: Whether the store has a service register (without one, locations are the records' names).
     registered: bool
+    #: The record kinds this run knows (the registry the store was opened with).
+    registry: Registry
 
     @property
     def as_of(self) -> date:
@@ -154,6 +156,7 @@ def build_scope(db: Database, ruleset: Ruleset, options: RunOptions) -> RunScope
         services=services, aliases=aliases, waivers=tuple(waivers), periods=periods,
         current=complete[-1] if complete else None, partial=next((p for p in periods if p.end > as_of), None),
         stale_cutoff=periods[cutoff_index].start, window=tuple(complete[-model.sustained:]), registered=registered,
+        registry=registry_of(db),
     )
 
 
@@ -171,7 +174,7 @@ def _services(db: Database, ruleset: Ruleset, requested: list[str]
             aliases[alias] = name
     registered = bool(types)
     if not types:
-        kinds = {kind for resolved in ruleset.domains for kind in resolved.domain.reads if kind in KINDS}
+        kinds = {kind for resolved in ruleset.domains for kind in resolved.domain.reads if kind in registry_of(db).kinds}
         for kind in sorted(kinds):
             for (name,) in db.execute(f"SELECT DISTINCT service FROM [{kind}]").fetchall():
                 types.setdefault(name, None)
@@ -208,9 +211,9 @@ def _first_day(db: Database, ruleset: Ruleset, as_of: date) -> date:
     if ruleset.model.start:
         return ruleset.model.start
     earliest = None
-    kinds = {kind for resolved in ruleset.domains for kind in resolved.domain.reads if kind in KINDS and kind != "service"}
+    kinds = {kind for resolved in ruleset.domains for kind in resolved.domain.reads if kind in registry_of(db).kinds and kind != "service"}
     for kind in kinds:
-        field_name = KINDS[kind].event_field
+        field_name = registry_of(db).kinds[kind].event_field
         # The index answers; an implausible date before 2000 never stretches the periods back.
         (value,) = db.execute(f"SELECT MIN([{field_name}]) FROM [{kind}] WHERE [{field_name}] >= '2000-01-01'"
                               ).fetchone()

@@ -21,7 +21,6 @@ from carecheck.domain_api import PASS, PENDING, Context
 from carecheck.plugin.declared_reads import declared_reads, release
 from carecheck.periods import period_of
 from carecheck.ruleset import ResolvedDomain
-from carecheck.records import KINDS
 from carecheck.verdict.levels import series_status
 from carecheck.run.location_status import NO_RECORDS, LocationTarget, Presence, judge_location, rollup_status
 from carecheck.run.scope import RunScope, signals_used
@@ -237,7 +236,7 @@ class Tally:
         scope = self.scope
         domain = resolved.domain.name
         model = scope.model
-        domain_kinds = [kind for kind in resolved.domain.reads if kind in KINDS and kind != "service"]
+        domain_kinds = [kind for kind in resolved.domain.reads if kind in self.scope.registry.kinds and kind != "service"]
         services = []
         locations = []
         pooled: dict[str, Cell] = defaultdict(Cell)

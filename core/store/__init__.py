@@ -22,7 +22,7 @@ from carecheck.store import trust as store_trust
 from carecheck.plugin.declared_reads import core_statements, guarding
 from carecheck.errors import InputError
 from carecheck.store.migrations import migrations
-from carecheck.records import BUILTIN_KINDS, KINDS, Record
+from carecheck.records import BUILTIN_KINDS, Record
 from carecheck.store.schema import (  # noqa: F401 (re-exported)
     STORE_TABLES, column_type, is_reserved_kind, record_columns, sync_record_tables, to_column,
 )
@@ -73,7 +73,17 @@ def _owner_only(path: Path) -> None:
         os.close(descriptor)
 
 
-def open_store(path: str | Path = DEFAULT_DB, create: bool = True) -> Database:
+def registry_of(db: Database):
+    """The registry the store was opened with (the plugin manager's, for a connection made elsewhere)."""
+    found = getattr(db, "carecheck_registry", None)
+    if found is None:
+        from carecheck import plugin_manager
+
+        found = plugin_manager.registry()
+    return found
+
+
+def open_store(path: str | Path = DEFAULT_DB, create: bool = True, registry=None) -> Database:
     """Open the evidence store at ``path`` and bring its schema up to date; with ``create``, a new
     path (or an empty file) becomes a new store. Anything that is not a carecheck store, or a store
     whose schema holds what carecheck did not make, is refused before any statement writes to it
@@ -85,21 +95,23 @@ def open_store(path: str | Path = DEFAULT_DB, create: bool = True) -> Database:
     if kind == store_trust.NEW:
         _create_private(path)
     _owner_only(path)
-    from carecheck import plugin_manager
+    if registry is None:
+        from carecheck import plugin_manager
 
-    plugin_manager.get_plugin_manager()  # the plugins' record kinds get their tables too
+        registry = plugin_manager.registry()
     try:
         db = Database(path, execute_plugins=False)  # the store runs no third-party sqlite-utils plugins
+        db.carecheck_registry = registry  # type: ignore[attr-defined]
         store_trust.untrusted(db.conn)
         db.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         with _schema_lock(path):
-            store_trust.check_schema(db.conn, path, NOTES)
+            store_trust.check_schema(db.conn, path, NOTES, registry)
             if db.conn.execute("PRAGMA application_id").fetchone()[0] != store_trust.APPLICATION_ID:
                 db.conn.execute(f"PRAGMA application_id = {store_trust.APPLICATION_ID}")
             db.conn.execute("PRAGMA journal_mode = WAL")
             db.conn.execute("PRAGMA synchronous = NORMAL")
             migrations.apply(db)
-            sync_record_tables(db)
+            sync_record_tables(db, registry)
     except sqlite3.OperationalError as error:
         if is_busy(error):
             raise StoreBusy(path) from None
@@ -189,7 +201,7 @@ def read_only_connection(path: str | Path, check_same_thread: bool = True, immut
                                                  check_same_thread=check_same_thread))
 
 
-def open_read_only(path: str | Path, immutable: bool = False) -> Database:
+def open_read_only(path: str | Path, immutable: bool = False, registry=None) -> Database:
     """A store this process cannot write, opened for reading without migrating: refused in one line
     when its schema is older than this carecheck's (a writable command upgrades it)."""
     path = Path(path)
@@ -197,9 +209,14 @@ def open_read_only(path: str | Path, immutable: bool = False) -> Database:
     try:
         db = Database(read_only_connection(path, immutable=immutable), execute_plugins=False)
         db.immutable = immutable  # type: ignore[attr-defined]
+        if registry is None:
+            from carecheck import plugin_manager
+
+            registry = plugin_manager.registry()
+        db.carecheck_registry = registry  # type: ignore[attr-defined]
         db.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         try:
-            store_trust.check_schema(db.conn, path, NOTES)
+            store_trust.check_schema(db.conn, path, NOTES, registry)
         except InputError:
             db.close()
             raise
@@ -218,7 +235,7 @@ def open_read_only(path: str | Path, immutable: bool = False) -> Database:
 
 @contextmanager
 def using_store(path: str | Path = DEFAULT_DB, *, create: bool = False, read_only_ok: bool = False,
-                read_only_hint: str = "") -> Iterator[Database]:
+                read_only_hint: str = "", registry=None) -> Iterator[Database]:
     """The evidence store at ``path``, closed when the block ends.
 
     Only ``create`` (an import) makes a new store: any other command given a path that holds no
@@ -230,9 +247,9 @@ def using_store(path: str | Path = DEFAULT_DB, *, create: bool = False, read_onl
     if Path(path).exists() and not writable(path):
         if not read_only_ok:
             raise InputError(f"{path}: the store is read-only (no write permission on it or its folder){read_only_hint}")
-        db = open_read_only(path)
+        db = open_read_only(path, registry=registry)
     else:
-        db = open_store(path, create=create)
+        db = open_store(path, create=create, registry=registry)
     try:
         yield db
     except sqlite3.DatabaseError as error:

@@ -168,10 +168,10 @@ def m013_clean_ids(db: Database) -> None:
     # Ids are compared and stored cleaned (NFC, no zero-width or bidirectional marks, no BOM): a
     # stored id is cleaned the same way, unless the cleaned id is another record's, which is kept
     # apart and listed in id_clashes rather than merged silently.
-    from carecheck.records import KINDS, clean_text
+    from carecheck.records import BUILTIN_KINDS, clean_text
 
     db["id_clashes"].create({"kind": str, "record_id": str, "clean_id": str}, pk=("kind", "record_id"))
-    for kind in KINDS:
+    for kind in BUILTIN_KINDS:  # the stores this migration upgrades predate plugins' kinds
         if not db[kind].exists():
             continue
         ids = [record_id for (record_id,) in db.execute(f"SELECT id FROM [{kind}]")

@@ -12,7 +12,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from carecheck.errors import InputError
-from carecheck.records import KINDS, Record
+from carecheck.records import Record
 from carecheck.records.model import to_column  # noqa: F401 (re-exported: how the store keeps a value)
 
 
@@ -48,19 +48,17 @@ def is_reserved_kind(kind: str) -> bool:
     return kind in STORE_TABLES or kind.startswith(("sqlite_", "_", "carecheck_"))
 
 
-def sync_record_tables(db: Database, models: typing.Iterable[type[Record]] | None = None) -> None:
+def sync_record_tables(db: Database, registry) -> None:
     """Create each record kind's table, or add the columns its model has gained.
 
     A plugin's kind is also noted in ``plugin_kinds``, so its records stay known (and listed as
     kept without a plugin) once the plugin is uninstalled; a field whose type differs from the
     column the store holds is an error naming it, never a silent conversion.
     """
-    from carecheck.records import KIND_PLUGINS
-
-    for model in models or KINDS.values():
+    for model in registry.kinds.values():
         table = db[model.kind]
         columns = record_columns(model)
-        plugin = KIND_PLUGINS.get(model.kind)
+        plugin = registry.kind_plugins.get(model.kind)
         if plugin is not None:
             if is_reserved_kind(model.kind):
                 raise InputError(f"record kind {model.kind!r} of plugin {plugin}: the name is reserved for the store")

@@ -163,15 +163,13 @@ class ExpectedSchema:
 _EXPECTED: dict[tuple[str, ...], ExpectedSchema] = {}
 
 
-def expected_schema() -> ExpectedSchema:
+def expected_schema(registry) -> ExpectedSchema:
     """The schema carecheck creates for the record kinds this process knows, built once in memory
     by the same migrations and table sync a new store gets."""
     from sqlite_utils import Database
 
     from carecheck.store.migrations import migrations
-    from carecheck.records import KINDS
-
-    key = tuple(sorted(KINDS))
+    key = tuple(sorted(registry.kinds))
     if key in _EXPECTED:
         return _EXPECTED[key]
     from carecheck.store.schema import sync_record_tables
@@ -179,7 +177,7 @@ def expected_schema() -> ExpectedSchema:
     db = Database(memory=True, execute_plugins=False)
     try:
         migrations.apply(db)
-        sync_record_tables(db)
+        sync_record_tables(db, registry)
         tables = {name: {row[1]: (row[2] or "").upper() for row in db.execute(f"PRAGMA table_xinfo([{name}])")}
                   for name in db.table_names()}
         indexes = {(table, tuple(index.columns)) for table in db.table_names() for index in db[table].indexes}
@@ -193,10 +191,10 @@ def _sqlite_own(name: str) -> bool:
     return name == "sqlite_sequence" or name.startswith(("sqlite_stat", "sqlite_autoindex_"))
 
 
-def schema_findings(conn: sqlite3.Connection) -> list[Finding]:
+def schema_findings(conn: sqlite3.Connection, registry) -> list[Finding]:
     """Every object in the store's schema that carecheck would not have made (see the module's
     docstring); reads only ``sqlite_schema`` and the schema pragmas."""
-    expected = expected_schema()
+    expected = expected_schema(registry)
     objects = conn.execute("SELECT type, name, tbl_name, sql FROM main.sqlite_schema").fetchall()
     tables = {name for kind, name, _t, _s in objects if kind == "table"}
     plugin_kinds: set[str] = set()
@@ -251,9 +249,13 @@ def _index_findings(conn, name: str, table: str, expected: ExpectedSchema) -> li
     return [Finding(False, f"index {name!r} on {table} ({', '.join(keys)}) is not one carecheck makes; kept")]
 
 
-def check_schema(conn: sqlite3.Connection, path: Path | str, notes: list[str] | None = None) -> None:
+def check_schema(conn: sqlite3.Connection, path: Path | str, notes: list[str] | None = None, registry=None) -> None:
     """Stop with one line naming the first object carecheck did not make; notes for the harmless ones."""
-    findings = schema_findings(conn)
+    if registry is None:
+        from carecheck import plugin_manager
+
+        registry = plugin_manager.registry()
+    findings = schema_findings(conn, registry)
     for finding in findings:
         if finding.blocking:
             raise InputError(f"{path}: the store holds a {finding.text}; carecheck will not open it "

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from carecheck.records import KINDS, Record
+from carecheck.records import Record
 
 
 @dataclass(frozen=True)
@@ -49,15 +49,18 @@ _ENTRY_ID = "CASE WHEN instr(value, '=') > 0 THEN trim(substr(value, 1, instr(va
 
 def dangling_references(db: Database, kinds: set[str] | None = None) -> list[DanglingReference]:
     """References whose target record does not exist, plus unknown services (in ``kinds``, or all)."""
+    from carecheck.store import registry_of
+
+    all_kinds = registry_of(db).kinds
     findings: list[DanglingReference] = []
-    for kind, model in KINDS.items():
+    for kind, model in all_kinds.items():
         if kinds is not None and kind not in kinds:
             continue
         for name, target in model.references().items():
             if target.startswith("@"):
                 # The target kind is named in another field of the same record.
                 kind_field = target[1:]
-                targets = [t for t in _literal_values(model.model_fields[kind_field].annotation) if t in KINDS]
+                targets = [t for t in _literal_values(model.model_fields[kind_field].annotation) if t in all_kinds]
                 for target_kind in targets:
                     rows = db.execute(
                         f"""SELECT t.id, t.[{name}] FROM [{kind}] t WHERE t.[{kind_field}] = ? AND t.[{name}] IS NOT NULL
@@ -96,8 +99,10 @@ def unknown_services(db: Database, kinds: set[str] | None = None) -> list[Dangli
     known = service_names(db)
     if not known:
         return []
+    from carecheck.store import registry_of
+
     findings = []
-    for kind in KINDS:
+    for kind in registry_of(db).kinds:
         if kind == "service" or (kinds is not None and kind not in kinds):
             continue
         # The service index alone answers which names are used; an example id only for unknown ones.
