@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -11,7 +10,8 @@ from pathlib import Path
 import click
 
 from carecheck.cli.options import UKDate
-from carecheck.verdict.levels import LEVELS, READER_WORDS, rank
+from carecheck.reporters.fleet_overview import FORMATS
+from carecheck.verdict.levels import LEVELS, rank
 
 
 @click.group(name="fleet")
@@ -42,7 +42,7 @@ def fleet() -> None:
 @click.option("--read-only-stores", is_flag=True,
               help="Open stores immutable and write nothing to them (network filesystems): results go only to "
                    "the fleet database.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "junit", "html"]), default="table",
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
               show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
 @click.option("--fail-under", type=click.Choice(LEVELS),
@@ -101,7 +101,9 @@ def fleet_run(ruleset, pattern, listing, as_of, targets, fleet_db, scheduler, lo
     }
     fleet_mod.save_fleet(fleet_db, audit, results)
     view = fleet_mod.overview(audit, results)
-    text = _render(view, fmt, output.parent if output else Path.cwd())
+    from carecheck.reporters.fleet_overview import render_overview
+
+    text = render_overview(view, fmt, output.parent if output else Path.cwd())
     if output:
         with output_file(output, stores, "overview") as handle:
             handle.write(text)
@@ -227,93 +229,6 @@ class _Progress:
     def finish(self) -> None:
         if self.shown:
             sys.stderr.write("\n")
-
-
-def _render(view: dict, fmt: str, where: Path) -> str:
-    if fmt == "json":
-        return json.dumps(view, indent=2) + "\n"
-    if fmt == "junit":
-        return _junit(view)
-    if fmt == "html":
-        return _html(view, where)
-    return _table(view)
-
-
-LEVEL_WORDS = READER_WORDS
-
-
-def _table(view: dict) -> str:
-    from carecheck.reporters.table import tabulate
-
-    audit = view["audit"]
-    lines = [f"carecheck fleet run {audit['fleet_run_id']}: ruleset {audit['ruleset']}, as of {audit['as_of']}, "
-             f"{audit['stores']} stores, {audit['failed']} failed, {view['drifting']} locations drifting", ""]
-    rows = [(loc["provider"], loc["location"], LEVEL_WORDS[loc["level"]], "DRIFTING" if loc["drifting"] else "",
-             ", ".join(f"{d}: {LEVEL_WORDS[level]}" for d, level in loc["domains"].items()))
-            for loc in view["locations"]]
-    lines.append(tabulate(rows, headers=("provider", "location", "level", "", "domains")))
-    for failure in view["failures"]:
-        lines.append(f"FAILED {failure['provider']} ({failure['store']}): {failure['error']}")
-    return "\n".join(lines) + "\n"
-
-
-def _junit(view: dict) -> str:
-    import xml.etree.ElementTree as ET
-
-    suites = ET.Element("testsuites", name=f"carecheck fleet {view['audit']['ruleset']}")
-    by_provider: dict[str, list] = {}
-    for loc in view["locations"]:
-        by_provider.setdefault(loc["provider"], []).append(loc)
-    for store in view["stores"]:
-        suite = ET.SubElement(suites, "testsuite", name=store["provider"])
-        if store["error"]:
-            case = ET.SubElement(suite, "testcase", classname=store["provider"], name="store")
-            ET.SubElement(case, "error", message=store["error"])
-            continue
-        for loc in by_provider.get(store["provider"], []):
-            case = ET.SubElement(suite, "testcase", classname=store["provider"], name=loc["location"])
-            if loc["level"] in ("not_assured", "partly_assured"):
-                ET.SubElement(case, "failure", type=loc["level"],
-                              message=LEVEL_WORDS[loc["level"]] + (", drifting" if loc["drifting"] else ""))
-    return ET.tostring(suites, encoding="unicode") + "\n"
-
-
-def _html(view: dict, where: Path) -> str:
-    """A self-contained, script-free page: providers' locations by domain, drifting ones first, each
-    provider linking to its pack when --packs wrote them."""
-    import os.path
-    from html import escape
-
-    packs = {s["provider"]: os.path.relpath(s["pack"], where) for s in view["stores"] if s.get("pack")}
-
-    def provider_cell(provider: str) -> str:
-        if provider in packs:
-            return f"<a href='{escape(packs[provider])}'>{escape(provider)}</a>"
-        return escape(provider)
-
-    audit = view["audit"]
-    domains = sorted({d for loc in view["locations"] for d in loc["domains"]})
-    head = "".join(f"<th>{escape(d.replace('_', ' '))}</th>" for d in domains)
-    body = []
-    for loc in view["locations"]:
-        cells = "".join(f"<td class='{escape(str(loc['domains'].get(d)))}'>{escape(LEVEL_WORDS[loc['domains'].get(d)])}"
-                        "</td>" for d in domains)
-        body.append(f"<tr><td>{provider_cell(loc['provider'])}</td><td>{escape(loc['location'])}</td>"
-                    f"<td class='{escape(str(loc['level']))}'>{escape(LEVEL_WORDS[loc['level']])}</td>"
-                    f"<td>{'drifting' if loc['drifting'] else ''}</td>{cells}</tr>")
-    failures = "".join(f"<li>{escape(f['provider'])}: {escape(f['error'])}</li>" for f in view["failures"])
-    return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>carecheck fleet</title><style>"
-        "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
-        "padding:.3em .6em}.not_assured{background:#f8d7da}.partly_assured{background:#fff3cd}"
-        ".assured,.assured_sustained{background:#d1e7dd}</style></head><body>"
-        f"<h1>Fleet overview: {escape(audit['ruleset'])}, as of {escape(audit['as_of'])}</h1>"
-        f"<p>{audit['stores']} providers' stores, {audit['failed']} failed; {view['drifting']} locations drifting "
-        "(a target deteriorating), listed first. This is providers' internal assurance, not a CQC rating.</p>"
-        f"<table><tr><th>provider</th><th>location</th><th>level</th><th></th>{head}</tr>{''.join(body)}</table>"
-        + (f"<h2>Stores that failed</h2><ul>{failures}</ul>" if failures else "")
-        + f"<p>Fleet run {escape(audit['fleet_run_id'])}, carecheck {escape(audit['carecheck_version'])}, "
-        f"{escape(audit['scheduler'])}.</p></body></html>\n")
 
 
 COMMANDS = [fleet]
