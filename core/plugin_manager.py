@@ -348,15 +348,29 @@ def get_record_kinds() -> dict[str, Registered]:
     return _collect("carecheck_register_record_kinds", check, "record kind")
 
 
-def registry():
-    """The registry snapshot commands work with (:class:`carecheck.plugin.registry.Registry`):
-    carecheck's record kinds and the plugins', frozen; taken once until the plugins change."""
-    if "registry" not in _state.cache:
+def _kinds_registry():
+    """A registry of the record kinds alone: what a domain's reads are checked against as it
+    registers (so it cannot need the domains)."""
+    if "kinds_registry" not in _state.cache:
         from carecheck.plugin.registry import of
 
         kinds = get_record_kinds()
-        _state.cache["registry"] = of({kind: r.item for kind, r in kinds.items()},
-                                      {kind: r.plugin for kind, r in kinds.items()})
+        _state.cache["kinds_registry"] = of({kind: r.item for kind, r in kinds.items()},
+                                            {kind: r.plugin for kind, r in kinds.items()})
+    return _state.cache["kinds_registry"]
+
+
+def registry():
+    """The registry snapshot commands work with (:class:`carecheck.plugin.registry.Registry`):
+    the record kinds, domains, adapters, reporters and named mappings, frozen; taken once until the
+    plugins change."""
+    if "registry" not in _state.cache:
+        import dataclasses
+        from types import MappingProxyType
+
+        _state.cache["registry"] = dataclasses.replace(
+            _kinds_registry(), domains=MappingProxyType(get_domains()), adapters=MappingProxyType(get_adapters()),
+            reporters=MappingProxyType(get_reporters()), mappings=MappingProxyType(get_mappings()))
     return _state.cache["registry"]
 
 
@@ -369,7 +383,7 @@ def get_domains() -> dict[str, Registered]:
 
     def check(plugin: str, item: Any) -> tuple[str, Any]:
         name, domain = plain(plugin, item)
-        return name, checked_domain(domain, plugin, registry())
+        return name, checked_domain(domain, plugin, _kinds_registry())
 
     return _collect("carecheck_register_domains", check, "domain")
 

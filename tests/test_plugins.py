@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from carecheck.errors import InputError
+
 from builders import PipeAdapter, medicines_plugin, registered_domains
 
 from carecheck import hookimpl, plugin_manager
@@ -40,12 +42,31 @@ def test_builtins_are_registered_through_the_hooks():
     assert owners["xlsx"] == "carecheck.adapters.xlsx_adapter"
 
 
-def test_third_party_adapter_is_used(register_plugin, db, tmp_path):
+def test_third_party_adapter_is_used(register_plugin, db_path, tmp_path):
+    from carecheck.store import open_store
+
     register_plugin(PipePlugin(), "carecheck-pipe")
     path = tmp_path / "incidents.pipe"
     path.write_text("id|service|occurred_at\nI1|Oak|02/04/2026\n")
+    db = open_store(db_path)  # opened with the registry that now holds the plugin's adapter
     result = import_source(db, ImportRequest(path, "incident"))
     assert (result.adapter, result.rows_accepted) == ("pipe", 1)
+    db.close()
+
+
+def test_a_store_keeps_the_registry_it_was_opened_with(register_plugin, db, tmp_path):
+    """A snapshot is never changed by a plugin registered later: the next one holds it."""
+    from carecheck import plugin_manager
+    from carecheck.store import registry_of
+
+    before = registry_of(db)
+    register_plugin(PipePlugin(), "carecheck-pipe")
+    assert "pipe" not in registry_of(db).adapters and registry_of(db) is before
+    assert "pipe" in plugin_manager.registry().adapters
+    path = tmp_path / "incidents.pipe"
+    path.write_text("id|service|occurred_at\nI1|Oak|02/04/2026\n")
+    with pytest.raises(InputError, match="cannot tell which adapter reads .pipe"):
+        import_source(db, ImportRequest(path, "incident"))
 
 
 def test_plugin_raising_in_a_hook_is_reported_and_skipped(register_plugin, run_cli):

@@ -126,7 +126,7 @@ def import_(source, kind, adapter, mapping, source_name, options, manifest, forc
 def _describe_adapter(name: str) -> None:
     from carecheck import plugin_manager
 
-    adapters = plugin_manager.get_adapters()
+    adapters = plugin_manager.registry().adapters
     if name not in adapters:
         raise InputError(f"unknown adapter {name!r} (available: {', '.join(sorted(adapters))})")
     adapter = adapters[name].item

@@ -27,7 +27,7 @@ class ReportFormat(click.ParamType):
     name = "FORMAT"
 
     def convert(self, value, param, ctx):
-        reporters = plugin_manager.get_reporters()
+        reporters = plugin_manager.registry().reporters
         if value not in reporters:
             self.fail(f"{value!r} is not a report format (formats: {', '.join(sorted(reporters))})", param, ctx)
         return value
@@ -66,7 +66,7 @@ class _Stdout:
 def _emit(verdict: dict, fmt: str, output: Path | None, stores: list) -> None:
     from carecheck.reporters.outputs import output_file
 
-    registered = plugin_manager.get_reporters()[fmt]
+    registered = plugin_manager.registry().reporters[fmt]
     reporter = registered.item
     guarded = functools.partial(plugin_manager.plugin_code, registered.plugin, f"report format {fmt!r}")
     if output is None:

@@ -181,7 +181,7 @@ def warm_worker() -> bool:
     from carecheck import plugin_manager
     from carecheck.run import evaluate  # noqa: F401 (imported for the worker's later tasks)
 
-    plugin_manager.get_domains()
+    plugin_manager.registry()
     return bool(dask.config.get("distributed.worker.profile.enabled", default=False))
 
 
@@ -272,7 +272,7 @@ def _check_store(job, chain, label, as_of, targets, read_only, fleet_id, started
 
         pack = packs  # the file the client chose for this provider
         with output_file(pack, [job.store], "pack") as handle:
-            handle.write(plugin_manager.get_reporters()["html"].item.render(verdict))
+            handle.write(plugin_manager.registry().reporters["html"].item.render(verdict))
     rows, locations = summary_rows(job.provider, verdict)
     return StoreResult(job.store, job.provider, time.perf_counter() - started, run_id=run_id,
                        verdict_lowest=verdict["verdict"]["lowest"]["level"], pack=pack, rows=rows, locations=locations)

@@ -78,8 +78,8 @@ class ImportResult:
     rejections: list[Rejection] = field(default_factory=list)
 
 
-def resolve_adapter(name: str | None, path: Path) -> Adapter:
-    adapters = plugin_manager.get_adapters()
+def resolve_adapter(name: str | None, path: Path, registry=None) -> Adapter:
+    adapters = (registry or plugin_manager.registry()).adapters
     if name is not None:
         if name not in adapters:
             raise InputError(f"unknown adapter {name!r} (available: {', '.join(sorted(adapters))})")
@@ -91,11 +91,11 @@ def resolve_adapter(name: str | None, path: Path) -> Adapter:
     raise InputError(f"{path}: cannot tell which adapter reads {suffix or 'files without an extension'}; pass --adapter")
 
 
-def resolve_mapping(value: str | None) -> tuple[Mapping | None, str]:
+def resolve_mapping(value: str | None, registry=None) -> tuple[Mapping | None, str]:
     """A mapping from a registered name or a path, and a fingerprint of its content."""
     if value is None:
         return None, ""
-    registered = plugin_manager.get_mappings()
+    registered = (registry or plugin_manager.registry()).mappings
     path = registered[value].item if value in registered else Path(value)
     mapping = load_mapping(path)
     return mapping, mapping.model_dump_json()
@@ -333,14 +333,15 @@ def import_source(
 ) -> ImportResult:
     """Import one source. Raises InputError (and changes nothing) if the source cannot be used."""
     path = Path(request.path)
-    model = registry_of(db).model_for(request.kind)
-    adapter = resolve_adapter(request.adapter, path)
+    registry = registry_of(db)
+    model = registry.model_for(request.kind)
+    adapter = resolve_adapter(request.adapter, path, registry)
     result = ImportResult(path=path, kind=model.kind, adapter=adapter.name)
     try:
         options = adapter.parse_options(request.options)
     except ValidationError as error:
         raise InputError(f"{path}: adapter {adapter.name} options: {render_validation_errors(error.errors())}") from None
-    mapping, mapping_fingerprint = resolve_mapping(request.mapping)
+    mapping, mapping_fingerprint = resolve_mapping(request.mapping, registry)
     lookup_digest = _lookup_digest(db, mapping)
     if not path.exists():
         raise InputError(f"{path}: no such file")
@@ -365,7 +366,7 @@ def import_source(
             result.import_id = previous[0]
             return result
 
-    plugin = plugin_manager.get_adapters()[adapter.name].plugin
+    plugin = registry_of(db).adapters[adapter.name].plugin
     with plugin_manager.plugin_code(plugin, f"adapter {adapter.name!r}"), adapter.open(path, options) as source:
         looked_up: dict[str, dict[str, Any]] = {}
 

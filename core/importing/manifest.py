@@ -85,7 +85,7 @@ def _check_lookups(path: Path, base: Path, entry: ManifestEntry, later: list[str
 
     if entry.mapping is None:
         return
-    registered = plugin_manager.get_mappings()
+    registered = plugin_manager.registry().mappings
     mapping_path = registered[entry.mapping].item if entry.mapping in registered else base / entry.mapping
     if not Path(mapping_path).exists():
         return  # the import names the missing mapping file

@@ -82,8 +82,8 @@ def check_mapping(path: Path, kind: str, mapping_name: str, adapter: str | None 
         try:
             request = ImportRequest(Path(path), model.kind, adapter, dict(options or {}), mapping_name)
             result = import_source(db, request, force=True)
-            mapping, _fingerprint = resolve_mapping(mapping_name)
-            chosen = resolve_adapter(adapter, Path(path))
+            mapping, _fingerprint = resolve_mapping(mapping_name, registry)
+            chosen = resolve_adapter(adapter, Path(path), registry)
             with chosen.open(Path(path), chosen.parse_options(options or {})) as opened:
                 columns = list(opened.columns)
             compiled = compile_mapping(mapping, model, columns, str(path), lambda lookup: {})

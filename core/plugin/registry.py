@@ -1,6 +1,7 @@
-"""The registry a command works with: an immutable snapshot of the record kinds the plugins
-register beside carecheck's own, taken from the plugin manager when a command first needs it and
-handed to the store, the importer, the ruleset loader and the run as a value.
+"""The registry a command works with: an immutable snapshot of what carecheck and its plugins
+register (record kinds, domains, adapters, reporters and named mappings), taken from the plugin
+manager when a command first needs it and handed to the store, the importer, the ruleset loader
+and the run as a value.
 
 Nothing in carecheck keeps a mutable registry at module level: a plugin registered or
 unregistered later (a test's plugin) gives the next snapshot, never changes one already taken.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from carecheck.errors import InputError
 from carecheck.records import BUILTIN_KINDS
@@ -25,6 +26,12 @@ class Registry:
     kinds: Mapping[str, type[Record]]
     #: The plugin that registered each plugin kind (carecheck's own kinds are not in it).
     kind_plugins: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: Each by name, with the plugin that registered it (``plugin_manager.Registered``): empty in a
+    #: registry of record kinds alone (the one a domain is checked against as it registers).
+    domains: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    adapters: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    reporters: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    mappings: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def model_for(self, kind: str) -> type[Record]:
         """The model of a record kind; an unknown one is an input error listing the known ones."""

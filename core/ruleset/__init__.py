@@ -156,7 +156,7 @@ def check_chain(chain: list[tuple[str, bytes, dict]], label: str) -> tuple[Rules
             WorkingDays.from_file(closures)  # read now, so validate reports it and a run never meets it first
         except InputError as error:
             problems.append(f"{label}: closures_file: {error}")
-    available = plugin_manager.get_domains()
+    available = plugin_manager.registry().domains
     failed = {failure.plugin for failure in plugin_manager.failures()}
     for name, config in model.domains.items():
         if not config.enabled:

@@ -14,7 +14,7 @@ def render() -> str:
     from carecheck import plugin_manager
 
     lines = [BEGIN, "", "| domain | source | records | category | corroborates when |", "|---|---|---|---|---|"]
-    for name, registered in sorted(plugin_manager.get_domains().items()):
+    for name, registered in sorted(plugin_manager.registry().domains.items()):
         if not plugin_manager.is_builtin(registered.plugin):
             continue
         domain = registered.item
