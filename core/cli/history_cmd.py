@@ -7,7 +7,7 @@ import json
 import click
 
 from carecheck.errors import InputError
-from carecheck.reporters.table import tabulate
+from carecheck.reporters.words import tabulate
 from carecheck.cli.options import UKDate, db_option, json_option
 
 
@@ -76,7 +76,7 @@ def history(db_path, target, service, last, as_json) -> None:
         carecheck history --target inc_review_5wd --last 6
         carecheck history --service "Oak House" --json
     """
-    from carecheck.reporters.table import percent
+    from carecheck.reporters.words import percent
     from carecheck.store.runs import run_rows
 
     with _store(db_path) as db:
@@ -109,7 +109,7 @@ def diff(run_a, run_b, db_path, all_periods, as_json) -> None:
         carecheck diff 3f2a9c 8b71d0
         carecheck diff 3f2a9c 8b71d0 --all-periods --json
     """
-    from carecheck.reporters.table import percent
+    from carecheck.reporters.words import percent
     from carecheck.store.runs import DIFF_STATES, diff_runs
 
     with _store(db_path) as db:

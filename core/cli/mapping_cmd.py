@@ -94,7 +94,7 @@ def check(path: Path, kind: str, adapter: str | None, options, db_path: Path | N
         carecheck mapping check incidents.csv --kind incident --mapping incidents.yaml
     """
     from carecheck.mapping.check import check_mapping
-    from carecheck.reporters.table import tabulate
+    from carecheck.reporters.words import tabulate
     from carecheck.cli.exits import EXIT_CHECKS_FAILED, EXIT_OK
 
     report = check_mapping(path, kind, mapping_name, adapter, _parse_option(options), db_path)

@@ -8,7 +8,7 @@ from dataclasses import asdict
 import click
 
 from carecheck import plugin_manager
-from carecheck.reporters.table import tabulate
+from carecheck.reporters.words import tabulate
 from carecheck.cli.options import json_option
 
 

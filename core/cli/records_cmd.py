@@ -9,7 +9,7 @@ import click
 
 from carecheck.store.references import dangling_references, service_names
 from carecheck.store import registry_of, using_store
-from carecheck.reporters.table import tabulate
+from carecheck.reporters.words import tabulate
 from carecheck.cli.options import KindChoice, db_option, json_option
 
 SHOWN_FINDINGS = 20

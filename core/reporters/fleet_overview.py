@@ -30,7 +30,7 @@ LEVEL_WORDS = READER_WORDS
 
 
 def _table(view: dict) -> str:
-    from carecheck.reporters.table import tabulate
+    from carecheck.reporters.words import tabulate
 
     audit = view["audit"]
     lines = [f"carecheck fleet run {audit['fleet_run_id']}: ruleset {audit['ruleset']}, as of {audit['as_of']}, "

@@ -13,7 +13,7 @@ from markupsafe import Markup, escape
 from carecheck import hookimpl
 from carecheck.reporter_api import Reporter
 
-from carecheck.reporters.table import LEVEL_WORDS, STATUS_WORDS, domain_notes, level_spread, locations_text, needing_attention, percent
+from carecheck.reporters.words import LEVEL_WORDS, STATUS_WORDS, domain_notes, level_spread, locations_text, needing_attention, percent
 from carecheck.verdict.levels import LEVELS, rank
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from carecheck import hookimpl
 from carecheck.reporter_api import Reporter
 
-from carecheck.reporters.table import percent
+from carecheck.reporters.words import percent
 from carecheck.verdict.levels import NEEDS_ATTENTION
 
 

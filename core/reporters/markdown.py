@@ -7,7 +7,7 @@ import re
 from carecheck import hookimpl
 from carecheck.reporter_api import Reporter
 
-from carecheck.reporters.table import LEVEL_WORDS, STATUS_WORDS, domain_notes, level_spread, locations_text, needing_attention, percent, waiver_note
+from carecheck.reporters.words import LEVEL_WORDS, STATUS_WORDS, domain_notes, level_spread, locations_text, needing_attention, percent, waiver_note
 
 
 _MARKDOWN = re.compile(r"([\\`*_\[\]|~])")

@@ -8,45 +8,18 @@ from __future__ import annotations
 
 from carecheck import hookimpl
 from carecheck.reporter_api import Reporter
-from carecheck.verdict.levels import LEVELS, NEEDS_ATTENTION, READER_WORDS, rank
+from carecheck.reporters.words import (LEVEL_WORDS, STATUS_WORDS, domain_notes, level_spread, locations_text,
+                                       needing_attention, percent, tabulate, waiver_note)
 
 
-def tabulate(rows, **options) -> str:
-    """A plain-text table. The tabulate package is loaded on first use: most runs print none."""
-    from tabulate import tabulate as format_table
-
-    return format_table(rows, **options)
 
 
-STATUS_WORDS = {
-    "recovered": "recovered", "improving": "improving", "not_improving": "not improving",
-    "deteriorating": "DETERIORATING", "insufficient_evidence": "insufficient evidence",
-}
 
 
-def percent(value: float | None) -> str:
-    if value is None:
-        return "-"
-    text = f"{100 * value:.1f}".rstrip("0").rstrip(".")
-    return f"{text}%"
 
 
-def waiver_note(item: dict) -> str:
-    waiver = item.get("waiver")
-    if not waiver:
-        return ""
-    if waiver["status"] == "expiring_soon":
-        return f" [waived until {waiver['expires']}, expiring soon]"
-    if waiver["applies"]:
-        return f" [waived until {waiver['expires']}]"
-    if waiver["status"] == "malformed":
-        return " [waiver date unreadable: not applied]"
-    return f" [waiver expired {waiver['expires']}]"
 
 
-def locations_text(names: list[str], shown: int = 10) -> str:
-    text = ", ".join(names[:shown])
-    return text + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 def _threshold(target: dict) -> str:
@@ -54,37 +27,12 @@ def _threshold(target: dict) -> str:
     return f"{sign} {percent(target['threshold'])}"
 
 
-LEVEL_WORDS = READER_WORDS
 
 
-def needing_attention(verdict: dict) -> list[dict]:
-    """Locations below assured, lowest first: each with its domains below assured."""
-    titles = {d["domain"]: d["title"] for d in verdict["domains"]}
-    rows = []
-    for location in verdict.get("locations", []):
-        if location["level"] not in NEEDS_ATTENTION:
-            continue
-        below = [
-            {"domain": d["domain"], "title": titles.get(d["domain"], d["domain"]), "level": d["level"],
-             "status": d["status"], "caps": [c["cap"] for c in d["level_caps"]]}
-            for d in location["domains"] if d["level"] in NEEDS_ATTENTION
-        ]
-        rows.append({"service": location["service"], "level": location["level"], "domains": below})
-    rows.sort(key=lambda row: (rank(row["level"]), row["service"]))
-    return rows
 
 
-def domain_notes(row: dict) -> str:
-    return "; ".join(
-        f"{d['title']}: {LEVEL_WORDS[d['level']]} ({STATUS_WORDS[d['status']]})"
-        + (f", capped: {', '.join(d['caps'])}" if d["caps"] else "")
-        for d in row["domains"]
-    )
 
 
-def level_spread(levels: dict[str, int], skip_zero: bool = False) -> str:
-    return ", ".join(f"{levels.get(level, 0)} {LEVEL_WORDS[level]}" for level in reversed(LEVELS)
-                     if levels.get(level, 0) or not skip_zero)
 
 
 def render_table(verdict: dict) -> str:
