@@ -31,7 +31,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, Literal, Mapping, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -178,8 +178,12 @@ class Context:
     signals: frozenset[str] | None = None
     #: The last ``sustained`` complete periods: outcome measures are computed over them.
     window: tuple[Period, ...] = ()
+    #: kind -> import id -> the fields that import's source supplied (see :meth:`supplied`).
+    supplied_fields: Mapping[str, Mapping[int, frozenset[str]]] = field(default_factory=dict)
     #: The connection the run gives the domain; reach it through rows() and function() only.
     _db: "Database | None" = field(default=None, repr=False)
+    _gaps: set[tuple[str | None, str, str | None]] = field(default_factory=set, repr=False)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
     _shifts: dict[str, str] = field(default_factory=dict, repr=False)
     _days: dict[str, date] = field(default_factory=dict, repr=False)
 
@@ -202,6 +206,35 @@ class Context:
         if found is None:
             found = self._days[text] = date.fromisoformat(text)
         return found
+
+    def done(self, value: str | None) -> date | None:
+        """The day something was done (a review, referral, notification, follow-up), or None when it
+        was not done by ``as_of``: a completion dated after the run's date counts as not done then,
+        so a run as of a past date reads as the provider was on that date."""
+        day = self.day(value)
+        return day if day is not None and day <= self.as_of else None
+
+    def supplied(self, kind: str, name: str, import_id: int | None) -> bool:
+        """Whether the import that last wrote a record of ``kind`` had a column or key for field
+        ``name`` (whether or not the record has a value). A check that needs a field its record's
+        source never supplied judges the record on the fields it has and reports :meth:`gap`; a
+        supplied field left blank is the record's own gap, and fails."""
+        fields = self.supplied_fields.get(kind, {}).get(import_id) if import_id is not None else None
+        return fields is None or name in fields
+
+    def gap(self, service: str | None, kind: str, name: str | None = None) -> None:
+        """Report evidence a check needed and could not have: field ``name`` of ``kind`` never
+        supplied at ``service``, or (``name`` None) no ``kind`` records at all (``service`` None:
+        at any location). The run raises one ``data_gap`` escalation for each, and never fails or
+        caps a level for it."""
+        self._gaps.add((service, kind, name))
+
+    def cached(self, key: str, compute: Callable[[], Any]) -> Any:
+        """``compute()``, worked out once per run for this domain: work its outcomes, signals and
+        duties share (its statutory findings, say)."""
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
 
     def wants(self, target_id: str) -> bool:
         return target_id in self.targets
@@ -330,13 +363,21 @@ class Domain(ABC):
         (None, or left out, where the records give none)."""
         return {}
 
+    def duties(self, ctx: Context) -> Iterable["Breach | Undetermined"]:
+        """The statutory duties this domain owns, as found over the evaluated periods up to
+        ``ctx.as_of``: every :class:`Breach` (due before ``as_of``, not done by its deadline; the
+        run keeps those still outstanding or made late in the current period) and every
+        :class:`Undetermined` record in the window. Computed whatever targets a run chose: a
+        breach caps the domain's level at its location whatever else the figures say."""
+        return ()
+
 
 # The helpers domains share, importable from here (they import this module, so they come last).
 from carecheck.dates import stored_day  # noqa: E402
 from carecheck.domainkit.helpers import activity_days, feedback_sources, repeat_share  # noqa: E402
 from carecheck.domainkit.statutory import (  # noqa: E402
-    ABUSE_ALLEGATION, DEATH, POLICE_INCIDENT, SERIOUS_INJURY, candour_required, cqc_notified, incident_notifications,
-    notification_due,
+    ABUSE_ALLEGATION, CANDOUR, DEATH, POLICE_INCIDENT, REFERRAL, SERIOUS_INJURY, Breach, Undetermined, candour_required,
+    cqc_notified, incident_notifications, late, notification_due, notified_on,
 )
 from carecheck.domainkit.textcheck import DEFAULT_TIMELINE_PATTERN, contains_phrase, has_timeline, phrase_list, word_count  # noqa: E402
 
@@ -348,6 +389,6 @@ __all__ = [
     # shared helpers
     "stored_day", "activity_days", "feedback_sources", "repeat_share",
     "contains_phrase", "phrase_list", "has_timeline", "word_count", "DEFAULT_TIMELINE_PATTERN",
-    "candour_required", "incident_notifications", "notification_due", "cqc_notified",
-    "DEATH", "SERIOUS_INJURY", "POLICE_INCIDENT", "ABUSE_ALLEGATION",
+    "candour_required", "incident_notifications", "notification_due", "cqc_notified", "notified_on", "late",
+    "Breach", "Undetermined", "DEATH", "SERIOUS_INJURY", "POLICE_INCIDENT", "ABUSE_ALLEGATION", "REFERRAL", "CANDOUR",
 ]

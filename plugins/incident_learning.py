@@ -17,10 +17,10 @@ from pydantic import Field
 
 from carecheck import hookimpl
 from carecheck.domain_api import (
-    FAIL, PASS, PENDING, Context, Domain, DomainParameters, EscalationSpec, EvidenceSource, Outcome,
-    OutcomeMeasure, SignalSpec, TargetSpec, activity_days, candour_required, cqc_notified, feedback_sources,
-    incident_notifications, notification_due, repeat_share, stored_day,
+    CANDOUR, FAIL, PASS, PENDING, Breach, Context, Domain, DomainParameters, EscalationSpec, EvidenceSource, Outcome,
+    OutcomeMeasure, SignalSpec, TargetSpec, Undetermined, activity_days, feedback_sources, repeat_share, stored_day,
 )
+from carecheck.plugins.statutory_checks import IncidentDuties
 
 
 CLOSED = ("completed", "closed", "cancelled")
@@ -55,7 +55,7 @@ class IncidentLearning(Domain):
     description = "Incidents reviewed on time, learning shared, checked at governance and seen in practice."
     baseline_issue = "Incidents were recorded but learning was not consistently shared or embedded."
     reads = ("incident", "improvement_action", "governance_item", "briefing", "practice_observation",
-             "notification", "governance_activity", "feedback", "audit")
+             "notification", "governance_activity", "feedback", "audit", "death")
     parameters_model = IncidentParameters
     key_questions = ("safe", "well_led")
     quality_statements = ("safe.learning_culture", "well_led.learning_improvement")
@@ -94,19 +94,24 @@ class IncidentLearning(Domain):
                    "Learning actions past their deadline, still open, with no recorded explanation.",
                    sentence="{n} learning action{s} open past the deadline with no explanation"),
         SignalSpec("harm_without_candour", "Notifiable safety incidents without duty of candour",
-                   "Notifiable safety incidents this period (regulation 20(9)) without a duty-of-candour record within "
-                   "the provider's policy (candour_within_working_days).",
-                   sentence="{n} notifiable safety incident{s} in {period} with no duty-of-candour record in time"),
-        SignalSpec("notifiable_not_notified", "Notifiable incidents not notified",
-                   "Deaths (REG2009-16), serious injuries and police incidents (REG2009-18) this period without the CQC "
-                   "notification of that type without delay.",
-                   sentence="{n} notifiable incident{s} in {period} not notified to CQC in time"),
+                   "Notifiable safety incidents (regulation 20(9)) whose duty-of-candour notice is outstanding past the "
+                   "provider's policy (candour_within_working_days, from when the provider became aware), or was given "
+                   "late this period.",
+                   sentence="{n} notifiable safety incident{s} with the duty-of-candour notice overdue or late in {period}"),
+        SignalSpec("notifiable_not_notified", "Notifiable incidents and deaths not notified",
+                   "Deaths (REG2009-16, from the incident log and the register of deaths), serious injuries and police "
+                   "incidents (REG2009-18) whose CQC notification is outstanding past 'without delay', or was made late "
+                   "this period.",
+                   sentence="{n} notifiable incident{s} or death{s} not notified to CQC in time, as of {period}"),
         SignalSpec("candour_undetermined", "Incidents whose duty of candour cannot be decided",
-                   "Incidents this period with notifiable_safety_incident, serious_injury and harm_level all empty.",
-                   sentence="{n} incident{s} in {period} with nothing recorded to decide the duty of candour"),
-        SignalSpec("notification_undetermined", "Incidents whose CQC notification cannot be decided",
-                   "Incidents this period with death, harm_level, serious_injury and police_involved all empty.",
-                   sentence="{n} incident{s} in {period} with nothing recorded to decide a CQC notification"),
+                   "Incidents in the window whose duty of candour nobody decided: notifiable_safety_incident, "
+                   "serious_injury and harm_level all blank, or moderate harm with both flags blank.",
+                   sentence="{n} incident{s} in the window ending {period} with the duty of candour undecided"),
+        SignalSpec("notification_undetermined", "Incidents and deaths whose CQC notification cannot be decided",
+                   "Incidents in the window with death, harm_level, serious_injury and police_involved all blank, or "
+                   "moderate harm with serious_injury blank; deaths whose link to the service is unknown.",
+                   sentence="{n} incident{s} or death{s} in the window ending {period} with the CQC notification "
+                            "undecided"),
         SignalSpec("reviews_overdue", "Incident reviews overdue",
                    "Incidents not yet reviewed whose five-working-day deadline has passed.",
                    sentence="{n} incident{s} still unreviewed past the review deadline"),
@@ -138,6 +143,11 @@ class IncidentLearning(Domain):
         EscalationSpec("inc_not_notified", "Notifiable incident not notified", "notifiable_not_notified > 0",
                        "Notify CQC without delay of deaths (Registration Regulations 2009, regulation 16), and of serious "
                        "injuries and police incidents (regulation 18)", "registered_manager", 1),
+        EscalationSpec("inc_duty_undetermined", "Statutory duty undecided",
+                       "candour_undetermined > 0 or notification_undetermined > 0",
+                       "Decide and record for each incident whether it is a serious injury and a notifiable safety "
+                       "incident (and for each death whether it followed from the service), then notify as needed",
+                       "registered_manager", 1),
     )
     evidence = (
         EvidenceSource("incident", "processes", label="incident records"),
@@ -244,17 +254,13 @@ class IncidentLearning(Domain):
         current = ctx.current
         window_start = current.start - timedelta(days=params.repeat_window_days)
         wanted = ctx.signal_wanted
-        per_incident = any(wanted(name) for name in ("repeated_incidents", "harm_without_candour", "notifiable_not_notified",
-                                                      "candour_undetermined", "notification_undetermined"))
-        rows = () if not per_incident else ctx.rows(
-            """SELECT id, service, occurred_at, person_id, cause, harm_level, police_involved, serious_injury,
-                      duty_of_candour_at, notification_id, death, notifiable_safety_incident
+        rows = () if not wanted("repeated_incidents") else ctx.rows(
+            """SELECT id, service, occurred_at, person_id, cause
                FROM incident WHERE occurred_at >= ? AND occurred_at < ? ORDER BY occurred_at""",
             [window_start.isoformat(), (current.end + timedelta(days=1)).isoformat()],
         )
         history: dict[tuple[str, str, str], list[date]] = defaultdict(list)
-        for (record_id, raw_service, occurred_at, person, cause, harm, police, serious, candour_at,
-             notification_id, death, notifiable) in rows:
+        for record_id, raw_service, occurred_at, person, cause in rows:
             service = ctx.service(raw_service)
             if service is None:
                 continue
@@ -267,27 +273,15 @@ class IncidentLearning(Domain):
                 if len(earlier) + 1 >= params.repeat_count:
                     repeated = True
                 history[key].append(occurred)
-            if not current.contains(occurred):
-                continue
-            found = values[service]
-            if repeated:
-                found["repeated_incidents"].add(record_id)
-            police, serious, death, notifiable = (_flag(police), _flag(serious), _flag(death), _flag(notifiable))
-            candour = candour_required(notifiable, harm, serious)
-            if candour is None:
-                found["candour_undetermined"].add(record_id)
-            elif candour:
-                due = ctx.working_days.add(occurred, params.candour_within_working_days)
-                if ctx.as_of > due and (candour_at is None or stored_day(candour_at) > due):
-                    found["harm_without_candour"].add(record_id)
-            needed = incident_notifications(death, harm, serious, police)
-            if needed is None:
-                found["notification_undetermined"].add(record_id)
-            else:
-                due = notification_due(occurred, params.notification_within_days)
-                if ctx.as_of > due and not all(cqc_notified(ctx, "incident", record_id, notification_id, kind, due)
-                                               for kind in needed):
-                    found["notifiable_not_notified"].add(record_id)
+            if repeated and current.contains(occurred):
+                values[service]["repeated_incidents"].add(record_id)
+        for duty in self.duties(ctx):
+            if isinstance(duty, Undetermined):
+                name = "candour_undetermined" if duty.question == "candour" else "notification_undetermined"
+                values[duty.service][name].add(duty.record)
+            elif duty.made is None or current.contains(duty.made):
+                name = "harm_without_candour" if duty.subject == CANDOUR else "notifiable_not_notified"
+                values[duty.service][name].update(duty.records)
         for record_id, raw_service in () if not wanted("staff_unaware") else ctx.rows(
             "SELECT id, service FROM practice_observation WHERE (outcome = 'not_met' OR staff_aware_of_guidance = 0) "
             "AND observed_at >= ? AND observed_at < ?",
@@ -316,6 +310,11 @@ class IncidentLearning(Domain):
                 values[service]["reviews_overdue"].add(record_id)
         return values
 
+    def duties(self, ctx: Context) -> list[Breach | Undetermined]:
+        """Notifications to CQC of incidents and deaths (REG2009-16, 18) and the duty of candour
+        (regulation 20), over the evaluated periods (plugins/statutory_checks.py)."""
+        return ctx.cached("duties", lambda: IncidentDuties(ctx, ctx.params).found())
+
     def measure_values(self, ctx: Context) -> dict[str, dict[str, float | None]]:
         """Repeat incidents over the window: the same person or the same cause within the repeat window."""
         params: IncidentParameters = ctx.params
@@ -336,11 +335,6 @@ class IncidentLearning(Domain):
             events[service].append((record_id, keys, stored_day(occurred_at)))
         return {service: {"repeat_incident_rate": repeat_share(rows, start, params.repeat_window_days)}
                 for service, rows in events.items()}
-
-
-def _flag(value) -> bool | None:
-    """A stored yes/no (1, 0 or NULL) as True, False or None (unknown)."""
-    return None if value is None else bool(value)
 
 
 def _deadline_status(done: date | str | None, deadline: date | str, as_of: date | str) -> str:

@@ -17,17 +17,20 @@ from pydantic import Field, field_validator
 
 from carecheck import hookimpl
 from carecheck.domain_api import (
-    ABUSE_ALLEGATION, DEFAULT_TIMELINE_PATTERN, FAIL, PASS, PENDING, Context, Domain, DomainParameters,
-    EscalationSpec, EvidenceSource, Outcome, OutcomeMeasure, SignalSpec, TargetSpec, activity_days, contains_phrase,
-    cqc_notified,
-    feedback_sources, has_timeline, notification_due, phrase_list, repeat_share, stored_day,
+    ABUSE_ALLEGATION, DEFAULT_TIMELINE_PATTERN, FAIL, PASS, PENDING, Breach, Context, Domain, DomainParameters,
+    EscalationSpec, EvidenceSource, Outcome, OutcomeMeasure, SignalSpec, TargetSpec, Undetermined, activity_days,
+    contains_phrase, feedback_sources, has_timeline, phrase_list, repeat_share, stored_day,
 )
+from carecheck.plugins.statutory_checks import ConcernDuties
 
 
 class SafeguardingParameters(DomainParameters):
     decision_within_days: int = Field(0, ge=0, description="Days after the concern for the manager's decision (0: the same day).")
     protection_within_days: int = Field(0, ge=0, description="Days after the concern for the immediate protection action.")
     outcome_review_within_days: int = Field(28, ge=1, description="Calendar days after the concern for the outcome review.")
+    follow_up_within_days: int = Field(
+        28, ge=1, description="Calendar days after the manager's decision by which agreed follow-up actions are due, "
+                              "where the concern gives no follow_up_due.")
     notification_within_days: int = Field(
         1, ge=0, description="'Without delay' for a CQC notification of an allegation of abuse (REG2009-18): calendar "
                              "days after the end of the concern's date, whatever the day of the week.")
@@ -79,7 +82,12 @@ class SafeguardingRecording(Domain):
         TargetSpec(
             "sg_record_complete", "Safeguarding records complete and on time", "rate", 1.0, ("safeguarding_concern",),
             "Share of concerns showing the concern, the immediate protection action, the escalation decision with its "
-            "rationale (the same day) and an outcome review, each within its timescale.",
+            "rationale (the same day) and an outcome review with its outcome, each within its timescale.",
+        ),
+        TargetSpec(
+            "sg_follow_up_complete", "Safeguarding follow-ups completed on time", "rate", 0.95, ("safeguarding_concern",),
+            "Share of concerns with follow-up actions agreed whose follow-up was completed by its due date "
+            "(follow_up_due, else the manager's decision plus follow_up_within_days).",
         ),
         TargetSpec(
             "sg_daily_screening", "Daily notes screened every day", "cadence", 1.0, ("governance_activity",),
@@ -124,12 +132,17 @@ class SafeguardingRecording(Domain):
                    "Daily notes this period with safeguarding indicators for a person with no concern raised within the window.",
                    sentence="{n} daily note{s} in {period} with safeguarding indicators and no concern raised"),
         SignalSpec("abuse_without_notification", "Allegations of abuse not notified to CQC",
-                   "Allegations this period without a CQC notification without delay (REG2009-18).",
-                   sentence="{n} allegation{s} of abuse in {period} not notified to CQC in time"),
+                   "Allegations whose CQC notification (REG2009-18) is outstanding past 'without delay', or was made late "
+                   "this period.",
+                   sentence="{n} allegation{s} of abuse not notified to CQC in time, as of {period}"),
         SignalSpec("referral_not_made", "Decisions to refer with no referral",
-                   "Concerns this period whose decision was to refer, with no referral recorded within "
-                   "referral_within_days of the decision.",
-                   sentence="{n} decision{s} to refer in {period} with no referral recorded in time"),
+                   "Decisions to refer with the referral outstanding past referral_within_days of the decision, or made "
+                   "late this period.",
+                   sentence="{n} decision{s} to refer with no referral made in time, as of {period}"),
+        SignalSpec("allegation_undetermined", "Concerns not recorded as allegations or not",
+                   "Concerns in the window whose is_allegation_of_abuse was left blank: whether CQC must be notified "
+                   "cannot be decided.",
+                   sentence="{n} concern{s} in the window ending {period} not recorded as an allegation of abuse or not"),
         SignalSpec("indicator_screened_no_concern", "Flagged notes screened without a concern",
                    "Daily notes this period with safeguarding indicators that a team leader screened, with no concern "
                    "raised: for information, not an escalation.",
@@ -163,6 +176,13 @@ class SafeguardingRecording(Domain):
         EscalationSpec("sg_referral_not_made", "Referral not made", "referral_not_made > 0",
                        "Make the referral to the local authority and record when it was made",
                        "registered_manager", 1),
+        EscalationSpec("sg_allegation_undetermined", "Allegation undecided", "allegation_undetermined > 0",
+                       "Decide and record whether each concern is an allegation of abuse, and notify CQC where it is",
+                       "registered_manager", 1),
+        EscalationSpec("sg_follow_up_missed", "Follow-ups not completed on time",
+                       "sg_follow_up_complete.has_value and not sg_follow_up_complete.met",
+                       "Safeguarding lead checks every open follow-up twice weekly until each is completed and recorded",
+                       "safeguarding_lead", 5),
         EscalationSpec("sg_unscreened_indicators", "Indicators not screened", "unscreened_indicators > 0",
                        "Screen the flagged daily notes and record a safeguarding decision for each",
                        "registered_manager", 1),
@@ -187,7 +207,7 @@ class SafeguardingRecording(Domain):
 
     def outcomes(self, ctx: Context) -> Iterable[Outcome]:
         params: SafeguardingParameters = ctx.params
-        if ctx.wants("sg_record_complete"):
+        if ctx.wants("sg_record_complete") or ctx.wants("sg_follow_up_complete"):
             yield from self._record_outcomes(ctx, params)
         cadences = {
             "sg_daily_screening": ("daily_screening", "day", 1),
@@ -204,33 +224,62 @@ class SafeguardingRecording(Domain):
         rows = ctx.rows(
             """SELECT id, service, raised_at, coalesce(concern, '') != '', coalesce(immediate_action, '') != '',
                       immediate_action_at, manager_decision, manager_decision_at,
-                      coalesce(decision_rationale, '') != '', outcome_review_at
+                      coalesce(decision_rationale, '') != '', outcome_review_at, outcome,
+                      coalesce(follow_up, '') != '', follow_up_due, follow_up_completed_at, import_id
                FROM safeguarding_concern WHERE +raised_at >= ?""",
             [ctx.start.isoformat()],
         )
+        complete, follow_ups = ctx.wants("sg_record_complete"), ctx.wants("sg_follow_up_complete")
         for (record_id, raw_service, raised_at, concern, action, action_at, decision, decision_at,
-             rationale, review_at) in rows:
+             rationale, review_at, outcome, follow_up, follow_up_due, follow_up_done, import_id) in rows:
             service = ctx.service(raw_service)
             if service is None:
                 continue
             raised = stored_day(raised_at)
-            # Each element: (done on time, deadline)
-            elements = [
-                (bool(concern), raised),
-                (bool(action) and _on_time(action_at, raised, params.protection_within_days), raised + timedelta(days=params.protection_within_days)),
-                (decision in ("refer", "no_referral") and bool(rationale)
-                 and _on_time(decision_at, raised, params.decision_within_days, required=True),
-                 raised + timedelta(days=params.decision_within_days)),
-                (_on_time(review_at, raised, params.outcome_review_within_days, required=True),
-                 raised + timedelta(days=params.outcome_review_within_days)),
-            ]
-            if all(done for done, _ in elements):
-                status = PASS
-            elif any(not done and ctx.as_of > deadline for done, deadline in elements):
-                status = FAIL
+            shift = ctx.shift(raised_at)
+            decided = ctx.done(decision_at)
+            if complete:
+                yield Outcome("sg_record_complete", service, raised, record_id,
+                              self._complete(ctx, params, raised, (concern, action, action_at, decision, decided,
+                                                                   rationale, review_at, outcome, import_id), service),
+                              shift)
+            if follow_ups and follow_up:
+                due = (ctx.day(follow_up_due) if follow_up_due else None) or \
+                      (decided or raised) + timedelta(days=params.follow_up_within_days)
+                yield Outcome("sg_follow_up_complete", service, raised, record_id,
+                              _deadline_status(ctx.done(follow_up_done), due, ctx.as_of), shift)
+
+    @staticmethod
+    def _complete(ctx: Context, params: SafeguardingParameters, raised: date, row: tuple, service: str) -> str:
+        """A concern's record: complete (each element there and on time, as of the run's date), failed
+        (an element missing past its deadline) or pending."""
+        concern, action, action_at, decision, decided, rationale, review_at, outcome, import_id = row
+        reviewed = ctx.done(review_at)
+        if reviewed is not None and outcome is None:
+            # The review counts with its outcome (risk removed, reduced, remains); a log with no
+            # outcome column is judged on the review's date alone.
+            if ctx.supplied("safeguarding_concern", "outcome", import_id):
+                reviewed = None
             else:
-                status = PENDING
-            yield Outcome("sg_record_complete", service, raised, record_id, status, ctx.shift(raised_at))
+                ctx.gap(service, "safeguarding_concern", "outcome")
+        acted = ctx.day(action_at)
+        # Each element: (done on time, deadline); a protection action with no time recorded passes.
+        elements = [
+            (bool(concern), raised),
+            (bool(action) and (acted is None or (acted <= ctx.as_of
+                                                 and acted <= raised + timedelta(days=params.protection_within_days))),
+             raised + timedelta(days=params.protection_within_days)),
+            (decision in ("refer", "no_referral") and bool(rationale) and decided is not None
+             and decided <= raised + timedelta(days=params.decision_within_days),
+             raised + timedelta(days=params.decision_within_days)),
+            (reviewed is not None and reviewed <= raised + timedelta(days=params.outcome_review_within_days),
+             raised + timedelta(days=params.outcome_review_within_days)),
+        ]
+        if all(done for done, _ in elements):
+            return PASS
+        if any(not done and ctx.as_of > deadline for done, deadline in elements):
+            return FAIL
+        return PENDING
 
     def signal_values(self, ctx: Context) -> dict[str, dict[str, Any]]:
         """Each signal as the ids of the records behind it."""
@@ -243,14 +292,13 @@ class SafeguardingRecording(Domain):
         window_start = current.end - timedelta(days=params.weakness_window_days - 1)
         rows = ctx.rows(
             """SELECT id, service, raised_at, recorded_by, concern, manager_decision, manager_decision_at,
-                      decision_rationale, clarification_requests, is_allegation_of_abuse, notification_id, referral_at
+                      decision_rationale, clarification_requests
                FROM safeguarding_concern WHERE raised_at >= ? AND raised_at < ?""",
             [min(window_start, current.start).isoformat(), (current.end + timedelta(days=1)).isoformat()],
         )
         weak_by_recorder: dict[tuple[str, str], list[str]] = defaultdict(list)
-        allegations = []
         for (record_id, raw_service, raised_at, recorder, concern, decision, decision_at, rationale,
-             clarifications, allegation, notification_id, referral_at) in rows:
+             clarifications) in rows:
             service = ctx.service(raw_service)
             if service is None:
                 continue
@@ -272,20 +320,15 @@ class SafeguardingRecording(Domain):
                                   ("repeated_clarification", repeated)):
                 if flagged:
                     found[name].add(record_id)
-            if allegation:
-                allegations.append((service, record_id, raised, notification_id))
-            if decision == "refer":
-                referral_due = (stored_day(decision_at) or raised) + timedelta(days=params.referral_within_days)
-                if ctx.as_of > referral_due and (referral_at is None or stored_day(referral_at) > referral_due):
-                    found["referral_not_made"].add(record_id)
         for (service, _recorder), weak in weak_by_recorder.items():
             if len(weak) >= params.weakness_repeat:
                 values[service]["repeated_recording_weakness"].update(weak)
-        for service, record_id, raised, notification_id in allegations:
-            due = notification_due(raised, params.notification_within_days)
-            if ctx.as_of > due and not cqc_notified(ctx, "safeguarding_concern", record_id, notification_id,
-                                                    ABUSE_ALLEGATION, due):
-                values[service]["abuse_without_notification"].add(record_id)
+        for duty in self.duties(ctx):
+            if isinstance(duty, Undetermined):
+                values[duty.service]["allegation_undetermined"].add(duty.record)
+            elif duty.made is None or current.contains(duty.made):
+                name = "abuse_without_notification" if duty.subject == ABUSE_ALLEGATION else "referral_not_made"
+                values[duty.service][name].update(duty.records)
         for service, note_id, screened in _unscreened_indicators(ctx, params):
             values[service]["indicator_screened_no_concern" if screened else "unscreened_indicators"].add(note_id)
         for record_id, raw_service in ctx.rows(
@@ -296,6 +339,11 @@ class SafeguardingRecording(Domain):
             if service is not None:
                 values[service]["unsafe_feedback"].add(record_id)
         return values
+
+    def duties(self, ctx: Context) -> list[Breach | Undetermined]:
+        """Notifications of allegations of abuse (REG2009-18) and referrals decided (regulation 13),
+        over the evaluated periods (plugins/statutory_checks.py)."""
+        return ctx.cached("duties", lambda: ConcernDuties(ctx, ctx.params).found())
 
     def measure_values(self, ctx: Context) -> dict[str, dict[str, float | None]]:
         """Repeat concerns about the same person, over the window."""
@@ -317,11 +365,12 @@ class SafeguardingRecording(Domain):
                 for service, rows in events.items()}
 
 
-def _on_time(done_at: str | None, start: date, days: int, required: bool = False) -> bool:
-    """Done within ``days`` calendar days of ``start`` (a missing time passes unless ``required``)."""
-    if done_at is None:
-        return not required
-    return stored_day(done_at) <= start + timedelta(days=days)
+def _deadline_status(done: date | None, deadline: date, as_of: date) -> str:
+    """Pass when done (by as_of) by the deadline; fail when done late or the deadline has passed;
+    else pending."""
+    if done is not None:
+        return PASS if done <= deadline else FAIL
+    return FAIL if as_of > deadline else PENDING
 
 
 def _unscreened_indicators(ctx: Context, params: SafeguardingParameters) -> list[tuple[str, str, bool]]:

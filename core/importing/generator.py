@@ -86,15 +86,17 @@ COLUMNS = {
     "safeguarding_concern": [
         "id", "service", "person_id", "raised_at", "recorded_by", "category", "is_allegation_of_abuse", "concern",
         "immediate_action", "immediate_action_at", "screened_at", "manager_decision_at", "manager_decision",
-        "decision_rationale", "referral_at", "outcome_review_at", "outcome", "clarification_requests",
-        "notification_id", "status",
+        "decision_rationale", "referral_at", "follow_up", "follow_up_due", "follow_up_completed_at", "outcome_review_at",
+        "outcome", "clarification_requests", "notification_id", "cqc_notified_at", "status",
     ],
     "notification": ["id", "service", "recipient", "notification_type", "about_kind", "about_id", "sent_at", "reference"],
     "incident": [
-        "id", "service", "person_id", "occurred_at", "reported_by", "incident_type", "cause", "harm_level",
-        "description", "police_involved", "serious_injury", "reviewed_at", "reviewed_by", "learning_shared_at",
-        "learning_action_id", "duty_of_candour_at", "notification_id", "status",
+        "id", "service", "person_id", "occurred_at", "reported_at", "reported_by", "incident_type", "cause", "harm_level",
+        "description", "police_involved", "serious_injury", "death", "notifiable_safety_incident", "reviewed_at",
+        "reviewed_by", "learning_shared_at", "learning_action_id", "duty_of_candour_at", "notification_id",
+        "cqc_notified_at", "status",
     ],
+    "death": ["id", "service", "person_id", "died_at", "expected", "during_service", "incident_id", "cqc_notified_at"],
     "improvement_action": [
         "id", "service", "source_kind", "source_id", "description", "owner", "owner_role", "raised_on", "due_date",
         "status", "completed_on", "closure_evidence", "verified_by", "delay_explanation",
@@ -143,6 +145,9 @@ class Generator:
         self.n_services = services
         self.months = _months(start, months)
         self.rng = random.Random(seed)
+        # Draws for the fields added since the stories were first told (deaths, follow-ups): a
+        # stream of their own, so the records drawn before keep their values and ids.
+        self.extra = random.Random(seed * 7919 + 1)
         self.notes_per_day = notes_per_day
         self.working_days = WorkingDays()
         self.writers: dict[str, _Writer] = {}
@@ -201,7 +206,11 @@ class Generator:
                 inc_quality = sg_quality
                 review_quality = 0.0 if drifting and index >= self.n_services - self.drifting else None
                 drifting = False
-            self.safeguarding(code, people, staff, first, last, sg_quality)
+            # The demo's Oak House completes one safeguarding follow-up in four late, every month.
+            self.safeguarding(code, people, staff, first, last, sg_quality,
+                              follow_up_quality=0.75 if self.drifting and index == 1 else 1.0)
+            if m % 4 == 2:
+                self.death(code, first, last, m)
             self.cadences(code, first, last, sg_quality >= 1.0, m, total)
             self.incidents(code, people, staff, first, last, inc_quality, review_quality)
             previous_visit = self.oversight(code, first, last, m, drifting, visit_actions, previous_visit)
@@ -210,10 +219,19 @@ class Generator:
         for action in visit_actions:  # written once, in the state they ended in
             self.write("improvement_action", **action)
 
-    def safeguarding(self, code, people, staff, first, last, quality) -> None:
+    def death(self, code, first, last, m) -> None:
+        """An expected death of a person using the service, notified to CQC the same day."""
+        extra = self.extra
+        died = _at(first + timedelta(days=extra.randint(0, (last - first).days)), extra, (1, 20))
+        self.write("death", id=f"DTH-{code}-{m + 1:02d}", service=code, person_id=f"P-{code}-D{m + 1:02d}", died_at=died,
+                   expected=True, during_service="yes", cqc_notified_at=died + timedelta(hours=3))
+
+    def safeguarding(self, code, people, staff, first, last, quality, follow_up_quality=1.0) -> None:
         rng = self.rng
         weak_recorder = staff[0]
-        for complete in _quota(4, quality):
+        follow_ups = _quota(4, follow_up_quality)
+        self.extra.shuffle(follow_ups)
+        for complete, follow_up_on_time in zip(_quota(4, quality), follow_ups):
             day = first + timedelta(days=rng.randint(0, (last - first).days - 3))
             raised = _at(day, rng, (8, 18))
             record_id = self.next_id("SG")
@@ -231,6 +249,9 @@ class Generator:
             decision_at = raised + timedelta(days=1 if weakness == "late" else 0, hours=2)
             recorder = weak_recorder if weakness else rng.choice(staff[1:])  # drawn before the decision, as always
             decision = rng.choice(["refer", "no_referral"])
+            follow_up_due = decision_at.date() + timedelta(days=14 if follow_up_on_time else 3)
+            follow_up_done = (follow_up_due - timedelta(days=self.extra.randint(0, 5)) if follow_up_on_time
+                              else follow_up_due + timedelta(days=self.extra.randint(8, 12)))
             self.write(
                 "safeguarding_concern", id=record_id, service=code, person_id=person, raised_at=raised,
                 recorded_by=recorder, category="physical",
@@ -238,10 +259,12 @@ class Generator:
                 immediate_action_at=raised + timedelta(minutes=30), screened_at=raised + timedelta(hours=1),
                 manager_decision_at=decision_at, manager_decision=decision,
                 referral_at=decision_at + timedelta(hours=1) if decision == "refer" else None,
+                follow_up="Review the person's safeguarding plan with them and their family", follow_up_due=follow_up_due,
+                follow_up_completed_at=datetime.combine(follow_up_done, raised.time()),
                 decision_rationale=None if weakness == "rationale" else "Decision recorded with reasons and risks",
                 outcome_review_at=None if weakness == "review" else raised + timedelta(days=rng.randint(7, 20)),
                 outcome="risk_reduced", clarification_requests=2 if weakness else 0, notification_id=notification_id,
-                status="closed",
+                cqc_notified_at=raised + timedelta(hours=3) if allegation else None, status="closed",
             )
             self.write("daily_note", id=self.next_id("DN"), service=code, person_id=person,
                        written_at=raised - timedelta(hours=1), author_id=rng.choice(staff),
@@ -292,9 +315,12 @@ class Generator:
                            sent_at=occurred + timedelta(hours=5), reference=f"CQC-{notification_id[-5:]}")
             self.write(
                 "incident", id=record_id, service=code, person_id=rng.choice(people), occurred_at=occurred,
+                reported_at=occurred + timedelta(minutes=40),
                 reported_by=rng.choice(staff), incident_type="fall" if "fall" in CAUSES[0] else "other",
                 cause=rng.choice(CAUSES), harm_level=harm, description="Incident recorded on the electronic form.",
-                police_involved=False, serious_injury=serious, reviewed_at=reviewed, reviewed_by="registered manager",
+                police_involved=False, serious_injury=serious, death=False, notifiable_safety_incident=serious,
+                cqc_notified_at=occurred + timedelta(hours=5) if serious else None,
+                reviewed_at=reviewed, reviewed_by="registered manager",
                 learning_shared_at=shared, learning_action_id=action_id,
                 duty_of_candour_at=occurred + timedelta(days=2) if harm == "moderate" else None,
                 notification_id=notification_id, status="closed",

@@ -318,12 +318,6 @@ def _keep_calendar(db: Database, model: type[Record]) -> None:
         holidays_for(year)
 
 
-
-
-
-
-
-
 def import_source(
     db: Database,
     request: ImportRequest,
@@ -379,10 +373,10 @@ def import_source(
         compiled = compile_mapping(mapping, model, source.columns, str(path), lookup_values)
         with db.atomic():
             cursor = db.conn.execute(
-                "INSERT INTO imports (started_at, source_file, source_name, kind, adapter, file_hash, options_hash) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO imports (started_at, source_file, source_name, kind, adapter, file_hash, options_hash, "
+                "supplied_fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (_now(), source.label, request.source_name or compiled.source_system, model.kind, adapter.name,
-                 content_hash, options_hash),
+                 content_hash, options_hash, json.dumps(sorted(compiled.columns_used))),
             )
             result.import_id = cursor.lastrowid
             reader = _Reader(model, compiled, result.import_id, source.label)

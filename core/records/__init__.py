@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 from carecheck.records.kinds import (  # noqa: F401 (re-exported: carecheck.records names every kind)
-    RECORD_MODELS, AuditResult, Briefing, DailyNote, Feedback, GovernanceActivity, GovernanceItem, ImprovementAction,
+    RECORD_MODELS, AuditResult, Briefing, DailyNote, Death, Feedback, GovernanceActivity, GovernanceItem, ImprovementAction,
     Incident, Notification, OversightVisit, PracticeObservation, SafeguardingConcern, Service, Supervision,
 )
 from carecheck.records.model import (  # noqa: F401 (re-exported: the field types plugins' kinds use)

@@ -93,14 +93,21 @@ class SafeguardingConcern(Record):
     decision_rationale: FreeText | None = free_text("Why the escalation decision was made.")
     referral_at: Timestamp | None = Field(default=None, description="When an external referral was made, if it was.")
     follow_up: FreeText | None = free_text("Follow-up actions agreed.")
+    follow_up_due: Day | None = Field(
+        default=None, description="When the follow-up actions are due (else the decision date plus the ruleset's "
+                                  "follow_up_within_days).")
     follow_up_completed_at: Timestamp | None = Field(default=None, description="When follow-up actions were completed.")
-    outcome_review_at: Timestamp | None = Field(default=None, description="When the outcome review was recorded.")
+    outcome_review_at: Timestamp | None = Field(default=None, description="When the outcome review was recorded; it "
+                                                                          "counts only with its outcome.")
     outcome: Code("risk_removed", "risk_reduced", "risk_remains") | None = Field(
         default=None, description="Outcome of the concern (Safeguarding Adults Collection risk outcome)."
     )
     clarification_requests: Count | None = Field(
         default=None, ge=0, description="How many times the manager had to ask the recorder to clarify the record.")
     notification_id: Text | None = ref("notification", "The notification sent about this concern, if any.")
+    cqc_notified_at: Timestamp | None = Field(
+        default=None, description="When CQC was notified of the allegation, as the log records it (a linked "
+                                  "notification record counts too).")
     status: Code("open", "closed") | None = Field(default=None, description="Whether the concern is open or closed.")
 
 
@@ -115,7 +122,7 @@ class Notification(Record):
     notification_type: Code(
         "abuse_allegation", "serious_injury", "police_incident", "death", "deprivation_of_liberty", "other"
     ) = Field(description="What the notification was about (CQC Registration Regulations 2009, reg 18 categories).")
-    about_kind: Code("safeguarding_concern", "incident", "other") | None = Field(
+    about_kind: Code("safeguarding_concern", "incident", "death", "other") | None = Field(
         default=None, description="The kind of record the notification is about."
     )
     about_id: Text | None = Field(
@@ -162,7 +169,31 @@ class Incident(Record):
         default=None, description="When the duty-of-candour notification was made (regulation 20), if it was."
     )
     notification_id: Text | None = ref("notification", "The CQC notification about this incident, if any.")
+    cqc_notified_at: Timestamp | None = Field(
+        default=None, description="When CQC was notified, as the incident log records it (a linked notification "
+                                  "record counts too).")
     status: Code("open", "closed") | None = Field(default=None, description="Whether the incident is open or closed.")
+
+
+class Death(Record):
+    """The death of a person using the service, from the provider's register of deaths: every death
+    counts for regulation 16 of the Registration Regulations 2009, expected ones included, not only
+    those written in the incident log."""
+
+    kind: ClassVar[str] = "death"
+    title: ClassVar[str] = "Death of a person using the service"
+    event_field: ClassVar[str] = "died_at"
+
+    person_id: Text | None = Field(default=None, description="Pseudonymous id of the person who died.")
+    died_at: Timestamp = Field(description="Date (and time, if known) of death.")
+    expected: MaybeYesNo = Field(default=None, description="Whether the death was expected (expected deaths are "
+                                                           "notified too).")
+    during_service: Code("yes", "no", "unknown") | None = Field(
+        default=None, description="Whether the person died while the service was being provided, or the death may "
+                                  "have resulted from it (REG2009-16): yes, no or unknown.")
+    incident_id: Text | None = ref("incident", "The incident log's record of the same death, if any.")
+    cqc_notified_at: Timestamp | None = Field(default=None, description="When CQC was notified of the death.")
+    notification_id: Text | None = ref("notification", "The CQC notification about the death, if any.")
 
 
 class OversightVisit(Record):
@@ -360,7 +391,7 @@ class DailyNote(Record):
 
 
 RECORD_MODELS: tuple[type[Record], ...] = (
-    Service, SafeguardingConcern, Notification, Incident, OversightVisit, ImprovementAction,
+    Service, SafeguardingConcern, Notification, Incident, Death, OversightVisit, ImprovementAction,
     GovernanceItem, GovernanceActivity, Briefing, PracticeObservation, AuditResult, Feedback,
     Supervision, DailyNote,
 )

@@ -20,6 +20,7 @@ from carecheck import __version__
 
 from carecheck.run import rule_engine
 from carecheck.dates import LONDON
+from carecheck.domainkit.statutory import SUBJECTS
 from carecheck.ruleset import ResolvedDomain
 from carecheck.verdict.levels import LEVEL_WORDS, LEVELS, lowest, worst
 from carecheck.run import reads
@@ -29,7 +30,7 @@ from carecheck.run.parallel import DomainWork
 from carecheck.run.scope import RunScope
 from carecheck.run.tally import DataQualityFlags, DomainFigures, TargetFigures
 
-SCHEMA_VERSION = "2.0"
+SCHEMA_VERSION = "2.1"
 DISCLAIMER = "This is the provider's internal assurance, not a CQC rating."
 
 
@@ -139,8 +140,12 @@ def locations(scope: RunScope, domains: list[dict], figures: dict[str, list[Targ
             lines += [(domain, result, t) for result, t in targets]
         level = lowest(d["level"] for d in location_domains)
         rule = next((f"{d['domain']}: {d['level_rule']}" for d in location_domains if level and d["level"] == level), None)
+        statutory = [breach for domain in domains for breach in judgement.breaches.get((service, domain["domain"]), [])]
+        undetermined = [{"domain": domain["domain"], "records": judgement.undetermined[(service, domain["domain"])]}
+                        for domain in domains if (service, domain["domain"]) in judgement.undetermined]
         out.append({
             "service": service, "service_type": service_type, "level": level, "level_rule": rule,
+            "statutory": statutory, "undetermined": undetermined,
             "domains": location_domains, "warnings": warnings,
             "commissioner_summary": {
                 **_location_lists(lines),
@@ -266,6 +271,7 @@ def verdict(db: Database, scope: RunScope, engine, domains: list[dict], figures:
     bottom = lowest(loc["level"] for loc in located)
     at_bottom = [loc["service"] for loc in located if bottom and loc["level"] == bottom]
     status = worst([d["status"] for d in domains])
+    statutory = [breach for loc in located for breach in loc["statutory"]]
     return {
         "schema_version": SCHEMA_VERSION,
         "ruleset": {"name": ruleset.model.name, "source": ruleset.source, "hash": ruleset.content_hash,
@@ -285,7 +291,8 @@ def verdict(db: Database, scope: RunScope, engine, domains: list[dict], figures:
             "levels": levels,
             "lowest": {"level": bottom, "locations": at_bottom},
             "status": status,
-            "summary": _headline(located, levels, bottom, at_bottom, escalations),
+            "summary": _headline(located, levels, bottom, at_bottom, escalations, statutory),
+            "statutory": statutory,
             "disclaimer": DISCLAIMER,
         },
         "locations": located,
@@ -362,9 +369,32 @@ def _level_counts(levels) -> dict[str, int]:
     return counts
 
 
+def statutory_sentence(breaches: list[dict], limit: int = 10) -> str:
+    """"Statutory: 1 death not notified to CQC at Oak House (INC-0412, due 04/08/2026)." for the
+    breaches counted, grouped by location and duty; "" without any."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for breach in breaches:
+        groups.setdefault((breach["service"], breach["subject"]), []).append(breach)
+    parts = []
+    for (service, subject), found in list(groups.items())[:limit]:
+        one, several = SUBJECTS[subject]
+        cited = "; ".join(
+            f"{', '.join(b['records'])}, due {_uk(b['due'])}" + (f", made {_uk(b['made'])}" if b["made"] else "")
+            for b in found[:5]) + (f"; and {len(found) - 5} more" if len(found) > 5 else "")
+        parts.append(f"{len(found)} {one if len(found) == 1 else several} at {service} ({cited})")
+    if len(groups) > limit:
+        parts.append(f"and {len(groups) - limit} more")
+    return f"Statutory: {'; '.join(parts)}." if parts else ""
+
+
+def _uk(day: str) -> str:
+    return f"{day[8:10]}/{day[5:7]}/{day[:4]}"
+
+
 def _headline(located: list[dict], levels: dict[str, int], bottom: str | None, at_bottom: list[str],
-              escalations: list[dict]) -> str:
-    """The provider headline: the locations at the lowest level, by name (the first ten)."""
+              escalations: list[dict], statutory: list[dict]) -> str:
+    """The provider headline: statutory breaches first, then the locations at the lowest level, by
+    name (the first ten)."""
     total = len(located)
     if bottom is None:
         lead = f"No location has a judged target ({total} in scope)."
@@ -374,7 +404,9 @@ def _headline(located: list[dict], levels: dict[str, int], bottom: str | None, a
                 f"location{'s' if total != 1 else ''}: {names}.")
     spread = ", ".join(f"{levels[level]} {LEVEL_WORDS[level]}" for level in reversed(LEVELS))
     opened = len([e for e in escalations if e["status"] == "open"])
-    return f"{lead} Locations: {spread}. {opened} escalation{'s' if opened != 1 else ''} open. {DISCLAIMER}"
+    first = statutory_sentence(statutory)
+    return (f"{first + ' ' if first else ''}{lead} Locations: {spread}. "
+            f"{opened} escalation{'s' if opened != 1 else ''} open. {DISCLAIMER}")
 
 
 def _close_answered(db: Database, escalations: list[dict]) -> None:

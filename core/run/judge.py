@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from carecheck.domainkit import expressions
+from carecheck.domainkit.statutory import SUBJECTS, Breach
 
 from carecheck.run import rule_engine
 from carecheck.ruleset import ResolvedDomain
@@ -48,6 +49,11 @@ class Judgement:
     skipped_rules: list[str]
     #: (location, domain) -> its corroboration entries, and each contradiction in words.
     corroboration: dict[tuple[str, str], tuple[list[dict], list[str]]]
+    #: (location, domain) -> the statutory breaches counted there (outstanding, or made late in the
+    #: current period), as the verdict gives them.
+    breaches: dict[tuple[str, str], list[dict]] = field(default_factory=dict)
+    #: (location, domain) -> the ids of records whose statutory duty cannot be decided.
+    undetermined: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
 
 class Judge:
@@ -70,6 +76,10 @@ class Judge:
         self.signal_ids: dict[str, dict[str, dict[str, list[str]]]] = {}
         #: domain -> target -> location -> the location's target entry
         self.rows: dict[str, dict[str, dict[str, dict]]] = {}
+        self.breaches: dict[tuple[str, str], list[dict]] = {}
+        self.undetermined: dict[tuple[str, str], list[str]] = {}
+        #: (domain, service or None, kind, field or None): evidence a check needed and could not have
+        self.field_gaps: set[tuple[str, str | None, str, str | None]] = set()
 
     def add_gap(self, kind: str, domain: str, target: str) -> None:
         self.gaps[kind].append((domain, target))
@@ -77,6 +87,7 @@ class Judge:
     def add_domain(self, resolved: ResolvedDomain, targets: dict, figures: list[TargetFigures],
                    domain_figures: DomainFigures, evidence: Triangulation) -> None:
         name = resolved.domain.name
+        self._add_duties(name, domain_figures)
         self.signal_ids[name] = domain_figures.signal_ids
         self.rows[name] = {f.result["id"]: {row["service"]: row for row in f.result["services"]} for f in figures}
         for service, fact in self._service_facts(resolved, domain_figures.signals, [f.result for f in figures]):
@@ -93,19 +104,37 @@ class Judge:
             judged = [f.locations[index] for f in figures if f.locations[index].judged]
             entries, said = corroboration(self.scope, resolved, evidence, service, all(t.met for t in judged))
             self.corroboration[(service, name)] = (entries, said)
-            if not judged:
+            breaches = len(self.breaches.get((service, name), ()))
+            undetermined = len(self.undetermined.get((service, name), ()))
+            if not judged and not breaches and not undetermined:
                 continue  # no level: every target waived or not judged at this location
             short = sum(1 for t in judged if t.short)
             states = [entry["state"] for entry in entries]
             self.level_facts[(service, name)] = (
-                ("judged", len(judged)), ("short", short), ("share_short", round(short / len(judged), 6)),
+                ("judged", len(judged)), ("short", short),
+                ("share_short", round(short / len(judged), 6) if judged else 0.0),
                 ("deteriorating", sum(1 for t in judged if t.status == DETERIORATING)),
                 ("not_recovered", sum(1 for t in judged if t.status != RECOVERED)),
                 ("categories", len(evidence.by_location.get(service, ()))),
                 ("contradicting", states.count(CONTRADICTING)), ("corroborating", states.count(CORROBORATING)),
                 ("support_rules", len(states) - states.count(NO_RULE)),
                 ("guardrail_breaches", len(resolved.breaches)),
+                ("statutory_breaches", breaches), ("statutory_undetermined", undetermined),
             )
+
+    def _add_duties(self, name: str, figures: DomainFigures) -> None:
+        """A domain's statutory findings, by location: the breaches counted at ``as_of`` (outstanding,
+        or made late within the current period) and the undetermined records."""
+        current = self.scope.current
+        for duty in sorted(figures.duties, key=_duty_order):
+            key = (duty.service, name)
+            if isinstance(duty, Breach):
+                if duty.made is not None and not (current is not None and current.contains(duty.made)):
+                    continue  # made late in an earlier period: that run's current period carried it
+                self.breaches.setdefault(key, []).append(breach_entry(duty, name))
+            elif duty.record not in self.undetermined.get(key, ()):
+                self.undetermined.setdefault(key, []).append(duty.record)
+        self.field_gaps.update((name, *gap) for gap in figures.gaps)
 
     def _service_facts(self, resolved: ResolvedDomain, signals: dict[str, dict[str, Any]],
                        targets: list[dict]) -> Iterator[tuple[str, dict]]:
@@ -155,10 +184,50 @@ class Judge:
             else:
                 escalations.append(self._escalation(match.rule, match.fact_id.split("|", 2)[2]))
         by_values = {values: _apply_levels(LEVEL_RULES, fired[index]) for index, values in enumerate(distinct)}
-        levels = {key: by_values[values] for key, values in self.level_facts.items()}
+        levels = {key: self._with_duties(key, by_values[values]) for key, values in self.level_facts.items()}
         escalations += [self._data_gap(kind, needed) for kind, needed in self.gaps.items()]
+        escalations += [self._field_gap(*gap) for gap in sorted(self.field_gaps, key=lambda g: tuple(x or "" for x in g))]
         escalations.sort(key=lambda e: (e["due"], e["domain"], e["service"], e["rule"]))
-        return Judgement(levels, escalations, self.skipped_rules, self.corroboration)
+        return Judgement(levels, escalations, self.skipped_rules, self.corroboration, self.breaches, self.undetermined)
+
+    def _with_duties(self, key: tuple[str, str], level: Level) -> Level:
+        """A level whose statutory caps name what set them: each breach, each undetermined record."""
+        caps = []
+        for cap in level.caps:
+            if cap["cap"] == "statutory_breach":
+                cap = {**cap, "breaches": self.breaches.get(key, [])}
+            elif cap["cap"] == "statutory_undetermined":
+                cap = {**cap, "records": self.undetermined.get(key, [])}
+            caps.append(cap)
+        return Level(level.level, level.rule, tuple(caps))
+
+    def _field_gap(self, domain: str, service: str | None, kind: str, name: str | None) -> dict:
+        """One escalation for evidence a check needed and could not have: a field of ``kind`` that
+        the imports at a location never supplied, or no ``kind`` records at all."""
+        scope = self.scope
+        period = scope.current_label or "-"
+        where = service or "(provider)"
+        digest = hashlib.blake2b(f"{DATA_GAP}|{domain}|{where}|{kind}|{name}|{period}".encode(),
+                                 digest_size=5).hexdigest().upper()
+        if name is None:
+            title, trigger = f"No {kind} records", f"no {kind} records in scope"
+            action = (f"Import the {kind} records ({domain} checks statutory duties with them), or record that "
+                      f"none were kept")
+            reason = f"no {kind} records at any location in scope, so {domain} cannot check the duties that need them"
+        else:
+            title, trigger = f"{kind} field {name} not supplied", f"{kind}.{name} not supplied"
+            action = (f"Add the {name} column to the {kind} export (or map it), and import it again: the checks "
+                      f"that need it are not made meanwhile")
+            reason = (f"the {kind} records at {where} come from imports with no {name} column, so {domain} judged "
+                      f"them without it")
+        return {
+            "id": f"ESC-{digest}", "rule": DATA_GAP, "title": title, "domain": domain, "service": where,
+            "period": period, "trigger": trigger, "facts": {"kind": kind, "field": name},
+            "action": action, "owner_role": "registered_manager", "detected": scope.as_of.isoformat(),
+            "due": scope.working_days.add(scope.as_of, DATA_GAP_DUE_WORKING_DAYS).isoformat(), "status": "open",
+            "answered_by": None, "locations": [service] if service else list(scope.services), "reason": reason,
+            "records": [], "records_total": 0,
+        }
 
     def _data_gap(self, kind: str, needed: list[tuple[str, str]]) -> dict:
         """One escalation for a kind of record no location in scope has, though targets need it."""
@@ -251,6 +320,19 @@ class Judge:
                              + _listed(failures, current["failures_total"]))
         records = sorted(found)
         return records[:25], len(records) + extra, "; ".join(parts) or escalation.spec.title
+
+
+def _duty_order(duty) -> tuple:
+    if isinstance(duty, Breach):
+        return (0, duty.service, duty.due, duty.subject, duty.records)
+    return (1, duty.service, duty.question, duty.record)
+
+
+def breach_entry(breach: Breach, domain: str) -> dict:
+    """A breach as the verdict gives it."""
+    return {"domain": domain, "service": breach.service, "duty": breach.duty, "subject": breach.subject,
+            "regulation": breach.regulation, "what": SUBJECTS[breach.subject][0], "records": list(breach.records),
+            "due": breach.due.isoformat(), "made": breach.made.isoformat() if breach.made else None}
 
 
 def _listed(ids: list[str], total: int | None = None, shown: int = 10) -> str:

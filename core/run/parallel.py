@@ -151,6 +151,8 @@ def _forked_domain_work(tally: Tally, jobs: list[Job], alongside: Alongside) -> 
             joined.signals.update(share.signals)
             joined.signal_ids.update(share.signal_ids)
             joined.measures.update(share.measures)
+            joined.duties.extend(share.duties)
+            joined.gaps.update(share.gaps)
             for target, target_cells in share.cells.items():
                 cells.setdefault(target, TargetCells(())).by_service.update(target_cells.by_service)
                 for label, by_shift in target_cells.shifts.items():

@@ -147,6 +147,42 @@ def presence(db: Database, kinds: Iterable[str], first: date, as_of: date) -> di
     return found
 
 
+def supplied_fields(db: Database, kinds: Iterable[str]) -> dict[str, dict[int, frozenset[str]]]:
+    """kind -> import id -> the fields that import's source supplied. An import stored before
+    carecheck recorded them supplied a field when at least one of its records has a value for it
+    (one scan of the kind's table, for such imports only)."""
+    registry = registry_of(db)
+    found: dict[str, dict[int, frozenset[str]]] = {}
+    legacy: dict[str, list[int]] = defaultdict(list)
+    wanted = sorted(set(kinds) & set(registry.kinds))
+    if not wanted:
+        return found
+    marks = ", ".join("?" for _ in wanted)
+    for import_id, kind, supplied in db.execute(
+            f"SELECT id, kind, supplied_fields FROM imports WHERE kind IN ({marks})", wanted).fetchall():
+        if supplied is None:
+            legacy[kind].append(import_id)
+            continue
+        try:
+            names = json.loads(supplied)
+        except ValueError:
+            names = None
+        if isinstance(names, list):
+            found.setdefault(kind, {})[import_id] = frozenset(str(name) for name in names)
+        else:
+            legacy[kind].append(import_id)
+    for kind, ids in legacy.items():
+        fields = [name for name in registry.kinds[kind].model_fields if name != "id"]
+        checks = ", ".join(f"max([{name}] IS NOT NULL)" for name in fields)
+        id_marks = ", ".join("?" for _ in ids)
+        for import_id, *has in db.execute(
+                f"SELECT import_id, {checks} FROM [{kind}] WHERE import_id IN ({id_marks}) GROUP BY import_id",
+                ids).fetchall():
+            found.setdefault(kind, {})[import_id] = frozenset(
+                ["id"] + [name for name, value in zip(fields, has) if value])
+    return found
+
+
 def holds_records(db: Database) -> bool:
     """Whether the store holds any record besides the service register."""
     return any(db.execute(f"SELECT 1 FROM [{kind}] LIMIT 1").fetchone() for kind in registry_of(db).kinds if kind != "service")

@@ -76,6 +76,8 @@ class RunScope:
     registered: bool
     #: The record kinds this run knows (the registry the store was opened with).
     registry: Registry
+    #: kind -> import id -> the fields its source supplied (:meth:`Context.supplied`).
+    supplied: dict = field(default_factory=dict)
 
     @property
     def as_of(self) -> date:
@@ -156,7 +158,7 @@ def build_scope(db: Database, ruleset: Ruleset, options: RunOptions) -> RunScope
         services=services, aliases=aliases, waivers=tuple(waivers), periods=periods,
         current=complete[-1] if complete else None, partial=next((p for p in periods if p.end > as_of), None),
         stale_cutoff=periods[cutoff_index].start, window=tuple(complete[-model.sustained:]), registered=registered,
-        registry=registry_of(db),
+        registry=registry_of(db), supplied=reads.supplied_fields(db, {k for r in ruleset.domains for k in r.domain.reads}),
     )
 
 

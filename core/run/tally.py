@@ -72,6 +72,10 @@ class DomainFigures:
     signals: dict[str, dict[str, Any]]
     signal_ids: dict[str, dict[str, list[str]]]
     measures: dict[str, dict[str, float]]
+    #: The domain's statutory findings (Breach and Undetermined), at every service.
+    duties: list = field(default_factory=list)
+    #: (service or None, kind, field or None): evidence its checks needed and could not have.
+    gaps: set = field(default_factory=set)
 
 
 def _signal_counts(raw: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, list[str]]]]:
@@ -121,6 +125,7 @@ class Tally:
             services=scope.services if services is None else services, aliases=scope.aliases,
             working_days=scope.working_days, shift_hours=(shifts.day_starts, shifts.night_starts), targets=targets,
             signals=signals_used(resolved, targets) if scope.options.targets else None, window=scope.window,
+            supplied_fields=scope.supplied,
         )
 
     def figures(self, resolved: ResolvedDomain, targets: dict, services: dict | None = None) -> DomainFigures:
@@ -137,9 +142,10 @@ class Tally:
                 signals, ids = _signal_counts(domain.signal_values(ctx))
                 measures = {service: {name: value for name, value in values.items() if value is not None}
                             for service, values in domain.measure_values(ctx).items()}
+                duties = [duty for duty in domain.duties(ctx) if duty.service in ctx.services]
         finally:
             release(self.db.conn)
-        return DomainFigures(cells, signals, ids, measures)
+        return DomainFigures(cells, signals, ids, measures, duties, set(ctx._gaps))
 
     def _cells(self, ctx: Context, resolved: ResolvedDomain) -> dict[str, TargetCells]:
         cells = {target: TargetCells(ctx.services) for target in ctx.targets if target not in self.uncounted}

@@ -203,3 +203,11 @@ def m016_verdict_length(db: Database) -> None:
     # A stored verdict's uncompressed length, so reading it back stops there: a crafted store's
     # few megabytes could otherwise inflate to gigabytes.
     db["runs"].add_column("verdict_length", int)
+
+
+@migrations()
+def m017_supplied_fields(db: Database) -> None:
+    # The fields each import's source had a column or key for (a JSON list), whether or not any
+    # row had a value: a check needing a field its source never supplied is a data gap, not a
+    # failure. Imports stored before this have none (their records' values stand in).
+    db["imports"].add_column("supplied_fields", str)

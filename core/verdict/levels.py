@@ -130,6 +130,9 @@ LEVEL_FACT_NAMES = {
     "contradicting": "number", "corroborating": "number", "support_rules": "number",
     # guardrails of the ruleset that its overlay loosened past their limits, for this domain
     "guardrail_breaches": "number",
+    # statutory duties this domain owns at the location: breaches counted at as_of, and records
+    # whose duty cannot be decided
+    "statutory_breaches": "number", "statutory_undetermined": "number",
 }
 LEVEL_RULES = (
     LevelRule("level_not_assured", NOT_ASSURED, "base", "deteriorating > 0 or share_short >= 0.5",
@@ -151,4 +154,10 @@ LEVEL_RULES = (
               "an evidence source contradicts targets that are all met: at most partly assured"),
     LevelRule("cap_guardrail", NOT_ASSURED, "cap", "guardrail_breaches > 0",
               "the ruleset loosens a guarded value past its guardrail: not assured, whatever the figures"),
+    LevelRule("cap_statutory_breach", NOT_ASSURED, "cap", "statutory_breaches > 0",
+              "a statutory notification, referral or duty-of-candour notice is overdue, or was made late in the "
+              "current period: not assured, whatever the figures"),
+    LevelRule("cap_statutory_undetermined", PARTLY_ASSURED, "cap", "statutory_undetermined > 0",
+              "a record in the window leaves a statutory duty undecided (a blank allegation, harm or injury "
+              "field): at most partly assured until it is decided"),
 )

@@ -237,9 +237,28 @@ class LocationSummary(_Model):
     extra_controls: LocationControls
 
 
+class StatutoryBreach(_Model):
+    domain: str = Field(description="The domain that owns the duty.")
+    service: str
+    duty: Literal["notification_overdue", "referral_overdue", "candour_overdue"]
+    subject: str = Field(description="death, serious_injury, police_incident, abuse_allegation, referral or candour.")
+    regulation: str = Field(description="The regulation's code, e.g. REG2009-16.")
+    what: str = Field(description="The breach in words.")
+    records: list[str] = Field(description="The records behind it.")
+    due: str = Field(description="The last day the duty could be done on time.")
+    made: str | None = Field(description="When it was done, late; null while outstanding at as_of.")
+
+
+class Undetermined(_Model):
+    domain: str
+    records: list[str] = Field(description="Records whose statutory duty cannot be decided: a deciding field is blank.")
+
+
 class LevelCap(_Model):
     cap: str
     at_most: Level
+    breaches: list[StatutoryBreach] | None = Field(default=None, description="statutory_breach: each breach.")
+    records: list[str] | None = Field(default=None, description="statutory_undetermined: the undecided records.")
 
 
 class Corroboration(_Model):
@@ -287,6 +306,10 @@ class Location(_Model):
     service_type: str | None
     level: Level | None = Field(description="The lowest of its domains' levels.")
     level_rule: str | None
+    statutory: list[StatutoryBreach] = Field(
+        default_factory=list, description="Statutory breaches counted here: outstanding at as_of, or made late in the "
+                                          "current period (schema 2.1).")
+    undetermined: list[Undetermined] = Field(default_factory=list, description="Records whose duty is undecided.")
     domains: list[LocationDomain]
     warnings: list[str]
     commissioner_summary: LocationSummary
@@ -378,7 +401,9 @@ class Overall(_Model):
     levels: dict[Level, int] = Field(description="Locations at each level; every level is present.")
     lowest: Lowest
     status: Status = Field(description="The worst location status of any target.")
-    summary: str = Field(description="The provider headline: the locations at the lowest level, by name.")
+    summary: str = Field(description="The provider headline: statutory breaches first, then the locations at the "
+                                     "lowest level, by name.")
+    statutory: list[StatutoryBreach] = Field(default_factory=list, description="Every statutory breach counted.")
     disclaimer: str
 
 
@@ -409,9 +434,10 @@ class HistoryPoint(_Model):
 
 
 class Verdict(_Model):
-    """carecheck's verdict, schema version 2.0: location-first."""
+    """carecheck's verdict, schema version 2.1: location-first, statutory breaches first (2.0 runs
+    read as having none recorded)."""
 
-    schema_version: Literal["2.0"]
+    schema_version: Literal["2.0", "2.1"]
     ruleset: RulesetInfo
     as_of: str
     scope: Scope
