@@ -219,8 +219,22 @@ class Context:
         ``name`` (whether or not the record has a value). A check that needs a field its record's
         source never supplied judges the record on the fields it has and reports :meth:`gap`; a
         supplied field left blank is the record's own gap, and fails."""
-        fields = self.supplied_fields.get(kind, {}).get(import_id) if import_id is not None else None
+        if import_id is None:
+            return name in self._unimported(kind)
+        fields = self.supplied_fields.get(kind, {}).get(import_id)
         return fields is None or name in fields
+
+    def _unimported(self, kind: str) -> frozenset[str]:
+        """The fields supplied to records written with no import (by hand, or by another tool): those
+        at least one such record has a value for, as for imports made before supplied fields were
+        recorded."""
+        key = f"carecheck.unimported.{kind}"
+        if key not in self._cache:
+            columns = [column[0] for column in self._db.execute(f"SELECT * FROM [{kind}] LIMIT 0").description]
+            checks = ", ".join(f"max([{column}] IS NOT NULL)" for column in columns)
+            values = self._db.execute(f"SELECT {checks} FROM [{kind}] WHERE import_id IS NULL").fetchone()
+            self._cache[key] = frozenset(column for column, has in zip(columns, values) if has)
+        return self._cache[key]
 
     def gap(self, service: str | None, kind: str, name: str | None = None) -> None:
         """Report evidence a check needed and could not have: field ``name`` of ``kind`` never

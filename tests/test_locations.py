@@ -47,8 +47,9 @@ def test_one_drifting_home_is_named_though_the_pooled_figure_recovers(drifting_g
     # The 20th location (the generator names the seventh onwards "Service NNN") misses all six of its
     # June incident reviews, after meeting them from March to May.
     assert verdict["verdict"]["lowest"] == {"level": "not_assured", "locations": ["Service 020"]}
-    assert verdict["verdict"]["levels"] == {"not_assured": 1, "partly_assured": 0, "assured": 0,
-                                            "assured_sustained": 19}
+    # Oak House, the second location, completes one safeguarding follow-up in four late every month.
+    assert verdict["verdict"]["levels"] == {"not_assured": 1, "partly_assured": 1, "assured": 0,
+                                            "assured_sustained": 18}
     review = _target(verdict, "inc_review_5wd")
     june = next(p for p in review["periods"] if p["period"] == "2026-06")
     assert (june["numerator"], june["denominator"]) == (114, 120)  # 19 homes x 6 on time: 95%, the threshold
@@ -97,9 +98,17 @@ def test_a_store_of_incidents_alone_is_insufficient_evidence_not_failure(db):
             assert (row["status"], row["reason_code"]) == ("insufficient_evidence", "no_records")
             assert all(p["denominator"] == 0 and list(p["failures"]) == [] for p in row["periods"])  # nothing counted
     assert _target(verdict, "inc_review_5wd")["status"] == "recovered"  # 100% in April, May and June
-    gaps = [e for e in verdict["escalations"] if e["rule"] == "data_gap"]
-    assert sorted(e["facts"]["kind"] for e in gaps) == ["governance_activity", "governance_item", "improvement_action",
-                                                       "oversight_visit", "practice_observation", "safeguarding_concern"]
+    gaps = [e for e in verdict["escalations"] if e["rule"] == "data_gap" and not e["facts"].get("field")]
+    # The kinds targets need, and the register of deaths regulation 16 is checked over.
+    assert sorted(e["facts"]["kind"] for e in gaps) == ["death", "governance_activity", "governance_item",
+                                                       "improvement_action", "oversight_visit", "practice_observation",
+                                                       "safeguarding_concern"]
+    # The incidents never said whether anyone died, was seriously injured or involved the police: the
+    # notification checks cannot be made, and each location is told which fields are missing.
+    fields = sorted((e["service"], e["facts"]["kind"], e["facts"]["field"]) for e in verdict["escalations"]
+                    if e["rule"] == "data_gap" and e["facts"].get("field"))
+    assert fields == [(service, "incident", field) for service in ("Elm", "Oak")
+                      for field in ("death", "police_involved", "serious_injury")]
     for gap in gaps:
         assert (gap["owner_role"], gap["due"], gap["locations"]) == ("registered_manager", "2026-07-07", ["Elm", "Oak"])
     # No operational escalation on a target without evidence: no "increase provider visit frequency".

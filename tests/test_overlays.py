@@ -43,7 +43,7 @@ def test_the_base_ruleset_has_incident_learning_assured_where_an_overlay_loosens
     assert _levels(verdict) == {"Elm Court Nursing Home": "assured_sustained", "Oak House": "assured_sustained",
                                 "Riverside Supported Living": "assured_sustained", "Willow Lodge": "not_assured"}
     assert verdict["audit"]["guardrails"] == "7 guardrails: none breached"
-    assert [t.get("guardrail") for d in verdict["domains"] for t in d["targets"]] == [None] * 13
+    assert [t.get("guardrail") for d in verdict["domains"] for t in d["targets"]] == [None] * 14
 
 
 def test_a_loosened_guardrail_runs_but_caps_its_domain_everywhere_and_says_so(run_cli, demo_store, tmp_path):
@@ -51,7 +51,8 @@ def test_a_loosened_guardrail_runs_but_caps_its_domain_everywhere_and_says_so(ru
     verdict = json.loads(_run(run_cli, overlay, demo_store, "--format", "json").stdout)
     assert _levels(verdict) == {home: "not_assured" for home in HOMES}
     # The other domains are untouched.
-    assert set(_levels(verdict, "safeguarding_recording").values()) == {"assured_sustained"}
+    assert _levels(verdict, "safeguarding_recording") == {home: "assured_sustained" for home in HOMES} | {
+        "Oak House": "partly_assured"}  # its late follow-ups, as under the base ruleset
     breach = {"parameter": "incident_learning.review_within_working_days", "kind": "max", "limit": 5.0,
               "value": 10.0, "file": str(overlay)}
     incident = next(d for d in verdict["domains"] if d["domain"] == "incident_learning")

@@ -28,7 +28,7 @@ def demo_store(tmp_path_factory):
 def test_runs_lists_the_demos_two_runs(run_cli, demo_store):
     runs = json.loads(run_cli("runs", "--db", demo_store, "--json").stdout)
     assert [(r["as_of"], r["lowest_level"], r["ruleset"]) for r in runs] == [
-        ("2026-07-31", "assured_sustained", "cqc-recovery"), ("2026-08-31", "not_assured", "cqc-recovery")]
+        ("2026-07-31", "partly_assured", "cqc-recovery"), ("2026-08-31", "not_assured", "cqc-recovery")]
     assert all(r["records_read"] > 0 and r["carecheck_version"] for r in runs)
     assert runs[1]["records_read"] > runs[0]["records_read"]  # August's records too
     table = run_cli("runs", "--db", demo_store, "--last", "1").stdout
@@ -39,11 +39,14 @@ def test_runs_lists_the_demos_two_runs(run_cli, demo_store):
 def test_diff_of_consecutive_monthly_runs_shows_the_drifting_home_regressed(run_cli, demo_store):
     runs = json.loads(run_cli("runs", "--db", demo_store, "--json").stdout)
     changes = json.loads(run_cli("diff", runs[0]["run_id"], runs[1]["run_id"], "--db", demo_store, "--json").stdout)
-    # July: every home met every target. August: Willow Lodge reviewed none of its six incidents
-    # within five working days; nothing else changed, and no closed month is listed.
-    assert changes["counts"] == {"regressed": 1, "resolved": 0, "new": 0, "still_failing": 0}
+    # July: every home met every target but Oak House's follow-ups (3 of 4 on time). August: Willow
+    # Lodge reviewed none of its six incidents within five working days, and Oak House completed 2
+    # of its 3 follow-ups due by 31 August on time; nothing else changed, and no closed month is listed.
+    assert changes["counts"] == {"regressed": 1, "resolved": 0, "new": 0, "still_failing": 1}
     assert [(c["target"], c["service"], c["before"], c["after"]) for c in changes["regressed"]] == [
         ("inc_review_5wd", "Willow Lodge", 1.0, 0.0)]
+    assert [(c["target"], c["service"], c["before"], round(c["after"], 4)) for c in changes["still_failing"]] == [
+        ("sg_follow_up_complete", "Oak House", 0.75, 0.6667)]
     assert changes["changed"] == []
     history = json.loads(run_cli("history", "--db", demo_store, "--target", "inc_review_5wd", "--service",
                                  "Willow Lodge", "--last", "1", "--json").stdout)

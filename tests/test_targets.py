@@ -199,12 +199,15 @@ def test_safeguarding_cadences(concerns, tmp_path):
 
 def test_safeguarding_signals_fire_escalations(concerns, tmp_path):
     verdict = run(concerns, tmp_path, "safeguarding_recording", date(2026, 4, 1))
-    # The current period is May: C5 and C6 are complete, so no recording escalation fires.
-    assert [e["rule"] for e in verdict["escalations"]] == []
+    # The current period is May: C5 and C6 are complete, so no recording escalation fires. The log
+    # never gave whether a concern is an allegation, nor the review's outcome: two data gaps, no cap.
+    assert [e["rule"] for e in verdict["escalations"] if e["rule"] != "data_gap"] == []
+    assert sorted(e["facts"]["field"] for e in verdict["escalations"] if e["rule"] == "data_gap") == [
+        "is_allegation_of_abuse", "outcome"]
     add(concerns, "feedback", id="F1", service="Riverside", received_at="10/05/2026 10:00", source="person",
         feels_safe="No")
     verdict = run(concerns, tmp_path, "safeguarding_recording", date(2026, 4, 1))
-    (escalation,) = verdict["escalations"]
+    (escalation,) = [e for e in verdict["escalations"] if e["rule"] != "data_gap"]
     assert (escalation["rule"], escalation["facts"], escalation["owner_role"]) == (
         "sg_unsafe_feedback", {"unsafe_feedback": 1}, "registered_manager")
     assert escalation["due"] == "2026-06-02"  # Sunday 31 May + 2 working days

@@ -20,9 +20,9 @@ from carecheck import __version__
 
 from carecheck.run import rule_engine
 from carecheck.dates import LONDON
-from carecheck.domainkit.statutory import SUBJECTS
+from carecheck.run.headline import DISCLAIMER, headline
 from carecheck.ruleset import ResolvedDomain
-from carecheck.verdict.levels import LEVEL_WORDS, LEVELS, lowest, worst
+from carecheck.verdict.levels import LEVELS, lowest, worst
 from carecheck.run import reads
 from carecheck.run.judge import Judgement
 from carecheck.run.location_status import LocationTarget
@@ -31,7 +31,6 @@ from carecheck.run.scope import RunScope
 from carecheck.run.tally import DataQualityFlags, DomainFigures, TargetFigures
 
 SCHEMA_VERSION = "2.1"
-DISCLAIMER = "This is the provider's internal assurance, not a CQC rating."
 
 
 def _breach_fields(breach: dict) -> dict:
@@ -291,7 +290,7 @@ def verdict(db: Database, scope: RunScope, engine, domains: list[dict], figures:
             "levels": levels,
             "lowest": {"level": bottom, "locations": at_bottom},
             "status": status,
-            "summary": _headline(located, levels, bottom, at_bottom, escalations, statutory),
+            "summary": headline(located, levels, bottom, at_bottom, escalations, statutory),
             "statutory": statutory,
             "disclaimer": DISCLAIMER,
         },
@@ -367,46 +366,6 @@ def _level_counts(levels) -> dict[str, int]:
         if level is not None:
             counts[level] += 1
     return counts
-
-
-def statutory_sentence(breaches: list[dict], limit: int = 10) -> str:
-    """"Statutory: 1 death not notified to CQC at Oak House (INC-0412, due 04/08/2026)." for the
-    breaches counted, grouped by location and duty; "" without any."""
-    groups: dict[tuple[str, str], list[dict]] = {}
-    for breach in breaches:
-        groups.setdefault((breach["service"], breach["subject"]), []).append(breach)
-    parts = []
-    for (service, subject), found in list(groups.items())[:limit]:
-        one, several = SUBJECTS[subject]
-        cited = "; ".join(
-            f"{', '.join(b['records'])}, due {_uk(b['due'])}" + (f", made {_uk(b['made'])}" if b["made"] else "")
-            for b in found[:5]) + (f"; and {len(found) - 5} more" if len(found) > 5 else "")
-        parts.append(f"{len(found)} {one if len(found) == 1 else several} at {service} ({cited})")
-    if len(groups) > limit:
-        parts.append(f"and {len(groups) - limit} more")
-    return f"Statutory: {'; '.join(parts)}." if parts else ""
-
-
-def _uk(day: str) -> str:
-    return f"{day[8:10]}/{day[5:7]}/{day[:4]}"
-
-
-def _headline(located: list[dict], levels: dict[str, int], bottom: str | None, at_bottom: list[str],
-              escalations: list[dict], statutory: list[dict]) -> str:
-    """The provider headline: statutory breaches first, then the locations at the lowest level, by
-    name (the first ten)."""
-    total = len(located)
-    if bottom is None:
-        lead = f"No location has a judged target ({total} in scope)."
-    else:
-        names = ", ".join(at_bottom[:10]) + (f" and {len(at_bottom) - 10} more" if len(at_bottom) > 10 else "")
-        lead = (f"Lowest assurance: {LEVEL_WORDS[bottom]} at {len(at_bottom)} of {total} "
-                f"location{'s' if total != 1 else ''}: {names}.")
-    spread = ", ".join(f"{levels[level]} {LEVEL_WORDS[level]}" for level in reversed(LEVELS))
-    opened = len([e for e in escalations if e["status"] == "open"])
-    first = statutory_sentence(statutory)
-    return (f"{first + ' ' if first else ''}{lead} Locations: {spread}. "
-            f"{opened} escalation{'s' if opened != 1 else ''} open. {DISCLAIMER}")
 
 
 def _close_answered(db: Database, escalations: list[dict]) -> None:

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from carecheck.verdict.statutory import StatutoryBreach, Undetermined
+
 Status = Literal["recovered", "improving", "not_improving", "deteriorating", "insufficient_evidence"]
 Level = Literal["not_assured", "partly_assured", "assured", "assured_sustained"]
 ReasonCode = Literal["no_records", "stale", "no_events", "carried"]
@@ -235,23 +237,6 @@ class LocationSummary(_Model):
     maintained: list[LocationSummaryLine]
     under_review: list[LocationSummaryLine]
     extra_controls: LocationControls
-
-
-class StatutoryBreach(_Model):
-    domain: str = Field(description="The domain that owns the duty.")
-    service: str
-    duty: Literal["notification_overdue", "referral_overdue", "candour_overdue"]
-    subject: str = Field(description="death, serious_injury, police_incident, abuse_allegation, referral or candour.")
-    regulation: str = Field(description="The regulation's code, e.g. REG2009-16.")
-    what: str = Field(description="The breach in words.")
-    records: list[str] = Field(description="The records behind it.")
-    due: str = Field(description="The last day the duty could be done on time.")
-    made: str | None = Field(description="When it was done, late; null while outstanding at as_of.")
-
-
-class Undetermined(_Model):
-    domain: str
-    records: list[str] = Field(description="Records whose statutory duty cannot be decided: a deciding field is blank.")
 
 
 class LevelCap(_Model):
