@@ -139,7 +139,8 @@ def locations(scope: RunScope, domains: list[dict], figures: dict[str, list[Targ
             lines += [(domain, result, t) for result, t in targets]
         level = lowest(d["level"] for d in location_domains)
         rule = next((f"{d['domain']}: {d['level_rule']}" for d in location_domains if level and d["level"] == level), None)
-        statutory = [breach for domain in domains for breach in judgement.breaches.get((service, domain["domain"]), [])]
+        statutory = sorted((breach for domain in domains for breach in judgement.breaches.get((service, domain["domain"]), [])),
+                           key=lambda b: (b["due"], b["subject"], b["records"]))
         undetermined = [{"domain": domain["domain"], "records": judgement.undetermined[(service, domain["domain"])]}
                         for domain in domains if (service, domain["domain"]) in judgement.undetermined]
         out.append({
