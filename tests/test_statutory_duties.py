@@ -119,6 +119,28 @@ def test_every_breach_caps_its_owning_domain_at_oak_house_and_leads_the_headline
             ("inc_not_notified", "Oak House"), ("inc_candour", "Oak House")} <= rules
 
 
+def test_every_format_shows_the_breaches_at_the_top_and_in_the_location(oak_house_breaches):
+    import json
+    import xml.etree.ElementTree as ET
+
+    from carecheck.reporters.html import render_html
+    from carecheck.reporters.junit import render_junit
+    from carecheck.reporters.markdown import render_markdown
+    from carecheck.reporters.table import render_table
+    from carecheck.verdict.chunks import plain
+
+    verdict = json.loads(json.dumps(oak_house_breaches, default=plain))
+    at_oak = "Statutory: 1 death not notified to CQC at Oak House (INC-T1, due 04/08/2026);"
+    for render in (render_table, render_markdown, render_html):
+        text = render(verdict)
+        # The headline, then the locations needing attention (and, in the pack, Oak House's section).
+        assert text.count(at_oak) >= (3 if render is render_html else 2), render.__name__
+        assert text.index(at_oak) < text.index("Lowest assurance")  # first, before the levels
+    root = ET.fromstring(render_junit(verdict))
+    oak = next(c for c in root.iter("testcase") if c.get("classname") == "Oak House" and c.get("name") == "level")
+    assert oak.find("failure").text.startswith(at_oak)
+
+
 # -- when a late notification counts ------------------------------------------------------------
 
 

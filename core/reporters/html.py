@@ -13,6 +13,7 @@ from markupsafe import Markup, escape
 from carecheck import hookimpl
 from carecheck.reporter_api import Reporter
 
+from carecheck.verdict.statutory import statutory_sentence
 from carecheck.reporters.words import LEVEL_WORDS, STATUS_WORDS, domain_notes, level_spread, locations_text, needing_attention, percent
 from carecheck.verdict.levels import LEVELS, rank
 
@@ -29,6 +30,7 @@ def _environment():
     env.filters["level"] = lambda level: LEVEL_WORDS.get(level, level).lower()
     env.filters["spread"] = lambda levels: level_spread(levels or {}, skip_zero=True).lower() or "none"
     env.filters["domain_notes"] = domain_notes
+    env.filters["statutory"] = statutory_sentence
     env.filters["names"] = locations_text
     env.filters["anchor"] = _anchor
     env.filters["level_symbol"] = lambda level: LEVEL_SYMBOLS.get(level, "–")

@@ -9,6 +9,7 @@ or stale); it is skipped when the target is waived there or not judged (no event
 
 from __future__ import annotations
 
+from carecheck.verdict.statutory import statutory_sentence
 from carecheck import hookimpl
 from carecheck.reporter_api import Reporter
 
@@ -80,8 +81,10 @@ def _locations_suite(suites, verdict: dict, totals: dict) -> None:
             capped = [d["domain"] for d in location.get("domains", [])
                       if any(cap["cap"] == "guardrail" for cap in d.get("level_caps", []))]
             said = f"; guardrail breached in {', '.join(capped)}" if capped else ""
-            ET.SubElement(case, "failure", type=level,
-                          message=f"{level.replace('_', ' ')} ({location['level_rule']}){said}")
+            failure = ET.SubElement(case, "failure", type=level,
+                                    message=f"{level.replace('_', ' ')} ({location['level_rule']}){said}")
+            if location.get("statutory"):
+                failure.text = statutory_sentence(location["statutory"])
             counts["failures"] += 1
     for key, value in counts.items():
         suite.set(key, str(value))

@@ -54,8 +54,11 @@ def _heading(verdict: dict, attention: list[dict]) -> list[str]:
         "",
     ]
     lines.append(f"Locations needing attention ({len(attention)} of {len(verdict.get('locations', []))})")
+    # Said whole, before the table: a wrapped cell would break the sentence and its record ids.
+    lines += [row["statutory"] for row in attention if row["statutory"]]
     if attention:
-        lines.append(tabulate([(row["service"], LEVEL_WORDS[row["level"]], domain_notes(row)) for row in attention],
+        lines.append(tabulate([(row["service"], LEVEL_WORDS[row["level"]], domain_notes(row, statutory=False))
+                               for row in attention],
                               headers=("location", "level", "domains below assured"), maxcolwidths=[28, None, 70]))
     else:
         lines.append("None: every location is assured or better.")

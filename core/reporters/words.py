@@ -6,6 +6,7 @@ than one format's module.
 from __future__ import annotations
 
 from carecheck.verdict.levels import LEVELS, NEEDS_ATTENTION, READER_WORDS, rank
+from carecheck.verdict.statutory import statutory_sentence
 
 
 def tabulate(rows, **options) -> str:
@@ -61,13 +62,16 @@ def needing_attention(verdict: dict) -> list[dict]:
              "status": d["status"], "caps": [c["cap"] for c in d["level_caps"]]}
             for d in location["domains"] if d["level"] in NEEDS_ATTENTION
         ]
-        rows.append({"service": location["service"], "level": location["level"], "domains": below})
+        rows.append({"service": location["service"], "level": location["level"], "domains": below,
+                     "statutory": statutory_sentence(location.get("statutory", []))})
     rows.sort(key=lambda row: (rank(row["level"]), row["service"]))
     return rows
 
 
-def domain_notes(row: dict) -> str:
-    return "; ".join(
+def domain_notes(row: dict, statutory: bool = True) -> str:
+    """A location's statutory breaches first (unless said apart), then its domains below assured."""
+    lead = (row.get("statutory") or "") if statutory else ""
+    return (lead + " " if lead else "") + "; ".join(
         f"{d['title']}: {LEVEL_WORDS[d['level']]} ({STATUS_WORDS[d['status']]})"
         + (f", capped: {', '.join(d['caps'])}" if d["caps"] else "")
         for d in row["domains"]
