@@ -42,7 +42,7 @@ def test_the_base_ruleset_has_incident_learning_assured_where_an_overlay_loosens
     verdict = json.loads(_run(run_cli, "cqc-recovery", demo_store, "--format", "json").stdout)
     assert _levels(verdict) == {"Elm Court Nursing Home": "assured_sustained", "Oak House": "assured_sustained",
                                 "Riverside Supported Living": "assured_sustained", "Willow Lodge": "not_assured"}
-    assert verdict["audit"]["guardrails"] == "7 guardrails: none breached"
+    assert verdict["audit"]["guardrails"] == "11 guardrails: none breached"
     assert [t.get("guardrail") for d in verdict["domains"] for t in d["targets"]] == [None] * 14
 
 
@@ -63,7 +63,7 @@ def test_a_loosened_guardrail_runs_but_caps_its_domain_everywhere_and_says_so(ru
         domain = next(d for d in location["domains"] if d["domain"] == "incident_learning")
         assert {"cap": "guardrail", "at_most": "not_assured"} in domain["level_caps"]
     assert verdict["audit"]["guardrail_breaches"] == [breach]
-    assert verdict["audit"]["guardrails"] == "7 guardrails: 1 breached"
+    assert verdict["audit"]["guardrails"] == "11 guardrails: 1 breached"
     chain = verdict["audit"]["ruleset_chain"]
     assert [c["file"].rsplit("/", 1)[-1] for c in chain] == ["cqc-recovery.yaml", "ten-days.yaml"]
     assert all(len(c["hash"]) == 32 for c in chain)

@@ -333,3 +333,17 @@ def test_a_run_as_of_a_date_before_a_review_shows_it_not_done(db, tmp_path):
     # As of 15 June the review (due by 29 June) had not happened: pending, not complete.
     assert figures(date(2026, 6, 15)) == (0, 0, 1)
     assert figures(date(2026, 6, 30)) == (1, 1, 0)
+
+
+def test_an_overlay_cannot_loosen_the_duties(late_notification, tmp_path):
+    overlay = ruleset_file(tmp_path, "extends: cqc-recovery\nname: slower\ndomains:\n  safeguarding_recording: "
+                                     "{enabled: false}\n  provider_oversight: {enabled: false}\n  incident_learning:\n"
+                                     "    parameters: {notification_within_days: 3, candour_within_working_days: 15}\n",
+                           "slower.yaml")
+    verdict = evaluate(late_notification, load_ruleset(overlay),
+                       RunOptions(as_of=date(2026, 9, 30), engine="reference")).verdict
+    breached = sorted(b["parameter"] for b in verdict["audit"]["guardrail_breaches"]
+                      if b["parameter"].startswith("incident_learning."))
+    assert breached == ["incident_learning.candour_within_working_days", "incident_learning.notification_within_days"]
+    domain = _domain(verdict, "Oak", "incident_learning")
+    assert (domain["level"], "guardrail" in _caps(domain)) == ("not_assured", True)
