@@ -293,16 +293,18 @@ class IncidentLearning(Domain):
         for record_id, raw_service in () if not wanted("actions_open_unexplained") else ctx.rows(
             f"""SELECT a.id, a.service FROM improvement_action a
                 WHERE (a.source_kind = 'incident' OR a.id IN (SELECT learning_action_id FROM incident))
-                  AND coalesce(a.status, '') NOT IN ({', '.join(repr(s) for s in CLOSED)})
+                  AND (coalesce(a.status, '') NOT IN ({', '.join(repr(s) for s in CLOSED)}) OR a.completed_on > ?)
                   AND a.due_date < ? AND (a.delay_explanation IS NULL OR a.delay_explanation = '')""",
-            [ctx.as_of.isoformat()],
+            [ctx.as_of.isoformat(), ctx.as_of.isoformat()],
         ):
             service = ctx.service(raw_service)
             if service is not None:
                 values[service]["actions_open_unexplained"].add(record_id)
         for record_id, raw_service, occurred_at in () if not wanted("reviews_overdue") else ctx.rows(
-            "SELECT id, service, occurred_at FROM incident WHERE reviewed_at IS NULL AND +occurred_at >= ?",
-            [ctx.start.isoformat()],
+            # A review dated after as_of had not happened then.
+            "SELECT id, service, occurred_at FROM incident WHERE (reviewed_at IS NULL OR reviewed_at >= ?) "
+            "AND +occurred_at >= ?",
+            [(ctx.as_of + timedelta(days=1)).isoformat(), ctx.start.isoformat()],
         ):
             service = ctx.service(raw_service)
             deadline = ctx.working_days.add(stored_day(occurred_at), params.review_within_working_days)

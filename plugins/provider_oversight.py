@@ -128,9 +128,11 @@ class ProviderOversight(Domain):
         """
         visits: dict[str, list] = defaultdict(list)
         cutoff = findings_from.isoformat() if findings_from else "9999"
+        # A visit after as_of had not happened then.
         for record_id, raw_service, visit_date, reviewed, agreed, findings in ctx.rows(
             "SELECT id, service, visit_date, actions_reviewed, actions_agreed, "
-            "CASE WHEN visit_date >= ? THEN findings END FROM oversight_visit ORDER BY visit_date, id", [cutoff]
+            "CASE WHEN visit_date >= ? THEN findings END FROM oversight_visit WHERE visit_date <= ? "
+            "ORDER BY visit_date, id", [cutoff, ctx.as_of.isoformat()]
         ):
             service = ctx.service(raw_service)
             if service is not None:
@@ -167,7 +169,7 @@ class ProviderOversight(Domain):
                 raised = date.fromisoformat(raised_on)
                 if service is None or raised < ctx.start:
                     continue
-                good = bool(owner) and bool(due) and (status not in CLOSED or bool(evidence))
+                good = bool(owner) and bool(due) and (not _closed_by(ctx, status, _completed) or bool(evidence))
                 yield Outcome("po_action_quality", service, raised, record_id, PASS if good else FAIL)
         if ctx.wants("po_previous_reviewed"):
             by_service: dict[str, list[tuple]] = defaultdict(list)
@@ -226,7 +228,7 @@ class ProviderOversight(Domain):
             done_day = stored_day(completed)
             if status in CLOSED and not evidence and done_day is not None and current.contains(done_day):
                 values[service]["closed_without_evidence"].add(record_id)
-            if status not in CLOSED and status != "cancelled" and due and date.fromisoformat(due) < ctx.as_of:
+            if not _closed_by(ctx, status, completed) and status != "cancelled" and due and date.fromisoformat(due) < ctx.as_of:
                 values[service]["overdue_actions"].add(record_id)
         for record_id, raw_service in ctx.rows(
             """SELECT a.id, a.service FROM audit a
@@ -260,6 +262,11 @@ class ProviderOversight(Domain):
                 first, last = scores[min(scores)], scores[max(scores)]
                 out[service] = {"audit_score_change": round(sum(last) / len(last) - sum(first) / len(first), 6)}
         return out
+
+
+def _closed_by(ctx: Context, status: str | None, completed: str | None) -> bool:
+    """Closed as of the run's date: a closure dated after it had not happened then."""
+    return status in CLOSED and (completed is None or ctx.done(completed) is not None)
 
 
 def _closed_before(action_row: tuple, visit_day: date) -> bool:

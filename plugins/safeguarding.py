@@ -303,6 +303,8 @@ class SafeguardingRecording(Domain):
             if service is None:
                 continue
             raised = stored_day(raised_at)
+            if decision_at is not None and ctx.done(decision_at) is None:
+                decision, decision_at = None, None  # decided after as_of: not yet, as of then
             decided_by = raised + timedelta(days=params.decision_within_days)
             no_decision_overdue = decision not in ("refer", "no_referral") and ctx.as_of > decided_by
             missing_rationale = (decision in ("refer", "no_referral") and not rationale) or no_decision_overdue
@@ -384,7 +386,7 @@ def _unscreened_indicators(ctx: Context, params: SafeguardingParameters) -> list
     # Whole-word matching needs a regular expression, which SQLite lacks: lend it one.
     ctx.function("carecheck_indicator", lambda text: int(contains_phrase(text, phrases)), 1)
     sql = """
-        SELECT n.service, n.id, n.screened_at IS NOT NULL FROM daily_note n
+        SELECT n.service, n.id, n.screened_at IS NOT NULL AND n.screened_at < ? FROM daily_note n
         WHERE n.written_at >= ? AND n.written_at < ?
           AND (n.safeguarding_indicator = 1 OR carecheck_indicator(n.note) = 1)
           AND NOT EXISTS (
@@ -393,8 +395,8 @@ def _unscreened_indicators(ctx: Context, params: SafeguardingParameters) -> list
                 AND c.raised_at >= substr(n.written_at, 1, 10)
                 AND substr(c.raised_at, 1, 10) BETWEEN substr(n.written_at, 1, 10)
                     AND date(substr(n.written_at, 1, 10), ?))"""
-    args = [current.start.isoformat(), (last_note_day + timedelta(days=1)).isoformat(),
-            f"+{params.indicator_window_days} days"]
+    args = [(ctx.as_of + timedelta(days=1)).isoformat(), current.start.isoformat(),
+            (last_note_day + timedelta(days=1)).isoformat(), f"+{params.indicator_window_days} days"]
     found = []
     for raw_service, note_id, screened in ctx.rows(sql, args):
         service = ctx.service(raw_service)

@@ -347,3 +347,26 @@ def test_an_overlay_cannot_loosen_the_duties(late_notification, tmp_path):
     assert breached == ["incident_learning.candour_within_working_days", "incident_learning.notification_within_days"]
     domain = _domain(verdict, "Oak", "incident_learning")
     assert (domain["level"], "guardrail" in _caps(domain)) == ("not_assured", True)
+
+
+def test_completions_after_the_run_date_are_not_done_in_signals_either(db, tmp_path):
+    add(db, "service", id="S1", service="Oak", service_type="residential")
+    # Wednesday 20 May: five working days (Monday 25 May is a bank holiday) run to Thursday 28 May;
+    # the review was done on 2 June.
+    add(db, "incident", id="I1", service="Oak", occurred_at="20/05/2026 10:00", reviewed_at="02/06/2026 10:00")
+    # A visit action due 22 May, closed with evidence on 3 June.
+    add(db, "oversight_visit", id="V1", service="Oak", visit_date="01/05/2026", actions_agreed="A1")
+    add(db, "improvement_action", id="A1", service="Oak", source_kind="oversight_visit", source_id="V1",
+        raised_on="01/05/2026", owner="Named", due_date="22/05/2026", status="completed", completed_on="03/06/2026",
+        closure_evidence="Audit seen")
+    both = "name: both\nstart: 2026-05-01\ndomains:\n  incident_learning: {}\n  provider_oversight: {}\n"
+
+    def signals(as_of, domain, name):
+        found = _domain(_run(db, tmp_path, both, as_of), "Oak", domain)["signals"]
+        return next((s["records"] for s in found if s["signal"] == name), [])
+
+    # As of 31 May the review was overdue and the action open past its deadline; by 30 June neither.
+    assert signals(date(2026, 5, 31), "incident_learning", "reviews_overdue") == ["I1"]
+    assert signals(date(2026, 6, 30), "incident_learning", "reviews_overdue") == []
+    assert signals(date(2026, 5, 31), "provider_oversight", "overdue_actions") == ["A1"]
+    assert signals(date(2026, 6, 30), "provider_oversight", "overdue_actions") == []

@@ -413,7 +413,10 @@ def generate(out: Path, *, services: int = 2, months: int = 8, seed: int = 7, st
 
     With ``drifting``, the group recovers in every domain, except that the last ``drifting``
     locations miss every incident review deadline (inc_review_5wd) in the last month: a failing
-    home that a pooled figure would hide.
+    home that a pooled figure would hide; and the second location (Oak House) completes one
+    safeguarding follow-up in four late every month (sg_follow_up_complete not improving). Every
+    field the statutory rules read is filled in, every duty is met, and each location's register
+    of deaths holds an expected death, notified the same day, every fourth month.
     """
     return Generator(out, services, months, seed, start, notes_per_day, drifting).run()
 
