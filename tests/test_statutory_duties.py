@@ -370,3 +370,26 @@ def test_completions_after_the_run_date_are_not_done_in_signals_either(db, tmp_p
     assert signals(date(2026, 6, 30), "incident_learning", "reviews_overdue") == []
     assert signals(date(2026, 5, 31), "provider_oversight", "overdue_actions") == ["A1"]
     assert signals(date(2026, 6, 30), "provider_oversight", "overdue_actions") == []
+
+
+def test_a_schema_2_0_verdict_still_validates_and_renders(oak_house_breaches):
+    """Runs stored before schema 2.1 have no statutory keys: they read as having none recorded."""
+    import json
+
+    from carecheck.reporters.html import render_html
+    from carecheck.reporters.junit import render_junit
+    from carecheck.reporters.markdown import render_markdown
+    from carecheck.reporters.table import render_table
+    from carecheck.verdict import Verdict
+    from carecheck.verdict.chunks import plain
+
+    verdict = json.loads(json.dumps(oak_house_breaches, default=plain))
+    verdict["schema_version"] = "2.0"
+    del verdict["verdict"]["statutory"]
+    for location in verdict["locations"]:
+        del location["statutory"], location["undetermined"]
+        for domain in location["domains"]:
+            domain["level_caps"] = [cap for cap in domain["level_caps"] if not cap["cap"].startswith("statutory")]
+    Verdict.model_validate(verdict)
+    for render in (render_table, render_markdown, render_html, render_junit):
+        assert "Oak House" in render(verdict)
