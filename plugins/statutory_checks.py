@@ -22,7 +22,7 @@ from typing import Any, Iterator
 
 from carecheck.domain_api import (
     ABUSE_ALLEGATION, CANDOUR, DEATH, REFERRAL, Breach, Context, Undetermined, candour_required, incident_notifications,
-    late, notification_due, notified_on,
+    late, notification_due,
 )
 
 
@@ -41,6 +41,7 @@ class _Duties:
         window = ctx.window[0].start if ctx.window else ctx.start
         self.window_start = window
         self._notifications: bool | None = None
+        self._supplied: dict[tuple, bool] = {}
 
     def rows(self, sql: str, event: str) -> Iterator[tuple]:
         ctx = self.ctx
@@ -49,17 +50,51 @@ class _Duties:
 
     def unsupplied(self, service: str, import_id: int | None, *names: str) -> list[str]:
         """The fields of ``names`` the record's import did not supply, each reported as a gap."""
-        missing = [name for name in names if not self.ctx.supplied(self.kind, name, import_id)]
+        missing = [name for name in names if not self.has(import_id, name)]
         for name in missing:
             self.ctx.gap(service, self.kind, name)
         return missing
+
+    def has(self, import_id: int | None, name: str) -> bool:
+        """Whether the record's import supplied field ``name`` (asked once per import and field:
+        a store has few imports and many records)."""
+        key = (self.kind, import_id, name)
+        found = self._supplied.get(key)
+        if found is None:
+            found = self._supplied[key] = self.ctx.supplied(self.kind, name, import_id)
+        return found
+
+    def notified(self, kind: str, record_id: str, notification_id: str | None, subject: str,
+                 own: str | None) -> date | None:
+        """The first day CQC was notified of ``subject`` about a record by as_of: its own
+        cqc_notified_at, or a notification record linked either way (read once, into memory:
+        one query per record would cost more than the whole check)."""
+        by_id, by_about = self.ctx.cached("carecheck.cqc_notifications", self._cqc_notifications)
+        days = [self.ctx.done(own) if own else None, by_about.get((kind, record_id, subject))]
+        if notification_id is not None:
+            days.append(by_id.get((notification_id, subject)))
+        return min((day for day in days if day is not None), default=None)
+
+    def _cqc_notifications(self) -> tuple[dict, dict]:
+        by_id: dict[tuple[str, str], date] = {}
+        by_about: dict[tuple[str, str, str], date] = {}
+        for record_id, subject, about_kind, about_id, sent_at in self.ctx.rows(
+                "SELECT id, notification_type, about_kind, about_id, sent_at FROM notification WHERE recipient = 'cqc'"):
+            sent = self.ctx.done(sent_at)
+            if sent is None:
+                continue  # sent after as_of: not yet, as of then
+            by_id[(record_id, subject)] = sent
+            if about_kind and about_id:
+                key = (about_kind, about_id, subject)
+                by_about[key] = min(sent, by_about.get(key, sent))
+        return by_id, by_about
 
     def notifications_evidenced(self, service: str, import_id: int | None) -> bool:
         """Whether a notification can be checked: the record has a cqc_notified_at column, or the
         store has notification records at some location. Without either, one data gap."""
         if self._notifications is None:
             self._notifications = any(True for _ in self.ctx.rows("SELECT 1 FROM notification LIMIT 1"))
-        if self._notifications or self.ctx.supplied(self.kind, "cqc_notified_at", import_id):
+        if self._notifications or self.has(import_id, "cqc_notified_at"):
             return True
         self.ctx.gap(None, "notification")
         return False
@@ -95,25 +130,25 @@ class IncidentDuties(_Duties):
             flags = {"harm_level": harm, "police_involved": _flag(police), "serious_injury": _flag(serious),
                      "death": _flag(death), "notifiable_safety_incident": _flag(notifiable)}
             missing = set(self.unsupplied(service, import_id, "harm_level", "police_involved", "serious_injury", "death"))
-            if not ctx.supplied(self.kind, "notifiable_safety_incident", import_id):
+            if not self.has(import_id, "notifiable_safety_incident"):
                 missing.add("notifiable_safety_incident")
             self._candour(service, record_id, occurred, ctx.day(reported_at), flags, missing, candour_at, import_id)
             needed = self._needed(service, record_id, occurred, flags, missing)
-            own = own if ctx.supplied("incident", "cqc_notified_at", import_id) else None
+            own = own if self.has(import_id, "cqc_notified_at") else None
             for subject in needed:
                 if subject == DEATH:
                     key = ("person", person) if person else ("incident", record_id)
                     deaths[key] = {"service": service, "records": [record_id], "day": occurred,
                                    "notified": [(notification_id, "incident", record_id, own)], "import": import_id}
                 elif self.notifications_evidenced(service, import_id):
-                    made = notified_on(ctx, "incident", record_id, notification_id, subject, own)
+                    made = self.notified("incident", record_id, notification_id, subject, own)
                     self.breach_if_late(service, subject, (record_id,),
                                         notification_due(occurred, self.params.notification_within_days), made)
         self._register_of_deaths(deaths)
         for death in deaths.values():
             if not self.notifications_evidenced(death["service"], death["import"]):
                 continue
-            made = min((day for day in (notified_on(ctx, kind, record, link, DEATH, own)
+            made = min((day for day in (self.notified(kind, record, link, DEATH, own)
                                         for link, kind, record, own in death["notified"]) if day is not None),
                        default=None)
             self.breach_if_late(death["service"], DEATH, tuple(sorted(death["records"])),
@@ -178,7 +213,7 @@ class IncidentDuties(_Duties):
                     if during == "unknown" or not self.unsupplied(service, import_id, "during_service"):
                         self.undetermined(service, "death", record_id, died)
                         continue
-                own = own if ctx.supplied("death", "cqc_notified_at", import_id) else None
+                own = own if self.has(import_id, "cqc_notified_at") else None
                 entry = deaths.setdefault(key, {"service": service, "records": [], "day": died, "notified": [],
                                                 "import": import_id})
                 entry["records"].append(record_id)
@@ -208,8 +243,8 @@ class ConcernDuties(_Duties):
                 if not self.unsupplied(service, import_id, "is_allegation_of_abuse"):
                     self.undetermined(service, "allegation", record_id, raised)
             elif allegation and self.notifications_evidenced(service, import_id):
-                own = own if ctx.supplied(self.kind, "cqc_notified_at", import_id) else None
-                made = notified_on(ctx, self.kind, record_id, notification_id, ABUSE_ALLEGATION, own)
+                own = own if self.has(import_id, "cqc_notified_at") else None
+                made = self.notified(self.kind, record_id, notification_id, ABUSE_ALLEGATION, own)
                 self.breach_if_late(service, ABUSE_ALLEGATION, (record_id,),
                                     notification_due(raised, params.notification_within_days), made)
             decided = ctx.done(decision_at) if decision_at else raised
