@@ -3,6 +3,7 @@ duty-of-candour notice not made by its deadline) caps the owning domain at not a
 whose duty nobody decided caps it at partly assured; evidence that was never supplied is a data
 gap, never a breach. Every date and id below is worked out by hand."""
 
+import json
 from datetime import date
 
 import pytest
@@ -41,6 +42,10 @@ def _import(run_cli, db_path, kind, path):
 # -- the Oak House store of the domain review --------------------------------------------------
 
 
+#: The demo's own verdict, before the breaches are added (filled in by the fixture below).
+demo_verdict: dict = {}
+
+
 @pytest.fixture(scope="module")
 def oak_house_breaches(tmp_path_factory):
     """The demo's store, with Oak House's August holding every kind of breach the review made."""
@@ -77,6 +82,7 @@ def oak_house_breaches(tmp_path_factory):
         ["INC-T4", "S002", "P-S002-06", "07/08/2026 10:00", "07/08/2026 10:30", "severe", "N", "N", "Y", "Y", "",
          "07/08/2026 15:00", "10/08/2026 10:00"],
     ])
+    demo_verdict.update(json.loads((folder / "v.json").read_text()))
     runner.invoke(build_cli(), ["import", str(concerns), "--kind", "safeguarding_concern", "--db", str(store)])
     runner.invoke(build_cli(), ["import", str(incidents), "--kind", "incident", "--db", str(store)])
     db = open_store(store)
@@ -139,6 +145,25 @@ def test_every_format_shows_the_breaches_at_the_top_and_in_the_location(oak_hous
     root = ET.fromstring(render_junit(verdict))
     oak = next(c for c in root.iter("testcase") if c.get("classname") == "Oak House" and c.get("name") == "level")
     assert oak.find("failure").text.startswith(at_oak)
+
+
+def test_the_demo_tells_its_story_with_no_statutory_breach(oak_house_breaches):
+    """Willow Lodge is the one home not assured (its August incident reviews); Oak House is partly
+    assured (one safeguarding follow-up in four late every month: never met, not improving); Elm
+    Court and Riverside are assured and sustained, Riverside's only escalation its repeated incidents."""
+    verdict = demo_verdict
+    levels = {loc["service"]: loc["level"] for loc in verdict["locations"]}
+    assert levels == {"Elm Court Nursing Home": "assured_sustained", "Oak House": "partly_assured",
+                      "Riverside Supported Living": "assured_sustained", "Willow Lodge": "not_assured"}
+    oak = _domain(verdict, "Oak House", "safeguarding_recording")
+    (follow_up,) = [row for d in verdict["domains"] for t in d["targets"] if t["id"] == "sg_follow_up_complete"
+                    for row in t["services"] if row["service"] == "Oak House"]
+    assert (oak["level"], follow_up["status"]) == ("partly_assured", "not_improving")
+    assert not any(p["met"] for p in follow_up["periods"] if not p["partial"] and p["value"] is not None)
+    assert verdict["verdict"]["statutory"] == [] and all(loc["undetermined"] == [] for loc in verdict["locations"])
+    assert [e["rule"] for e in verdict["escalations"] if e["service"] == "Riverside Supported Living"] == [
+        "inc_repeated_themes"]
+    assert not [e for e in verdict["escalations"] if e["rule"] == "data_gap"]
 
 
 # -- when a late notification counts ------------------------------------------------------------
