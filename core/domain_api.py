@@ -102,13 +102,14 @@ class SignalSpec:
     title: str
     description: str
     type: Literal["number", "bool"] = "number"
-    #: How the verdict says the signal; fields {n} (the count), {s} ("s" unless n is 1), {period}.
+    #: How the verdict says the signal; fields {n} (the count), {s} ("s" unless n is 1), {period},
+    #: and any word the domain gives with the value (a dict: ``{"records": ids, "since": day}``).
     #: The record ids follow it. Default: "TITLE: 2 in 2026-08".
     sentence: str | None = None
 
-    def say(self, count: int, period: str) -> str:
+    def say(self, count: int, period: str, **words: str) -> str:
         template = self.sentence or "{title}: {n} in {period}"
-        return template.format(title=self.title, n=count, s="" if count == 1 else "s", period=period)
+        return template.format(**words, title=self.title, n=count, s="" if count == 1 else "s", period=period)
 
 
 def _percent(value: float | None) -> str:
@@ -183,6 +184,7 @@ class Context:
     #: The connection the run gives the domain; reach it through rows() and function() only.
     _db: "Database | None" = field(default=None, repr=False)
     _gaps: set[tuple[str | None, str, str | None]] = field(default_factory=set, repr=False)
+    _left_out: dict[tuple[str, str, str], list[str]] = field(default_factory=dict, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
     _shifts: dict[str, str] = field(default_factory=dict, repr=False)
     _days: dict[str, date] = field(default_factory=dict, repr=False)
@@ -242,6 +244,12 @@ class Context:
         at any location). The run raises one ``data_gap`` escalation for each, and never fails or
         caps a level for it."""
         self._gaps.add((service, kind, name))
+
+    def left_out(self, target: str, service: str, record_id: str, reason: str) -> None:
+        """Note a record a target could not judge and so leaves out of its denominator (an incident
+        with no person reference cannot be matched to a care plan review): the verdict's
+        ``data_quality.left_out`` counts them by target, location and ``reason``, with their ids."""
+        self._left_out.setdefault((target, service, reason), []).append(record_id)
 
     def cached(self, key: str, compute: Callable[[], Any]) -> Any:
         """``compute()``, worked out once per run for this domain: work its outcomes, signals and
@@ -368,7 +376,8 @@ class Domain(ABC):
         """For each in-scope service, the value of every signal in the current period.
 
         A value is the collection (set, list or tuple) of the record ids behind the signal, whose
-        count is its size; a bare count (or true/false) still works, without ids. Services
+        count is its size; a bare count (or true/false) still works, without ids. A dict gives the
+        ids under ``"records"`` and words the signal's sentence names (``{"since": "2026-06-02"}``). Services
         without any value may be left out: the core fills in zero (or false).
         """
 

@@ -3,24 +3,29 @@
 Baseline issue: incidents were recorded but learning was not consistently shared or embedded.
 Target: 95% of incidents reviewed within five working days, with learning actions checked at
 the next governance meeting and practice observed within seven days of the learning being
-shared. Checked by daily review, handover checks and monthly trend analysis.
+shared. Checked by daily review, handover checks and monthly trend analysis. The seed's baseline
+("learning is not consistently shared, and high-risk care plans are not reviewed after
+incidents") is measured too: learning identified for every reviewed incident, care plans
+reviewed after falls, medication and behaviour incidents, and the incident form completed at once.
+The per-incident rules are in plugins/incident_units.py.
 """
 
 from __future__ import annotations
 
-import bisect
 from collections import defaultdict
 from datetime import date, timedelta
-from typing import Any, Iterable
+from typing import Any, Iterable, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from carecheck import hookimpl
 from carecheck.domain_api import (
-    CANDOUR, FAIL, PASS, PENDING, Breach, Context, Domain, DomainParameters, EscalationSpec, EvidenceSource, Outcome,
+    CANDOUR, Breach, Context, Domain, DomainParameters, EscalationSpec, EvidenceSource, Outcome,
     OutcomeMeasure, SignalSpec, TargetSpec, Undetermined, activity_days, feedback_sources, repeat_share, stored_day,
 )
+from carecheck.plugins.incident_units import HARM_ORDER, IncidentUnits
 from carecheck.plugins.statutory_checks import IncidentDuties
+from carecheck.records import INCIDENT_TYPES, Incident
 
 
 CLOSED = ("completed", "closed", "cancelled")
@@ -47,6 +52,43 @@ class IncidentParameters(DomainParameters):
                                             "does not wait for the working week)",
     }
     governance_meeting_types: list[str] = Field(default_factory=lambda: ["governance", "quality"])
+    governance_within_days: int = Field(
+        35, ge=1, description="Calendar days after an incident's review within which 'the next governance meeting' "
+                              "must be held: past it with no meeting, the learning check fails.")
+    review_requires: list[str] = Field(
+        default_factory=lambda: ["root_cause", "immediate_controls"],
+        description="Incident fields a review must record to count for inc_review_5wd (a field the import never "
+                    "supplied is judged without, with a data gap).")
+    learning_within_working_days: int = Field(
+        5, ge=0, description="Working days after the review for its learning: an improvement action, or a decision "
+                             "that none is needed with its rationale.")
+    care_plan_within_days: int = Field(
+        7, ge=0, description="Calendar days after an incident for a review of the person's care plan or risk "
+                             "assessment.")
+    care_plan_harm_from: Literal[HARM_ORDER] = Field(  # type: ignore[valid-type]
+        "low", description="Incidents at or above this harm level need a care plan review.")
+    care_plan_types: list[str] = Field(
+        default_factory=lambda: ["fall", "medication", "behaviour"],
+        description="Incident types that need a care plan review whatever the harm (codes of incident_type).")
+    reported_within_hours: int = Field(
+        24, ge=1, description="Hours after the incident for the incident form, with the immediate action recorded.")
+
+    @field_validator("review_requires")
+    @classmethod
+    def _incident_fields(cls, names: list[str]) -> list[str]:
+        known = set(Incident.content_fields())
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise ValueError(f"not incident fields: {', '.join(unknown)}")
+        return names
+
+    @field_validator("care_plan_types")
+    @classmethod
+    def _incident_types(cls, codes: list[str]) -> list[str]:
+        unknown = [code for code in codes if code not in INCIDENT_TYPES]
+        if unknown:
+            raise ValueError(f"not incident types ({', '.join(INCIDENT_TYPES)}): {', '.join(unknown)}")
+        return codes
 
 
 class IncidentLearning(Domain):
@@ -55,7 +97,7 @@ class IncidentLearning(Domain):
     description = "Incidents reviewed on time, learning shared, checked at governance and seen in practice."
     baseline_issue = "Incidents were recorded but learning was not consistently shared or embedded."
     reads = ("incident", "improvement_action", "governance_item", "briefing", "practice_observation",
-             "notification", "governance_activity", "feedback", "audit", "death")
+             "notification", "governance_activity", "feedback", "audit", "death", "care_plan_review")
     parameters_model = IncidentParameters
     key_questions = ("safe", "well_led")
     quality_statements = ("safe.learning_culture", "well_led.learning_improvement")
@@ -64,13 +106,20 @@ class IncidentLearning(Domain):
         TargetSpec(
             "inc_review_5wd", "Incidents reviewed within five working days", "rate", 0.95, ("incident",),
             "Share of incidents whose management review was recorded within five working days (weekends and "
-            "England and Wales bank holidays excluded, counting from the day after the incident).",
+            "England and Wales bank holidays excluded, counting from the day after the incident), with the fields "
+            "review_requires lists (root cause and immediate controls) recorded.",
+        ),
+        TargetSpec(
+            "inc_learning_identified", "Learning identified for every reviewed incident", "rate", 0.95,
+            ("incident", "improvement_action"),
+            "Share of reviewed incidents with an improvement action raised, or a decision that none is needed with "
+            "its rationale, within five working days of the review.",
         ),
         TargetSpec(
             "inc_learning_checked", "Learning actions checked at the next governance meeting", "rate", 0.95,
             ("incident", "governance_item"),
             "Share of incidents with a learning action whose action was checked at the first governance meeting "
-            "after the incident was reviewed.",
+            "after the incident was reviewed, held within governance_within_days (35).",
         ),
         TargetSpec(
             "inc_practice_observed", "Practice observed within seven days of learning shared", "rate", 0.95,
@@ -81,6 +130,16 @@ class IncidentLearning(Domain):
             "inc_monthly_themes", "Monthly review of incident themes", "cadence", 1.0, ("governance_activity",),
             "Share of months with the provider quality lead's review of incident themes.",
             cadence="Provider quality lead reviews incident themes monthly (activity monthly_incident_themes).",
+        ),
+        TargetSpec(
+            "inc_care_plan_reviewed", "Care plans reviewed after incidents", "rate", 0.95,
+            ("incident", "care_plan_review"),
+            "Share of incidents of low harm or above, or falls, medication and behaviour incidents, followed within "
+            "seven days by a review of the person's care plan or risk assessment.",
+        ),
+        TargetSpec(
+            "inc_reported_promptly", "Incident forms completed at once", "rate", 0.95, ("incident",),
+            "Share of incidents whose form was submitted within 24 hours, with the immediate action recorded.",
         ),
     )
     signals = (
@@ -112,6 +171,10 @@ class IncidentLearning(Domain):
                    "moderate harm with serious_injury blank; deaths whose link to the service is unknown.",
                    sentence="{n} incident{s} or death{s} in the window ending {period} with the CQC notification "
                             "undecided"),
+        SignalSpec("learning_unchecked", "Learning actions unchecked for want of a governance meeting",
+                   "Incidents whose learning action was not checked because no governance meeting was held within "
+                   "governance_within_days of the review.",
+                   sentence="{n} incident{s} with learning unchecked: no governance meeting since {since}"),
         SignalSpec("reviews_overdue", "Incident reviews overdue",
                    "Incidents not yet reviewed whose five-working-day deadline has passed.",
                    sentence="{n} incident{s} still unreviewed past the review deadline"),
@@ -148,6 +211,21 @@ class IncidentLearning(Domain):
                        "Decide and record for each incident whether it is a serious injury and a notifiable safety "
                        "incident (and for each death whether it followed from the service), then notify as needed",
                        "registered_manager", 1),
+        EscalationSpec("inc_learning_missing", "Learning not identified",
+                       "inc_learning_identified.has_value and not inc_learning_identified.met",
+                       "Record the learning from each reviewed incident: an improvement action, or why none is needed",
+                       "registered_manager", 5),
+        EscalationSpec("inc_no_governance", "No governance meeting to check learning", "learning_unchecked > 0",
+                       "Hold the governance meeting that checks incident learning actions, and keep it at least monthly",
+                       "quality_lead", 5),
+        EscalationSpec("inc_care_plan_missed", "Care plans not reviewed after incidents",
+                       "inc_care_plan_reviewed.has_value and not inc_care_plan_reviewed.met",
+                       "Review the care plan and risk assessment of each person after an incident, within seven days",
+                       "registered_manager", 2),
+        EscalationSpec("inc_form_late", "Incident forms late or incomplete",
+                       "inc_reported_promptly.has_value and not inc_reported_promptly.met",
+                       "Check incident forms at each handover: completed the same day, with the immediate action",
+                       "registered_manager", 5),
     )
     evidence = (
         EvidenceSource("incident", "processes", label="incident records"),
@@ -155,95 +233,22 @@ class IncidentLearning(Domain):
         EvidenceSource("governance_item", "processes", "action_id IS NOT NULL", label="governance minutes"),
         EvidenceSource("improvement_action", "processes", "source_kind = 'incident'", label="learning actions"),
         EvidenceSource("audit", "processes", label="audits"),
+        EvidenceSource("care_plan_review", "processes", label="care plan reviews"),
         EvidenceSource("practice_observation", "observation", label="practice observation audit",
                        supports="outcome == 'met' and staff_aware_of_guidance == true",
                        against="found practice below the standard or staff unaware of the changed guidance"),
         *feedback_sources(),
     )
 
-    # One row per incident, with what the learning targets need looked up by the store's indexes:
-    # the first governance check of its learning action, when learning was first shared (recorded on
-    # the incident, or the first briefing on it or its action), and the first practice observation
-    # on or after that day. No per-record lookup tables are built in memory.
-    LEARNING_QUERY = """
-        WITH base AS (
-          SELECT i.id, i.service, i.occurred_at, i.reviewed_at, i.learning_action_id AS action_id, a.raised_on,
-                 (SELECT MIN(g.meeting_date) FROM governance_item g WHERE g.action_id = i.learning_action_id)
-                   AS first_check,
-                 coalesce(substr(i.learning_shared_at, 1, 10), nullif(substr(min(
-                   coalesce((SELECT MIN(b.held_at) FROM briefing b WHERE b.incident_id = i.id), '9999'),
-                   coalesce((SELECT MIN(b.held_at) FROM briefing b WHERE b.learning_action_id = i.learning_action_id),
-                            '9999')), 1, 10), '9999')) AS shared
-          FROM incident i LEFT JOIN improvement_action a ON a.id = i.learning_action_id
-          WHERE +i.occurred_at >= ?)
-        SELECT id, service, occurred_at, reviewed_at, action_id, raised_on, first_check, shared,
-               nullif(min(
-                 coalesce((SELECT MIN(substr(o.observed_at, 1, 10)) FROM practice_observation o
-                           WHERE o.incident_id = base.id AND substr(o.observed_at, 1, 10) >= base.shared), '9999'),
-                 coalesce((SELECT MIN(substr(o.observed_at, 1, 10)) FROM practice_observation o
-                           WHERE o.learning_action_id = base.action_id AND substr(o.observed_at, 1, 10) >= base.shared),
-                          '9999')), '9999') AS observed
-        FROM base"""
-
     def outcomes(self, ctx: Context) -> Iterable[Outcome]:
-        params: IncidentParameters = ctx.params
-        want_review, want_checked = ctx.wants("inc_review_5wd"), ctx.wants("inc_learning_checked")
-        want_observed = ctx.wants("inc_practice_observed")
-        if want_checked or want_observed:
-            rows = ctx.rows(self.LEARNING_QUERY, [ctx.start.isoformat()])
-        else:
-            rows = ctx.rows("SELECT id, service, occurred_at, reviewed_at, NULL, NULL, NULL, NULL, NULL "
-                            "FROM incident WHERE +occurred_at >= ?", [ctx.start.isoformat()])
-        meetings = self._meetings(ctx, params) if want_checked else {}
-        # A year has few distinct days: each day's review deadline is worked out once, as ISO text,
-        # which orders as the dates do.
-        deadlines: dict[date, str] = {}
-        review_days = params.review_within_working_days
-        observe_days = timedelta(days=params.observation_within_days)
-        as_of_text = ctx.as_of.isoformat()
-        for (record_id, raw_service, occurred_at, reviewed_at, action_id, action_raised, first_check, shared_on,
-             observed_on) in rows:
-            service = ctx.service(raw_service)
-            if service is None:
-                continue
-            occurred = ctx.day(occurred_at)
-            review_deadline = deadlines.get(occurred)
-            if review_deadline is None:
-                review_deadline = deadlines[occurred] = ctx.working_days.add(occurred, review_days).isoformat()
-            shift = ctx.shift(occurred_at)
-            if want_review:
-                status = _deadline_status(reviewed_at[:10] if reviewed_at else None, review_deadline, as_of_text)
-                yield Outcome("inc_review_5wd", service, occurred, record_id, status, shift)
-            if want_checked and action_id:
-                anchor = stored_day(reviewed_at) or stored_day(action_raised) or occurred
-                next_meeting = _next_after(meetings.get(service, []), anchor)
-                if next_meeting is None or next_meeting > ctx.as_of:
-                    status = PENDING
-                else:
-                    checked = stored_day(first_check)
-                    status = PASS if checked is not None and checked <= next_meeting else FAIL
-                yield Outcome("inc_learning_checked", service, occurred, record_id, status, shift)
-            if want_observed and shared_on is not None:
-                shared = stored_day(shared_on)
-                status = _deadline_status(stored_day(observed_on), shared + observe_days, ctx.as_of)
-                yield Outcome("inc_practice_observed", service, occurred, record_id, status, shift)
+        yield from self._units(ctx).outcomes()
         if ctx.wants("inc_monthly_themes"):
             yield from ctx.cadence("inc_monthly_themes", "month", activity_days(ctx, "monthly_incident_themes"))
 
     @staticmethod
-    def _meetings(ctx: Context, params: IncidentParameters) -> dict[str, list[date]]:
-        marks = ", ".join("?" for _ in params.governance_meeting_types)
-        meetings: dict[str, set[date]] = defaultdict(set)
-        for raw_service, day in ctx.rows(
-            # A meeting whose type was not recorded is still a meeting in the governance minutes.
-            f"SELECT DISTINCT service, meeting_date FROM governance_item "
-            f"WHERE meeting_type IN ({marks}) OR meeting_type IS NULL",
-            params.governance_meeting_types,
-        ):
-            service = ctx.service(raw_service)
-            if service is not None:
-                meetings[service].add(ctx.day(day))
-        return {service: sorted(days) for service, days in meetings.items()}
+    def _units(ctx: Context) -> IncidentUnits:
+        # Shared with signal_values, which reads the learning checks that failed for want of a meeting.
+        return ctx.cached("units", lambda: IncidentUnits(ctx, ctx.params))
 
     def signal_values(self, ctx: Context) -> dict[str, dict[str, Any]]:
         """Each signal as the ids of the records behind it."""
@@ -300,6 +305,9 @@ class IncidentLearning(Domain):
             service = ctx.service(raw_service)
             if service is not None:
                 values[service]["actions_open_unexplained"].add(record_id)
+        if wanted("learning_unchecked"):
+            for service, value in self._units(ctx).unchecked_signal().items():
+                values[service]["learning_unchecked"] = value
         for record_id, raw_service, occurred_at in () if not wanted("reviews_overdue") else ctx.rows(
             # A review dated after as_of had not happened then.
             "SELECT id, service, occurred_at FROM incident WHERE (reviewed_at IS NULL OR reviewed_at >= ?) "
@@ -337,19 +345,6 @@ class IncidentLearning(Domain):
             events[service].append((record_id, keys, stored_day(occurred_at)))
         return {service: {"repeat_incident_rate": repeat_share(rows, start, params.repeat_window_days)}
                 for service, rows in events.items()}
-
-
-def _deadline_status(done: date | str | None, deadline: date | str, as_of: date | str) -> str:
-    """Pass when done by the deadline; fail when done late or the deadline has passed; else pending.
-    All three are dates, or all three ISO date text."""
-    if done is not None and done <= as_of:
-        return PASS if done <= deadline else FAIL
-    return FAIL if as_of > deadline else PENDING
-
-
-def _next_after(days: list[date], anchor: date) -> date | None:
-    index = bisect.bisect_left(days, anchor)  # a meeting on the day of the review is the next one
-    return days[index] if index < len(days) else None
 
 
 @hookimpl

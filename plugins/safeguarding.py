@@ -21,6 +21,7 @@ from carecheck.domain_api import (
     EscalationSpec, EvidenceSource, Outcome, OutcomeMeasure, SignalSpec, TargetSpec, Undetermined, activity_days,
     contains_phrase, feedback_sources, has_timeline, phrase_list, repeat_share, stored_day,
 )
+from carecheck.plugins.safeguarding_matches import incidents_without_concern
 from carecheck.plugins.statutory_checks import ConcernDuties
 
 
@@ -51,6 +52,12 @@ class SafeguardingParameters(DomainParameters):
                                             "does not wait for the working week)",
     }
     indicator_phrases: list[str] = Field(default_factory=lambda: phrase_list("safeguarding_indicators"))
+    concern_incident_types: list[str] = Field(
+        default_factory=lambda: ["unexplained_injury", "abuse"],
+        description="Incident types (codes of incident_type) that call for a safeguarding concern for the person.")
+    concern_after_incident_days: int = Field(
+        2, ge=0, description="Days either side of such an incident (or one with safeguarding_flag yes) within which a "
+                             "concern for the same person is expected.")
     timeline_pattern: str = Field(DEFAULT_TIMELINE_PATTERN, description="Regular expression for a time of day.")
 
     @field_validator("timeline_pattern")
@@ -73,7 +80,7 @@ class SafeguardingRecording(Domain):
         "Safeguarding concerns were not always recorded with clear timelines, management decisions or follow-up actions."
     )
     reads = ("safeguarding_concern", "daily_note", "notification", "governance_activity", "feedback",
-             "practice_observation", "supervision", "audit")
+             "practice_observation", "supervision", "audit", "incident")
     parameters_model = SafeguardingParameters
     key_questions = ("safe", "well_led")
     quality_statements = ("safe.safeguarding", "well_led.governance")
@@ -131,6 +138,10 @@ class SafeguardingRecording(Domain):
         SignalSpec("unscreened_indicators", "Daily notes with indicators but no concern",
                    "Daily notes this period with safeguarding indicators for a person with no concern raised within the window.",
                    sentence="{n} daily note{s} in {period} with safeguarding indicators and no concern raised"),
+        SignalSpec("incident_without_concern", "Incidents suggesting abuse with no safeguarding concern",
+                   "Incidents this period of the listed types (unexplained injury, abuse) or flagged as a safeguarding "
+                   "matter, with no safeguarding concern for the same person within concern_after_incident_days.",
+                   sentence="{n} incident{s} in {period} suggesting abuse or neglect with no safeguarding concern raised"),
         SignalSpec("abuse_without_notification", "Allegations of abuse not notified to CQC",
                    "Allegations whose CQC notification (REG2009-18) is outstanding past 'without delay', or was made late "
                    "this period.",
@@ -186,6 +197,10 @@ class SafeguardingRecording(Domain):
         EscalationSpec("sg_unscreened_indicators", "Indicators not screened", "unscreened_indicators > 0",
                        "Screen the flagged daily notes and record a safeguarding decision for each",
                        "registered_manager", 1),
+        EscalationSpec("sg_incident_without_concern", "Incidents without a safeguarding concern",
+                       "incident_without_concern > 0",
+                       "Safeguarding lead reviews each listed incident and raises a concern, or records why none is "
+                       "needed", "safeguarding_lead", 1),
         EscalationSpec("sg_target_missed", "Recording target missed",
                        "sg_record_complete.has_value and not sg_record_complete.met",
                        "Immediate staff coaching and weekly sampling of every safeguarding record until the target is met",
@@ -331,6 +346,9 @@ class SafeguardingRecording(Domain):
             elif duty.made is None or current.contains(duty.made):
                 name = "abuse_without_notification" if duty.subject == ABUSE_ALLEGATION else "referral_not_made"
                 values[duty.service][name].update(duty.records)
+        if ctx.signal_wanted("incident_without_concern"):
+            for service, record_id in incidents_without_concern(ctx, params):
+                values[service]["incident_without_concern"].add(record_id)
         for service, note_id, screened in _unscreened_indicators(ctx, params):
             values[service]["indicator_screened_no_concern" if screened else "unscreened_indicators"].add(note_id)
         for record_id, raw_service in ctx.rows(

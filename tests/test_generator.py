@@ -1,6 +1,7 @@
 import hashlib
 
-from carecheck.importing.generator import COLUMNS, generate
+from carecheck.importing.generated_files import COLUMNS
+from carecheck.importing.generator import generate
 
 
 def digest(folder):

@@ -47,9 +47,10 @@ def test_one_drifting_home_is_named_though_the_pooled_figure_recovers(drifting_g
     # The 20th location (the generator names the seventh onwards "Service NNN") misses all six of its
     # June incident reviews, after meeting them from March to May.
     assert verdict["verdict"]["lowest"] == {"level": "not_assured", "locations": ["Service 020"]}
-    # Oak House, the second location, completes one safeguarding follow-up in four late every month.
-    assert verdict["verdict"]["levels"] == {"not_assured": 1, "partly_assured": 1, "assured": 0,
-                                            "assured_sustained": 18}
+    # Oak House, the second location, completes one safeguarding follow-up in four late every month;
+    # Elm Court, the third, reviews one care plan in six late after an incident every month.
+    assert verdict["verdict"]["levels"] == {"not_assured": 1, "partly_assured": 2, "assured": 0,
+                                            "assured_sustained": 17}
     review = _target(verdict, "inc_review_5wd")
     june = next(p for p in review["periods"] if p["period"] == "2026-06")
     assert (june["numerator"], june["denominator"]) == (114, 120)  # 19 homes x 6 on time: 95%, the threshold
@@ -89,7 +90,8 @@ def test_a_store_of_incidents_alone_is_insufficient_evidence_not_failure(db):
                "sg_monthly_review": "governance_activity", "inc_learning_checked": "governance_item",
                "inc_practice_observed": "practice_observation", "inc_monthly_themes": "governance_activity",
                "po_monthly_visit": "oversight_visit", "po_action_quality": "improvement_action",
-               "po_previous_reviewed": "oversight_visit", "po_quarterly_ni_review": "governance_item"}
+               "po_previous_reviewed": "oversight_visit", "po_quarterly_ni_review": "governance_item",
+               "inc_learning_identified": "improvement_action", "inc_care_plan_reviewed": "care_plan_review"}
     for target_id, kind in missing.items():
         target = _target(verdict, target_id)
         assert (target["status"], target["reason_code"], target["current"]) == ("insufficient_evidence", "no_records", None)
@@ -100,15 +102,18 @@ def test_a_store_of_incidents_alone_is_insufficient_evidence_not_failure(db):
     assert _target(verdict, "inc_review_5wd")["status"] == "recovered"  # 100% in April, May and June
     gaps = [e for e in verdict["escalations"] if e["rule"] == "data_gap" and not e["facts"].get("field")]
     # The kinds targets need, and the register of deaths regulation 16 is checked over.
-    assert sorted(e["facts"]["kind"] for e in gaps) == ["death", "governance_activity", "governance_item",
+    assert sorted(e["facts"]["kind"] for e in gaps) == ["care_plan_review", "death", "governance_activity", "governance_item",
                                                        "improvement_action", "oversight_visit", "practice_observation",
                                                        "safeguarding_concern"]
     # The incidents never said whether anyone died, was seriously injured or involved the police: the
-    # notification checks cannot be made, and each location is told which fields are missing.
+    # notification checks cannot be made, and each location is told which fields are missing. Nor
+    # did they give a root cause, the manager's controls or when the form was made: the reviews
+    # count on their dates alone, and the form is not judged.
     fields = sorted((e["service"], e["facts"]["kind"], e["facts"]["field"]) for e in verdict["escalations"]
                     if e["rule"] == "data_gap" and e["facts"].get("field"))
     assert fields == [(service, "incident", field) for service in ("Elm", "Oak")
-                      for field in ("death", "police_involved", "serious_injury")]
+                      for field in ("death", "immediate_controls", "learning_decision", "police_involved", "reported_at",
+                                    "root_cause", "serious_injury")]
     for gap in gaps:
         assert (gap["owner_role"], gap["due"], gap["locations"]) == ("registered_manager", "2026-07-07", ["Elm", "Oak"])
     # No operational escalation on a target without evidence: no "increase provider visit frequency".

@@ -63,8 +63,9 @@ def test_demo_levels_follow_the_rules(demo_verdict):
         levels = {d["domain"]: (d["level"], d["level_rule"]) for d in location["domains"]}
         # Every safeguarding target recovered, with four or five evidence categories in the window.
         assert levels["safeguarding_recording"] == ("assured_sustained", "level_assured_sustained")
-        # Three of four incident targets not met (83.3%, 83.3%, 90.9% against 95%): half or more.
-        assert levels["incident_learning"] == ("not_assured", "level_not_assured")
+        # Three of seven incident targets not met (83.3%, 83.3%, 90.9% against 95%), each improving; the
+        # learning identified, care plan, form and themes targets met: under half short.
+        assert levels["incident_learning"] == ("partly_assured", "level_partly_assured")
         # The monthly visit was missed in August after being met: deteriorating.
         assert levels["provider_oversight"] == ("not_assured", "level_not_assured")
         assert location["level"] == "not_assured"
@@ -157,8 +158,9 @@ def test_demo_output_file_and_no_free_text(tmp_path):
     assert done.returncode == 0, done.stderr
     text = out.read_text()
     verdict = json.loads(text)
-    assert verdict["schema_version"] == "2.1"
-    for phrase in ("staff saw", "Personal care given", "Seemed a bit upset"):  # free text in the generated records
+    assert verdict["schema_version"] == "2.2"
+    for phrase in ("staff saw", "Personal care given", "Seemed a bit upset", "Root cause analysis recorded",
+                   "Risk controls reviewed"):  # free text in the generated records
         assert phrase not in text
 
 

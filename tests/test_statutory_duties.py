@@ -150,11 +150,19 @@ def test_every_format_shows_the_breaches_at_the_top_and_in_the_location(oak_hous
 def test_the_demo_tells_its_story_with_no_statutory_breach(oak_house_breaches):
     """Willow Lodge is the one home not assured (its August incident reviews); Oak House is partly
     assured (one safeguarding follow-up in four late every month: never met, not improving); Elm
-    Court and Riverside are assured and sustained, Riverside's only escalation its repeated incidents."""
+    Court is partly assured (one care plan review in six late after an incident, every month);
+    Riverside is assured and sustained, its only escalation its repeated incidents."""
     verdict = demo_verdict
     levels = {loc["service"]: loc["level"] for loc in verdict["locations"]}
-    assert levels == {"Elm Court Nursing Home": "assured_sustained", "Oak House": "partly_assured",
+    assert levels == {"Elm Court Nursing Home": "partly_assured", "Oak House": "partly_assured",
                       "Riverside Supported Living": "assured_sustained", "Willow Lodge": "not_assured"}
+    (care_plans,) = [row for d in verdict["domains"] for t in d["targets"] if t["id"] == "inc_care_plan_reviewed"
+                     for row in t["services"] if row["service"] == "Elm Court Nursing Home"]
+    assert [(p["numerator"], p["denominator"]) for p in care_plans["periods"]] == [(5, 6)] * 8
+    assert (_domain(verdict, "Elm Court Nursing Home", "incident_learning")["level"], care_plans["status"]) == (
+        "partly_assured", "not_improving")
+    (missed,) = [e for e in verdict["escalations"] if e["rule"] == "inc_care_plan_missed"]
+    assert (missed["service"], missed["records"]) == ("Elm Court Nursing Home", ["INC-0004286"])  # 14 August, reviewed the 25th
     oak = _domain(verdict, "Oak House", "safeguarding_recording")
     (follow_up,) = [row for d in verdict["domains"] for t in d["targets"] if t["id"] == "sg_follow_up_complete"
                     for row in t["services"] if row["service"] == "Oak House"]
@@ -204,7 +212,8 @@ def test_a_waiver_does_not_lift_the_statutory_cap(late_notification, tmp_path):
     waivers = tmp_path / "waivers.yaml"
     waivers.write_text("".join(
         f"- {{target: {target}, justification: Agreed with the commissioner, approved_by: NI, expires: 2026-12-31}}\n"
-        for target in ("inc_review_5wd", "inc_learning_checked", "inc_practice_observed", "inc_monthly_themes")))
+        for target in ("inc_review_5wd", "inc_learning_identified", "inc_learning_checked", "inc_practice_observed",
+                       "inc_monthly_themes", "inc_care_plan_reviewed", "inc_reported_promptly")))
     verdict = _run(late_notification, tmp_path, INCIDENTS_ONLY, date(2026, 8, 31),
                    waivers=load_waivers(waivers, date(2026, 8, 31)))
     domain = _domain(verdict, "Oak", "incident_learning")
@@ -288,8 +297,10 @@ def test_no_notification_records_is_a_data_gap_and_no_cap(run_cli, db_path, tmp_
     assert _domain(verdict, "Oak", "incident_learning")["level_rule"] != "cap_statutory_breach"
     gaps = sorted((e["service"], e["facts"]["kind"], e["facts"].get("field")) for e in verdict["escalations"]
                   if e["rule"] == "data_gap" and "targets" not in e["facts"])
-    # The notifications, and (separately) the register of deaths, were never imported.
-    assert gaps == [("(provider)", "death", None), ("(provider)", "notification", None)]
+    # The notifications, and (separately) the register of deaths, were never imported; nor were the
+    # review's root cause and controls, the learning decision or when the form was made.
+    assert gaps == [("(provider)", "death", None), ("(provider)", "notification", None)] + [
+        ("Oak", "incident", field) for field in ("immediate_controls", "learning_decision", "reported_at", "root_cause")]
 
 
 def test_a_field_never_supplied_is_one_gap_per_location_and_judged_without_it(run_cli, db_path, tmp_path):

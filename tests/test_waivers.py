@@ -101,7 +101,8 @@ def test_a_waiver_in_force_does_not_lower_the_level(run_cli, demo_copy, tmp_path
     for location in verdict["locations"]:
         levels = {d["domain"]: (d["level"], d["level_rule"]) for d in location["domains"]}
         assert levels["provider_oversight"] == ("assured_sustained", "level_assured_sustained")
-        assert levels["incident_learning"] == ("not_assured", "level_not_assured")  # no waiver there
+        # No waiver there: three of its seven targets improving but short, the others met.
+        assert levels["incident_learning"] == ("partly_assured", "level_partly_assured")
     assert oversight["status"] == "deteriorating"  # the status still shows what the figures say
     visit = next(t for t in oversight["targets"] if t["id"] == "po_monthly_visit")
     assert visit["location_statuses"] == {"waived": 2}

@@ -8,7 +8,8 @@ output shows each recovery status:
 
 - safeguarding recording recovers: record quality and the screening cadences climb to 100% four
   months before the end and stay there;
-- incident learning improves but has not yet met its 95% targets;
+- incident learning improves but has not yet met its 95% targets; every incident is followed by
+  a care plan or risk assessment review, in the demo late for one incident in six at Elm Court;
 - provider oversight meets its targets, then drifts: the last month has no visit, and actions are
   closed without evidence.
 
@@ -19,22 +20,24 @@ free text is made from neutral templates.
 from __future__ import annotations
 
 import calendar
-import csv
 import random
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import yaml
 
 from carecheck.dates import WorkingDays
+from carecheck.importing.generated_files import COLUMNS, FILES, Writer
 
 SERVICE_NAMES = [
     ("Riverside Supported Living", "supported_living"), ("Oak House", "residential"),
     ("Elm Court Nursing Home", "nursing"), ("Willow Lodge", "residential"),
     ("Harbour View Homecare", "homecare"), ("Meadow Bank", "supported_living"),
 ]
-CAUSES = ["unsafe footwear", "unwitnessed fall", "missed medication", "distress", "choking risk", "equipment"]
+# Cause codes (INCIDENT_CAUSES), each with the incident type it usually goes with.
+CAUSES = ["environment", "health_condition", "medication_process", "behaviour", "care_planning", "equipment"]
+CAUSE_TYPES = {"environment": "fall", "health_condition": "fall", "medication_process": "medication",
+               "behaviour": "behaviour", "care_planning": "fall", "equipment": "fall"}
 FIRST_OWNERS = ["A. Patel", "J. Okafor", "S. Byrne", "M. Nowak", "R. Hughes", "L. Chen"]
 VAGUE_CONCERN = "Seemed a bit upset after the visit, possibly something happened, staff not sure etc."
 CONCERN_TEXT = ("At {time} staff saw {what}. The person said {said}. Staff stayed with the person and "
@@ -48,73 +51,6 @@ FINDINGS_GOOD = ("Sampled six care records, spoke with three people and two staf
                  "remains open and is escalated with a named owner and deadline.")
 
 
-@dataclass
-class _Writer:
-    path: Path
-    columns: list[str]
-
-    def __post_init__(self):
-        self.handle = open(self.path, "w", newline="", encoding="cp1252")
-        self.writer = csv.writer(self.handle)
-        self.writer.writerow(self.columns)
-        self.rows = 0
-
-    def row(self, **values) -> None:
-        self.writer.writerow([_cell(values.get(column)) for column in self.columns])
-        self.rows += 1
-
-    def close(self) -> None:
-        self.handle.close()
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "Y" if value else "N"
-    if isinstance(value, datetime):
-        return value.strftime("%d/%m/%Y %H:%M")
-    if isinstance(value, date):
-        return value.strftime("%d/%m/%Y")
-    if isinstance(value, (list, tuple)):
-        return ";".join(value)
-    return str(value)
-
-
-COLUMNS = {
-    "service": ["id", "service", "service_type", "cqc_location_id", "aliases", "registered_manager"],
-    "safeguarding_concern": [
-        "id", "service", "person_id", "raised_at", "recorded_by", "category", "is_allegation_of_abuse", "concern",
-        "immediate_action", "immediate_action_at", "screened_at", "manager_decision_at", "manager_decision",
-        "decision_rationale", "referral_at", "follow_up", "follow_up_due", "follow_up_completed_at", "outcome_review_at",
-        "outcome", "clarification_requests", "notification_id", "cqc_notified_at", "status",
-    ],
-    "notification": ["id", "service", "recipient", "notification_type", "about_kind", "about_id", "sent_at", "reference"],
-    "incident": [
-        "id", "service", "person_id", "occurred_at", "reported_at", "reported_by", "incident_type", "cause", "harm_level",
-        "description", "police_involved", "serious_injury", "death", "notifiable_safety_incident", "reviewed_at",
-        "reviewed_by", "learning_shared_at", "learning_action_id", "duty_of_candour_at", "notification_id",
-        "cqc_notified_at", "status",
-    ],
-    "death": ["id", "service", "person_id", "died_at", "expected", "during_service", "incident_id", "cqc_notified_at"],
-    "improvement_action": [
-        "id", "service", "source_kind", "source_id", "description", "owner", "owner_role", "raised_on", "due_date",
-        "status", "completed_on", "closure_evidence", "verified_by", "delay_explanation",
-    ],
-    "governance_item": ["id", "service", "meeting_date", "meeting_type", "item_type", "action_id", "chaired_by_role", "decision"],
-    "governance_activity": ["id", "service", "activity", "performed_at", "performed_by", "role", "records_checked", "outcome"],
-    "briefing": ["id", "service", "held_at", "led_by_role", "topic", "incident_id", "learning_action_id", "attendees",
-                 "understanding_checked"],
-    "practice_observation": ["id", "service", "observed_at", "observer_role", "staff_id", "topic", "incident_id",
-                             "learning_action_id", "outcome", "staff_aware_of_guidance"],
-    "audit": ["id", "service", "audit_date", "audit_type", "auditor_role", "score", "result", "improvement_action_id"],
-    "feedback": ["id", "service", "received_at", "source", "channel", "feels_safe", "rating", "theme", "comments"],
-    "supervision": ["id", "service", "staff_id", "supervisor_role", "held_at", "supervision_type", "themes", "related_concern_id"],
-    "oversight_visit": ["id", "service", "visit_date", "previous_visit_date", "visitor", "visitor_role", "visit_type",
-                        "sampled", "findings", "actions_reviewed", "actions_agreed"],
-    "daily_note": ["id", "service", "person_id", "written_at", "author_id", "safeguarding_indicator", "note"],
-}
-FILES = {kind: f"{kind}.csv" for kind in COLUMNS}
 
 
 def _months(start: date, count: int) -> list[tuple[date, date]]:
@@ -150,8 +86,15 @@ class Generator:
         self.extra = random.Random(seed * 7919 + 1)
         self.notes_per_day = notes_per_day
         self.working_days = WorkingDays()
-        self.writers: dict[str, _Writer] = {}
+        self.writers: dict[str, Writer] = {}
         self.counter = 0
+        self.care_plans = 0
+
+    def next_care_plan_id(self) -> str:
+        # Numbered apart from the other records, so the ids drawn before care plan reviews were
+        # generated stay the same.
+        self.care_plans += 1
+        return f"CPR-{self.care_plans:07d}"
 
     def next_id(self, prefix: str) -> str:
         self.counter += 1
@@ -162,7 +105,7 @@ class Generator:
 
     def run(self) -> Path:
         self.out.mkdir(parents=True, exist_ok=True)
-        self.writers = {kind: _Writer(self.out / name, COLUMNS[kind]) for kind, name in FILES.items()}
+        self.writers = {kind: Writer(self.out / name, COLUMNS[kind]) for kind, name in FILES.items()}
         try:
             for index in range(self.n_services):
                 self.service(index)
@@ -182,7 +125,6 @@ class Generator:
     # -- one service ------------------------------------------------------------------------------
 
     def service(self, index: int) -> None:
-        rng = self.rng
         if index < len(SERVICE_NAMES):
             name, service_type = SERVICE_NAMES[index]
         else:
@@ -212,7 +154,9 @@ class Generator:
             if m % 4 == 2:
                 self.death(code, first, last, m)
             self.cadences(code, first, last, sg_quality >= 1.0, m, total)
-            self.incidents(code, people, staff, first, last, inc_quality, review_quality)
+            # The demo's Elm Court reviews one care plan in six late after an incident, every month.
+            self.incidents(code, people, staff, first, last, inc_quality, review_quality,
+                           care_plans_late=1 if self.drifting and index == 2 else 0)
             previous_visit = self.oversight(code, first, last, m, drifting, visit_actions, previous_visit)
             self.other_evidence(code, people, staff, first, last)
             self.daily_notes(code, people, staff, first, last)
@@ -291,8 +235,9 @@ class Generator:
         self.write("governance_activity", id=self.next_id("GA"), service=code, activity=activity, performed_at=when,
                    performed_by=f"ST-{code}-01", role=role, records_checked=self.rng.randint(3, 20), outcome="no_concerns")
 
-    def incidents(self, code, people, staff, first, last, quality, review_quality=None) -> None:
+    def incidents(self, code, people, staff, first, last, quality, review_quality=None, care_plans_late=0) -> None:
         rng = self.rng
+        late_care_plans = care_plans_late
         meeting = last - timedelta(days=4)
         next_meeting = meeting + timedelta(days=31)
         reviews = _quota(6, quality if review_quality is None else review_quality)
@@ -313,18 +258,32 @@ class Generator:
                 self.write("notification", id=notification_id, service=code, recipient="cqc",
                            notification_type="serious_injury", about_kind="incident", about_id=record_id,
                            sent_at=occurred + timedelta(hours=5), reference=f"CQC-{notification_id[-5:]}")
+            person, reporter, cause = rng.choice(people), rng.choice(staff), rng.choice(CAUSES)
+            late = late_care_plans > 0
+            late_care_plans -= late
+            if late:  # a person with no other incident that month, whose later reviews cannot stand in
+                person = f"P-{code}-M{first.month:02d}"
             self.write(
-                "incident", id=record_id, service=code, person_id=rng.choice(people), occurred_at=occurred,
+                "incident", id=record_id, service=code, person_id=person, occurred_at=occurred,
                 reported_at=occurred + timedelta(minutes=40),
-                reported_by=rng.choice(staff), incident_type="fall" if "fall" in CAUSES[0] else "other",
-                cause=rng.choice(CAUSES), harm_level=harm, description="Incident recorded on the electronic form.",
+                reported_by=reporter, incident_type=CAUSE_TYPES[cause],
+                cause=cause, harm_level=harm, description="Incident recorded on the electronic form.",
+                immediate_action="Person checked for injury and made safe; senior on shift informed.",
+                safeguarding_flag=False,
                 police_involved=False, serious_injury=serious, death=False, notifiable_safety_incident=serious,
                 cqc_notified_at=occurred + timedelta(hours=5) if serious else None,
                 reviewed_at=reviewed, reviewed_by="registered manager",
+                root_cause="Root cause analysis recorded on the review form.",
+                immediate_controls="Risk controls reviewed and updated at the review.", learning_decision="action",
                 learning_shared_at=shared, learning_action_id=action_id,
                 duty_of_candour_at=occurred + timedelta(days=2) if harm == "moderate" else None,
                 notification_id=notification_id, status="closed",
             )
+            review_day = day + timedelta(days=self.extra.randint(9, 12) if late else self.extra.randint(1, 5))
+            self.write("care_plan_review", id=self.next_care_plan_id(), service=code, person_id=person,
+                       reviewed_on=review_day, review_type=self.extra.choice(["care_plan", "risk_assessment"]),
+                       incident_id=record_id, reviewed_by="deputy manager",
+                       next_review_on=review_day + timedelta(days=28))
             self.write("improvement_action", id=action_id, service=code, source_kind="incident", source_id=record_id,
                        description="Share learning and check practice", owner=rng.choice(FIRST_OWNERS),
                        owner_role="deputy manager", raised_on=reviewed_day, due_date=reviewed_day + timedelta(days=14),

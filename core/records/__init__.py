@@ -17,8 +17,8 @@ from types import MappingProxyType
 from typing import Mapping
 
 from carecheck.records.kinds import (  # noqa: F401 (re-exported: carecheck.records names every kind)
-    RECORD_MODELS, AuditResult, Briefing, DailyNote, Death, Feedback, GovernanceActivity, GovernanceItem, ImprovementAction,
-    Incident, Notification, OversightVisit, PracticeObservation, SafeguardingConcern, Service, Supervision,
+    RECORD_MODELS, AuditResult, Briefing, CarePlanReview, DailyNote, Death, Feedback, GovernanceActivity, GovernanceItem, ImprovementAction,
+    INCIDENT_CAUSES, INCIDENT_TYPES, Incident, Notification, OversightVisit, PracticeObservation, SafeguardingConcern, Service, Supervision,
 )
 from carecheck.records.model import (  # noqa: F401 (re-exported: the field types plugins' kinds use)
     FALSE_WORDS, MAX_FREE_TEXT, MAX_TEXT, TRUE_WORDS, ActionStatus, Code, Count, Day, FreeText, HarmLevel, IdList,

@@ -132,6 +132,13 @@ class Notification(Record):
     reference: Text | None = Field(default=None, description="The recipient's reference for the notification.")
 
 
+#: incident_type's listed codes: the care plan and safeguarding checks name these.
+INCIDENT_TYPES = ("fall", "medication", "behaviour", "skin", "unexplained_injury", "abuse", "other")
+#: cause's listed codes.
+INCIDENT_CAUSES = ("environment", "equipment", "staffing", "communication", "care_planning", "health_condition",
+                   "medication_process", "behaviour", "other")
+
+
 class Incident(Record):
     """An incident report, its management review and the learning that followed."""
 
@@ -143,8 +150,12 @@ class Incident(Record):
     occurred_at: Timestamp = Field(description="When the incident happened (sets its period).")
     reported_at: Timestamp | None = Field(default=None, description="When the incident form was submitted.")
     reported_by: Text | None = Field(default=None, description="Staff id of the person who completed the form.")
-    incident_type: Text | None = Field(default=None, description="Type of incident, e.g. fall, medication error.")
-    cause: Text | None = Field(default=None, description="Cause category, used to find repeated incidents with similar causes.")
+    incident_type: Text | None = Field(
+        default=None, description="Type of incident, one of " + ", ".join(INCIDENT_TYPES) + " (map an export's own "
+                                  "words to them with a value map; other text is kept and matches no listed type).")
+    cause: Text | None = Field(
+        default=None, description="Cause category, one of " + ", ".join(INCIDENT_CAUSES) + " (other text is kept "
+                                  "and matches no listed cause); used to find repeated incidents with similar causes.")
     harm_level: HarmLevel | None = Field(
         default=None, description="Physical harm level (NHS LFPSE): none, low, moderate, severe, fatal; empty when "
                                   "not recorded (unknown, never read as no harm).")
@@ -163,6 +174,15 @@ class Incident(Record):
     reviewed_at: Timestamp | None = Field(default=None, description="When the registered manager's review was recorded.")
     reviewed_by: Text | None = Field(default=None, description="Role or staff id of the reviewer.")
     root_cause: FreeText | None = free_text("The root cause analysis.")
+    immediate_controls: FreeText | None = free_text(
+        "The controls the manager put in place at the review (distinct from the form's immediate action).")
+    learning_decision: Code("action", "none_needed") | None = Field(
+        default=None, description="The review's decision on learning: action (an improvement action carries it) or "
+                                  "none_needed (with learning_rationale).")
+    learning_rationale: FreeText | None = free_text("Why no learning action was needed.")
+    safeguarding_flag: MaybeYesNo = Field(
+        default=None, description="Whether the incident suggests abuse or neglect (a safeguarding concern is expected "
+                                  "for the same person).")
     learning_shared_at: Timestamp | None = Field(default=None, description="When the learning was shared with staff.")
     learning_action_id: Text | None = ref("improvement_action", "The improvement action that carries the learning.")
     duty_of_candour_at: Timestamp | None = Field(
@@ -194,6 +214,23 @@ class Death(Record):
     incident_id: Text | None = ref("incident", "The incident log's record of the same death, if any.")
     cqc_notified_at: Timestamp | None = Field(default=None, description="When CQC was notified of the death.")
     notification_id: Text | None = ref("notification", "The CQC notification about the death, if any.")
+
+
+class CarePlanReview(Record):
+    """A review of a person's care plan or risk assessment, after an incident or on schedule."""
+
+    kind: ClassVar[str] = "care_plan_review"
+    title: ClassVar[str] = "Care plan or risk assessment review"
+    event_field: ClassVar[str] = "reviewed_on"
+    indexes: ClassVar[tuple[tuple[str, ...], ...]] = (("person_id", "reviewed_on"),)
+
+    person_id: Text = Field(description="Pseudonymous id of the person whose plan was reviewed.")
+    reviewed_on: Day = Field(description="The date of the review.")
+    review_type: Code("care_plan", "risk_assessment") = Field(
+        description="What was reviewed: care_plan or risk_assessment.")
+    incident_id: Text | None = ref("incident", "The incident that prompted the review, if any.")
+    reviewed_by: Text | None = Field(default=None, description="Role or staff id of the reviewer.")
+    next_review_on: Day | None = Field(default=None, description="When the plan is next due for review.")
 
 
 class OversightVisit(Record):
@@ -391,7 +428,7 @@ class DailyNote(Record):
 
 
 RECORD_MODELS: tuple[type[Record], ...] = (
-    Service, SafeguardingConcern, Notification, Incident, Death, OversightVisit, ImprovementAction,
+    Service, SafeguardingConcern, Notification, Incident, Death, CarePlanReview, OversightVisit, ImprovementAction,
     GovernanceItem, GovernanceActivity, Briefing, PracticeObservation, AuditResult, Feedback,
     Supervision, DailyNote,
 )

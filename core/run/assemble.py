@@ -30,7 +30,7 @@ from carecheck.run.parallel import DomainWork
 from carecheck.run.scope import RunScope
 from carecheck.run.tally import DataQualityFlags, DomainFigures, TargetFigures
 
-SCHEMA_VERSION = "2.1"
+SCHEMA_VERSION = "2.2"
 
 
 def _breach_fields(breach: dict) -> dict:
@@ -163,6 +163,7 @@ def _signals(scope: RunScope, resolved: ResolvedDomain, figures: DomainFigures, 
     escalation uses it."""
     values = figures.signals.get(service, {})
     ids = figures.signal_ids.get(service, {})
+    details = figures.signal_details.get(service, {})
     period = scope.current_label or "-"
     out = []
     for spec in resolved.domain.signals:
@@ -173,7 +174,8 @@ def _signals(scope: RunScope, resolved: ResolvedDomain, figures: DomainFigures, 
         count = len(records) if records else int(value)
         shown = ", ".join(records[:10]) + (f" and {len(records) - 10} more" if len(records) > 10 else "")
         out.append({"signal": spec.name, "title": spec.title, "value": value, "records": records[:25],
-                    "sentence": spec.say(count, period) + (f": {shown}" if records else "")})
+                    "sentence": spec.say(count, period, **details.get(spec.name, {}))
+                    + (f": {shown}" if records else "")})
     return out
 
 
@@ -311,7 +313,7 @@ def verdict(db: Database, scope: RunScope, engine, domains: list[dict], figures:
                     + [w.message() for w in scope.waivers if w.status in ("malformed", "expired", "expiring_soon")],
         "record_text": _record_text(db, scope, domains) if options.include_text else None,
         "history": {},
-        "data_quality": _data_quality(scope, quality, flags),
+        "data_quality": _data_quality(scope, quality, flags, domain_figures),
     }
 
 
@@ -343,8 +345,15 @@ def _audit(scope: RunScope, engine, judgement: Judgement, quality: reads.Quality
     }
 
 
-def _data_quality(scope: RunScope, quality: reads.Quality, flags: DataQualityFlags) -> dict:
+def _data_quality(scope: RunScope, quality: reads.Quality, flags: DataQualityFlags,
+                  domain_figures: dict[str, DomainFigures]) -> dict:
     findings = quality.findings
+    left_out = [
+        {"domain": domain, "target": target, "location": service, "reason": reason, "records": len(ids),
+         "examples": sorted(ids)[:10]}
+        for domain, figures in domain_figures.items()
+        for (target, service, reason), ids in sorted(figures.left_out.items())
+    ]
     return {
         "rows_rejected": quality.rejected,
         "fields_left_empty": quality.fields_left_empty,
@@ -356,6 +365,7 @@ def _data_quality(scope: RunScope, quality: reads.Quality, flags: DataQualityFla
         "low_denominators": flags.low_denominators,
         "stale_sources": flags.stale_sources,
         "pending_units": flags.pending_units,
+        "left_out": left_out,
         "min_denominator": scope.model.min_denominator,
         "service_register": scope.registered,
     }

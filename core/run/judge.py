@@ -74,6 +74,8 @@ class Judge:
         self.corroboration: dict[tuple[str, str], tuple[list[dict], list[str]]] = {}
         #: domain -> location -> signal -> the record ids behind it
         self.signal_ids: dict[str, dict[str, dict[str, list[str]]]] = {}
+        #: domain -> location -> signal -> the words its sentence adds
+        self.signal_details: dict[str, dict[str, dict[str, dict[str, str]]]] = {}
         #: domain -> target -> location -> the location's target entry
         self.rows: dict[str, dict[str, dict[str, dict]]] = {}
         self.breaches: dict[tuple[str, str], list[dict]] = {}
@@ -89,6 +91,7 @@ class Judge:
         name = resolved.domain.name
         self._add_duties(name, domain_figures)
         self.signal_ids[name] = domain_figures.signal_ids
+        self.signal_details[name] = domain_figures.signal_details
         self.rows[name] = {f.result["id"]: {row["service"]: row for row in f.result["services"]} for f in figures}
         for service, fact in self._service_facts(resolved, domain_figures.signals, [f.result for f in figures]):
             self.batches[service].append(fact)
@@ -296,6 +299,7 @@ class Judge:
         domain = resolved.domain.name
         signals = {signal.name: signal for signal in resolved.domain.signals}
         ids = self.signal_ids.get(domain, {}).get(service, {})
+        details = self.signal_details.get(domain, {}).get(service, {})
         found: set[str] = set()
         extra = 0
         parts = []
@@ -307,7 +311,7 @@ class Judge:
                     continue
                 behind = ids.get(name, [])
                 found.update(behind)
-                parts.append(signals[name].say(int(count), period) + _listed(behind))
+                parts.append(signals[name].say(int(count), period, **details.get(name, {})) + _listed(behind))
             elif name in resolved.targets:
                 row = self.rows.get(domain, {}).get(name, {}).get(service)
                 current = row["periods"].entry_for(self.scope.current_label) if row else None

@@ -150,6 +150,8 @@ def _forked_domain_work(tally: Tally, jobs: list[Job], alongside: Alongside) -> 
             share = done[index]
             joined.signals.update(share.signals)
             joined.signal_ids.update(share.signal_ids)
+            joined.signal_details.update(share.signal_details)
+            joined.left_out.update(share.left_out)
             joined.measures.update(share.measures)
             joined.duties.extend(share.duties)
             joined.gaps.update(share.gaps)

@@ -76,21 +76,32 @@ class DomainFigures:
     duties: list = field(default_factory=list)
     #: (service or None, kind, field or None): evidence its checks needed and could not have.
     gaps: set = field(default_factory=set)
+    #: service -> signal -> the words its sentence adds ({since}, say), for signals given as a dict.
+    signal_details: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    #: (target, service, reason) -> the ids of records a target left out of its denominator.
+    left_out: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
 
 
-def _signal_counts(raw: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, list[str]]]]:
-    """A domain's signal values as counts, and the ids of those it gave as collections of ids."""
+def _signal_counts(raw: dict[str, dict[str, Any]]) -> tuple[dict, dict, dict]:
+    """A domain's signal values as counts, the ids of those it gave as collections of ids, and the
+    sentence's words of those it gave as a dict (``{"records": ids, "since": "2026-06-02"}``)."""
     counts: dict[str, dict[str, Any]] = {}
     ids: dict[str, dict[str, list[str]]] = {}
+    details: dict[str, dict[str, dict[str, str]]] = {}
     for service, values in raw.items():
         service_counts = counts[service] = {}
         for name, value in values.items():
+            if isinstance(value, dict):
+                words = {key: str(word) for key, word in value.items() if key != "records"}
+                if words:
+                    details.setdefault(service, {})[name] = words
+                value = value.get("records", ())
             if isinstance(value, (set, frozenset, list, tuple)):
                 found = sorted({str(v) for v in value})
                 ids.setdefault(service, {})[name] = found
                 value = len(found)
             service_counts[name] = value
-    return counts, ids
+    return counts, ids, details
 
 
 def waiver_ref(waiver: Waiver | None) -> dict | None:
@@ -139,13 +150,14 @@ class Tally:
                     time_limit(self.db.conn, limit, f"domain {domain.name!r}"), \
                     declared_reads(self.db.conn, domain.name, resolved.plugin, domain.reads):
                 cells = self._cells(ctx, resolved)
-                signals, ids = _signal_counts(domain.signal_values(ctx))
+                signals, ids, details = _signal_counts(domain.signal_values(ctx))
                 measures = {service: {name: value for name, value in values.items() if value is not None}
                             for service, values in domain.measure_values(ctx).items()}
                 duties = [duty for duty in domain.duties(ctx) if duty.service in ctx.services]
         finally:
             release(self.db.conn)
-        return DomainFigures(cells, signals, ids, measures, duties, set(ctx._gaps))
+        left_out = {key: ids_ for key, ids_ in ctx._left_out.items() if key[1] in ctx.services}
+        return DomainFigures(cells, signals, ids, measures, duties, set(ctx._gaps), details, left_out)
 
     def _cells(self, ctx: Context, resolved: ResolvedDomain) -> dict[str, TargetCells]:
         cells = {target: TargetCells(ctx.services) for target in ctx.targets if target not in self.uncounted}

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from carecheck.verdict.quality import DataQuality, LeftOut, LowDenominator, StaleSource  # noqa: F401 (part of the model)
 from carecheck.verdict.statutory import StatutoryBreach, Undetermined
 
 Status = Literal["recovered", "improving", "not_improving", "deteriorating", "insufficient_evidence"]
@@ -300,38 +301,6 @@ class Location(_Model):
     commissioner_summary: LocationSummary
 
 
-class LowDenominator(_Model):
-    domain: str
-    target: str
-    service: str
-    period: str
-    denominator: int
-
-
-class StaleSource(_Model):
-    domain: str
-    target: str
-    source: str
-
-
-class DataQuality(_Model):
-    rows_rejected: int
-    fields_left_empty: int = Field(
-        default=0, description="Optional values left empty on import because they could not be read (records kept).")
-    implausible_dates: int = Field(
-        default=0, description="Records dated before 2000 or after today: stored, never counted in a period.")
-    dangling_references: int
-    dangling_examples: list[str]
-    low_denominators: list[LowDenominator]
-    stale_sources: list[StaleSource]
-    pending_units: int
-    min_denominator: int
-    service_register: bool = Field(
-        description="False when the store has no service register: each service name in the records is a location "
-                    "of unknown type."
-    )
-
-
 class PluginVersion(_Model):
     name: str
     version: str
@@ -422,7 +391,7 @@ class Verdict(_Model):
     """carecheck's verdict, schema version 2.1: location-first, statutory breaches first (2.0 runs
     read as having none recorded)."""
 
-    schema_version: Literal["2.0", "2.1"]
+    schema_version: Literal["2.0", "2.1", "2.2"]
     ruleset: RulesetInfo
     as_of: str
     scope: Scope
