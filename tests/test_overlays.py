@@ -40,10 +40,11 @@ def _run(run_cli, ruleset, store, *extra):
 
 def test_the_base_ruleset_has_incident_learning_assured_where_an_overlay_loosens_it(run_cli, demo_store):
     verdict = json.loads(_run(run_cli, "cqc-recovery", demo_store, "--format", "json").stdout)
-    assert _levels(verdict) == {"Elm Court Nursing Home": "assured_sustained", "Oak House": "assured_sustained",
+    # Elm Court's late care plan reviews keep it partly assured.
+    assert _levels(verdict) == {"Elm Court Nursing Home": "partly_assured", "Oak House": "assured_sustained",
                                 "Riverside Supported Living": "assured_sustained", "Willow Lodge": "not_assured"}
     assert verdict["audit"]["guardrails"] == "11 guardrails: none breached"
-    assert [t.get("guardrail") for d in verdict["domains"] for t in d["targets"]] == [None] * 14
+    assert [t.get("guardrail") for d in verdict["domains"] for t in d["targets"]] == [None] * 17
 
 
 def test_a_loosened_guardrail_runs_but_caps_its_domain_everywhere_and_says_so(run_cli, demo_store, tmp_path):
@@ -57,8 +58,9 @@ def test_a_loosened_guardrail_runs_but_caps_its_domain_everywhere_and_says_so(ru
               "value": 10.0, "file": str(overlay)}
     incident = next(d for d in verdict["domains"] if d["domain"] == "incident_learning")
     assert {t["id"]: t["guardrail"] for t in incident["targets"]} == {
-        "inc_review_5wd": breach, "inc_learning_checked": None, "inc_practice_observed": None,
-        "inc_monthly_themes": None}
+        "inc_review_5wd": breach, "inc_learning_identified": None, "inc_learning_checked": None,
+        "inc_practice_observed": None, "inc_monthly_themes": None, "inc_care_plan_reviewed": None,
+        "inc_reported_promptly": None}
     for location in verdict["locations"]:
         domain = next(d for d in location["domains"] if d["domain"] == "incident_learning")
         assert {"cap": "guardrail", "at_most": "not_assured"} in domain["level_caps"]

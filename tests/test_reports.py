@@ -39,7 +39,7 @@ def test_markdown_summary(verdict_and_reports):
             "0 assured and sustained, 0 assured, 0 partly assured, 2 not assured. 10 escalations open.**") in md
     assert "## Locations needing attention" in md
     assert "| Provider oversight | DETERIORATING | 2 NOT ASSURED |" in md
-    assert "| Oak House | NOT ASSURED | Incident learning: NOT ASSURED (improving); Provider oversight: NOT ASSURED (DETERIORATING) |" in md
+    assert "| Oak House | NOT ASSURED | Incident learning: partly assured (improving); Provider oversight: NOT ASSURED (DETERIORATING) |" in md
     assert "**What has improved**" in md and "**What remains under review**" in md
     assert "**What extra controls are in place**" in md
 
@@ -48,9 +48,9 @@ def test_junit_one_case_per_target_and_service(verdict_and_reports):
     verdict, reports = verdict_and_reports
     root = ET.fromstring(reports["junit"])
     cases = {(c.get("classname"), c.get("name")): c for c in root.iter("testcase")}
-    assert len(cases) == 14 * 2 + 2  # fourteen targets at two locations, and each location's level
+    assert len(cases) == 17 * 2 + 2  # seventeen targets at two locations, and each location's level
     assert cases[("Oak House", "level")].find("failure").get("message") == (
-        "not assured (incident_learning: level_not_assured)")
+        "not assured (provider_oversight: level_not_assured)")
     visit = cases[("Oak House", "provider_oversight.po_monthly_visit")]
     assert visit.find("failure").get("message") == "0% against 100% in 2026-08 (deteriorating)"
     # No visit in August, so no visit actions: July's figure (0 of 2) is carried.
@@ -60,7 +60,7 @@ def test_junit_one_case_per_target_and_service(verdict_and_reports):
     passed = cases[("Riverside Supported Living", "safeguarding_recording.sg_record_complete")]
     assert passed.find("failure") is None and passed.find("skipped") is None
     failures = sum(1 for c in cases.values() if c.find("failure") is not None)
-    assert root.get("failures") == str(failures) and root.get("tests") == "30"
+    assert root.get("failures") == str(failures) and root.get("tests") == "36"
 
 
 def test_junit_skips_waived_targets(run_cli, demo_copy, tmp_path):
@@ -82,7 +82,7 @@ def test_html_pack_is_self_contained_with_a_chart_per_target(verdict_and_reports
     targets = [t["id"] for d in verdict["domains"] for t in d["targets"]]
     for target in targets:
         assert f'<svg class="chart" id="chart-{target}"' in html
-    assert html.count('<svg class="chart" id="chart-') == len(targets) == 14
+    assert html.count('<svg class="chart" id="chart-') == len(targets) == 17
     assert "This is the provider&#39;s internal assurance, not a CQC rating." in html
     for section in ("Commissioner summary", "Open actions", "Waivers", "Data-quality appendix", "Audit trail",
                     "Evidence triangulation", "Escalations fired"):

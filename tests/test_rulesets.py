@@ -77,7 +77,7 @@ def test_validate_cli_reports_every_problem(run_cli, tmp_path):
     assert "rule my_rule: position 1: unknown name 'staff_unawre'" in result.stderr
     good = run_cli("validate", RULESETS_DIR / "cqc-recovery.yaml")
     assert good.exit_code == 0
-    assert good.stdout.endswith("valid (3 domains, 14 targets, 22 escalation rules)\n")
+    assert good.stdout.endswith("valid (3 domains, 17 targets, 27 escalation rules)\n")
 
 
 def test_schema_ruleset_forbids_unknown_keys(run_cli):
