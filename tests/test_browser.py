@@ -58,7 +58,7 @@ def test_demo_pack_in_headless_chromium(run_cli, browser, tmp_path):
     assert browser.execute_script("return performance.getEntriesByType('resource').length") == 0
 
     charts = browser.find_elements(By.CSS_SELECTOR, "svg.chart[id^='chart-']")
-    assert len(charts) == 14
+    assert len(charts) == 17
     for chart in charts:
         size = chart.size
         assert size["width"] > 300 and size["height"] > 100, chart.get_attribute("id")
@@ -86,15 +86,15 @@ def test_demo_pack_overview_leads_with_the_drifting_location_and_keeps_ids_whole
     assert len(rows) == 4
     cells = [cell.text for cell in rows[0].find_elements(By.TAG_NAME, "td")]
     # The demo's drifting home (the fourth it generates) comes first, its level and its incident
-    # learning in words beside a symbol; then Oak House, partly assured for its late follow-ups.
+    # learning in words beside a symbol; then Oak House and Elm Court, partly assured for their late
+    # follow-ups and care plan reviews; then Riverside, the control.
     assert cells[0] == "Willow Lodge"
     assert cells[1] == "✖not assured"
     assert cells[3].startswith("✖not assured")
     levels = [(row.find_elements(By.TAG_NAME, "td")[0].text, row.find_elements(By.TAG_NAME, "td")[1].text[1:])
               for row in rows[1:]]
-    assert levels[0] == ("Oak House", "partly assured")
-    assert sorted(levels[1:]) == [("Elm Court Nursing Home", "assured and sustained"),
-                                  ("Riverside Supported Living", "assured and sustained")]
+    assert sorted(levels[:2]) == [("Elm Court Nursing Home", "partly assured"), ("Oak House", "partly assured")]
+    assert levels[2] == ("Riverside Supported Living", "assured and sustained")
     # The overview's link leads to the location's own section.
     rows[0].find_element(By.TAG_NAME, "a").click()
     assert browser.execute_script("return location.hash") == "#loc-willow-lodge"

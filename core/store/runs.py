@@ -169,8 +169,10 @@ def diff_runs(db: Database, run_a: str, run_b: str, all_periods: bool = False) -
 
     ``changed`` lists, per target, location and period of B's window (its last ``sustained``
     complete periods; every period with ``all_periods``), the periods with a value in both runs
-    whose met or not met changed: figures restated by late records. A closed month that did not
-    change is never listed, nor the current period both runs share (the headline has it).
+    whose met or not met changed: figures restated by late records. A period A could not judge (its
+    units were all pending, or it had none) that B finds not met is restated too: a unit "pending
+    until the next meeting" that failed once its bound passed shows here. A closed month that did
+    not change is never listed, nor the current period both runs share (the headline has it).
     """
     a, b = _resolve_run_id(db, run_a), _resolve_run_id(db, run_b)
     period_a, period_b = (db.execute("SELECT current_period FROM runs WHERE run_id = ?", [r]).fetchone()[0]
@@ -210,7 +212,7 @@ def diff_runs(db: Database, run_a: str, run_b: str, all_periods: bool = False) -
         if (window is not None and period not in window) or (period == period_a == period_b):
             continue  # outside B's window, or the current period both runs share (the headline)
         (old_value, old_met), (new_value, new_met) = before[key], after[key]
-        if old_met is not None and new_met is not None and old_met != new_met:
+        if new_met is not None and old_met != new_met and (old_met is not None or not new_met):
             changed.append({"domain": domain, "target": target, "service": service, "period": period,
                             "before": old_value, "after": new_value, "met_before": _met(old_met),
                             "met_after": _met(new_met)})
