@@ -168,3 +168,29 @@ def test_check_reports_rejections_of_a_required_field_by_reason(run_cli, tmp_pat
     assert result.stdout.splitlines()[0] == f"{source} as service: 3 rows read = 1 accepted + 2 rejected + 0 left out"
     by_reason = [line for line in result.stdout.splitlines() if line.startswith("  service_type: 2 rows rejected: ")]
     assert len(by_reason) == 1 and "residental" in by_reason[0]
+
+
+def test_suggest_maps_a_care_plan_review_log_and_the_review_fields_of_an_incident_log(run_cli, tmp_path):
+    reviews = write_csv(tmp_path / "reviews.csv", [
+        ["Review Ref", "Home", "Resident", "Date of Review", "Document", "Following Incident"],
+        ["R1", "Oak House", "P1", "03/06/2026", "Support Plan", "INC-1"],
+        ["R2", "Oak House", "P2", "04/06/2026", "Falls Risk Assessment", ""],
+    ], encoding="cp1252")
+    mapping = tmp_path / "reviews.yaml"
+    assert run_cli("mapping", "suggest", reviews, "--kind", "care_plan_review", "-o", mapping).exit_code == 0
+    result = run_cli("import", reviews, "--kind", "care_plan_review", "--mapping", mapping, "--db", tmp_path / "s.db")
+    assert result.exit_code == 0, result.stderr
+    stored = sqlite3.connect(tmp_path / "s.db").execute(
+        "SELECT id, person_id, reviewed_on, review_type, incident_id FROM care_plan_review ORDER BY id").fetchall()
+    assert stored == [("R1", "P1", "2026-06-03", "care_plan", "INC-1"), ("R2", "P2", "2026-06-04", "risk_assessment", None)]
+
+    incidents = write_csv(tmp_path / "incidents.csv", [
+        ["Incident No", "Home", "Date of Incident", "Root Cause", "Controls Put In Place", "Learning Needed",
+         "Safeguarding?"],
+        ["I1", "Oak House", "02/06/2026 09:00", "Loose rug", "Rug removed", "No Action Needed", "No"],
+    ])
+    text = run_cli("mapping", "suggest", incidents, "--kind", "incident").stdout
+    for line in ("  root_cause: Root Cause", "  immediate_controls: Controls Put In Place",
+                 '  safeguarding_flag: "Safeguarding?"'):
+        assert line in text, line
+    assert "      No Action Needed: none_needed" in text

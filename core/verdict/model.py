@@ -388,8 +388,9 @@ class HistoryPoint(_Model):
 
 
 class Verdict(_Model):
-    """carecheck's verdict, schema version 2.1: location-first, statutory breaches first (2.0 runs
-    read as having none recorded)."""
+    """carecheck's verdict, schema version 2.2: location-first, statutory breaches first (2.0 runs
+    read as having none recorded), records a target could not judge counted (2.1 runs read as
+    having left none out)."""
 
     schema_version: Literal["2.0", "2.1", "2.2"]
     ruleset: RulesetInfo
