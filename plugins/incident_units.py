@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, Iterator
 
 from carecheck.domain_api import FAIL, PASS, PENDING, Context, Outcome, stored_day
@@ -70,7 +70,8 @@ class IncidentUnits:
         columns = [
             "i.id AS id", "i.service AS service", "i.occurred_at AS occurred_at", "i.reviewed_at AS reviewed_at",
             "i.import_id AS import_id",
-            f"json_array({', '.join(filled(name) for name in params.review_requires)}) AS checks"
+            # Which required fields are recorded, as bits (field n is bit n): all set is the usual case.
+            f"({' + '.join(f'{1 << n} * {filled(name)}' for n, name in enumerate(params.review_requires))}) AS checks"
             if params.review_requires else "NULL AS checks",
             *some(identified,
                   "i.learning_action_id AS action_id",
@@ -91,7 +92,13 @@ class IncidentUnits:
                   "(SELECT MIN(r.reviewed_on) FROM care_plan_review r WHERE r.person_id = i.person_id "
                   "AND r.reviewed_on >= substr(i.occurred_at, 1, 10)) AS care_review"),
             *some(wants("inc_reported_promptly"),
-                  "i.reported_at AS reported_at", f"{filled('immediate_action')} AS action_taken"),
+                  "i.reported_at AS reported_at", f"{filled('immediate_action')} AS action_taken",
+                  # Local wall-clock times, as the form's deadline is read: reported by occurred + N hours
+                  # (a date alone is its first moment).
+                  f"replace(substr(i.reported_at, 1, 19), 'T', ' ') <= datetime(substr(i.occurred_at, 1, 19), "
+                  f"'+{int(params.reported_within_hours)} hours') AS reported_in_time",
+                  f"substr(datetime(substr(i.occurred_at, 1, 19), '+{int(params.reported_within_hours)} hours'), 1, 10) "
+                  "AS form_due"),
         ]
         base = f"SELECT {', '.join(columns)} FROM incident i WHERE +i.occurred_at >= ?"
         if not learning:
@@ -122,11 +129,10 @@ class IncidentUnits:
         care_days = timedelta(days=params.care_plan_within_days)
         care_harm = set(HARM_ORDER[HARM_ORDER.index(params.care_plan_harm_from):])
         care_types = {code.lower() for code in params.care_plan_types}
-        report_hours = timedelta(hours=params.reported_within_hours)
         required = params.review_requires
         for (record_id, raw_service, occurred_at, reviewed_at, import_id, review_checks, action_id, action_raised,
              source_raised, decision, has_rationale, first_check, shared_on, person, incident_type, harm,
-             care_review, reported_at, has_action_taken, observed_on) in ctx.rows(sql, args):
+             care_review, reported_at, has_action_taken, in_time, form_due, observed_on) in ctx.rows(sql, args):
             service = ctx.service(raw_service)
             if service is None:
                 continue
@@ -159,7 +165,7 @@ class IncidentUnits:
                     status = _deadline_status(ctx.done(care_review), occurred + care_days, as_of)
                     yield Outcome("inc_care_plan_reviewed", service, occurred, record_id, status, shift)
             if want_form:
-                status = self._form(service, import_id, occurred_at, reported_at, has_action_taken, report_hours)
+                status = self._form(service, import_id, reported_at, has_action_taken, in_time, form_due)
                 if status is not None:
                     yield Outcome("inc_reported_promptly", service, occurred, record_id, status, shift)
 
@@ -168,10 +174,10 @@ class IncidentUnits:
         """The day of the incident's review by as_of, when it counts: every required field recorded,
         or never supplied by the incident's import (then the review counts on its date, with a gap)."""
         reviewed = self.ctx.done(reviewed_at)
-        if reviewed is None or not required:
+        if reviewed is None or not required or checks == (1 << len(required)) - 1:
             return reviewed
-        for name, has in zip(required, _flags(checks)):
-            if has:
+        for n, name in enumerate(required):
+            if checks & (1 << n):
                 continue
             if self.supplied(import_id, name):
                 return None
@@ -211,8 +217,8 @@ class IncidentUnits:
         checked = ctx.done(first_check)
         return PASS if checked is not None and checked <= next_meeting else FAIL
 
-    def _form(self, service: str, import_id: int | None, occurred_at: str, reported_at: str | None,
-              has_action_taken: int | None, within: timedelta) -> str | None:
+    def _form(self, service: str, import_id: int | None, reported_at: str | None, has_action_taken: int | None,
+              in_time: int | None, due: str) -> str | None:
         """The incident form submitted within the hours allowed, with the immediate action recorded
         (None: the import never supplied when forms were submitted, so there is nothing to judge)."""
         ctx = self.ctx
@@ -223,10 +229,9 @@ class IncidentUnits:
         if not action_recorded and not self.supplied(import_id, "immediate_action"):
             ctx.gap(service, "incident", "immediate_action")
             action_recorded = True
-        deadline = _moment(occurred_at) + within
         if reported_at and ctx.done(reported_at) is not None:
-            return PASS if action_recorded and _moment(reported_at) <= deadline else FAIL
-        return FAIL if ctx.as_of > deadline.date() else PENDING
+            return PASS if action_recorded and in_time else FAIL
+        return FAIL if ctx.as_of > ctx.day(due) else PENDING
 
     def _meetings(self) -> dict[str, list[date]]:
         ctx = self.ctx
@@ -253,15 +258,6 @@ class IncidentUnits:
             since = days[-1].isoformat() if days else f"before {self.ctx.start.isoformat()}"
             out[service] = {"records": records, "since": since}
         return out
-
-
-def _flags(checks: str | None) -> list[int]:
-    return [int(c) for c in checks.strip("[]").split(",")] if checks else []
-
-
-def _moment(value: str) -> datetime:
-    """A stored time (or a date, read as its first moment) as a naive local datetime."""
-    return datetime.fromisoformat(value[:19]) if len(value) > 10 else datetime.fromisoformat(value[:10])
 
 
 def _deadline_status(done: date | str | None, deadline: date | str, as_of: date | str) -> str:

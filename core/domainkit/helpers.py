@@ -53,12 +53,16 @@ def activity_days(ctx: "Context", activity: str) -> dict[str, list[date]]:
     ``not_completed``), for a cadence target (:meth:`Context.cadence`). The domain must read
     ``governance_activity``."""
     done: dict[str, list[date]] = defaultdict(list)
-    for raw_service, day in ctx.rows(
-        "SELECT service, substr(performed_at, 1, 10) FROM governance_activity "
-        "WHERE activity = ? AND coalesce(outcome, '') != 'not_completed'",
+    day = ctx.day
+    # One row per service: a daily check is a hundred thousand rows a year at 300 homes, and
+    # resolving the service once per home rather than once per row halves the time.
+    for raw_service, days in ctx.rows(
+        "SELECT service, group_concat(substr(performed_at, 1, 10)) FROM governance_activity "
+        "WHERE activity = ? AND coalesce(outcome, '') != 'not_completed' AND performed_at IS NOT NULL "
+        "GROUP BY service",
         [activity],
     ):
         service = ctx.service(raw_service)
-        if service is not None:
-            done[service].append(ctx.day(day))
+        if service is not None and days:
+            done[service].extend(map(day, days.split(",")))
     return done
