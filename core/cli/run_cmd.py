@@ -284,8 +284,11 @@ def demo(db_path, fmt, output, waivers_path, include_text, engine) -> None:
 @click.option("--drifting", type=click.IntRange(0), default=0, show_default=True,
               help="A recovering group in which this many locations (the last) drift on incident reviews in the "
                    "last month.")
+@click.option("--stop", "stops", multiple=True, metavar="KIND:LOCATION:DATE",
+              help="Leave out one kind's records at one location (its code, S001 for the first) from a day on, as "
+                   "when an export stopped; repeatable. Example: incident:S002:15/05/2026.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write.")
-def generate_cmd(services, months, seed, start, notes_per_day, drifting, out) -> None:
+def generate_cmd(services, months, seed, start, notes_per_day, drifting, stops, out) -> None:
     """Write seeded synthetic evidence for every record kind, with a manifest to import it.
 
     The same seed gives the same files: CSV in Windows-1252 with day-first dates, as Excel writes.
@@ -294,6 +297,7 @@ def generate_cmd(services, months, seed, start, notes_per_day, drifting, out) ->
     Example:
         carecheck generate --services 20 --months 12 --seed 1 --out export/
         carecheck generate --services 20 --months 6 --drifting 1 --out group/
+        carecheck generate --services 4 --stop incident:S002:15/05/2026 --out stopped/
         carecheck import --manifest export/manifest.yaml
     """
     from carecheck.importing.generator import generate
@@ -301,8 +305,31 @@ def generate_cmd(services, months, seed, start, notes_per_day, drifting, out) ->
     if drifting > services:
         raise click.BadParameter(f"{drifting} drifting locations among {services} services", param_hint="--drifting")
     manifest = generate(out, services=services, months=months, seed=seed, start=start.replace(day=1),
-                        notes_per_day=notes_per_day, drifting=drifting)
+                        notes_per_day=notes_per_day, drifting=drifting,
+                        stops=tuple(_export_stop(text, services) for text in stops))
     click.echo(f"Wrote {manifest.parent}; import it with: carecheck import --manifest {manifest}")
+
+
+def _export_stop(text: str, services: int):
+    from carecheck.dates import DateParseError, parse_date
+    from carecheck.importing.generated_files import COLUMNS
+    from carecheck.importing.generator import ExportStop
+
+    parts = text.split(":")
+    if len(parts) != 3:
+        raise click.BadParameter(f"{text!r} is not KIND:LOCATION:DATE", param_hint="--stop")
+    kind, service, day = parts
+    if kind not in COLUMNS or kind == "service":
+        raise click.BadParameter(f"{text!r}: no generated kind {kind!r} (kinds: {', '.join(sorted(COLUMNS))})",
+                                 param_hint="--stop")
+    codes = [f"S{n:03d}" for n in range(1, services + 1)]
+    if service not in codes:
+        raise click.BadParameter(f"{text!r}: location {service!r} is not one of S001 to {codes[-1]}",
+                                 param_hint="--stop")
+    try:
+        return ExportStop(kind, service, parse_date(day))
+    except DateParseError as error:
+        raise click.BadParameter(f"{text!r}: {error}", param_hint="--stop") from None
 
 
 COMMANDS = [run, report, validate, demo, generate_cmd]

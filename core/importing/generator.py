@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import calendar
 import random
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -28,6 +29,16 @@ import yaml
 
 from carecheck.dates import WorkingDays
 from carecheck.importing.generated_files import COLUMNS, FILES, Writer
+from carecheck.records import BUILTIN_KINDS
+
+
+@dataclass(frozen=True)
+class ExportStop:
+    """One kind's export stopped at one location (its code, S001 for the first) from a day on."""
+
+    kind: str
+    service: str
+    from_day: date
 
 SERVICE_NAMES = [
     ("Riverside Supported Living", "supported_living"), ("Oak House", "residential"),
@@ -89,6 +100,8 @@ class Generator:
         self.writers: dict[str, Writer] = {}
         self.counter = 0
         self.care_plans = 0
+        #: (kind, service code) -> the day its export stopped
+        self.stops: dict[tuple[str, str], date] = {}
 
     def next_care_plan_id(self) -> str:
         # Numbered apart from the other records, so the ids drawn before care plan reviews were
@@ -101,6 +114,13 @@ class Generator:
         return f"{prefix}-{self.counter:07d}"
 
     def write(self, kind: str, **values) -> None:
+        if self.stops:
+            stopped = self.stops.get((kind, values.get("service")))
+            if stopped is not None:
+                when = values.get(BUILTIN_KINDS[kind].event_field)
+                day = when.date() if isinstance(when, datetime) else when
+                if day is not None and day >= stopped:
+                    return
         self.writers[kind].row(**values)
 
     def run(self) -> Path:
@@ -367,7 +387,7 @@ class Generator:
 
 
 def generate(out: Path, *, services: int = 2, months: int = 8, seed: int = 7, start: date = date(2026, 1, 1),
-             notes_per_day: int = 3, drifting: int = 0) -> Path:
+             notes_per_day: int = 3, drifting: int = 0, stops: tuple[ExportStop, ...] = ()) -> Path:
     """Write synthetic evidence and its manifest to ``out``; returns the manifest's path.
 
     With ``drifting``, the group recovers in every domain, except that the last ``drifting``
@@ -376,8 +396,13 @@ def generate(out: Path, *, services: int = 2, months: int = 8, seed: int = 7, st
     safeguarding follow-up in four late every month (sg_follow_up_complete not improving). Every
     field the statutory rules read is filled in, every duty is met, and each location's register
     of deaths holds an expected death, notified the same day, every fourth month.
+
+    Each of ``stops`` leaves out one kind's records at one location from a day on, as when a
+    system's export stopped there: everything else is drawn as without it.
     """
-    return Generator(out, services, months, seed, start, notes_per_day, drifting).run()
+    generator = Generator(out, services, months, seed, start, notes_per_day, drifting)
+    generator.stops = {(stop.kind, stop.service): stop.from_day for stop in stops}
+    return generator.run()
 
 
 def last_day(start: date, months: int) -> date:
