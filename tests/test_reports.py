@@ -133,3 +133,15 @@ def test_json_in_chunks_is_the_same_json(demo_copy):
 
     assert json.dumps(verdict, ensure_ascii=False, separators=(",", ":"), default=plain) == "".join(chunks)
     assert len(chunks) > 13  # a target at a time, not one string
+
+
+def test_the_json_written_with_a_stored_run_is_the_json_encoded_afresh(run_cli, demo_copy, tmp_path):
+    from carecheck.verdict.chunks import forget_stored, json_chunks
+
+    out = tmp_path / "verdict.json"
+    # The report is inflated from the run the store just kept: it must be the same text.
+    assert run_cli("run", "--db", demo_copy, "--as-of", "31/08/2026", "--format", "json", "-o", out).exit_code == 0
+    written = out.read_text(encoding="utf-8")
+    forget_stored()
+    assert written == "".join(json_chunks(json.loads(written))) + "\n"
+    assert len(written) > 100_000

@@ -160,17 +160,37 @@ class PeriodSeries(Sequence):
 
     def result_rows(self) -> Iterator[tuple]:
         """(period, partial, numerator, denominator, value, met) for each period, as the store keeps them."""
-        for i in range(len(self._frame.labels)):
-            yield self._values(i)[:6]
+        for entry in self._rows():
+            yield entry[:6]
+
+    def _rows(self) -> Iterator[tuple]:
+        """Every period's values (as :meth:`_values`), worked out in one pass: JSON output and the
+        store read each series twice per run, and the verdict holds thousands."""
+        frame = self._frame
+        labels, partial, threshold = frame.labels, frame.partial, frame.threshold
+        at_least = frame.direction == "at_least"
+        counts = self._counts
+        failed = self._failed_units or {}
+        shifts = self._shifts or {}
+        for i, label in enumerate(labels):
+            numerator, denominator, pending, failures_total = counts[4 * i: 4 * i + 4]
+            if denominator:
+                value = round(numerator / denominator, 6)
+                met = value >= threshold - 1e-12 if at_least else value <= threshold + 1e-12
+            else:
+                value = met = None
+            yield (label, i == partial, numerator, denominator, value, met, pending, failed.get(i, ()),
+                   failures_total, shifts.get(i))
 
     def as_json(self) -> list[dict[str, Any]]:
-        keys = PeriodEntry._KEYS
         out = []
-        for i in range(len(self._frame.labels)):
-            values = self._values(i)
-            entry = dict(zip(keys, values))
-            if values[-1] is not None:
-                entry["shifts"] = values[-1]
+        for label, partial, numerator, denominator, value, met, pending, failures, failures_total, shifts in (
+                self._rows()):
+            entry = {"period": label, "partial": partial, "numerator": numerator, "denominator": denominator,
+                     "value": value, "met": met, "pending": pending, "failures": failures,
+                     "failures_total": failures_total}
+            if shifts is not None:
+                entry["shifts"] = shifts
             out.append(entry)
         return out
 

@@ -19,7 +19,7 @@ LEGACY_VERDICT_LIMIT = 1 << 30
 
 def _compressed(verdict: dict) -> tuple[bytes, int]:
     """The verdict's JSON, compressed, and its uncompressed length."""
-    from carecheck.verdict.chunks import json_chunks
+    from carecheck.verdict.chunks import json_chunks, remember_stored
 
     compressor = zlib.compressobj(1)  # fast: a run writes one; JSON still shrinks about eightfold
     parts, length = [], 0
@@ -28,7 +28,9 @@ def _compressed(verdict: dict) -> tuple[bytes, int]:
         length += len(encoded)
         parts.append(compressor.compress(encoded))
     parts.append(compressor.flush())
-    return b"".join(parts), length
+    packed = b"".join(parts)
+    remember_stored(verdict, packed, length)
+    return packed, length
 
 
 def _inflated(packed: bytes, length: int | None, run_id: str) -> bytes:

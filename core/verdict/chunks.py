@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
 import json
+import zlib
 from collections.abc import Mapping
 from typing import Any, Iterator
 
@@ -18,9 +20,41 @@ def plain(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+#: The last verdict stored, with its JSON compressed as the store keeps it: (verdict, packed, length).
+_stored: tuple[dict, bytes, int] | None = None
+
+
+def remember_stored(verdict: dict, packed: bytes, length: int) -> None:
+    """Note the compressed JSON of a verdict just stored: the JSON report written with the run (the
+    same text) is then inflated from it rather than encoded a second time."""
+    global _stored
+    _stored = (verdict, packed, length)
+
+
+def forget_stored() -> None:
+    global _stored
+    _stored = None
+
+
+def _inflated_chunks(packed: bytes) -> Iterator[str]:
+    inflater = zlib.decompressobj()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    for start in range(0, len(packed), 1 << 18):
+        text = decoder.decode(inflater.decompress(packed[start:start + (1 << 18)]))
+        if text:
+            yield text
+    tail = decoder.decode(inflater.flush(), final=True)
+    if tail:
+        yield tail
+
+
 def json_chunks(verdict: dict) -> Iterator[str]:
     """The verdict as compact JSON, a target at a time: exactly the text of ``json.dumps`` with
     compact separators, without ever holding a large verdict as one string."""
+    stored = _stored
+    if stored is not None and stored[0] is verdict:
+        yield from _inflated_chunks(stored[1])
+        return
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=plain).encode
 
     def members(obj: dict, expand: dict) -> Iterator[str]:
