@@ -145,3 +145,15 @@ def test_the_json_written_with_a_stored_run_is_the_json_encoded_afresh(run_cli, 
     forget_stored()
     assert written == "".join(json_chunks(json.loads(written))) + "\n"
     assert len(written) > 100_000
+
+
+def test_stored_json_comes_back_a_bounded_piece_at_a_time():
+    import zlib
+
+    from carecheck.verdict.chunks import _inflated_chunks
+
+    # Repetitive text with characters of two, three and four bytes in UTF-8, split across pieces.
+    text = "".join(f'{{"service":"Café Ωmega {n} – 𝄞","value":{n / 7:.6f}}},' for n in range(5000))
+    pieces = list(_inflated_chunks(zlib.compress(text.encode(), 1), size=1000))
+    assert "".join(pieces) == text
+    assert len(pieces) > 50 and max(len(piece.encode()) for piece in pieces) <= 1000

@@ -36,13 +36,22 @@ def forget_stored() -> None:
     _stored = None
 
 
-def _inflated_chunks(packed: bytes) -> Iterator[str]:
+def _inflated_chunks(packed: bytes, size: int = 1 << 16) -> Iterator[str]:
+    """The stored JSON text again, ``size`` bytes at a time (JSON compresses tenfold and more: an
+    unbounded step would hold megabytes at once)."""
     inflater = zlib.decompressobj()
     decoder = codecs.getincrementaldecoder("utf-8")()
-    for start in range(0, len(packed), 1 << 18):
-        text = decoder.decode(inflater.decompress(packed[start:start + (1 << 18)]))
+    data = packed
+    while data:
+        text = decoder.decode(inflater.decompress(data, size))
+        data = inflater.unconsumed_tail
         if text:
             yield text
+    while True:
+        rest = inflater.decompress(b"", size) if not inflater.eof else b""
+        if not rest:
+            break
+        yield decoder.decode(rest)
     tail = decoder.decode(inflater.flush(), final=True)
     if tail:
         yield tail
