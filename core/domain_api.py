@@ -403,6 +403,7 @@ from carecheck.domainkit.statutory import (  # noqa: E402
     cqc_notified, incident_notifications, late, notification_due, notified_on,
 )
 from carecheck.domainkit.textcheck import DEFAULT_TIMELINE_PATTERN, contains_phrase, has_timeline, phrase_list, word_count  # noqa: E402
+from carecheck.vocabulary import INCIDENT_CAUSES, INCIDENT_TYPES  # noqa: E402
 
 __all__ = [
     # what a domain declares
@@ -414,4 +415,6 @@ __all__ = [
     "contains_phrase", "phrase_list", "has_timeline", "word_count", "DEFAULT_TIMELINE_PATTERN",
     "candour_required", "incident_notifications", "notification_due", "cqc_notified", "notified_on", "late",
     "Breach", "Undetermined", "DEATH", "SERIOUS_INJURY", "POLICE_INCIDENT", "ABUSE_ALLEGATION", "REFERRAL", "CANDOUR",
+    # the built-in kinds' vocabularies
+    "INCIDENT_TYPES", "INCIDENT_CAUSES",
 ]

@@ -21,14 +21,17 @@ from pydantic import Field, field_validator
 from carecheck import hookimpl
 from carecheck.domain_api import (
     CANDOUR, Breach, Context, Domain, DomainParameters, EscalationSpec, EvidenceSource, Outcome,
-    OutcomeMeasure, SignalSpec, TargetSpec, Undetermined, activity_days, feedback_sources, repeat_share, stored_day,
+    INCIDENT_TYPES, OutcomeMeasure, SignalSpec, TargetSpec, Undetermined, activity_days, feedback_sources,
+    repeat_share, stored_day,
 )
 from carecheck.plugins.incident_units import HARM_ORDER, IncidentUnits
 from carecheck.plugins.statutory_checks import IncidentDuties
-from carecheck.records import INCIDENT_TYPES, Incident
 
 
 CLOSED = ("completed", "closed", "cancelled")
+#: The incident fields a review can be required to record (review_requires).
+REVIEW_FIELDS = ("root_cause", "immediate_controls", "learning_decision", "learning_rationale", "reviewed_by",
+                 "immediate_action", "witnesses", "description")
 
 
 class IncidentParameters(DomainParameters):
@@ -76,10 +79,10 @@ class IncidentParameters(DomainParameters):
     @field_validator("review_requires")
     @classmethod
     def _incident_fields(cls, names: list[str]) -> list[str]:
-        known = set(Incident.content_fields())
-        unknown = [name for name in names if name not in known]
+        unknown = [name for name in names if name not in REVIEW_FIELDS]
         if unknown:
-            raise ValueError(f"not incident fields: {', '.join(unknown)}")
+            raise ValueError(f"not incident fields a review records ({', '.join(REVIEW_FIELDS)}): "
+                             f"{', '.join(unknown)}")
         return names
 
     @field_validator("care_plan_types")

@@ -321,3 +321,16 @@ def test_an_incident_flagged_as_safeguarding_with_no_concern_raises_the_signal(r
     assert signal["records"] == ["I1", "I3"]
     (escalation,) = _escalations(verdict, "sg_incident_without_concern")
     assert (escalation["owner_role"], escalation["records"]) == ("safeguarding_lead", ["I1", "I3"])
+
+
+def test_the_fields_a_review_can_require_are_incident_fields(tmp_path):
+    from carecheck.plugins.incident_learning import REVIEW_FIELDS
+    from carecheck.records import Incident
+
+    assert set(REVIEW_FIELDS) <= set(Incident.content_fields())
+    bad = ruleset_file(tmp_path, "name: x\ndomains:\n  incident_learning:\n    parameters: {review_requires: [root_cuase]}\n")
+    from carecheck.errors import InputError
+
+    with pytest.raises(InputError, match=r"parameters\.review_requires: not incident fields a review records .*: "
+                                         r"root_cuase$"):
+        load_ruleset(bad)

@@ -132,11 +132,7 @@ class Notification(Record):
     reference: Text | None = Field(default=None, description="The recipient's reference for the notification.")
 
 
-#: incident_type's listed codes: the care plan and safeguarding checks name these.
-INCIDENT_TYPES = ("fall", "medication", "behaviour", "skin", "unexplained_injury", "abuse", "other")
-#: cause's listed codes.
-INCIDENT_CAUSES = ("environment", "equipment", "staffing", "communication", "care_planning", "health_condition",
-                   "medication_process", "behaviour", "other")
+from carecheck.vocabulary import INCIDENT_CAUSES, INCIDENT_TYPES  # noqa: E402 (with the kind that uses them)
 
 
 class Incident(Record):
