@@ -158,7 +158,7 @@ def test_demo_output_file_and_no_free_text(tmp_path):
     assert done.returncode == 0, done.stderr
     text = out.read_text()
     verdict = json.loads(text)
-    assert verdict["schema_version"] == "2.2"
+    assert verdict["schema_version"] == "2.3"
     for phrase in ("staff saw", "Personal care given", "Seemed a bit upset", "Root cause analysis recorded",
                    "Risk controls reviewed"):  # free text in the generated records
         assert phrase not in text

@@ -23,6 +23,11 @@ def _parse_option(values: tuple[str, ...]) -> dict[str, str]:
     return options
 
 
+def _rows_text(rows: list[int]) -> str:
+    shown = ", ".join(str(row) for row in rows[:10])
+    return shown + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
+
+
 def _report(result) -> None:
     if result.skipped:
         click.echo(
@@ -34,6 +39,13 @@ def _report(result) -> None:
         f" + {result.rows_rejected} rejected + {result.rows_left_out} left out; records {result.records_new} new,"
         f" {result.records_changed} changed, {result.records_unchanged} unchanged"
     )
+    if result.unknown_locations:
+        count = sum(len(rows) for rows in result.unknown_locations.values())
+        named = "; ".join(f"{value!r} (row{'s' if len(rows) != 1 else ''} {_rows_text(rows)})"
+                          for value, rows in result.unknown_locations.items())
+        click.echo(f"  {count} record{'s name' if count != 1 else ' names'} a location not in the service register, "
+                   f"so {'they are' if count != 1 else 'it is'} judged at no location: {named}. Add the name as an "
+                   "alias of its service in the register (docs/mappings.md), or correct the export")
     if result.rows_read == 0:
         click.echo("  the file has a header and no rows: nothing to import (a period with no records)")
     if result.implausible_dates:

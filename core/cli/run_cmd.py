@@ -90,6 +90,12 @@ def _finish(verdict: dict, fail_under: str | None) -> None:
     """Exit 1 when any location in scope is below the ``--fail-under`` level."""
     if fail_under is None:
         return
+    if verdict.get("data_end"):
+        ended = date.fromisoformat(verdict["data_end"])
+        click.echo(f"--fail-under {fail_under.replace('_', ' ')}: the newest evidence is dated {ended:%d/%m/%Y}, "
+                   f"before the current period at {date.fromisoformat(verdict['as_of']):%d/%m/%Y}; a gate cannot "
+                   "pass on old evidence (import the newer records, or run with --as-of on that date)", err=True)
+        raise click.exceptions.Exit(EXIT_CHECKS_FAILED)
     below = [loc for loc in verdict["locations"]
              if loc["level"] is not None and LEVELS.index(loc["level"]) < LEVELS.index(fail_under)]
     if below:

@@ -76,6 +76,32 @@ class ImportResult:
     records_changed: int = 0
     records_unchanged: int = 0
     rejections: list[Rejection] = field(default_factory=list)
+    #: A location the records name that the service register does not know -> the rows naming it
+    unknown_locations: dict[str, list[int]] = field(default_factory=dict)
+
+
+def _unknown_locations(db: Database, model: type[Record], import_id: int) -> dict[str, list[int]]:
+    """The locations this import's records name that the service register does not know (by id,
+    name or alias), each with the rows naming it: such records are judged at no location."""
+    if model.kind == "service" or "service" not in model.model_fields:
+        return {}
+    known: set[str] = set()
+    for service_id, name, alias_json in db.execute("SELECT id, service, aliases FROM service").fetchall():
+        known.update([service_id, name, *(json.loads(alias_json) if alias_json else [])])
+    if not known:
+        return {}  # no register: every name the records give is a location of its own
+    table = model.kind
+    # The (service, event) index answers which names there are; rows are read for unknown ones only.
+    unknown = [value for (value,) in db.execute(f"SELECT DISTINCT service FROM [{table}]").fetchall()
+               if value is not None and value not in known]
+    found = {}
+    for value in sorted(unknown):
+        rows = [row for (row,) in db.execute(
+            f"SELECT source_row FROM [{table}] WHERE service = ? AND import_id = ? ORDER BY source_row",
+            [value, import_id]).fetchall()]
+        if rows:
+            found[value] = rows
+    return found
 
 
 def resolve_adapter(name: str | None, path: Path, registry=None) -> Adapter:
@@ -387,6 +413,7 @@ def import_source(
                 if progress:
                     progress(result.rows_read)
             writer.finish()
+            result.unknown_locations = _unknown_locations(db, model, result.import_id)
             _keep_calendar(db, model)
             db.conn.execute(
                 """UPDATE imports SET finished_at = ?, rows_read = ?, rows_accepted = ?, rows_rejected = ?,

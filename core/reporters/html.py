@@ -14,7 +14,7 @@ from carecheck import hookimpl
 from carecheck.reporter_api import Reporter
 
 from carecheck.verdict.statutory import statutory_sentence
-from carecheck.reporters.words import LEVEL_WORDS, STATUS_WORDS, domain_notes, level_spread, locations_text, needing_attention, percent
+from carecheck.reporters.words import LEVEL_WORDS, judged_as_of, STATUS_WORDS, domain_notes, level_spread, locations_text, needing_attention, percent
 from carecheck.verdict.levels import LEVELS, rank
 
 
@@ -103,7 +103,8 @@ def _runs_points(verdict: dict, history: list[dict], current_value, threshold: f
     latest: dict[str, dict] = {}
     for point in history:  # oldest first: a later run of the same date replaces an earlier one
         latest[point["as_of"]] = {"label": point["as_of"], "value": point["value"]}
-    latest[verdict["as_of"]] = {"label": f"{verdict['as_of']} (this run)", "value": current_value}
+    judged = judged_as_of(verdict)
+    latest[judged] = {"label": f"{judged} (this run)", "value": current_value}
     points = [latest[day] for day in sorted(latest)]
     for point in points:
         point["met"] = point["value"] is not None and point["value"] >= threshold - 1e-12

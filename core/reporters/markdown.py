@@ -7,7 +7,7 @@ import re
 from carecheck import hookimpl
 from carecheck.reporter_api import Reporter
 
-from carecheck.reporters.words import LEVEL_WORDS, STATUS_WORDS, domain_notes, level_spread, locations_text, needing_attention, percent, waiver_note
+from carecheck.reporters.words import LEVEL_WORDS, as_of_words, STATUS_WORDS, domain_notes, level_spread, locations_text, needing_attention, percent, waiver_note
 
 
 _MARKDOWN = re.compile(r"([\\`*_\[\]|~])")
@@ -39,7 +39,7 @@ def render_markdown(verdict: dict) -> str:
     lines = [
         f"# Service recovery assurance: {verdict['ruleset']['name']}",
         "",
-        f"As of {verdict['as_of']}; current review period {verdict['periods']['current'] or '-'}. "
+        f"As of {as_of_words(verdict)}; current review period {verdict['periods']['current'] or '-'}. "
         f"Services: {', '.join(md(s['service']) for s in verdict['services'])}.",
         "",
         f"**{md(overall['summary'].replace(overall['disclaimer'], '').strip())}** *{md(overall['disclaimer'])}*",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from carecheck import hookimpl
 from carecheck.reporter_api import Reporter
-from carecheck.reporters.words import (LEVEL_WORDS, STATUS_WORDS, domain_notes, level_spread, locations_text,
+from carecheck.reporters.words import (LEVEL_WORDS, as_of_words, STATUS_WORDS, domain_notes, level_spread, locations_text,
                                        needing_attention, percent, tabulate, waiver_note)
 
 
@@ -47,7 +47,7 @@ def _heading(verdict: dict, attention: list[dict]) -> list[str]:
     overall = verdict["verdict"]
     periods = verdict["periods"]
     lines = [
-        f"carecheck: ruleset {verdict['ruleset']['name']}, as of {verdict['as_of']}, "
+        f"carecheck: ruleset {verdict['ruleset']['name']}, as of {as_of_words(verdict)}, "
         f"current period {periods['current'] or '-'}"
         + (f" ({periods['partial']} partial, not counted)" if periods["partial"] else ""),
         overall["summary"],

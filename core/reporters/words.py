@@ -81,3 +81,15 @@ def domain_notes(row: dict, statutory: bool = True) -> str:
 def level_spread(levels: dict[str, int], skip_zero: bool = False) -> str:
     return ", ".join(f"{levels.get(level, 0)} {LEVEL_WORDS[level]}" for level in reversed(LEVELS)
                      if levels.get(level, 0) or not skip_zero)
+
+
+def judged_as_of(verdict: dict) -> str:
+    """The date a verdict was judged as of: its ``as_of``, or, when its evidence ended before the
+    current period, the end of the newest period holding some (``effective_as_of``, schema 2.3)."""
+    return verdict.get("effective_as_of") or verdict["as_of"]
+
+
+def as_of_words(verdict: dict) -> str:
+    """"2026-12-03", or "2026-12-03 (judged as of 2026-08-31)" when the evidence ended before."""
+    judged = judged_as_of(verdict)
+    return verdict["as_of"] if judged == verdict["as_of"] else f"{verdict['as_of']} (judged as of {judged})"

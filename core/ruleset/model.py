@@ -83,7 +83,21 @@ class RulesetModel(_Strict):
     baseline: Literal["first"] | BaselineConfig = "first"
     sustained: int = Field(default=3, ge=1, le=24, description="Consecutive periods met that count as recovered.")
     min_denominator: int = Field(default=5, ge=1, description="Denominators below this are flagged in data quality.")
-    stale_after_periods: int = Field(default=2, ge=1, description="A source whose newest record is older is stale.")
+    stale_after_periods: int = Field(
+        default=2, ge=1, description="An evidence source (triangulation) whose newest record is older is shown as stale.")
+    stale_rate_periods: int = Field(
+        default=6, ge=1, le=60,
+        description="Rate targets: the complete periods (at most) over which a location's usual count of a kind is "
+                    "taken, ending with the last before the current one that holds a record of it.")
+    stale_min_periods: int = Field(
+        default=3, ge=1, le=60,
+        description="Rate targets: with fewer periods than this to take the usual count from, a kind is never stale "
+                    "by rate at the location.")
+    stale_probability: float = Field(
+        default=0.05, gt=0, lt=1,
+        description="Rate targets: a period with no record of a kind is unexpectedly empty when, at the location's "
+                    "usual count a period (λ), e^-λ is below this (about three or more a period at 0.05); the "
+                    "current period and the one before both unexpectedly empty make the target stale there.")
     corroboration_min_records: int = Field(
         default=5, ge=1, description="Records in the window an evidence source with a supports rule needs to be judged.")
     corroboration_threshold: float = Field(

@@ -30,7 +30,7 @@ from carecheck.run.parallel import DomainWork
 from carecheck.run.scope import RunScope
 from carecheck.run.tally import DataQualityFlags, DomainFigures, TargetFigures
 
-SCHEMA_VERSION = "2.2"
+SCHEMA_VERSION = "2.3"
 
 
 def _breach_fields(breach: dict) -> dict:
@@ -278,7 +278,9 @@ def verdict(db: Database, scope: RunScope, engine, domains: list[dict], figures:
         "schema_version": SCHEMA_VERSION,
         "ruleset": {"name": ruleset.model.name, "source": ruleset.source, "hash": ruleset.content_hash,
                     "version": ruleset.model.version, "framework": ruleset.model.framework},
-        "as_of": scope.as_of.isoformat(),
+        "as_of": (scope.requested_as_of or scope.as_of).isoformat(),
+        "effective_as_of": scope.as_of.isoformat(),
+        "data_end": scope.data_end.isoformat() if scope.data_end else None,
         "scope": {"services": list(options.services), "targets": list(options.targets)},
         "audit": _audit(scope, engine, judgement, quality),
         "periods": {
@@ -293,7 +295,8 @@ def verdict(db: Database, scope: RunScope, engine, domains: list[dict], figures:
             "levels": levels,
             "lowest": {"level": bottom, "locations": at_bottom},
             "status": status,
-            "summary": headline(located, levels, bottom, at_bottom, escalations, statutory),
+            "summary": headline(located, levels, bottom, at_bottom, escalations, statutory, scope.data_end,
+                                flags.unattributed),
             "statutory": statutory,
             "disclaimer": DISCLAIMER,
         },
@@ -366,6 +369,7 @@ def _data_quality(scope: RunScope, quality: reads.Quality, flags: DataQualityFla
         "stale_sources": flags.stale_sources,
         "pending_units": flags.pending_units,
         "left_out": left_out,
+        "unattributed": flags.unattributed,
         "min_denominator": scope.model.min_denominator,
         "service_register": scope.registered,
     }

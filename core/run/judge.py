@@ -21,6 +21,7 @@ from carecheck.run import rule_engine
 from carecheck.ruleset import ResolvedDomain
 from carecheck.verdict.levels import LEVEL_FACT_NAMES, LEVEL_RULES, LEVELS, RECOVERED, DETERIORATING, LevelRule
 from carecheck.run.evidence import CONTRADICTING, CORROBORATING, NO_RULE, Triangulation, corroboration
+from carecheck.run.location_status import StaleKind, stale_reason
 from carecheck.run.scope import RunScope, rule_runs
 from carecheck.run.tally import DomainFigures, TargetFigures
 
@@ -82,6 +83,8 @@ class Judge:
         self.undetermined: dict[tuple[str, str], list[str]] = {}
         #: (domain, service or None, kind, field or None): evidence a check needed and could not have
         self.field_gaps: set[tuple[str, str | None, str, str | None]] = set()
+        #: (domain, location, kind) -> the targets its stopped export leaves stale, and what it stopped at
+        self.stale: dict[tuple[str, str, str], tuple[list[str], StaleKind]] = {}
 
     def add_gap(self, kind: str, domain: str, target: str) -> None:
         self.gaps[kind].append((domain, target))
@@ -103,6 +106,11 @@ class Judge:
             self.rules.append(rule_engine.Rule(rule, "service_facts", expressions.to_durable(escalation.expression),
                                                (("domain", name),)))
             self.rule_specs[rule] = (resolved, escalation)
+        for figure in figures:
+            for location in figure.locations:
+                for found in location.stale:
+                    targets_of, _ = self.stale.setdefault((name, location.service, found.kind), ([], found))
+                    targets_of.append(figure.result["id"])
         for index, service in enumerate(self.scope.services):
             judged = [f.locations[index] for f in figures if f.locations[index].judged]
             entries, said = corroboration(self.scope, resolved, evidence, service, all(t.met for t in judged))
@@ -190,6 +198,7 @@ class Judge:
         levels = {key: self._with_duties(key, by_values[values]) for key, values in self.level_facts.items()}
         escalations += [self._data_gap(kind, needed) for kind, needed in self.gaps.items()]
         escalations += [self._field_gap(*gap) for gap in sorted(self.field_gaps, key=lambda g: tuple(x or "" for x in g))]
+        escalations += [self._stale_gap(*key, *found) for key, found in sorted(self.stale.items())]
         escalations.sort(key=lambda e: (e["due"], e["domain"], e["service"], e["rule"]))
         return Judgement(levels, escalations, self.skipped_rules, self.corroboration, self.breaches, self.undetermined)
 
@@ -229,6 +238,26 @@ class Judge:
             "action": action, "owner_role": "registered_manager", "detected": scope.as_of.isoformat(),
             "due": scope.working_days.add(scope.as_of, DATA_GAP_DUE_WORKING_DAYS).isoformat(), "status": "open",
             "answered_by": None, "locations": [service] if service else list(scope.services), "reason": reason,
+            "records": [], "records_total": 0,
+        }
+
+    def _stale_gap(self, domain: str, service: str, kind: str, targets: list[str], found: StaleKind) -> dict:
+        """One escalation for a kind whose export looks stopped at a location: the targets that count
+        it are not evidenced there until the records come in again."""
+        scope = self.scope
+        period = scope.current_label or "-"
+        digest = hashlib.blake2b(f"{DATA_GAP}|{domain}|{service}|{kind}|stale|{period}".encode(),
+                                 digest_size=5).hexdigest().upper()
+        return {
+            "id": f"ESC-{digest}", "rule": DATA_GAP, "title": f"{kind} records stopped", "domain": domain,
+            "service": service, "period": period, "trigger": f"no {kind} records in {period} or the period before",
+            "facts": {"kind": kind, "targets": targets, "stale": True, "usual_per_period": round(found.rate, 2),
+                      "newest": found.newest[:10] if found.newest else None},
+            "action": (f"Check the {kind} export at {service} and import the records since it stopped, or record "
+                       f"why none were made: {', '.join(targets)} cannot be judged meanwhile"),
+            "owner_role": "registered_manager", "detected": scope.as_of.isoformat(),
+            "due": scope.working_days.add(scope.as_of, DATA_GAP_DUE_WORKING_DAYS).isoformat(), "status": "open",
+            "answered_by": None, "locations": [service], "reason": stale_reason(found, service, scope.model.period),
             "records": [], "records_total": 0,
         }
 

@@ -1,8 +1,9 @@
 """A target's judgement at one location, in this order of precedence (docs/verdict.md):
 
 1. ``no_records``: no location in scope has a record of a kind the target needs: not evidenced;
-2. ``stale`` (rate targets): the location has no record of any kind its domain reads since the
-   stale cutoff: not evidenced;
+2. ``stale`` (rate targets): a kind the target counts, which the location usually records
+   (about three or more a period), has none in the current period or the one before: its
+   export looks stopped, so the target is not evidenced there;
 3. ``no_events`` (rate targets): the current period has no value. Carried from the latest period
    of the window that had one; with none, not judged (a small home with no incidents all year is
    not a failure, and an export that stopped is never read as compliance);
@@ -13,8 +14,8 @@ Absence of evidence is never scored as failure, and never as compliance.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+import math
+from dataclasses import dataclass, field
 
 from carecheck.dates import stored_day
 from carecheck.verdict.levels import INSUFFICIENT, series_status, worst
@@ -27,26 +28,41 @@ NO_EVENTS = "no_events"
 CARRIED = "carried"
 
 
+@dataclass(frozen=True)
+class StaleKind:
+    """A kind a location usually records that has stopped: none in the current period or the one
+    before, where about ``rate`` a period came before."""
+
+    kind: str
+    newest: str | None
+    rate: float
+
+
 class Presence:
-    """Each kind's newest record per location in the evaluated periods.
+    """Each kind's newest record per location in the evaluated periods, and for the kinds rate
+    targets count, how many each location recorded in each period (for staleness by rate)."""
 
-    The kinds targets count are read before the domains run (a target with no records anywhere is
-    not counted at all); the rest of the kinds the domains read are read by ``later`` only if a
-    location's staleness needs them (most locations have recent records of a counted kind).
-    """
-
-    def __init__(self, scope: RunScope, known: dict[str, dict[str, str]],
-                 later: Callable[[], dict[str, dict[str, str]]] | None = None):
+    def __init__(self, scope: RunScope, known: dict[str, dict[str, tuple[str, int]]],
+                 counts: dict[str, dict[str, tuple[list[int], str]]] | None = None):
         self.scope = scope
-        self._raw = dict(known)
-        self._later = later
+        self._raw = {kind: {service: newest for service, (newest, _) in values.items()} for kind, values in known.items()}
+        #: kind -> raw service name -> its records in the evaluated periods
+        self.totals = {kind: {service: count for service, (_, count) in values.items()} for kind, values in known.items()}
+        self._counts_raw = counts or {}
+        for kind, by_service in self._counts_raw.items():
+            newest = self._raw.setdefault(kind, {})
+            totals = self.totals.setdefault(kind, {})
+            for service, (counted, latest) in by_service.items():
+                newest[service] = max(newest.get(service, ""), latest)
+                totals[service] = totals.get(service, 0) + sum(counted)
         self._by_location: dict[str, dict[str, str]] = {}
+        self._counts: dict[str, dict[str, list[int]]] = {}
+        self._stale: dict[tuple[str, str], StaleKind | None] = {}
+        periods = scope.periods
+        self._current = periods.index(scope.current) if scope.current is not None else None
 
     def _kind(self, kind: str) -> dict[str, str]:
         if kind not in self._by_location:
-            if kind not in self._raw and self._later is not None:
-                self._raw.update(self._later())
-                self._later = None
             newest: dict[str, str] = {}
             for raw, value in self._raw.get(kind, {}).items():
                 location = self.scope.aliases.get(raw, raw)
@@ -62,18 +78,70 @@ class Presence:
             return max(by_location.values(), default=None)
         return by_location.get(location)
 
-    def recent(self, kinds, location: str, since) -> bool:
-        """Whether ``location`` has a record of any of ``kinds`` on or after the day ``since``: the
-        kinds already read are tried first, so the rest are waited for only when needed."""
-        for kind in sorted(kinds, key=lambda k: k not in self._raw):
-            newest = self.newest(kind, location)
-            if newest and stored_day(newest) >= since:
-                return True
-        return False
+    def unattributed(self) -> list[dict]:
+        """Records of the kinds targets count that name a location the service register does not
+        know: judged at no location. Without a register every name is a location."""
+        if not self.scope.registered:
+            return []
+        found = []
+        for kind in sorted(self.totals):
+            for value, count in sorted(self.totals[kind].items(), key=lambda item: (item[0] is None, item[0] or "")):
+                if value not in self.scope.aliases and count:
+                    found.append({"kind": kind, "value": value, "records": count})
+        return found
 
     def missing(self, kinds) -> list[str]:
         """The kinds of ``kinds`` with no record at any location in scope."""
         return [kind for kind in kinds if not self._kind(kind)]
+
+    def counts(self, kind: str, location: str) -> list[int] | None:
+        """How many records of ``kind`` ``location`` holds in each period (its aliases summed)."""
+        if kind not in self._counts:
+            merged: dict[str, list[int]] = {}
+            for raw, (counts, _) in self._counts_raw.get(kind, {}).items():
+                name = self.scope.aliases.get(raw, raw)
+                if name not in self.scope.services:
+                    continue
+                into = merged.get(name)
+                if into is None:
+                    merged[name] = list(counts)
+                else:
+                    for index, count in enumerate(counts):
+                        into[index] += count
+            self._counts[kind] = merged
+        return self._counts[kind].get(location)
+
+    def stale_by_rate(self, kind: str, location: str) -> StaleKind | None:
+        """``kind`` at ``location`` when its export looks stopped (docs/verdict.md, "Stale"): the
+        location usually records about λ a period, taken over up to ``stale_rate_periods`` complete
+        periods ending with the last before the current one that holds a record (from its first);
+        the current period and the one before are both empty though e^-λ is below
+        ``stale_probability``; and nothing of it is dated after the current period either."""
+        key = (kind, location)
+        if key not in self._stale:
+            self._stale[key] = self._judge_stale(kind, location)
+        return self._stale[key]
+
+    def _judge_stale(self, kind: str, location: str) -> StaleKind | None:
+        current = self._current
+        counts = self.counts(kind, location)
+        if current is None or current < 1 or not counts:
+            return None
+        if counts[current] or counts[current - 1] or any(counts[current + 1:]):
+            return None
+        held = [index for index in range(current) if counts[index]]
+        if not held:
+            return None
+        model = self.scope.model
+        last = held[-1]
+        first = max(held[0], last - model.stale_rate_periods + 1)
+        span = counts[first:last + 1]
+        if len(span) < model.stale_min_periods:
+            return None
+        rate = sum(span) / len(span)
+        if math.exp(-rate) >= model.stale_probability:
+            return None  # a kind this location records rarely: an empty period is no surprise
+        return StaleKind(kind, self.newest(kind, location), rate)
 
 
 @dataclass
@@ -100,6 +168,8 @@ class LocationTarget:
     waived: bool = False
     #: Said in the location's warnings: a target not judged for want of events.
     warning: str | None = None
+    #: The kinds whose export looks stopped here (status stale).
+    stale: list[StaleKind] = field(default_factory=list)
 
     @property
     def short(self) -> bool:
@@ -112,7 +182,7 @@ class LocationTarget:
                 "carried": self.carried_from is not None, "carried_from": self.carried_from}
 
 
-def judge_location(scope: RunScope, spec, domain_kinds, service: str, entries: PeriodSeries, missing: list[str],
+def judge_location(scope: RunScope, spec, service: str, entries: PeriodSeries, missing: list[str],
                    presence: Presence, waived: bool) -> LocationTarget:
     """Target ``spec`` at location ``service``, from its series ``entries``."""
     model = scope.model
@@ -130,10 +200,12 @@ def judge_location(scope: RunScope, spec, domain_kinds, service: str, entries: P
         return make(INSUFFICIENT, f"no {_kinds_text(missing)} records at any location in the evaluated periods",
                     NO_RECORDS, evidenced=False)
     if spec.kind == "rate":
-        if not presence.recent(domain_kinds, service, scope.stale_cutoff):
-            since = f"since {scope.stale_cutoff.isoformat()}"
-            return make(INSUFFICIENT, f"no records of this domain's kinds at this location {since}", STALE,
-                        evidenced=False)
+        stale = [found for kind in spec.sources if (found := presence.stale_by_rate(kind, service)) is not None]
+        if stale:
+            result = make(INSUFFICIENT, "; ".join(stale_reason(found, service, model.period) for found in stale),
+                          STALE, evidenced=False)
+            result.stale = stale
+            return result
     current = entries.entry_for(scope.current_label)
     if current is None or current["value"] is None:
         if spec.kind == "rate":
@@ -154,6 +226,13 @@ def judge_location(scope: RunScope, spec, domain_kinds, service: str, entries: P
         return result
     return make(raw.status, raw.reason + _small(current, model.min_denominator), None, met=current["met"],
                 current=raw.current, trend=raw.trend)
+
+
+def stale_reason(found: StaleKind, service: str, period: str) -> str:
+    """"no incident records at Oak House since 14/05/2026; it logged about 6 a month before"."""
+    since = f"since {stored_day(found.newest):%d/%m/%Y}" if found.newest else "in the evaluated periods"
+    usual = round(found.rate)
+    return f"no {found.kind} records at {service} {since}; it logged about {usual} a {period} before"
 
 
 def _carried(scope: RunScope, complete: list) -> tuple[int, dict] | None:

@@ -128,22 +128,52 @@ def only_share(db: Database, raw_names: list[str]) -> None:
                        f"WHERE service IN (SELECT raw FROM {SHARE_TABLE})")
 
 
-def presence(db: Database, kinds: Iterable[str], first: date, as_of: date) -> dict[str, dict[str, str]]:
+def presence(db: Database, kinds: Iterable[str], first: date, as_of: date) -> dict[str, dict[str, tuple[str, int]]]:
     """For each kind, each raw service name's newest record time (or date) from ``first`` to
-    ``as_of``: which locations have records of the kind in the evaluated periods, and how recent.
+    ``as_of``, and how many records it has then: which locations have records of the kind in the
+    evaluated periods, and how recent.
 
     A record dated after ``as_of`` never makes a source look fresh. The (service, event) index
     answers without reading the records.
     """
     params = [first.isoformat(), (as_of + timedelta(days=1)).isoformat()]
-    found: dict[str, dict[str, str]] = {}
+    found: dict[str, dict[str, tuple[str, int]]] = {}
     for kind in sorted(kinds):
         field_name = registry_of(db).kinds[kind].event_field
         # "+" keeps the planner on the (service, event) index, which covers the query, rather than
         # the event index, which would need every row read.
-        rows = db.execute(f"SELECT service, MAX([{field_name}]) FROM [{kind}] WHERE +[{field_name}] >= ? "
+        rows = db.execute(f"SELECT service, MAX([{field_name}]), COUNT(*) FROM [{kind}] WHERE +[{field_name}] >= ? "
                           f"AND +[{field_name}] < ? GROUP BY service", params).fetchall()
-        found[kind] = {service: newest for service, newest in rows}
+        found[kind] = {service: (newest, count) for service, newest, count in rows}
+    return found
+
+
+def counts_by_period(db: Database, kinds: Iterable[str], periods, as_of: date
+                     ) -> dict[str, dict[str, tuple[list[int], str]]]:
+    """For each kind, each raw service name's count of records in each of ``periods`` up to
+    ``as_of`` and its newest record time: how often a location usually records the kind, for
+    staleness (a record dated after ``as_of`` never makes a source look fresh).
+
+    One pass over the (service, event) index per kind; the period is found by comparing the event
+    with each period's start, in SQL.
+    """
+    starts = [p.start.isoformat() for p in periods[1:]]
+    case = "CASE " + " ".join(f"WHEN ev < ? THEN {n}" for n in range(len(starts))) + f" ELSE {len(starts)} END" if (
+        starts) else "0"
+    bounds = [periods[0].start.isoformat(), (min(periods[-1].end, as_of) + timedelta(days=1)).isoformat()]
+    found: dict[str, dict[str, tuple[list[int], str]]] = {}
+    for kind in sorted(kinds):
+        field_name = registry_of(db).kinds[kind].event_field
+        rows = db.execute(
+            f"SELECT service, {case} AS p, COUNT(*), MAX(ev) FROM "
+            f"(SELECT service, [{field_name}] AS ev FROM [{kind}] WHERE +[{field_name}] >= ? AND +[{field_name}] < ?) "
+            f"GROUP BY service, p", [*starts, *bounds]).fetchall()
+        by_service: dict[str, tuple[list[int], str]] = {}
+        for service, index, count, newest in rows:
+            counts, latest = by_service.get(service) or ([0] * len(periods), "")
+            counts[index] = count
+            by_service[service] = (counts, max(latest, newest))
+        found[kind] = by_service
     return found
 
 

@@ -10,8 +10,8 @@ the review periods, the stale cutoff, the working-day calendar, the waivers and 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,7 @@ from sqlite_utils import Database
 from carecheck.dates import WorkingDays
 from carecheck.errors import InputError
 from carecheck.domainkit.framework import Framework, load_framework
-from carecheck.periods import Period, periods_between
+from carecheck.periods import Period, period_of, periods_between
 from carecheck.ruleset import ResolvedDomain, Ruleset
 from carecheck.store import cached_bank_holidays, registry_of
 from carecheck.run import reads
@@ -78,6 +78,11 @@ class RunScope:
     registry: Registry
     #: kind -> import id -> the fields its source supplied (:meth:`Context.supplied`).
     supplied: dict = field(default_factory=dict)
+    #: The date the run was asked for, when the evidence ends before its current period (the run is
+    #: then judged as of the end of the newest period holding a record: ``as_of``).
+    requested_as_of: date | None = None
+    #: The newest evidence's day, when the run was moved back to it.
+    data_end: date | None = None
 
     @property
     def as_of(self) -> date:
@@ -147,6 +152,12 @@ def build_scope(db: Database, ruleset: Ruleset, options: RunOptions) -> RunScope
     services, aliases, registered = _services(db, ruleset, options.services)
     waivers = _resolve_waivers(options.waivers, ruleset, aliases)
     first = _first_day(db, ruleset, as_of)
+    requested, data_end = None, _end_of_data(db, ruleset, first, as_of)
+    if data_end is not None:
+        # No evidence in the current period anywhere: judging it would read silence as failure
+        # (every cadence missed, every source stale). Judge as of the end of the newest evidence.
+        requested, as_of = as_of, period_of(data_end, model.period).end
+        options = replace(options, as_of=as_of)
     _check_span(first, as_of, model.period, model.max_periods, ruleset.source)
     for year in range(first.year, as_of.year + 2):
         holidays_for(year)  # now, on this connection: a forked worker must never touch it
@@ -159,6 +170,7 @@ def build_scope(db: Database, ruleset: Ruleset, options: RunOptions) -> RunScope
         current=complete[-1] if complete else None, partial=next((p for p in periods if p.end > as_of), None),
         stale_cutoff=periods[cutoff_index].start, window=tuple(complete[-model.sustained:]), registered=registered,
         registry=registry_of(db), supplied=reads.supplied_fields(db, {k for r in ruleset.domains for k in r.domain.reads}),
+        requested_as_of=requested, data_end=data_end,
     )
 
 
@@ -207,6 +219,29 @@ def _resolve_waivers(waivers: list[Waiver], ruleset: Ruleset, aliases: dict[str,
             waiver.service = canonical
         resolved_waivers.append(waiver)
     return resolved_waivers
+
+
+def _end_of_data(db: Database, ruleset: Ruleset, first: date, as_of: date) -> date | None:
+    """The day of the newest record of any kind the ruleset reads, when it falls before the run's
+    current period (the last complete one at ``as_of``); None for an ordinary run."""
+    complete = [p for p in periods_between(first, as_of, ruleset.model.period) if p.end <= as_of]
+    if not complete:
+        return None
+    newest = None
+    registry = registry_of(db)
+    kinds = {kind for resolved in ruleset.domains for kind in resolved.domain.reads if kind in registry.kinds
+             and kind != "service"}
+    for kind in sorted(kinds):
+        field_name = registry.kinds[kind].event_field
+        # The event index answers; a record dated after as_of had not been made then.
+        (value,) = db.execute(f"SELECT MAX([{field_name}]) FROM [{kind}] WHERE [{field_name}] < ?",
+                              [(as_of + timedelta(days=1)).isoformat()]).fetchone()
+        if value and (newest is None or value[:10] > newest):
+            newest = value[:10]
+    if newest is None:
+        return None
+    day = date.fromisoformat(newest)
+    return day if day < complete[-1].start else None
 
 
 def _first_day(db: Database, ruleset: Ruleset, as_of: date) -> date:

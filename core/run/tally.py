@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from sqlite_utils import Database
 
 from carecheck import plugin_manager
-from carecheck.dates import stored_day
 from carecheck.domain_api import PASS, PENDING, Context
 from carecheck.plugin.declared_reads import declared_reads, release
 from carecheck.periods import period_of
@@ -61,6 +60,8 @@ class DataQualityFlags:
     low_denominators: list[dict] = field(default_factory=list)
     stale_sources: list[dict] = field(default_factory=list)
     pending_units: int = 0
+    #: records of a counted kind naming a location the register does not know, by kind and value
+    unattributed: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -238,14 +239,11 @@ class Tally:
                 }
         return PeriodSeries(self._frame(spec), counts, failures or None, shifts or None)
 
-    def _stale_sources(self, spec, presence: Presence, location: str | None) -> list[str]:
-        """A rate target's source kinds with no record since the stale cutoff (at one location, or
-        at any): shown beside the figures."""
-        if spec.kind == "cadence":
-            return []  # a missing check is a failure, not missing evidence
-        cutoff = self.scope.stale_cutoff
-        return [kind for kind in spec.sources
-                if not (newest := presence.newest(kind, location)) or stored_day(newest) < cutoff]
+    @staticmethod
+    def _stale_sources(locations: list[LocationTarget]) -> list[str]:
+        """The kinds whose export looks stopped at one of ``locations``: shown beside the figures."""
+        kinds = {found.kind for location in locations for found in location.stale}
+        return sorted(kinds)
 
     def target(self, resolved: ResolvedDomain, spec, target_cells: TargetCells, missing: list[str],
                presence: Presence) -> TargetFigures:
@@ -254,7 +252,6 @@ class Tally:
         scope = self.scope
         domain = resolved.domain.name
         model = scope.model
-        domain_kinds = [kind for kind in resolved.domain.reads if kind in self.scope.registry.kinds and kind != "service"]
         services = []
         locations = []
         pooled: dict[str, Cell] = defaultdict(Cell)
@@ -265,20 +262,22 @@ class Tally:
                 # A missed check is a date or week, the same for every service: say whose it was.
                 pooled[label].merge(cell, service if spec.kind == "cadence" else None)
             entries = self.series(by_period, spec)
-            location = judge_location(scope, spec, domain_kinds, service, entries, missing, presence,
+            location = judge_location(scope, spec, service, entries, missing, presence,
                                       bool(waiver and waiver.applies))
             locations.append(location)
             services.append({"service": service, **location.fields(),
-                             "stale_sources": self._stale_sources(spec, presence, service), "periods": entries,
+                             "stale_sources": self._stale_sources([location]), "periods": entries,
                              "waiver": waiver_ref(waiver)})
             if spec.kind == "rate":
                 self._flag_low_denominator(domain, spec.id, service, entries)
         entries = self.series(pooled, spec, target_cells.shifts)
-        stale = self._stale_sources(spec, presence, None)
+        stale = self._stale_sources(locations)
         complete = [e for e in entries if not e["partial"]]
         baseline_rule = model.baseline if isinstance(model.baseline, str) else model.baseline.model_dump()
         pooled_status = series_status(complete, direction=spec.direction, sustained=model.sustained,
-                                      baseline_rule=baseline_rule, stale=bool(stale))
+                                      baseline_rule=baseline_rule,
+                                      # pooled, a source is stale only where it stopped everywhere
+                                      stale=bool(locations) and all(location.stale for location in locations))
         status, counts = rollup_status(locations)
         if missing:
             reason, code = locations[0].reason if locations else "no records", NO_RECORDS

@@ -75,7 +75,9 @@ def save_run(db: Database, result: RunResult, before_commit=None) -> str:
             "INSERT INTO runs (run_id, created_at, as_of, ruleset, ruleset_hash, engine, lowest_level, verdict_z, "
             "verdict_length, current_period, carecheck_version, records_read) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (run_id, verdict["audit"]["generated_at"], verdict["as_of"], verdict["ruleset"]["name"],
+            # A run moved back to the end of its evidence is a point at that date in the history.
+            (run_id, verdict["audit"]["generated_at"], verdict.get("effective_as_of") or verdict["as_of"],
+             verdict["ruleset"]["name"],
              verdict["ruleset"]["hash"], verdict["audit"]["engine"], verdict["verdict"]["lowest"]["level"],
              *_compressed(verdict), verdict["periods"]["current"], verdict["audit"]["carecheck_version"],
              verdict["audit"]["records_read"]),

@@ -392,9 +392,16 @@ class Verdict(_Model):
     read as having none recorded), records a target could not judge counted (2.1 runs read as
     having left none out)."""
 
-    schema_version: Literal["2.0", "2.1", "2.2"]
+    schema_version: Literal["2.0", "2.1", "2.2", "2.3"]
     ruleset: RulesetInfo
-    as_of: str
+    as_of: str = Field(description="The date the run was asked for (--as-of, default today).")
+    effective_as_of: str | None = Field(
+        default=None, description="The date the run was judged as of (schema 2.3): as_of, or, when no record of any "
+                                  "kind the ruleset reads falls in the current period, the end of the newest period "
+                                  "holding one. Absent before 2.3: as_of.")
+    data_end: str | None = Field(
+        default=None, description="The newest evidence's day when the run was judged as of it (schema 2.3); null "
+                                  "in an ordinary run.")
     scope: Scope
     audit: Audit
     periods: Periods

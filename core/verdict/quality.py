@@ -33,6 +33,12 @@ class LeftOut(_Model):
     examples: list[str] = Field(description="Up to ten of their record ids.")
 
 
+class Unattributed(_Model):
+    kind: str
+    value: str | None = Field(description="The location the records name (null: none named).")
+    records: int = Field(description="How many records of the kind in the evaluated periods name it.")
+
+
 class DataQuality(_Model):
     rows_rejected: int
     fields_left_empty: int = Field(
@@ -44,6 +50,9 @@ class DataQuality(_Model):
     low_denominators: list[LowDenominator]
     stale_sources: list[StaleSource]
     pending_units: int
+    unattributed: list[Unattributed] = Field(
+        default_factory=list, description="Records of a kind a target counts that name a location the service "
+                                          "register does not know (schema 2.3): judged at no location.")
     left_out: list[LeftOut] = Field(
         default_factory=list, description="Records a target left out of its denominator because it could not judge "
                                           "them (schema 2.2), by target, location and reason.")
