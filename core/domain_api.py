@@ -147,6 +147,15 @@ class OutcomeMeasure:
     description: str
     #: Which way is better.
     direction: Literal["at_least", "at_most"] = "at_most"
+    #: The record kind it is computed from, and the parameter naming its look-back in days (a
+    #: repeat within 30 days needs 30 days of records before the window): with both, its trend is
+    #: judged against its value over the location's first full window.
+    kind: str | None = None
+    lookback_param: str | None = None
+    #: A measure that is itself a change (an audit score's rise or fall): its trend is its value.
+    change: bool = False
+    #: How far it may move the wrong way before it is worsening (a share: 0.05; a score: 5 points).
+    tolerance: float = 0.05
 
 
 class Outcome(NamedTuple):
@@ -397,7 +406,7 @@ class Domain(ABC):
 
 # The helpers domains share, importable from here (they import this module, so they come last).
 from carecheck.dates import stored_day  # noqa: E402
-from carecheck.domainkit.helpers import activity_days, feedback_sources, repeat_share  # noqa: E402
+from carecheck.domainkit.helpers import MeasureValue, activity_days, feedback_sources, repeat_share  # noqa: E402
 from carecheck.domainkit.statutory import (  # noqa: E402
     ABUSE_ALLEGATION, CANDOUR, DEATH, POLICE_INCIDENT, REFERRAL, SERIOUS_INJURY, Breach, Undetermined, candour_required,
     cqc_notified, incident_notifications, late, notification_due, notified_on,

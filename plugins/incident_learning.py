@@ -185,7 +185,8 @@ class IncidentLearning(Domain):
     measures = (
         OutcomeMeasure("repeat_incident_rate", "Repeat incidents",
                        "Share of the window's incidents with an earlier incident for the same person or with the same "
-                       "cause within repeat_window_days (30): lower is better."),
+                       "cause within repeat_window_days (30): lower is better.",
+                       kind="incident", lookback_param="repeat_window_days"),
     )
     escalations = (
         EscalationSpec("inc_repeated_themes", "Repeated incidents", "repeated_incidents > 0",

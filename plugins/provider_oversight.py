@@ -97,7 +97,7 @@ class ProviderOversight(Domain):
         OutcomeMeasure("audit_score_change", "Audit score trend",
                        "Mean audit score (0 to 100) in the window's last period with audit scores, less the mean in "
                        "its first: higher is better; a value needs audit scores in two periods of the window.",
-                       direction="at_least"),
+                       direction="at_least", change=True, tolerance=5),
     )
     escalations = (
         EscalationSpec("po_visit_missed", "Monthly visit missed", "po_monthly_visit.has_value and not po_monthly_visit.met",

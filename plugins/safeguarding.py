@@ -165,7 +165,8 @@ class SafeguardingRecording(Domain):
     measures = (
         OutcomeMeasure("repeat_concern_rate", "Repeat concerns about the same person",
                        "Share of the window's concerns about a person who had another concern within the previous "
-                       "repeat_concern_days (90) days: lower is better."),
+                       "repeat_concern_days (90) days: lower is better.",
+                       kind="safeguarding_concern", lookback_param="repeat_concern_days"),
     )
     escalations = (
         EscalationSpec("sg_missing_rationale", "Missing decision rationale", "missing_rationale > 0",

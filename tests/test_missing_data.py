@@ -201,3 +201,122 @@ def test_a_record_for_an_unknown_location_is_counted_at_import_and_in_the_verdic
     oak = _location(verdict, "inc_review_5wd", "Oak House")
     june = next(p for p in oak["periods"] if p["period"] == "2026-06")
     assert (june["numerator"], june["denominator"]) == (3, 4)
+
+
+# -- a period with no evidence at all ---------------------------------------------------------------
+
+
+def test_a_month_with_no_record_of_any_kind_leaves_checks_unevidenced_not_missed(db_path, tmp_path):
+    db = open_store(db_path)
+    add(db, "service", id="S1", service="Oak House", service_type="residential")
+    add(db, "service", id="S2", service="Elm Court", service_type="residential")
+    # Both homes review their incident themes every month to June; in July Elm Court does again,
+    # while Oak House holds no record of any kind (its systems were down).
+    for month in range(1, 8):
+        for service in ("Oak House", "Elm Court"):
+            if service == "Oak House" and month == 7:
+                continue
+            add(db, "governance_activity", id=f"GA-{service[:3]}-{month}", service=service,
+                activity="monthly_incident_themes", performed_at=f"2026-{month:02d}-20T10:00:00")
+            _incident(db, f"{service[:3]}-{month}", service, date(2026, month, 5))
+    db.close()
+    verdict = _verdict(db_path, tmp_path, date(2026, 7, 31))
+    oak = _location(verdict, "inc_monthly_themes", "Oak House")
+    assert (oak["status"], oak["reason_code"]) == ("insufficient_evidence", "no_evidence")
+    assert oak["reason"].startswith("no record of any kind at Oak House in 2026-07")
+    july = next(p for p in oak["periods"] if p["period"] == "2026-07")
+    # The missed review is not counted: July has no figure, rather than 0 of 1.
+    assert (july["numerator"], july["denominator"], july["value"]) == (0, 0, None)
+    assert _location(verdict, "inc_monthly_themes", "Elm Court")["status"] == "recovered"
+
+
+# -- outcome trends --------------------------------------------------------------------------------
+
+
+def _worsening_store(db_path, current_repeats):
+    """Oak House: twenty incidents a month, January to August, each for a person of its own except
+    the repeats (the same person as the day before); four repeats a month to May, then
+    ``current_repeats`` a month. Reviews, forms, feedback and observations all as they should be."""
+    db = open_store(db_path)
+    # Supported living: a service type whose evidence includes the outcomes category.
+    add(db, "service", id="S1", service="Oak House", service_type="supported_living")
+    for month in range(1, 9):
+        repeats = 4 if month <= 5 else current_repeats
+        person = None
+        for day in range(1, 21):
+            if not (day > 1 and day - 1 <= repeats):  # days 2 to repeats + 1 repeat the day before's person
+                person = f"P-{month}-{day}"
+            record = f"I-{month:02d}-{day:02d}"
+            occurred = date(2026, month, day)
+            add(db, "incident", id=record, service="Oak House", person_id=person, incident_type="other",
+                harm_level="none", death=False, police_involved=False, serious_injury=False,
+                notifiable_safety_incident=False, occurred_at=f"{occurred.isoformat()}T09:00:00",
+                reported_at=f"{occurred.isoformat()}T09:30:00", immediate_action="Made safe",
+                reviewed_at=f"{occurred.isoformat()}T15:00:00", root_cause="Found", immediate_controls="In place",
+                learning_decision="none_needed", learning_rationale="Isolated")
+        for n, source in enumerate(("person", "person", "staff", "staff")):
+            add(db, "feedback", id=f"FB-{month}-{n}", service="Oak House", source=source, channel="survey",
+                received_at=f"2026-{month:02d}-{22 + n}T10:00:00", feels_safe=True, rating=5)
+        for n in range(2):
+            add(db, "practice_observation", id=f"OBS-{month}-{n}", service="Oak House",
+                observed_at=f"2026-{month:02d}-{25 + n}T10:00:00", observer_role="deputy manager",
+                topic="falls", outcome="met", staff_aware_of_guidance=True)
+    db.close()
+    return db_path
+
+
+def _oak_incident_learning(db_path, tmp_path):
+    db = open_store(db_path)
+    try:
+        verdict = evaluate(db, load_ruleset(ruleset_file(tmp_path, RULESET)),
+                           RunOptions(as_of=date(2026, 8, 31), engine="reference",
+                                      targets=["inc_review_5wd", "inc_reported_promptly"])).verdict
+    finally:
+        db.close()
+    location = next(loc for loc in verdict["locations"] if loc["service"] == "Oak House")
+    return verdict, next(d for d in location["domains"] if d["domain"] == "incident_learning")
+
+
+def test_repeat_incidents_rising_cap_the_home_at_assured_with_an_escalation(db_path, tmp_path):
+    verdict, domain = _oak_incident_learning(_worsening_store(db_path, current_repeats=7), tmp_path)
+    # Baseline: the first window (of three months) whose 30-day look-back starts on or after the
+    # first incident (2 January): February to April, 12 repeats of 60 = 0.2. Current window, June to
+    # August: 21 of 60 = 0.35, a rise of 0.15, and 21 - 0.2 x 60 = 9 more repeats than predicted.
+    (trend,) = domain["outcome_trends"]
+    assert (trend["baseline"], trend["baseline_window"], trend["current"], trend["numerator"],
+            trend["denominator"], trend["excess"], trend["worsening"]) == (
+        0.2, ["2026-02", "2026-04"], 0.35, 21, 60, 9.0, True)
+    assert domain["level"] == "assured"
+    assert {"cap": "worsening_outcomes", "at_most": "assured"} in domain["level_caps"]
+    assert "outcomes" not in domain["evidence_categories"]  # a worsening result is no evidence of good outcomes
+    (escalation,) = [e for e in verdict["escalations"] if e["rule"] == "outcomes_worsening"]
+    assert (escalation["service"], escalation["owner_role"], escalation["title"]) == (
+        "Oak House", "nominated_individual", "Continued poor outcomes")
+    assert escalation["reason"] == ("Repeat incidents rose from 0.2 (2026-02 to 2026-04) to 0.35 (21 of 60, 9 more "
+                                    "than the earlier rate predicts)")
+    assert "continued_poor_outcomes" in {s["signal"] for s in domain["signals"]}
+
+
+def test_a_steady_repeat_rate_counts_as_outcomes_evidence_and_no_cap(db_path, tmp_path):
+    verdict, domain = _oak_incident_learning(_worsening_store(db_path, current_repeats=4), tmp_path)
+    (trend,) = domain["outcome_trends"]
+    assert (trend["baseline"], trend["current"], trend["worsening"]) == (0.2, 0.2, False)
+    assert domain["level"] == "assured_sustained" and domain["level_caps"] == []
+    assert "outcomes" in domain["evidence_categories"]
+    assert not [e for e in verdict["escalations"] if e["rule"] == "outcomes_worsening"]
+
+
+def test_one_more_repeat_than_predicted_is_noise_not_a_trend(db_path, tmp_path):
+    # June to August with 5 repeats a month: 15 of 60 = 0.25, up 0.05 -- not beyond the tolerance.
+    _, domain = _oak_incident_learning(_worsening_store(db_path, current_repeats=5), tmp_path)
+    assert domain["outcome_trends"][0]["worsening"] is False
+
+
+def test_the_demo_homes_outcomes_hold_steady(run_cli, demo_store):
+    import json
+
+    verdict = json.loads(run_cli("run", "--db", demo_store, "--as-of", "31/08/2026", "--format", "json",
+                                 "--no-save").stdout)
+    trends = [t for loc in verdict["locations"] for d in loc["domains"] for t in d["outcome_trends"]]
+    assert trends and not [t for t in trends if t["worsening"]]
+    assert not [e for e in verdict["escalations"] if e["rule"] == "outcomes_worsening"]

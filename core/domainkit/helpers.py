@@ -32,7 +32,23 @@ def feedback_sources(people: tuple[str, str] | None = None, staff: tuple[str, st
     )
 
 
-def repeat_share(events: list[tuple[str, tuple, date]], window_start: date, days: int) -> float | None:
+class MeasureValue(float):
+    """An outcome measure's value that also says what it counts: ``numerator`` of ``denominator``
+    (2 repeats among 18 incidents), so a rise can be told from the noise of small numbers."""
+
+    numerator: int
+    denominator: int
+
+    def __new__(cls, value: float, numerator: int, denominator: int):
+        made = super().__new__(cls, value)
+        made.numerator, made.denominator = numerator, denominator
+        return made
+
+    def __reduce__(self):
+        return (MeasureValue, (float(self), self.numerator, self.denominator))
+
+
+def repeat_share(events: list[tuple[str, tuple, date]], window_start: date, days: int) -> MeasureValue | None:
     """The share of events on or after ``window_start`` that repeat an earlier event sharing any of
     their keys within ``days`` days; ``events`` are (id, keys, day), oldest first (an empty key is
     ignored). None without events in the window."""
@@ -45,7 +61,7 @@ def repeat_share(events: list[tuple[str, tuple, date]], window_start: date, days
             repeats += any(key in last_seen and (day - last_seen[key]).days <= days for key in keys)
         for key in keys:
             last_seen[key] = day
-    return round(repeats / counted, 6) if counted else None
+    return MeasureValue(round(repeats / counted, 6), repeats, counted) if counted else None
 
 
 def activity_days(ctx: "Context", activity: str) -> dict[str, list[date]]:

@@ -92,6 +92,7 @@ class Generator:
         self.n_services = services
         self.months = _months(start, months)
         self.rng = random.Random(seed)
+        self.seed = seed
         # Draws for the fields added since the stories were first told (deaths, follow-ups): a
         # stream of their own, so the records drawn before keep their values and ids.
         self.extra = random.Random(seed * 7919 + 1)
@@ -195,11 +196,14 @@ class Generator:
         weak_recorder = staff[0]
         follow_ups = _quota(4, follow_up_quality)
         self.extra.shuffle(follow_ups)
-        for complete, follow_up_on_time in zip(_quota(4, quality), follow_ups):
-            day = first + timedelta(days=rng.randint(0, (last - first).days - 3))
+        pattern = self.concern_pattern(code, people)
+        for (pattern_day, pattern_person), complete, follow_up_on_time in zip(pattern, _quota(4, quality), follow_ups):
+            rng.randint(0, (last - first).days - 3)  # drawn and set aside: the draws after it keep their values
+            day = first + timedelta(days=pattern_day)
             raised = _at(day, rng, (8, 18))
             record_id = self.next_id("SG")
-            person = rng.choice(people)
+            rng.choice(people)
+            person = pattern_person
             allegation = rng.random() < 0.3
             notification_id = None
             if allegation and complete:
@@ -251,6 +255,21 @@ class Generator:
             self.activity(code, "monthly_safeguarding_review", _at(last - timedelta(days=3), rng), "nominated individual")
         self.activity(code, "monthly_incident_themes", _at(last - timedelta(days=2), rng), "quality lead")
 
+    def incident_pattern(self, code: str, people: list[str]) -> list[tuple[int, str, str]]:
+        """A location's month of incidents (day of the month less one, person, cause), the same
+        every month: its outcome measures (repeats of a person or a cause) then hold steady, as a
+        recovering home's should, and only a story's own change moves them."""
+        pattern = random.Random(f"{self.seed}:{code}:incidents")
+        days = sorted(pattern.sample(range(15), 6))
+        return [(day, pattern.choice(people), pattern.choice(CAUSES)) for day in days]
+
+    def concern_pattern(self, code: str, people: list[str]) -> list[tuple[int, str]]:
+        """A location's month of safeguarding concerns (day of the month less one, person), the
+        same every month, so its repeat-concern measure holds steady."""
+        pattern = random.Random(f"{self.seed}:{code}:concerns")
+        days = sorted(pattern.sample(range(25), 4))
+        return [(day, pattern.choice(people)) for day in days]
+
     def activity(self, code, activity, when, role) -> None:
         self.write("governance_activity", id=self.next_id("GA"), service=code, activity=activity, performed_at=when,
                    performed_by=f"ST-{code}-01", role=role, records_checked=self.rng.randint(3, 20), outcome="no_concerns")
@@ -261,8 +280,11 @@ class Generator:
         meeting = last - timedelta(days=4)
         next_meeting = meeting + timedelta(days=31)
         reviews = _quota(6, quality if review_quality is None else review_quality)
-        for ok_review, ok_learning, ok_observed in zip(reviews, _quota(6, quality), _quota(6, quality)):
-            day = first + timedelta(days=rng.randint(0, 14))
+        pattern = self.incident_pattern(code, people)
+        for (pattern_day, pattern_person, pattern_cause), ok_review, ok_learning, ok_observed in zip(
+                pattern, reviews, _quota(6, quality), _quota(6, quality)):
+            rng.randint(0, 14)  # drawn and set aside: the draws after it keep their values
+            day = first + timedelta(days=pattern_day)
             occurred = _at(day, rng, (0, 23))
             record_id = self.next_id("INC")
             delay = rng.randint(1, 4) if ok_review else 6 if review_quality is not None else rng.randint(7, 10)
@@ -278,7 +300,8 @@ class Generator:
                 self.write("notification", id=notification_id, service=code, recipient="cqc",
                            notification_type="serious_injury", about_kind="incident", about_id=record_id,
                            sent_at=occurred + timedelta(hours=5), reference=f"CQC-{notification_id[-5:]}")
-            person, reporter, cause = rng.choice(people), rng.choice(staff), rng.choice(CAUSES)
+            _, reporter, _ = rng.choice(people), rng.choice(staff), rng.choice(CAUSES)
+            person, cause = pattern_person, pattern_cause
             late = late_care_plans > 0
             late_care_plans -= late
             if late:  # a person with no other incident that month, whose later reviews cannot stand in
@@ -367,10 +390,15 @@ class Generator:
             self.write("supervision", id=self.next_id("SUP"), service=code, staff_id=rng.choice(staff),
                        supervisor_role="deputy manager", held_at=_at(first + timedelta(days=rng.randint(0, 27)), rng),
                        supervision_type="routine", themes=["recording_quality"])
+        # Scores rise a point a month from the first (a recovering home's audits do not fall); the
+        # draws are made and set aside, so the draws after them keep their values.
+        month = [m[0] for m in self.months].index(first)
+        rng.randint(75, 95)
         self.write("audit", id=self.next_id("AUD"), service=code, audit_date=last - timedelta(days=6),
-                   audit_type="care_records", auditor_role="quality lead", score=rng.randint(75, 95), result="good")
+                   audit_type="care_records", auditor_role="quality lead", score=min(95, 80 + month), result="good")
+        rng.randint(70, 95)
         self.write("audit", id=self.next_id("AUD"), service=code, audit_date=last - timedelta(days=5),
-                   audit_type="safeguarding_log", auditor_role="safeguarding lead", score=rng.randint(70, 95), result="good")
+                   audit_type="safeguarding_log", auditor_role="safeguarding lead", score=min(95, 78 + month), result="good")
         self.write("practice_observation", id=self.next_id("OBS"), service=code,
                    observed_at=_at(first + timedelta(days=rng.randint(0, 27)), rng), observer_role="deputy manager",
                    staff_id=rng.choice(staff), topic="safeguarding recording", outcome="met", staff_aware_of_guidance=True)

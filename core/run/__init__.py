@@ -80,7 +80,11 @@ def evaluate(db: Database, ruleset: Ruleset, options: RunOptions) -> RunResult:
             for target in targets:
                 for kind in missing[target]:
                     judge.add_gap(kind, name, target)
-            work.evidence.credit_outcomes(scope, work.figures.measures)
+            # A measure getting worse is no evidence of good outcomes: it never counts toward triangulation.
+            work.evidence.credit_outcomes(scope, {
+                service: {name: value for name, value in values.items()
+                          if name not in {t["measure"] for t in work.figures.worsening(service)}}
+                for service, values in work.figures.measures.items()})
             judge.add_domain(resolved, targets, figures[name], work.figures, work.evidence)
             domain_figures[name] = work.figures
             evidence[name] = work.evidence.by_location

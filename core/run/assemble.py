@@ -28,6 +28,7 @@ from carecheck.run.judge import Judgement
 from carecheck.run.location_status import LocationTarget
 from carecheck.run.parallel import DomainWork
 from carecheck.run.scope import RunScope
+from carecheck.run.outcomes import trend_sentence
 from carecheck.run.tally import DataQualityFlags, DomainFigures, TargetFigures
 
 SCHEMA_VERSION = "2.3"
@@ -122,6 +123,11 @@ def locations(scope: RunScope, domains: list[dict], figures: dict[str, list[Targ
             level = judgement.levels.get((service, name))
             entries, contradictions = judgement.corroboration.get((service, name), ([], []))
             signals = _signals(scope, resolved_by_name[name], domain_figures[name], service)
+            worsening = domain_figures[name].worsening(service)
+            if worsening:
+                signals.append({"signal": "continued_poor_outcomes", "title": "Continued poor outcomes",
+                                "value": len(worsening), "records": [],
+                                "sentence": "; ".join(trend_sentence(t) for t in worsening)})
             location_domains.append({
                 "domain": name,
                 "status": worst([t.status for t in judged]),
@@ -132,6 +138,7 @@ def locations(scope: RunScope, domains: list[dict], figures: dict[str, list[Targ
                 "evidence_categories": evidence[name].get(service, []),
                 "corroboration": entries,
                 "outcome_measures": domain_figures[name].measures.get(service, {}),
+                "outcome_trends": domain_figures[name].trends.get(service, []),
                 "signals": signals,
                 "warnings": contradictions + [signal["sentence"] for signal in signals],
             })

@@ -22,10 +22,13 @@ from carecheck.ruleset import ResolvedDomain
 from carecheck.verdict.levels import LEVEL_FACT_NAMES, LEVEL_RULES, LEVELS, RECOVERED, DETERIORATING, LevelRule
 from carecheck.run.evidence import CONTRADICTING, CORROBORATING, NO_RULE, Triangulation, corroboration
 from carecheck.run.location_status import StaleKind, stale_reason
+from carecheck.run.outcomes import trend_sentence
 from carecheck.run.scope import RunScope, rule_runs
 from carecheck.run.tally import DomainFigures, TargetFigures
 
 DATA_GAP = "data_gap"
+WORSENING = "outcomes_worsening"
+WORSENING_DUE_WORKING_DAYS = 5
 DATA_GAP_DUE_WORKING_DAYS = 5
 
 
@@ -83,6 +86,8 @@ class Judge:
         self.undetermined: dict[tuple[str, str], list[str]] = {}
         #: (domain, service or None, kind, field or None): evidence a check needed and could not have
         self.field_gaps: set[tuple[str, str | None, str, str | None]] = set()
+        #: (domain, location, trend) for each outcome measure getting worse
+        self.worsening: list[tuple[str, str, dict]] = []
         #: (domain, location, kind) -> the targets its stopped export leaves stale, and what it stopped at
         self.stale: dict[tuple[str, str, str], tuple[list[str], StaleKind]] = {}
 
@@ -131,7 +136,10 @@ class Judge:
                 ("support_rules", len(states) - states.count(NO_RULE)),
                 ("guardrail_breaches", len(resolved.breaches)),
                 ("statutory_breaches", breaches), ("statutory_undetermined", undetermined),
+                ("worsening_outcomes", len(domain_figures.worsening(service))),
             )
+            for trend in domain_figures.worsening(service):
+                self.worsening.append((name, service, trend))
 
     def _add_duties(self, name: str, figures: DomainFigures) -> None:
         """A domain's statutory findings, by location: the breaches counted at ``as_of`` (outstanding,
@@ -199,6 +207,7 @@ class Judge:
         escalations += [self._data_gap(kind, needed) for kind, needed in self.gaps.items()]
         escalations += [self._field_gap(*gap) for gap in sorted(self.field_gaps, key=lambda g: tuple(x or "" for x in g))]
         escalations += [self._stale_gap(*key, *found) for key, found in sorted(self.stale.items())]
+        escalations += self._worsening_escalations()
         escalations.sort(key=lambda e: (e["due"], e["domain"], e["service"], e["rule"]))
         return Judgement(levels, escalations, self.skipped_rules, self.corroboration, self.breaches, self.undetermined)
 
@@ -240,6 +249,30 @@ class Judge:
             "answered_by": None, "locations": [service] if service else list(scope.services), "reason": reason,
             "records": [], "records_total": 0,
         }
+
+    def _worsening_escalations(self) -> list[dict]:
+        """One "continued poor outcomes" escalation per location domain whose outcome measures are
+        getting worse, with the figures."""
+        scope = self.scope
+        period = scope.current_label or "-"
+        by_location: dict[tuple[str, str], list[dict]] = defaultdict(list)
+        for domain, service, trend in self.worsening:
+            by_location[(domain, service)].append(trend)
+        out = []
+        for (domain, service), trends in sorted(by_location.items()):
+            digest = hashlib.blake2b(f"{WORSENING}|{domain}|{service}|{period}".encode(), digest_size=5).hexdigest().upper()
+            out.append({
+                "id": f"ESC-{digest}", "rule": WORSENING, "title": "Continued poor outcomes", "domain": domain,
+                "service": service, "period": period, "trigger": "worsening_outcomes > 0",
+                "facts": {"worsening_outcomes": len(trends), "measures": [t["measure"] for t in trends]},
+                "action": ("Challenge the service until outcomes improve: review what changed since the earlier "
+                           "window, and add controls for the people affected"),
+                "owner_role": "nominated_individual", "detected": scope.as_of.isoformat(),
+                "due": scope.working_days.add(scope.as_of, WORSENING_DUE_WORKING_DAYS).isoformat(), "status": "open",
+                "answered_by": None, "locations": [service], "reason": "; ".join(trend_sentence(t) for t in trends),
+                "records": [], "records_total": 0,
+            })
+        return out
 
     def _stale_gap(self, domain: str, service: str, kind: str, targets: list[str], found: StaleKind) -> dict:
         """One escalation for a kind whose export looks stopped at a location: the targets that count

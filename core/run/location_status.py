@@ -4,10 +4,13 @@
 2. ``stale`` (rate targets): a kind the target counts, which the location usually records
    (about three or more a period), has none in the current period or the one before: its
    export looks stopped, so the target is not evidenced there;
-3. ``no_events`` (rate targets): the current period has no value. Carried from the latest period
+3. ``no_evidence`` (cadence targets): the location holds no record of any kind the run reads in
+   the current period: its checks are not evidenced rather than missed (a missed check in such a
+   period, current or earlier, is never counted);
+4. ``no_events`` (rate targets): the current period has no value. Carried from the latest period
    of the window that had one; with none, not judged (a small home with no incidents all year is
    not a failure, and an export that stopped is never read as compliance);
-4. otherwise the current period's value decides.
+5. otherwise the current period's value decides.
 
 Absence of evidence is never scored as failure, and never as compliance.
 """
@@ -25,6 +28,7 @@ from carecheck.run.series import PeriodSeries, met_threshold
 NO_RECORDS = "no_records"
 STALE = "stale"
 NO_EVENTS = "no_events"
+NO_EVIDENCE = "no_evidence"
 CARRIED = "carried"
 
 
@@ -183,7 +187,7 @@ class LocationTarget:
 
 
 def judge_location(scope: RunScope, spec, service: str, entries: PeriodSeries, missing: list[str],
-                   presence: Presence, waived: bool) -> LocationTarget:
+                   presence: Presence, waived: bool, silent: bool = False) -> LocationTarget:
     """Target ``spec`` at location ``service``, from its series ``entries``."""
     model = scope.model
     complete = [e for e in entries if not e["partial"]]
@@ -206,6 +210,9 @@ def judge_location(scope: RunScope, spec, service: str, entries: PeriodSeries, m
                           STALE, evidenced=False)
             result.stale = stale
             return result
+    if silent:
+        return make(INSUFFICIENT, f"no record of any kind at {service} in {scope.current_label}: its checks are not "
+                                  "evidenced (a gap in the evidence, not a missed check)", NO_EVIDENCE, evidenced=False)
     current = entries.entry_for(scope.current_label)
     if current is None or current["value"] is None:
         if spec.kind == "rate":

@@ -153,6 +153,7 @@ def _forked_domain_work(tally: Tally, jobs: list[Job], alongside: Alongside) -> 
             joined.signal_details.update(share.signal_details)
             joined.left_out.update(share.left_out)
             joined.measures.update(share.measures)
+            joined.trends.update(share.trends)
             joined.duties.extend(share.duties)
             joined.gaps.update(share.gaps)
             for target, target_cells in share.cells.items():

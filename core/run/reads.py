@@ -177,6 +177,32 @@ def counts_by_period(db: Database, kinds: Iterable[str], periods, as_of: date
     return found
 
 
+def holds_any(db: Database, kinds: Iterable[str], raw_names: list[str], first: date, last: date) -> bool:
+    """Whether any record of ``kinds`` names one of ``raw_names`` (a location's names) and is dated
+    from ``first`` to ``last``: one index seek per kind, stopping at the first found."""
+    marks = ", ".join("?" for _ in raw_names)
+    bounds = [first.isoformat(), (last + timedelta(days=1)).isoformat()]
+    for kind in sorted(kinds):
+        field_name = registry_of(db).kinds[kind].event_field
+        if db.execute(f"SELECT 1 FROM [{kind}] WHERE service IN ({marks}) AND [{field_name}] >= ? "
+                      f"AND [{field_name}] < ? LIMIT 1", [*raw_names, *bounds]).fetchone():
+            return True
+    return False
+
+
+def earliest_by_service(ctx, kind: str, field_name: str) -> dict[str, date]:
+    """Each in-scope location's earliest record of ``kind`` in the store (any date), through a
+    domain's context (the kind is one it reads): where a measure's look-back can first be filled."""
+    earliest: dict[str, date] = {}
+    for raw, first in ctx.rows(f"SELECT service, MIN([{field_name}]) FROM [{kind}] WHERE [{field_name}] >= "
+                               f"'2000-01-01' GROUP BY service"):
+        service = ctx.service(raw)
+        if service is not None and first:
+            day = date.fromisoformat(first[:10])
+            earliest[service] = min(earliest.get(service, day), day)
+    return earliest
+
+
 def supplied_fields(db: Database, kinds: Iterable[str]) -> dict[str, dict[int, frozenset[str]]]:
     """kind -> import id -> the fields that import's source supplied. An import stored before
     carecheck recorded them supplied a field when at least one of its records has a value for it

@@ -23,6 +23,8 @@ from carecheck.ruleset import ResolvedDomain
 from carecheck.verdict.levels import series_status
 from carecheck.run.location_status import NO_RECORDS, LocationTarget, Presence, judge_location, rollup_status
 from carecheck.run.scope import RunScope, signals_used
+from carecheck.run import reads
+from carecheck.run.outcomes import trends as outcome_trends
 from carecheck.run.time_limit import time_limit
 from carecheck.run.series import FAILURE_CAP, Cell, Frame, PeriodSeries, TargetCells, ratio
 
@@ -81,6 +83,11 @@ class DomainFigures:
     signal_details: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     #: (target, service, reason) -> the ids of records a target left out of its denominator.
     left_out: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+    #: service -> its outcome measures' trends against their first full window (run/outcomes.py)
+    trends: dict[str, list[dict]] = field(default_factory=dict)
+
+    def worsening(self, service: str) -> list[dict]:
+        return [trend for trend in self.trends.get(service, ()) if trend["worsening"]]
 
 
 def _signal_counts(raw: dict[str, dict[str, Any]]) -> tuple[dict, dict, dict]:
@@ -124,6 +131,20 @@ class Tally:
         self.failures = sink
         self.quality = DataQualityFlags()
         self._frames: dict[tuple, Frame] = {}
+        #: (location, period) -> whether the location holds no record of any kind the run reads then
+        self._silent: dict[tuple[str, str], bool] = {}
+
+    def silent(self, service: str, label: str) -> bool:
+        """Whether ``service`` holds no record of any kind the run reads in period ``label``: a
+        period with no evidence at all is a gap, and its missed checks are not evidenced, not failed."""
+        key = (service, label)
+        if key not in self._silent:
+            scope = self.scope
+            period = next(p for p in scope.periods if p.label == label)
+            names = [raw for raw, name in scope.aliases.items() if name == service] or [service]
+            kinds = {kind for kind in scope.kinds_used() if kind in scope.registry.kinds and kind != "service"}
+            self._silent[key] = not reads.holds_any(self.db, kinds, names, period.start, min(period.end, scope.as_of))
+        return self._silent[key]
 
     # -- counting ------------------------------------------------------------------------------
 
@@ -153,12 +174,13 @@ class Tally:
                 cells = self._cells(ctx, resolved)
                 signals, ids, details = _signal_counts(domain.signal_values(ctx))
                 measures = {service: {name: value for name, value in values.items() if value is not None}
-                            for service, values in domain.measure_values(ctx).items()}
+                            for service, values in domain.measure_values(ctx).items() if service in ctx.services}
+                trends = outcome_trends(ctx, domain, measures, self.scope.registry) if measures else {}
                 duties = [duty for duty in domain.duties(ctx) if duty.service in ctx.services]
         finally:
             release(self.db.conn)
         left_out = {key: ids_ for key, ids_ in ctx._left_out.items() if key[1] in ctx.services}
-        return DomainFigures(cells, signals, ids, measures, duties, set(ctx._gaps), details, left_out)
+        return DomainFigures(cells, signals, ids, measures, duties, set(ctx._gaps), details, left_out, trends)
 
     def _cells(self, ctx: Context, resolved: ResolvedDomain) -> dict[str, TargetCells]:
         cells = {target: TargetCells(ctx.services) for target in ctx.targets if target not in self.uncounted}
@@ -258,12 +280,18 @@ class Tally:
         for service in scope.services:
             by_period = target_cells.by_service.get(service) or {}
             waiver = scope.waiver_for(spec.id, service)
+            silent = set()
+            if spec.kind == "cadence":
+                for label, cell in list(by_period.items()):
+                    if cell.failures_total and self.silent(service, label):
+                        by_period[label] = Cell()  # missed checks in a period with no evidence: not counted
+                        silent.add(label)
             for label, cell in by_period.items():
                 # A missed check is a date or week, the same for every service: say whose it was.
                 pooled[label].merge(cell, service if spec.kind == "cadence" else None)
             entries = self.series(by_period, spec)
             location = judge_location(scope, spec, service, entries, missing, presence,
-                                      bool(waiver and waiver.applies))
+                                      bool(waiver and waiver.applies), scope.current_label in silent)
             locations.append(location)
             services.append({"service": service, **location.fields(),
                              "stale_sources": self._stale_sources([location]), "periods": entries,

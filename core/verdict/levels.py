@@ -133,6 +133,8 @@ LEVEL_FACT_NAMES = {
     # statutory duties this domain owns at the location: breaches counted at as_of, and records
     # whose duty cannot be decided
     "statutory_breaches": "number", "statutory_undetermined": "number",
+    # outcome measures getting worse at the location against their first full window
+    "worsening_outcomes": "number",
 }
 LEVEL_RULES = (
     LevelRule("level_not_assured", NOT_ASSURED, "base", "deteriorating > 0 or share_short >= 0.5",
@@ -157,6 +159,10 @@ LEVEL_RULES = (
     LevelRule("cap_statutory_breach", NOT_ASSURED, "cap", "statutory_breaches > 0",
               "a statutory notification, referral or duty-of-candour notice is overdue, or was made late in the "
               "current period: not assured, whatever the figures"),
+    LevelRule("cap_worsening_outcomes", ASSURED, "cap", "worsening_outcomes > 0",
+              "an outcome measure is getting worse against the location's first full window (more repeat "
+              "incidents or concerns, falling audit scores): never assured and sustained while results for people "
+              "get worse"),
     LevelRule("cap_statutory_undetermined", PARTLY_ASSURED, "cap", "statutory_undetermined > 0",
               "a record in the window leaves a statutory duty undecided (a blank allegation, harm or injury "
               "field): at most partly assured until it is decided"),

@@ -272,6 +272,20 @@ class OutcomeMeasureInfo(_Model):
     locations: int = Field(description="Locations with a value in the window.")
 
 
+class OutcomeTrend(_Model):
+    measure: str
+    title: str
+    baseline: float | None = Field(description="Its value over the first full window (null for a change measure, "
+                                                "compared with zero).")
+    baseline_window: list[str] | None = Field(description="The first and last period of that window.")
+    current: float
+    change: float
+    numerator: int | None = Field(description="Events the current value counts (repeats), for a share.")
+    denominator: int | None
+    excess: float | None = Field(description="Events beyond what the baseline share predicts at the current count.")
+    worsening: bool
+
+
 class LocationDomain(_Model):
     domain: str
     status: Status = Field(description="The worst status of the targets judged at this location.")
@@ -283,6 +297,9 @@ class LocationDomain(_Model):
     corroboration: list[Corroboration] = Field(
         description="Each evidence source that applies here: whether its records in the window corroborate the targets.")
     outcome_measures: dict[str, float] = Field(description="The domain's outcome measures here, over the window.")
+    outcome_trends: list[OutcomeTrend] = Field(
+        default_factory=list, description="Each outcome measure here against its first full window (schema 2.3); a "
+                                          "worsening one caps the domain at assured and is no outcomes evidence.")
     signals: list[SignalFinding] = Field(description="Every signal with a value here, whether or not a rule uses it.")
     warnings: list[str] = Field(description="Contradicting evidence and every signal with a value, in words.")
 
