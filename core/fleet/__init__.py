@@ -56,6 +56,9 @@ class StoreResult:
     pack: str | None = None
     rows: list[dict] = field(default_factory=list)
     locations: list[dict] = field(default_factory=list)
+    #: The day of the store's newest evidence when it ends before the fleet's current period
+    #: (the store was judged as of then), else None.
+    data_end: str | None = None
 
 
 def jobs_from(pattern: str | None, listing: Path | None) -> list[StoreJob]:
@@ -275,7 +278,8 @@ def _check_store(job, chain, label, as_of, targets, read_only, fleet_id, started
             handle.write(plugin_manager.registry().reporters["html"].item.render(verdict))
     rows, locations = summary_rows(job.provider, verdict)
     return StoreResult(job.store, job.provider, time.perf_counter() - started, run_id=run_id,
-                       verdict_lowest=verdict["verdict"]["lowest"]["level"], pack=pack, rows=rows, locations=locations)
+                       verdict_lowest=verdict["verdict"]["lowest"]["level"], pack=pack, rows=rows, locations=locations,
+                       data_end=verdict.get("data_end"))
 
 
 def _file_name(provider: str) -> str:
@@ -422,7 +426,8 @@ def overview(audit: dict, results: list[StoreResult]) -> dict:
         "drifting": sum(1 for loc in locations if loc["drifting"]),
         "failures": [{"provider": r.provider, "store": r.store, "error": r.error} for r in results if r.error],
         "stores": [{"provider": r.provider, "store": r.store, "run_id": r.run_id, "lowest_level": r.verdict_lowest,
-                    "seconds": round(r.seconds, 3), "error": r.error, "pack": r.pack} for r in results],
+                    "seconds": round(r.seconds, 3), "error": r.error, "pack": r.pack, "data_end": r.data_end}
+                   for r in results],
     }
 
 

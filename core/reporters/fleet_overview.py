@@ -39,9 +39,17 @@ def _table(view: dict) -> str:
              ", ".join(f"{d}: {LEVEL_WORDS[level]}" for d, level in loc["domains"].items()))
             for loc in view["locations"]]
     lines.append(tabulate(rows, headers=("provider", "location", "level", "", "domains")))
+    for store in view["stores"]:
+        if store.get("data_end"):
+            lines.append(f"{store['provider']}: the newest evidence is dated {_uk(store['data_end'])}; judged as of "
+                         "then")
     for failure in view["failures"]:
         lines.append(f"FAILED {failure['provider']} ({failure['store']}): {failure['error']}")
     return "\n".join(lines) + "\n"
+
+
+def _uk(day: str) -> str:
+    return f"{day[8:10]}/{day[5:7]}/{day[:4]}"
 
 
 def _junit(view: dict) -> str:
@@ -89,6 +97,8 @@ def _html(view: dict, where: Path) -> str:
                     f"<td class='{escape(str(loc['level']))}'>{escape(LEVEL_WORDS[loc['level']])}</td>"
                     f"<td>{'drifting' if loc['drifting'] else ''}</td>{cells}</tr>")
     failures = "".join(f"<li>{escape(f['provider'])}: {escape(f['error'])}</li>" for f in view["failures"])
+    ended = "".join(f"<li>{escape(s['provider'])}: the newest evidence is dated {_uk(s['data_end'])}; judged as of "
+                    "then</li>" for s in view["stores"] if s.get("data_end"))
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>carecheck fleet</title><style>"
         "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
@@ -98,6 +108,7 @@ def _html(view: dict, where: Path) -> str:
         f"<p>{audit['stores']} providers' stores, {audit['failed']} failed; {view['drifting']} locations drifting "
         "(a target deteriorating), listed first. This is providers' internal assurance, not a CQC rating.</p>"
         f"<table><tr><th>provider</th><th>location</th><th>level</th><th></th>{head}</tr>{''.join(body)}</table>"
+        + (f"<h2>Evidence that ended early</h2><ul>{ended}</ul>" if ended else "")
         + (f"<h2>Stores that failed</h2><ul>{failures}</ul>" if failures else "")
         + f"<p>Fleet run {escape(audit['fleet_run_id'])}, carecheck {escape(audit['carecheck_version'])}, "
         f"{escape(audit['scheduler'])}.</p></body></html>\n")
