@@ -54,11 +54,12 @@ def test_diff_between_two_runs_with_records_added(run_cli, demo_copy, tmp_path):
     # Worked by hand from the three stories' August figures, location by location:
     # - the new action has no owner or deadline: Oak House had no visit actions in August, now one that fails;
     # - Oak House now has its August visit;
-    # - Riverside's August concerns were 3 of 3 complete (a fourth's outcome review is dated after
-    #   31 August, so it was not done as of then: pending), now 3 of 4.
+    # - Riverside's August concerns were 2 of 2 complete (SG-0001290 and SG-0001297; the outcome
+    #   reviews of SG-0001292 and SG-0001295 are dated in September, so not done as of 31 August:
+    #   pending), now 2 of 3.
     assert keys("new") == [("po_action_quality", "Oak House", None, 0.0)]
     assert keys("resolved") == [("po_monthly_visit", "Oak House", 0.0, 1.0)]
-    assert keys("regressed") == [("sg_record_complete", "Riverside Supported Living", 1.0, 0.75)]
+    assert keys("regressed") == [("sg_record_complete", "Riverside Supported Living", 1.0, 0.666667)]
     still = keys("still_failing")
     assert ("po_monthly_visit", "Riverside Supported Living", 0.0, 0.0) in still
     assert not any(service == "(provider)" for _, service, _, _ in still)  # locations, never the pooled figure

@@ -201,6 +201,8 @@ NO_MEETINGS = {
     # The last governance meeting, on 22 April, checked A0; none has been held since.
     "governance_item": [["id", "service", "meeting_date", "meeting_type", "item_type", "action_id"],
                         ["G0", "Oak", "22/04/2026", "governance", "action_review", "A0"]],
+    # Other evidence goes on arriving in June: a run as of 30 June is judged as of then.
+    "feedback": [["id", "service", "received_at", "source"], ["F1", "Oak", "15/06/2026 10:00", "staff"]],
 }
 
 

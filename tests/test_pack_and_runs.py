@@ -41,16 +41,16 @@ def test_diff_of_consecutive_monthly_runs_shows_the_drifting_home_regressed(run_
     changes = json.loads(run_cli("diff", runs[0]["run_id"], runs[1]["run_id"], "--db", demo_store, "--json").stdout)
     # July: every home met every target but Oak House's follow-ups (3 of 4 on time) and Elm Court's
     # care plan reviews (5 of its 6 harmful incidents reviewed within 7 days). August: Willow Lodge
-    # reviewed none of its six incidents within five working days, Oak House completed 2 of its 3
-    # follow-ups due by 31 August on time, Elm Court again 5 of 6; nothing else changed, and no
-    # closed month is listed.
+    # reviewed none of its six incidents within five working days, Oak House again completed 3 of
+    # its 4 follow-ups on time, Elm Court again 5 of 6; nothing else changed, and no closed month
+    # is listed.
     assert changes["counts"] == {"regressed": 1, "resolved": 0, "new": 0, "still_failing": 2}
     assert [(c["target"], c["service"], c["before"], c["after"]) for c in changes["regressed"]] == [
         ("inc_review_5wd", "Willow Lodge", 1.0, 0.0)]
     assert [(c["target"], c["service"], round(c["before"], 4), round(c["after"], 4))
             for c in changes["still_failing"]] == [
         ("inc_care_plan_reviewed", "Elm Court Nursing Home", 0.8333, 0.8333),
-        ("sg_follow_up_complete", "Oak House", 0.75, 0.6667)]
+        ("sg_follow_up_complete", "Oak House", 0.75, 0.75)]
     assert changes["changed"] == []
     history = json.loads(run_cli("history", "--db", demo_store, "--target", "inc_review_5wd", "--service",
                                  "Willow Lodge", "--last", "1", "--json").stdout)

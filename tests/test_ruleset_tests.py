@@ -1,7 +1,7 @@
 """``carecheck test``: ruleset test cases pass or fail with a readable diff, and coverage counts
 only what passing cases assert (worked out by hand for the two cases in tests/data/ruleset-cases:
-one target, one escalation rule and the nine level rules; the cases cover the target, the rule
-and the two level rules they assert: 4 of 11)."""
+one target, one escalation rule and the ten level rules; the cases cover the target, the rule
+and the two level rules they assert: 4 of 12)."""
 
 import shutil
 
@@ -25,7 +25,7 @@ def test_the_cases_pass_and_their_coverage_is_what_they_assert(run_cli, cases):
     lines = result.stdout.splitlines()
     assert lines[:2] == [f"{cases / 'review-late'} ... PASSED", f"{cases / 'review-on-time'} ... PASSED"]
     assert "2 passed, 0 failed, 0 malformed" in lines
-    assert "Coverage 36.4% (4 of 11 targets, escalation rules and level rules):" in lines
+    assert "Coverage 33.3% (4 of 12 targets, escalation rules and level rules):" in lines
     assert "  not covered: level rule level_assured_sustained: no case asserts a level it sets" in lines
     assert not any("target inc_review_5wd" in line or "inc_review_delayed" in line for line in lines)
 
@@ -33,7 +33,7 @@ def test_the_cases_pass_and_their_coverage_is_what_they_assert(run_cli, cases):
 def test_coverage_below_the_minimum_fails(run_cli, cases):
     result = run_cli("test", cases, "--min-coverage", "50")
     assert result.exit_code == 1
-    assert "Coverage 36.4% is below --min-coverage 50%" in result.stdout
+    assert "Coverage 33.3% is below --min-coverage 50%" in result.stdout
 
 
 def test_a_wrong_expected_value_fails_with_a_readable_diff(run_cli, cases):
@@ -54,7 +54,7 @@ def test_removing_the_failing_unit_case_drops_coverage(run_cli, cases):
     shutil.rmtree(cases / "review-late")
     result = run_cli("test", cases, "--min-coverage", "40")
     assert result.exit_code == 1
-    assert "Coverage 9.1% (1 of 11 targets, escalation rules and level rules):" in result.stdout
+    assert "Coverage 8.3% (1 of 12 targets, escalation rules and level rules):" in result.stdout
     assert "  not covered: target inc_review_5wd: no case asserts a failing unit" in result.stdout
 
 
@@ -77,9 +77,9 @@ def test_a_malformed_case_exits_2(run_cli, cases):
 def test_the_shipped_cases_cover_every_target_and_rule_of_the_default_ruleset(run_cli):
     result = run_cli("test", REPO / "rulesets" / "tests", "--against", "cqc-recovery", "--min-coverage", "100")
     assert result.exit_code == 0, result.stdout
-    assert "14 passed, 0 failed, 0 malformed" in result.stdout
-    # 17 targets, 27 escalation rules and the 9 level rules.
-    assert "Coverage 100% (53 of 53 targets, escalation rules and level rules of cqc-recovery)" in result.stdout
+    assert "15 passed, 0 failed, 0 malformed" in result.stdout
+    # 17 targets, 27 escalation rules and the 10 level rules.
+    assert "Coverage 100% (54 of 54 targets, escalation rules and level rules of cqc-recovery)" in result.stdout
     assert run_cli("test", REPO / "rulesets" / "tests", "--min-coverage", "100").exit_code == 0
 
 
@@ -89,8 +89,8 @@ def test_removing_a_shipped_failing_case_drops_coverage_below_100(run_cli, tmp_p
     shutil.rmtree(shipped / "provider-oversight-gaps")
     result = run_cli("test", shipped, "--against", "cqc-recovery", "--min-coverage", "100")
     assert result.exit_code == 1
-    # Its four targets lose their failing unit and its four rules their firing case: 45 of 53.
-    assert "Coverage 84.9% (45 of 53 targets, escalation rules and level rules of cqc-recovery):" in result.stdout
+    # Its four targets lose their failing unit and its four rules their firing case: 46 of 54.
+    assert "Coverage 85.2% (46 of 54 targets, escalation rules and level rules of cqc-recovery):" in result.stdout
     assert "  not covered: target po_previous_reviewed: no case asserts a failing unit" in result.stdout
     assert "  not covered: escalation provider_oversight/po_weak_challenge: no case asserts that it fires" in (
         result.stdout)

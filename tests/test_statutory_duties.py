@@ -188,6 +188,9 @@ def late_notification(db):
     add(db, "notification", id="N1", service="Oak", recipient="cqc", notification_type="serious_injury",
         about_kind="incident", about_id="I1", sent_at="01/08/2026 09:00")
     add(db, "death", id="D0", service="Oak", died_at="01/06/2026 10:00", during_service="no")
+    # Evidence goes on arriving in September (a run as of 30 September is an ordinary run).
+    add(db, "incident", id="I2", service="Oak", occurred_at="07/09/2026 10:00", reviewed_at="08/09/2026 10:00",
+        harm_level="none", serious_injury="no", death="no", police_involved="no", notifiable_safety_incident="no")
     return db
 
 
@@ -395,6 +398,8 @@ def test_completions_after_the_run_date_are_not_done_in_signals_either(db, tmp_p
     add(db, "improvement_action", id="A1", service="Oak", source_kind="oversight_visit", source_id="V1",
         raised_on="01/05/2026", owner="Named", due_date="22/05/2026", status="completed", completed_on="03/06/2026",
         closure_evidence="Audit seen")
+    # Evidence goes on arriving in June (a run as of 30 June is an ordinary run).
+    add(db, "feedback", id="F1", service="Oak", received_at="15/06/2026 10:00", source="staff", rating=4)
     both = "name: both\nstart: 2026-05-01\ndomains:\n  incident_learning: {}\n  provider_oversight: {}\n"
 
     def signals(as_of, domain, name):

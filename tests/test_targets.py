@@ -233,6 +233,8 @@ def visits(db):
         status="completed", completed_on="20/05/2026", **action)  # closed without evidence
     add(db, "governance_item", id="B1", service="Oak House", meeting_date="30/03/2026", meeting_type="board",
         item_type="ni_review")
+    # April holds other evidence, so its missing visit is a missed visit, not a gap in the evidence.
+    add(db, "feedback", id="F1", service="Oak House", received_at="15/04/2026 10:00", source="staff", rating=4)
     return db
 
 

@@ -152,13 +152,14 @@ def build_scope(db: Database, ruleset: Ruleset, options: RunOptions) -> RunScope
     services, aliases, registered = _services(db, ruleset, options.services)
     waivers = _resolve_waivers(options.waivers, ruleset, aliases)
     first = _first_day(db, ruleset, as_of)
+    # A date past the span allowed is a typing mistake, whatever the evidence holds.
+    _check_span(first, as_of, model.period, model.max_periods, ruleset.source)
     requested, data_end = None, _end_of_data(db, ruleset, first, as_of)
     if data_end is not None:
         # No evidence in the current period anywhere: judging it would read silence as failure
         # (every cadence missed, every source stale). Judge as of the end of the newest evidence.
         requested, as_of = as_of, period_of(data_end, model.period).end
         options = replace(options, as_of=as_of)
-    _check_span(first, as_of, model.period, model.max_periods, ruleset.source)
     for year in range(first.year, as_of.year + 2):
         holidays_for(year)  # now, on this connection: a forked worker must never touch it
     periods = tuple(periods_between(first, as_of, model.period))
