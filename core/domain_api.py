@@ -418,7 +418,7 @@ __all__ = [
     # what a domain declares
     "Domain", "DomainParameters", "TargetSpec", "SignalSpec", "EscalationSpec", "EvidenceSource", "OutcomeMeasure",
     # what it computes with and returns
-    "Context", "Outcome", "PASS", "FAIL", "PENDING", "Period",
+    "Context", "Outcome", "MeasureValue", "PASS", "FAIL", "PENDING", "Period",
     # shared helpers
     "stored_day", "activity_days", "feedback_sources", "repeat_share",
     "contains_phrase", "phrase_list", "has_timeline", "word_count", "DEFAULT_TIMELINE_PATTERN",
