@@ -133,6 +133,9 @@ class Tally:
         self._frames: dict[tuple, Frame] = {}
         #: (location, period) -> whether the location holds no record of any kind the run reads then
         self._silent: dict[tuple[str, str], bool] = {}
+        self._names: dict[str, list[str]] | None = None
+        self._periods: dict[str, Any] = {}
+        self._kinds: list[str] = []
 
     def silent(self, service: str, label: str) -> bool:
         """Whether ``service`` holds no record of any kind the run reads in period ``label``: a
@@ -140,10 +143,16 @@ class Tally:
         key = (service, label)
         if key not in self._silent:
             scope = self.scope
-            period = next(p for p in scope.periods if p.label == label)
-            names = [raw for raw, name in scope.aliases.items() if name == service] or [service]
-            kinds = {kind for kind in scope.kinds_used() if kind in scope.registry.kinds and kind != "service"}
-            self._silent[key] = not reads.holds_any(self.db, kinds, names, period.start, min(period.end, scope.as_of))
+            if self._names is None:  # worked out once: a run asks for thousands of location periods
+                self._names = defaultdict(list)
+                for raw, name in scope.aliases.items():
+                    self._names[name].append(raw)
+                self._periods = {p.label: p for p in scope.periods}
+                self._kinds = sorted(kind for kind in scope.kinds_used()
+                                     if kind in scope.registry.kinds and kind != "service")
+            period = self._periods[label]
+            self._silent[key] = not reads.holds_any(self.db, self._kinds, self._names.get(service) or [service],
+                                                    period.start, min(period.end, scope.as_of))
         return self._silent[key]
 
     # -- counting ------------------------------------------------------------------------------
