@@ -57,13 +57,11 @@ def evaluate(db: Database, ruleset: Ruleset, options: RunOptions) -> RunResult:
         # The kinds targets count, read now: a target no location has records for is not counted.
         kinds = registry_of(db).kinds
         counted = {kind for _, targets in jobs for spec in targets.values() for kind in spec.sources if kind in kinds}
-        # Rate targets' kinds are counted period by period: staleness is judged against each
-        # location's own usual count.
-        by_rate = {kind for _, targets in jobs for spec in targets.values() if spec.kind == "rate"
-                   for kind in spec.sources if kind in kinds}
         first = scope.periods[0].start
-        presence = Presence(scope, reads.presence(db, counted - by_rate, first, scope.as_of),
-                            reads.counts_by_period(db, by_rate, scope.periods, scope.as_of))
+        # Staleness is judged against each location's own usual count, read period by period
+        # only where a kind has gone quiet.
+        presence = Presence(scope, reads.presence(db, counted, first, scope.as_of),
+                            lambda kind, raws: reads.counts_by_period(db, kind, raws, scope.periods, scope.as_of))
         # The data-quality reads need nothing from the figures: they go first, to be read alongside.
         quality = alongside.submit(reads.quality_reads, scope.kinds_used(), scope.periods[0].start, scope.as_of)
         missing = {target: presence.missing(spec.sources) for _, targets in jobs for target, spec in targets.items()}

@@ -18,6 +18,7 @@ Absence of evidence is never scored as failure, and never as compliance.
 from __future__ import annotations
 
 import math
+from typing import Callable
 from dataclasses import dataclass, field
 
 from carecheck.dates import stored_day
@@ -43,22 +44,18 @@ class StaleKind:
 
 
 class Presence:
-    """Each kind's newest record per location in the evaluated periods, and for the kinds rate
-    targets count, how many each location recorded in each period (for staleness by rate)."""
+    """Each counted kind's newest record and count per location in the evaluated periods, and,
+    for a location whose newest record of a kind is older than the previous period, how many it
+    recorded in each period (for staleness by rate: read only where it could be stale)."""
 
     def __init__(self, scope: RunScope, known: dict[str, dict[str, tuple[str, int]]],
-                 counts: dict[str, dict[str, tuple[list[int], str]]] | None = None):
+                 counts_of: Callable[[str, list[str]], dict[str, tuple[list[int], str]]] | None = None):
         self.scope = scope
         self._raw = {kind: {service: newest for service, (newest, _) in values.items()} for kind, values in known.items()}
         #: kind -> raw service name -> its records in the evaluated periods
         self.totals = {kind: {service: count for service, (_, count) in values.items()} for kind, values in known.items()}
-        self._counts_raw = counts or {}
-        for kind, by_service in self._counts_raw.items():
-            newest = self._raw.setdefault(kind, {})
-            totals = self.totals.setdefault(kind, {})
-            for service, (counted, latest) in by_service.items():
-                newest[service] = max(newest.get(service, ""), latest)
-                totals[service] = totals.get(service, 0) + sum(counted)
+        self._counts_of = counts_of
+        self._counts_raw: dict[str, dict[str, tuple[list[int], str]]] = {}
         self._by_location: dict[str, dict[str, str]] = {}
         self._counts: dict[str, dict[str, list[int]]] = {}
         self._stale: dict[tuple[str, str], StaleKind | None] = {}
@@ -99,8 +96,14 @@ class Presence:
         return [kind for kind in kinds if not self._kind(kind)]
 
     def counts(self, kind: str, location: str) -> list[int] | None:
-        """How many records of ``kind`` ``location`` holds in each period (its aliases summed)."""
+        """How many records of ``kind`` ``location`` holds in each period (its aliases summed), read
+        at once for every location of the kind whose newest record is older than the previous
+        period (the others cannot be stale)."""
         if kind not in self._counts:
+            if self._counts_of is not None and self._current:
+                since = self.scope.periods[self._current - 1].start.isoformat()
+                quiet = [raw for raw, newest in self._raw.get(kind, {}).items() if (newest or "") < since]
+                self._counts_raw[kind] = self._counts_of(kind, quiet) if quiet else {}
             merged: dict[str, list[int]] = {}
             for raw, (counts, _) in self._counts_raw.get(kind, {}).items():
                 name = self.scope.aliases.get(raw, raw)
@@ -128,8 +131,13 @@ class Presence:
 
     def _judge_stale(self, kind: str, location: str) -> StaleKind | None:
         current = self._current
+        if current is None or current < 1:
+            return None
+        newest = self.newest(kind, location)
+        if newest and newest >= self.scope.periods[current - 1].start.isoformat():
+            return None  # a record in the current period or the one before: not stale
         counts = self.counts(kind, location)
-        if current is None or current < 1 or not counts:
+        if not counts:
             return None
         if counts[current] or counts[current - 1] or any(counts[current + 1:]):
             return None

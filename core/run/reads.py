@@ -148,32 +148,26 @@ def presence(db: Database, kinds: Iterable[str], first: date, as_of: date) -> di
     return found
 
 
-def counts_by_period(db: Database, kinds: Iterable[str], periods, as_of: date
-                     ) -> dict[str, dict[str, tuple[list[int], str]]]:
-    """For each kind, each raw service name's count of records in each of ``periods`` up to
-    ``as_of`` and its newest record time: how often a location usually records the kind, for
-    staleness (a record dated after ``as_of`` never makes a source look fresh).
-
-    One pass over the (service, event) index per kind; the period is found by comparing the event
-    with each period's start, in SQL.
-    """
-    starts = [p.start.isoformat() for p in periods[1:]]
-    case = "CASE " + " ".join(f"WHEN ev < ? THEN {n}" for n in range(len(starts))) + f" ELSE {len(starts)} END" if (
-        starts) else "0"
-    bounds = [periods[0].start.isoformat(), (min(periods[-1].end, as_of) + timedelta(days=1)).isoformat()]
-    found: dict[str, dict[str, tuple[list[int], str]]] = {}
-    for kind in sorted(kinds):
-        field_name = registry_of(db).kinds[kind].event_field
+def counts_by_period(db: Database, kind: str, raw_names: list[str], periods, as_of: date
+                     ) -> dict[str, tuple[list[int], str]]:
+    """Each of ``raw_names``' count of ``kind`` records in each of ``periods`` up to ``as_of``, and
+    its newest record time: how often a location usually records the kind, for staleness (a record
+    dated after ``as_of`` never makes a source look fresh). One pass over the (service, event)
+    index; each period's count is a sum of comparisons, so SQLite never sorts the records."""
+    bounds = [p.start.isoformat() for p in periods] + [(min(periods[-1].end, as_of) + timedelta(days=1)).isoformat()]
+    sums = ", ".join("SUM(ev >= ? AND ev < ?)" for _ in periods)
+    args = [value for index in range(len(periods)) for value in (bounds[index], bounds[index + 1])]
+    field_name = registry_of(db).kinds[kind].event_field
+    found: dict[str, tuple[list[int], str]] = {}
+    for start in range(0, len(raw_names), 500):  # SQLite's limit on parameters, with room to spare
+        names = raw_names[start:start + 500]
+        marks = ", ".join("?" for _ in names)
         rows = db.execute(
-            f"SELECT service, {case} AS p, COUNT(*), MAX(ev) FROM "
-            f"(SELECT service, [{field_name}] AS ev FROM [{kind}] WHERE +[{field_name}] >= ? AND +[{field_name}] < ?) "
-            f"GROUP BY service, p", [*starts, *bounds]).fetchall()
-        by_service: dict[str, tuple[list[int], str]] = {}
-        for service, index, count, newest in rows:
-            counts, latest = by_service.get(service) or ([0] * len(periods), "")
-            counts[index] = count
-            by_service[service] = (counts, max(latest, newest))
-        found[kind] = by_service
+            f"SELECT service, MAX(ev), {sums} FROM "
+            f"(SELECT service, [{field_name}] AS ev FROM [{kind}] WHERE service IN ({marks}) "
+            f"AND +[{field_name}] >= ? AND +[{field_name}] < ?) GROUP BY service",
+            [*args, *names, bounds[0], bounds[-1]]).fetchall()
+        found.update({row[0]: ([count or 0 for count in row[2:]], row[1]) for row in rows})
     return found
 
 
