@@ -406,7 +406,9 @@ class Domain(ABC):
 
 # The helpers domains share, importable from here (they import this module, so they come last).
 from carecheck.dates import stored_day  # noqa: E402
-from carecheck.domainkit.helpers import MeasureValue, activity_days, feedback_sources, repeat_share  # noqa: E402
+from carecheck.domainkit.helpers import (  # noqa: E402
+    MeasureValue, activity_days, feedback_sources, poisson_at_least, repeat_share,
+)
 from carecheck.domainkit.statutory import (  # noqa: E402
     ABUSE_ALLEGATION, CANDOUR, DEATH, POLICE_INCIDENT, REFERRAL, SERIOUS_INJURY, Breach, Undetermined, candour_required,
     cqc_notified, incident_notifications, late, notification_due, notified_on,
@@ -420,7 +422,7 @@ __all__ = [
     # what it computes with and returns
     "Context", "Outcome", "MeasureValue", "PASS", "FAIL", "PENDING", "Period",
     # shared helpers
-    "stored_day", "activity_days", "feedback_sources", "repeat_share",
+    "stored_day", "activity_days", "feedback_sources", "repeat_share", "poisson_at_least",
     "contains_phrase", "phrase_list", "has_timeline", "word_count", "DEFAULT_TIMELINE_PATTERN",
     "candour_required", "incident_notifications", "notification_due", "cqc_notified", "notified_on", "late",
     "Breach", "Undetermined", "DEATH", "SERIOUS_INJURY", "POLICE_INCIDENT", "ABUSE_ALLEGATION", "REFERRAL", "CANDOUR",

@@ -24,6 +24,7 @@ from carecheck.domain_api import (
     INCIDENT_TYPES, OutcomeMeasure, SignalSpec, TargetSpec, Undetermined, activity_days, feedback_sources,
     repeat_share, stored_day,
 )
+from carecheck.plugins.incident_repeats import repeats_and_clusters
 from carecheck.plugins.incident_units import HARM_ORDER, IncidentUnits
 from carecheck.plugins.statutory_checks import IncidentDuties
 
@@ -37,8 +38,20 @@ REVIEW_FIELDS = ("root_cause", "immediate_controls", "learning_decision", "learn
 class IncidentParameters(DomainParameters):
     review_within_working_days: int = Field(5, ge=0, description="Working days after the incident for the manager's review.")
     observation_within_days: int = Field(7, ge=0, description="Calendar days after learning is shared for a practice observation.")
-    repeat_window_days: int = Field(30, ge=1, description="Window in which incidents with the same person or cause count as repeated.")
-    repeat_count: int = Field(2, ge=2, description="Incidents with the same person or cause within the window that count as repeated.")
+    repeat_window_days: int = Field(30, ge=1, description="Days within which another incident for the same person is a "
+                                                       "repeat.")
+    repeat_cause_window_days: int = Field(
+        90, ge=1, description="Days within which another incident for the same person with the same cause is a repeat.")
+    repeat_count: int = Field(2, ge=2, description="Incidents for the same person within the window (counting itself) "
+                                                   "that make a repeat.")
+    cluster_min_count: int = Field(3, ge=2, description="Incidents of one cause at a location in a period that can be a "
+                                                        "cluster.")
+    cluster_probability: float = Field(
+        0.05, gt=0, lt=1, description="A period's count of one cause is a cluster when, at the location's own rate for "
+                                      "that cause, a count so high has a probability below this.")
+    cluster_baseline_periods: int = Field(
+        6, ge=3, description="Complete periods before the current window over which a cause's usual rate is taken "
+                             "(with fewer than three, a cluster needs twice cluster_min_count).")
     notification_within_days: int = Field(
         1, ge=0, description="'Without delay' for a CQC notification (REG2009-16, 18): calendar days after the end of "
                              "the incident's date, whatever the day of the week.")
@@ -146,9 +159,14 @@ class IncidentLearning(Domain):
         ),
     )
     signals = (
-        SignalSpec("repeated_incidents", "Repeated incidents with similar causes",
-                   "Incidents this period with another incident for the same person or with the same cause within the window.",
-                   sentence="{n} incident{s} in {period} repeating another for the same person or cause"),
+        SignalSpec("repeated_incidents", "Repeated incidents for the same person",
+                   "Incidents this period with another incident for the same person within repeat_window_days (30), "
+                   "or for the same person with the same cause within repeat_cause_window_days (90).",
+                   sentence="{n} incident{s} in {period} repeating another for the same person"),
+        SignalSpec("incident_clusters", "Clusters of incidents of one cause",
+                   "Incidents this period of a cause the location logged far more often than its own usual rate "
+                   "(at least cluster_min_count, with a probability below cluster_probability at that rate).",
+                   sentence="{n} incident{s} in {period} in a cluster of one cause"),
         SignalSpec("staff_unaware", "Staff unaware of changed guidance",
                    "Practice observations this period not met, or where staff did not know the changed guidance.",
                    sentence="{n} practice observation{s} in {period} below standard or with staff unaware of the guidance"),
@@ -184,12 +202,13 @@ class IncidentLearning(Domain):
     )
     measures = (
         OutcomeMeasure("repeat_incident_rate", "Repeat incidents",
-                       "Share of the window's incidents with an earlier incident for the same person or with the same "
-                       "cause within repeat_window_days (30): lower is better.",
-                       kind="incident", lookback_param="repeat_window_days"),
+                       "Share of the window's incidents with an earlier incident for the same person within "
+                       "repeat_window_days (30), or for the same person with the same cause within "
+                       "repeat_cause_window_days (90): lower is better.",
+                       kind="incident", lookback_param="repeat_cause_window_days"),
     )
     escalations = (
-        EscalationSpec("inc_repeated_themes", "Repeated incidents", "repeated_incidents > 0",
+        EscalationSpec("inc_repeated_themes", "Repeated incidents", "repeated_incidents > 0 or incident_clusters > 0",
                        "Additional observation of practice where incidents repeat", "registered_manager", 5),
         EscalationSpec("inc_staff_unaware", "Staff unaware of changed guidance", "staff_unaware > 0",
                        "Rota adjustment so staff unaware of changed guidance work alongside staff who have embedded it",
@@ -261,29 +280,10 @@ class IncidentLearning(Domain):
         if ctx.current is None:
             return values
         current = ctx.current
-        window_start = current.start - timedelta(days=params.repeat_window_days)
         wanted = ctx.signal_wanted
-        rows = () if not wanted("repeated_incidents") else ctx.rows(
-            """SELECT id, service, occurred_at, person_id, cause
-               FROM incident WHERE occurred_at >= ? AND occurred_at < ? ORDER BY occurred_at""",
-            [window_start.isoformat(), (current.end + timedelta(days=1)).isoformat()],
-        )
-        history: dict[tuple[str, str, str], list[date]] = defaultdict(list)
-        for record_id, raw_service, occurred_at, person, cause in rows:
-            service = ctx.service(raw_service)
-            if service is None:
-                continue
-            occurred = stored_day(occurred_at)
-            keys = [(service, "person", person)] if person else []
-            keys += [(service, "cause", cause.lower())] if cause else []
-            repeated = False
-            for key in keys:
-                earlier = [d for d in history[key] if (occurred - d).days <= params.repeat_window_days]
-                if len(earlier) + 1 >= params.repeat_count:
-                    repeated = True
-                history[key].append(occurred)
-            if repeated and current.contains(occurred):
-                values[service]["repeated_incidents"].add(record_id)
+        if wanted("repeated_incidents") or wanted("incident_clusters"):
+            for service, signal, ids in repeats_and_clusters(ctx, params):
+                values[service][signal].update(ids)
         for duty in self.duties(ctx):
             if isinstance(duty, Undetermined):
                 name = "candour_undetermined" if duty.question == "candour" else "notification_undetermined"
@@ -339,15 +339,16 @@ class IncidentLearning(Domain):
         for record_id, raw_service, person, cause, occurred_at in ctx.rows(
             "SELECT id, service, person_id, cause, occurred_at FROM incident WHERE occurred_at >= ? AND occurred_at < ? "
             "ORDER BY occurred_at, id",
-            [(start - timedelta(days=params.repeat_window_days)).isoformat(),
+            [(start - timedelta(days=max(params.repeat_window_days, params.repeat_cause_window_days))).isoformat(),
              (ctx.window[-1].end + timedelta(days=1)).isoformat()],
         ):
             service = ctx.service(raw_service)
             if service is None:
                 continue
-            keys = (("person", person), ("cause", cause.lower() if cause else None))
+            keys = (("person", person), ("person_cause", (person, cause.lower()) if person and cause else None))
             events[service].append((record_id, keys, stored_day(occurred_at)))
-        return {service: {"repeat_incident_rate": repeat_share(rows, start, params.repeat_window_days)}
+        windows = {"person": params.repeat_window_days, "person_cause": params.repeat_cause_window_days}
+        return {service: {"repeat_incident_rate": repeat_share(rows, start, params.repeat_window_days, windows)}
                 for service, rows in events.items()}
 
 

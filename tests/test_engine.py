@@ -33,7 +33,7 @@ domains:
       inc_review_5wd: {threshold: 0.8}
     escalations:
       inc_anything_repeated:
-        when: "not (repeated_incidents == 0) or inc_review_5wd.status == 'improving'"
+        when: "not (repeated_incidents == 0) or inc_review_5wd.has_value"
         action: Review repeats with the team
         owner: registered_manager
         due_working_days: 2

@@ -34,9 +34,10 @@ def test_incident_records_are_processes_and_observations_observation(db, tmp_pat
     verdict = evaluate(db, load_ruleset(ruleset), RunOptions(as_of=date(2026, 7, 31), engine="reference")).verdict
     oak = _location_domain(verdict, "Oak", "incident_learning")
     assert oak["evidence_categories"] == ["observation", "processes"]
-    # Falls of the same person on 5 May, 5 June and 5 July: June's is 31 days after May's, outside the
-    # 30-day repeat window; July's is 30 days after June's, a repeat: 1 of 3.
-    assert oak["outcome_measures"] == {"repeat_incident_rate": round(1 / 3, 6)}
+    # Falls of the same person with the same cause on 5 May, 5 June and 5 July: June's is 31 days
+    # after May's, outside the 30-day window for any repeat of a person but inside the 90 days for
+    # the same person and cause; so is July's: 2 of 3.
+    assert oak["outcome_measures"] == {"repeat_incident_rate": round(2 / 3, 6)}
     ash = _location_domain(verdict, "Ash", "incident_learning")
     assert ash["evidence_categories"] == ["observation", "processes", "outcomes"]
     (domain,) = verdict["domains"]

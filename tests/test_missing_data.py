@@ -234,14 +234,14 @@ def test_a_month_with_no_record_of_any_kind_leaves_checks_unevidenced_not_missed
 
 
 def _worsening_store(db_path, current_repeats):
-    """Oak House: twenty incidents a month, January to August, each for a person of its own except
-    the repeats (the same person as the day before); four repeats a month to May, then
+    """Oak House: twenty incidents a month, January to October, each for a person of its own except
+    the repeats (the same person as the day before); four repeats a month to July, then
     ``current_repeats`` a month. Reviews, forms, feedback and observations all as they should be."""
     db = open_store(db_path)
     # Supported living: a service type whose evidence includes the outcomes category.
     add(db, "service", id="S1", service="Oak House", service_type="supported_living")
-    for month in range(1, 9):
-        repeats = 4 if month <= 5 else current_repeats
+    for month in range(1, 11):
+        repeats = 4 if month <= 7 else current_repeats
         person = None
         for day in range(1, 21):
             if not (day > 1 and day - 1 <= repeats):  # days 2 to repeats + 1 repeat the day before's person
@@ -269,7 +269,7 @@ def _oak_incident_learning(db_path, tmp_path):
     db = open_store(db_path)
     try:
         verdict = evaluate(db, load_ruleset(ruleset_file(tmp_path, RULESET)),
-                           RunOptions(as_of=date(2026, 8, 31), engine="reference",
+                           RunOptions(as_of=date(2026, 10, 31), engine="reference",
                                       targets=["inc_review_5wd", "inc_reported_promptly"])).verdict
     finally:
         db.close()
@@ -279,20 +279,21 @@ def _oak_incident_learning(db_path, tmp_path):
 
 def test_repeat_incidents_rising_cap_the_home_at_assured_with_an_escalation(db_path, tmp_path):
     verdict, domain = _oak_incident_learning(_worsening_store(db_path, current_repeats=7), tmp_path)
-    # Baseline: the first window (of three months) whose 30-day look-back starts on or after the
-    # first incident (2 January): February to April, 12 repeats of 60 = 0.2. Current window, June to
-    # August: 21 of 60 = 0.35, a rise of 0.15, and 21 - 0.2 x 60 = 9 more repeats than predicted.
+    # Baseline: the first window (of three months) whose 90-day look-back (a repeat of the same
+    # person and cause) starts on or after the first incident (1 January): April to June (1 April
+    # less 90 days is 1 January), 12 repeats of 60 = 0.2. Current window, August to October: 21 of
+    # 60 = 0.35, a rise of 0.15, and 21 - 0.2 x 60 = 9 more repeats than predicted.
     (trend,) = domain["outcome_trends"]
     assert (trend["baseline"], trend["baseline_window"], trend["current"], trend["numerator"],
             trend["denominator"], trend["excess"], trend["worsening"]) == (
-        0.2, ["2026-02", "2026-04"], 0.35, 21, 60, 9.0, True)
+        0.2, ["2026-04", "2026-06"], 0.35, 21, 60, 9.0, True)
     assert domain["level"] == "assured"
     assert {"cap": "worsening_outcomes", "at_most": "assured"} in domain["level_caps"]
     assert "outcomes" not in domain["evidence_categories"]  # a worsening result is no evidence of good outcomes
     (escalation,) = [e for e in verdict["escalations"] if e["rule"] == "outcomes_worsening"]
     assert (escalation["service"], escalation["owner_role"], escalation["title"]) == (
         "Oak House", "nominated_individual", "Continued poor outcomes")
-    assert escalation["reason"] == ("Repeat incidents rose from 0.2 (2026-02 to 2026-04) to 0.35 (21 of 60, 9 more "
+    assert escalation["reason"] == ("Repeat incidents rose from 0.2 (2026-04 to 2026-06) to 0.35 (21 of 60, 9 more "
                                     "than the earlier rate predicts)")
     assert "continued_poor_outcomes" in {s["signal"] for s in domain["signals"]}
 
@@ -307,7 +308,7 @@ def test_a_steady_repeat_rate_counts_as_outcomes_evidence_and_no_cap(db_path, tm
 
 
 def test_one_more_repeat_than_predicted_is_noise_not_a_trend(db_path, tmp_path):
-    # June to August with 5 repeats a month: 15 of 60 = 0.25, up 0.05 -- not beyond the tolerance.
+    # August to October with 5 repeats a month: 15 of 60 = 0.25, up 0.05 -- not beyond the tolerance.
     _, domain = _oak_incident_learning(_worsening_store(db_path, current_repeats=5), tmp_path)
     assert domain["outcome_trends"][0]["worsening"] is False
 

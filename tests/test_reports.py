@@ -36,7 +36,7 @@ def test_markdown_summary(verdict_and_reports):
     md = reports["md"]
     assert md.startswith("# Service recovery assurance: cqc-recovery\n")
     assert ("**Lowest assurance: not assured at 2 of 2 locations: Oak House, Riverside Supported Living. Locations: "
-            "0 assured and sustained, 0 assured, 0 partly assured, 2 not assured. 10 escalations open.**") in md
+            "0 assured and sustained, 0 assured, 0 partly assured, 2 not assured. 8 escalations open.**") in md
     assert "## Locations needing attention" in md
     assert "| Provider oversight | DETERIORATING | 2 NOT ASSURED |" in md
     assert "| Oak House | NOT ASSURED | Incident learning: partly assured (improving); Provider oversight: NOT ASSURED (DETERIORATING) |" in md

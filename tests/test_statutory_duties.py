@@ -151,7 +151,7 @@ def test_the_demo_tells_its_story_with_no_statutory_breach(oak_house_breaches):
     """Willow Lodge is the one home not assured (its August incident reviews); Oak House is partly
     assured (one safeguarding follow-up in four late every month: never met, not improving); Elm
     Court is partly assured (one care plan review in six late after an incident, every month);
-    Riverside is assured and sustained, its only escalation its repeated incidents."""
+    Riverside is assured and sustained with no escalation; only Willow Lodge's people repeat."""
     verdict = demo_verdict
     levels = {loc["service"]: loc["level"] for loc in verdict["locations"]}
     assert levels == {"Elm Court Nursing Home": "partly_assured", "Oak House": "partly_assured",
@@ -169,8 +169,8 @@ def test_the_demo_tells_its_story_with_no_statutory_breach(oak_house_breaches):
     assert (oak["level"], follow_up["status"]) == ("partly_assured", "not_improving")
     assert not any(p["met"] for p in follow_up["periods"] if not p["partial"] and p["value"] is not None)
     assert verdict["verdict"]["statutory"] == [] and all(loc["undetermined"] == [] for loc in verdict["locations"])
-    assert [e["rule"] for e in verdict["escalations"] if e["service"] == "Riverside Supported Living"] == [
-        "inc_repeated_themes"]
+    assert [e["rule"] for e in verdict["escalations"] if e["service"] == "Riverside Supported Living"] == []
+    assert [e["service"] for e in verdict["escalations"] if e["rule"] == "inc_repeated_themes"] == ["Willow Lodge"]
     assert not [e for e in verdict["escalations"] if e["rule"] == "data_gap"]
 
 

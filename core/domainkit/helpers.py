@@ -3,6 +3,7 @@ authors' API: import them from :mod:`carecheck.domain_api`)."""
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from datetime import date
 from typing import TYPE_CHECKING
@@ -48,20 +49,36 @@ class MeasureValue(float):
         return (MeasureValue, (float(self), self.numerator, self.denominator))
 
 
-def repeat_share(events: list[tuple[str, tuple, date]], window_start: date, days: int) -> MeasureValue | None:
+def repeat_share(events: list[tuple[str, tuple, date]], window_start: date, days: int,
+                 windows: dict[str, int] | None = None) -> MeasureValue | None:
     """The share of events on or after ``window_start`` that repeat an earlier event sharing any of
-    their keys within ``days`` days; ``events`` are (id, keys, day), oldest first (an empty key is
-    ignored). None without events in the window."""
+    their keys within ``days`` days (or, for a key of kind ``k``, ``windows[k]`` days); ``events``
+    are (id, keys, day), oldest first, each key ``(kind, value)`` (an empty value is ignored). None
+    without events in the window."""
     last_seen: dict = {}
     counted = repeats = 0
+    windows = windows or {}
     for _record_id, keys, day in events:
         keys = [key for key in keys if key[1]]
         if day >= window_start:
             counted += 1
-            repeats += any(key in last_seen and (day - last_seen[key]).days <= days for key in keys)
+            repeats += any(key in last_seen and (day - last_seen[key]).days <= windows.get(key[0], days)
+                           for key in keys)
         for key in keys:
             last_seen[key] = day
     return MeasureValue(round(repeats / counted, 6), repeats, counted) if counted else None
+
+
+def poisson_at_least(count: int, rate: float) -> float:
+    """P(X >= count) for X Poisson with mean ``rate``: how surprising a period's count is at a
+    location's own usual rate."""
+    if count <= 0:
+        return 1.0
+    term = total = math.exp(-rate)
+    for k in range(1, count):
+        term *= rate / k
+        total += term
+    return max(0.0, 1.0 - total)
 
 
 def activity_days(ctx: "Context", activity: str) -> dict[str, list[date]]:

@@ -177,7 +177,8 @@ class Generator:
             self.cadences(code, first, last, sg_quality >= 1.0, m, total)
             # The demo's Elm Court reviews one care plan in six late after an incident, every month.
             self.incidents(code, people, staff, first, last, inc_quality, review_quality,
-                           care_plans_late=1 if self.drifting and index == 2 else 0)
+                           care_plans_late=1 if self.drifting and index == 2 else 0,
+                           repeats=bool(self.drifting) and index >= self.n_services - self.drifting)
             previous_visit = self.oversight(code, first, last, m, drifting, visit_actions, previous_visit)
             self.other_evidence(code, people, staff, first, last)
             self.daily_notes(code, people, staff, first, last)
@@ -255,13 +256,20 @@ class Generator:
             self.activity(code, "monthly_safeguarding_review", _at(last - timedelta(days=3), rng), "nominated individual")
         self.activity(code, "monthly_incident_themes", _at(last - timedelta(days=2), rng), "quality lead")
 
-    def incident_pattern(self, code: str, people: list[str]) -> list[tuple[int, str, str]]:
+    def incident_pattern(self, code: str, first: date, repeats: bool) -> list[tuple[int, str, str]]:
         """A location's month of incidents (day of the month less one, person, cause), the same
-        every month: its outcome measures (repeats of a person or a cause) then hold steady, as a
-        recovering home's should, and only a story's own change moves them."""
+        days and causes every month, so its outcome measures hold steady, as a recovering home's
+        should. Each month's six people are new ones, coming round again only after four months
+        (beyond both repeat windows): no one repeats, except at a home whose story ``repeats``,
+        where the second incident each month is the first's person again."""
         pattern = random.Random(f"{self.seed}:{code}:incidents")
         days = sorted(pattern.sample(range(15), 6))
-        return [(day, pattern.choice(people), pattern.choice(CAUSES)) for day in days]
+        causes = [pattern.choice(CAUSES) for _ in days]
+        block = [m[0] for m in self.months].index(first) % 4 * 6
+        people = [f"P-{code}-I{block + slot + 1:02d}" for slot in range(len(days))]
+        if repeats:
+            people[1] = people[0]
+        return list(zip(days, people, causes))
 
     def concern_pattern(self, code: str, people: list[str]) -> list[tuple[int, str]]:
         """A location's month of safeguarding concerns (day of the month less one, person), the
@@ -274,13 +282,14 @@ class Generator:
         self.write("governance_activity", id=self.next_id("GA"), service=code, activity=activity, performed_at=when,
                    performed_by=f"ST-{code}-01", role=role, records_checked=self.rng.randint(3, 20), outcome="no_concerns")
 
-    def incidents(self, code, people, staff, first, last, quality, review_quality=None, care_plans_late=0) -> None:
+    def incidents(self, code, people, staff, first, last, quality, review_quality=None, care_plans_late=0,
+                  repeats=False) -> None:
         rng = self.rng
         late_care_plans = care_plans_late
         meeting = last - timedelta(days=4)
         next_meeting = meeting + timedelta(days=31)
         reviews = _quota(6, quality if review_quality is None else review_quality)
-        pattern = self.incident_pattern(code, people)
+        pattern = self.incident_pattern(code, first, repeats)
         for (pattern_day, pattern_person, pattern_cause), ok_review, ok_learning, ok_observed in zip(
                 pattern, reviews, _quota(6, quality), _quota(6, quality)):
             rng.randint(0, 14)  # drawn and set aside: the draws after it keep their values

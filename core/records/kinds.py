@@ -151,7 +151,7 @@ class Incident(Record):
                                   "words to them with a value map; other text is kept and matches no listed type).")
     cause: Text | None = Field(
         default=None, description="Cause category, one of " + ", ".join(INCIDENT_CAUSES) + " (other text is kept "
-                                  "and matches no listed cause); used to find repeated incidents with similar causes.")
+                                  "and matches no listed cause); with the person, finds repeated incidents; alone, clusters of one cause.")
     harm_level: HarmLevel | None = Field(
         default=None, description="Physical harm level (NHS LFPSE): none, low, moderate, severe, fatal; empty when "
                                   "not recorded (unknown, never read as no harm).")

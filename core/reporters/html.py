@@ -51,7 +51,7 @@ def keep_ids(text: str | None) -> Markup:
 
 #: Symbols beside words, so the pack reads in black and white and never by colour alone.
 LEVEL_SYMBOLS = {"not_assured": "✖", "partly_assured": "◐", "assured": "✔", "assured_sustained": "★"}
-STATUS_SYMBOLS = {"deteriorating": "▼", "not_improving": "■", "insufficient_evidence": "?", "improving": "▲",
+STATUS_SYMBOLS = {"deteriorating": "▼", "slipping": "▽", "not_improving": "■", "insufficient_evidence": "?", "improving": "▲",
                   "recovered": "●"}
 #: Locations beyond which the pack draws no chart per location (each would draw one per target).
 LOCATION_CHARTS_UP_TO = 50

@@ -18,7 +18,7 @@ def tabulate(rows, **options) -> str:
 
 STATUS_WORDS = {
     "recovered": "recovered", "improving": "improving", "not_improving": "not improving",
-    "deteriorating": "DETERIORATING", "insufficient_evidence": "insufficient evidence",
+    "slipping": "slipping", "deteriorating": "DETERIORATING", "insufficient_evidence": "insufficient evidence",
 }
 
 

@@ -35,7 +35,7 @@ from carecheck.errors import InputError
 from carecheck.verdict.levels import LEVELS
 from carecheck.yamlfile import read_yaml
 
-STATUSES = ("recovered", "improving", "not_improving", "deteriorating", "insufficient_evidence")
+STATUSES = ("recovered", "improving", "not_improving", "slipping", "deteriorating", "insufficient_evidence")
 
 
 class _Strict(BaseModel):

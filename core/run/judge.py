@@ -19,7 +19,8 @@ from carecheck.domainkit.statutory import SUBJECTS, Breach
 
 from carecheck.run import rule_engine
 from carecheck.ruleset import ResolvedDomain
-from carecheck.verdict.levels import LEVEL_FACT_NAMES, LEVEL_RULES, LEVELS, RECOVERED, DETERIORATING, LevelRule
+from carecheck.verdict.levels import (LEVEL_FACT_NAMES, LEVEL_RULES, LEVELS, RECOVERED, DETERIORATING, SLIPPING,
+                                      LevelRule)
 from carecheck.run.evidence import CONTRADICTING, CORROBORATING, NO_RULE, Triangulation, corroboration
 from carecheck.run.location_status import StaleKind, stale_reason
 from carecheck.run.outcomes import trend_sentence
@@ -125,11 +126,14 @@ class Judge:
             if not judged and not breaches and not undetermined:
                 continue  # no level: every target waived or not judged at this location
             short = sum(1 for t in judged if t.short)
+            slipping = sum(1 for t in judged if t.short and t.status == SLIPPING)
             states = [entry["state"] for entry in entries]
             self.level_facts[(service, name)] = (
                 ("judged", len(judged)), ("short", short),
-                ("share_short", round(short / len(judged), 6) if judged else 0.0),
+                # a slipping target is short, but never counts toward half short (not assured)
+                ("share_short", round((short - slipping) / len(judged), 6) if judged else 0.0),
                 ("deteriorating", sum(1 for t in judged if t.status == DETERIORATING)),
+                ("slipping", slipping),
                 ("not_recovered", sum(1 for t in judged if t.status != RECOVERED)),
                 ("categories", len(evidence.by_location.get(service, ()))),
                 ("contradicting", states.count(CONTRADICTING)), ("corroborating", states.count(CORROBORATING)),

@@ -200,7 +200,7 @@ def judge_location(scope: RunScope, spec, service: str, entries: PeriodSeries, m
     model = scope.model
     complete = [e for e in entries if not e["partial"]]
     raw = series_status(complete, direction=spec.direction, sustained=model.sustained,
-                        baseline_rule=_baseline_rule(model), stale=False)
+                        baseline_rule=_baseline_rule(model), stale=False, threshold=spec.threshold)
     baseline_met = met_threshold(raw.baseline, spec.threshold, spec.direction)
 
     def make(status, reason, code, *, met=None, judged=True, evidenced=True, carried_from=None, current=None,
@@ -228,7 +228,7 @@ def judge_location(scope: RunScope, spec, service: str, entries: PeriodSeries, m
             if carried is not None:
                 index, entry = carried
                 status = series_status(complete[: index + 1], direction=spec.direction, sustained=model.sustained,
-                                       baseline_rule=_baseline_rule(model), stale=False)
+                                       baseline_rule=_baseline_rule(model), stale=False, threshold=spec.threshold)
                 reason = (f"no events in the current period; carried from {entry['period']}: {status.reason}"
                           + _small(entry, model.min_denominator))
                 return make(status.status, reason, CARRIED, met=entry["met"], carried_from=entry["period"],

@@ -13,10 +13,11 @@ RECOVERED = "recovered"
 IMPROVING = "improving"
 NOT_IMPROVING = "not_improving"
 DETERIORATING = "deteriorating"
+SLIPPING = "slipping"
 INSUFFICIENT = "insufficient_evidence"
 
 #: Worst first: a domain's status is the worst of its targets'.
-SEVERITY = (DETERIORATING, NOT_IMPROVING, INSUFFICIENT, IMPROVING, RECOVERED)
+SEVERITY = (DETERIORATING, SLIPPING, NOT_IMPROVING, INSUFFICIENT, IMPROVING, RECOVERED)
 
 
 def worst(statuses: list[str]) -> str:
@@ -43,10 +44,13 @@ def series_status(
     sustained: int,
     baseline_rule: str | dict,
     stale: bool,
+    threshold: float | None = None,
 ) -> SeriesStatus:
     """Status of one target's complete periods (oldest first), as docs/verdict.md states it.
 
-    ``periods`` are entries with ``period``, ``value`` and ``met``; partial periods are not passed.
+    ``periods`` are entries with ``period``, ``value`` and ``met`` (and ``numerator`` and
+    ``denominator`` for a rate, with ``threshold``: a miss by one unit after recovery is slipping);
+    partial periods are not passed.
     """
     valued = [p for p in periods if p["value"] is not None]
     if isinstance(baseline_rule, dict) and baseline_rule.get("value") is not None:
@@ -70,11 +74,26 @@ def series_status(
     if len(last) == sustained and all(p["met"] for p in last):
         return SeriesStatus(RECOVERED, baseline, current, trend, f"met in the last {sustained} periods with a value")
     earlier = valued[-(sustained + 1):-1]
+    if (not current_entry["met"] and threshold is not None and len(earlier) == sustained
+            and all(p["met"] for p in earlier) and _one_unit_short(current_entry, threshold, direction)):
+        return SeriesStatus(SLIPPING, baseline, current, trend,
+                            "missed by one unit after being recovered: one more on time would have met it")
     if not current_entry["met"] and any(p["met"] for p in earlier):
         return SeriesStatus(DETERIORATING, baseline, current, trend, "missed after being met earlier in the window")
     if baseline is not None and better(current, baseline, direction):
         return SeriesStatus(IMPROVING, baseline, current, trend, "better than the baseline, not yet sustained")
     return SeriesStatus(NOT_IMPROVING, baseline, current, trend, "no better than the baseline")
+
+
+def _one_unit_short(entry, threshold: float, direction: str) -> bool:
+    """Whether one more unit met would have met the target in this period, when some were met (a
+    period in which nothing was met, a missed monthly visit or 0 of 6 reviews, is never a slip)."""
+    numerator, denominator = entry.get("numerator"), entry.get("denominator")
+    if not denominator or (direction == "at_least" and not numerator):
+        return False
+    moved = numerator + 1 if direction == "at_least" else numerator - 1
+    value = moved / denominator
+    return value >= threshold - 1e-12 if direction == "at_least" else value <= threshold + 1e-12
 
 
 #: Assurance levels, lowest first. Names, never numbers, and never CQC's rating words: carecheck's
@@ -124,7 +143,9 @@ class LevelRule:
 
 #: The figures of one location's domain that the level rules read (judged targets only).
 LEVEL_FACT_NAMES = {
+    # share_short leaves slipping targets out: one slip alone never makes a location not assured
     "judged": "number", "short": "number", "share_short": "number", "deteriorating": "number",
+    "slipping": "number",
     "not_recovered": "number", "categories": "number",
     # evidence sources with a supports rule: contradicting, corroborating, and how many there are
     "contradicting": "number", "corroborating": "number", "support_rules": "number",

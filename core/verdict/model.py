@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from carecheck.verdict.quality import DataQuality, LeftOut, LowDenominator, StaleSource  # noqa: F401 (part of the model)
 from carecheck.verdict.statutory import StatutoryBreach, Undetermined
 
-Status = Literal["recovered", "improving", "not_improving", "deteriorating", "insufficient_evidence"]
+Status = Literal["recovered", "improving", "not_improving", "slipping", "deteriorating", "insufficient_evidence"]
 Level = Literal["not_assured", "partly_assured", "assured", "assured_sustained"]
 ReasonCode = Literal["no_records", "stale", "no_events", "carried"]
 
