@@ -84,6 +84,9 @@ def test_a_fleet_gives_each_provider_the_verdict_carecheck_run_gives(stores, tmp
     view = json.loads(result.stdout)
     assert view["audit"]["stores"] == PROVIDERS and view["audit"]["failed"] == 0
     assert result.stderr.strip().startswith(f"{PROVIDERS} stores in ")
+    # Daily notes every day to the end of April: every store's evidence runs to the run's date.
+    assert {store["newest_evidence"] for store in view["stores"]} == {"2026-04-30"}
+    assert all(store["data_end"] is None for store in view["stores"])
     # Every store was closed before the cluster stopped: its write-ahead log folded back in.
     assert sorted(p.name for p in fleet_stores.iterdir()) == [f"provider-{n:02d}.db" for n in range(1, PROVIDERS + 1)]
     for number in range(1, PROVIDERS + 1):

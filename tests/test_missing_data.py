@@ -321,3 +321,27 @@ def test_the_demo_homes_outcomes_hold_steady(run_cli, demo_store):
     trends = [t for loc in verdict["locations"] for d in loc["domains"] for t in d["outcome_trends"]]
     assert trends and not [t for t in trends if t["worsening"]]
     assert not [e for e in verdict["escalations"] if e["rule"] == "outcomes_worsening"]
+
+
+def test_the_fleet_overview_gives_each_providers_evidence_date_and_says_where_it_ended_early(tmp_path):
+    from carecheck.reporters.fleet_overview import render_overview
+
+    def location(provider):
+        return {"provider": provider, "location": "Oak House", "level": "assured", "drifting": False,
+                "domains": {"incident_learning": "assured"}}
+
+    view = {"fleet_run_id": "F1", "drifting": 0, "failures": [],
+            "audit": {"fleet_run_id": "F1", "ruleset": "cqc-recovery", "as_of": "2026-12-03", "stores": 2, "failed": 0,
+                      "carecheck_version": "0.1.0", "scheduler": "local"},
+            "locations": [location("Acme Care"), location("Beta Homes")],
+            "stores": [{"provider": "Acme Care", "store": "a.db", "run_id": "R1", "lowest_level": "assured",
+                        "seconds": 1.0, "error": None, "pack": None, "data_end": None, "newest_evidence": "2026-12-02"},
+                       {"provider": "Beta Homes", "store": "b.db", "run_id": "R2", "lowest_level": "assured",
+                        "seconds": 1.0, "error": None, "pack": None, "data_end": "2026-08-31",
+                        "newest_evidence": "2026-08-31"}]}
+    table = render_overview(view, "table", tmp_path)
+    assert "evidence to" in table and "02/12/2026" in table and "31/08/2026" in table
+    assert "Beta Homes: the newest evidence is dated 31/08/2026; judged as of then" in table
+    assert "Acme Care: the newest" not in table
+    html = render_overview(view, "html", tmp_path)
+    assert "<th>evidence to</th>" in html and "Evidence that ended early" in html

@@ -59,6 +59,8 @@ class StoreResult:
     #: The day of the store's newest evidence when it ends before the fleet's current period
     #: (the store was judged as of then), else None.
     data_end: str | None = None
+    #: The day of the store's newest record of any kind the ruleset reads.
+    newest_evidence: str | None = None
 
 
 def jobs_from(pattern: str | None, listing: Path | None) -> list[StoreJob]:
@@ -279,7 +281,15 @@ def _check_store(job, chain, label, as_of, targets, read_only, fleet_id, started
     rows, locations = summary_rows(job.provider, verdict)
     return StoreResult(job.store, job.provider, time.perf_counter() - started, run_id=run_id,
                        verdict_lowest=verdict["verdict"]["lowest"]["level"], pack=pack, rows=rows, locations=locations,
-                       data_end=verdict.get("data_end"))
+                       data_end=verdict.get("data_end"), newest_evidence=_newest_evidence(verdict))
+
+
+def _newest_evidence(verdict: dict) -> str | None:
+    """The day of a verdict's newest record of any kind it read (by as-of: never later)."""
+    judged = verdict.get("effective_as_of") or verdict["as_of"]
+    days = [str(value)[:10] for value in (verdict["audit"].get("source_freshness") or {}).values() if value]
+    days = [day for day in days if day <= judged]
+    return max(days) if days else None
 
 
 def _file_name(provider: str) -> str:
@@ -426,7 +436,8 @@ def overview(audit: dict, results: list[StoreResult]) -> dict:
         "drifting": sum(1 for loc in locations if loc["drifting"]),
         "failures": [{"provider": r.provider, "store": r.store, "error": r.error} for r in results if r.error],
         "stores": [{"provider": r.provider, "store": r.store, "run_id": r.run_id, "lowest_level": r.verdict_lowest,
-                    "seconds": round(r.seconds, 3), "error": r.error, "pack": r.pack, "data_end": r.data_end}
+                    "seconds": round(r.seconds, 3), "error": r.error, "pack": r.pack, "data_end": r.data_end,
+                    "newest_evidence": r.newest_evidence}
                    for r in results],
     }
 

@@ -35,10 +35,11 @@ def _table(view: dict) -> str:
     audit = view["audit"]
     lines = [f"carecheck fleet run {audit['fleet_run_id']}: ruleset {audit['ruleset']}, as of {audit['as_of']}, "
              f"{audit['stores']} stores, {audit['failed']} failed, {view['drifting']} locations drifting", ""]
+    newest = {store["provider"]: store.get("newest_evidence") for store in view["stores"]}
     rows = [(loc["provider"], loc["location"], LEVEL_WORDS[loc["level"]], "DRIFTING" if loc["drifting"] else "",
-             ", ".join(f"{d}: {LEVEL_WORDS[level]}" for d, level in loc["domains"].items()))
+             _uk(newest.get(loc["provider"])), ", ".join(f"{d}: {LEVEL_WORDS[level]}" for d, level in loc["domains"].items()))
             for loc in view["locations"]]
-    lines.append(tabulate(rows, headers=("provider", "location", "level", "", "domains")))
+    lines.append(tabulate(rows, headers=("provider", "location", "level", "", "evidence to", "domains")))
     for store in view["stores"]:
         if store.get("data_end"):
             lines.append(f"{store['provider']}: the newest evidence is dated {_uk(store['data_end'])}; judged as of "
@@ -48,8 +49,8 @@ def _table(view: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _uk(day: str) -> str:
-    return f"{day[8:10]}/{day[5:7]}/{day[:4]}"
+def _uk(day: str | None) -> str:
+    return f"{day[8:10]}/{day[5:7]}/{day[:4]}" if day else "-"
 
 
 def _junit(view: dict) -> str:
@@ -89,13 +90,15 @@ def _html(view: dict, where: Path) -> str:
     audit = view["audit"]
     domains = sorted({d for loc in view["locations"] for d in loc["domains"]})
     head = "".join(f"<th>{escape(d.replace('_', ' '))}</th>" for d in domains)
+    newest = {store["provider"]: store.get("newest_evidence") for store in view["stores"]}
     body = []
     for loc in view["locations"]:
         cells = "".join(f"<td class='{escape(str(loc['domains'].get(d)))}'>{escape(LEVEL_WORDS[loc['domains'].get(d)])}"
                         "</td>" for d in domains)
         body.append(f"<tr><td>{provider_cell(loc['provider'])}</td><td>{escape(loc['location'])}</td>"
                     f"<td class='{escape(str(loc['level']))}'>{escape(LEVEL_WORDS[loc['level']])}</td>"
-                    f"<td>{'drifting' if loc['drifting'] else ''}</td>{cells}</tr>")
+                    f"<td>{'drifting' if loc['drifting'] else ''}</td><td>{_uk(newest.get(loc['provider']))}</td>"
+                    f"{cells}</tr>")
     failures = "".join(f"<li>{escape(f['provider'])}: {escape(f['error'])}</li>" for f in view["failures"])
     ended = "".join(f"<li>{escape(s['provider'])}: the newest evidence is dated {_uk(s['data_end'])}; judged as of "
                     "then</li>" for s in view["stores"] if s.get("data_end"))
@@ -107,7 +110,7 @@ def _html(view: dict, where: Path) -> str:
         f"<h1>Fleet overview: {escape(audit['ruleset'])}, as of {escape(audit['as_of'])}</h1>"
         f"<p>{audit['stores']} providers' stores, {audit['failed']} failed; {view['drifting']} locations drifting "
         "(a target deteriorating), listed first. This is providers' internal assurance, not a CQC rating.</p>"
-        f"<table><tr><th>provider</th><th>location</th><th>level</th><th></th>{head}</tr>{''.join(body)}</table>"
+        f"<table><tr><th>provider</th><th>location</th><th>level</th><th></th><th>evidence to</th>{head}</tr>{''.join(body)}</table>"
         + (f"<h2>Evidence that ended early</h2><ul>{ended}</ul>" if ended else "")
         + (f"<h2>Stores that failed</h2><ul>{failures}</ul>" if failures else "")
         + f"<p>Fleet run {escape(audit['fleet_run_id'])}, carecheck {escape(audit['carecheck_version'])}, "
