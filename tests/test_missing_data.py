@@ -151,7 +151,7 @@ def test_a_run_after_the_data_ends_is_judged_as_of_its_end(run_cli, demo_store, 
         assert "The newest evidence is dated 31/08/2026; judged as of then." in text, fmt
 
     # A gate cannot pass on old evidence, whatever the levels.
-    gate = run_cli("run", "--db", store, "--as-of", "03/12/2026", "--fail-under", "not_assured", "--no-save")
+    gate = run_cli("run", "--db", store, "--as-of", "03/12/2026", "--fail-under", "partly_assured", "--no-save")
     assert gate.exit_code == 1
     assert "the newest evidence is dated 31/08/2026" in gate.stderr
 
