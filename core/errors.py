@@ -23,3 +23,16 @@ class MappingError(InputError):
 
 class PluginError(CarecheckError):
     """A plugin needed for the requested work failed to load or misbehaved."""
+
+
+#: YAML 1.1 reads these bare words as true or false, which a text field then refuses.
+YAML_BOOLEAN_WORDS = "yes, no, on, off, true or false"
+
+
+def problem_message(problem: dict) -> str:
+    """One pydantic problem's message for a user, never quoting the input: "Value error, " is
+    dropped, and a true or false where text was wanted says how YAML came to read it so."""
+    message = problem["msg"].removeprefix("Value error, ")
+    if problem.get("type") == "string_type" and isinstance(problem.get("input"), bool):
+        message += f" (YAML reads a bare {YAML_BOOLEAN_WORDS} as true or false: put the word in quotes)"
+    return message

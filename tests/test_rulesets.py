@@ -128,3 +128,11 @@ def test_a_ruleset_start_date_reads_day_first(tmp_path):
     path = tmp_path / "r.yaml"
     path.write_text("name: r\nstart: 01/04/2026\ndomains:\n  incident_learning: {}\n")
     assert load_ruleset(path).model.start.isoformat() == "2026-04-01"
+
+
+def test_a_bare_yaml_boolean_where_text_is_wanted_says_to_quote_it(run_cli, tmp_path):
+    path = ruleset_file(tmp_path, "extends: cqc-recovery\nname: off\n")
+    result = run_cli("validate", path)
+    assert result.exit_code == 2
+    assert result.stderr == (f"{path}: name: Input should be a valid string (YAML reads a bare yes, no, on, off, true "
+                             "or false as true or false: put the word in quotes)\n")

@@ -29,7 +29,7 @@ from typing import Any, Callable
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from carecheck.dates import DateParseError, parse_date, parse_datetime, parse_timestamp
-from carecheck.errors import MappingError
+from carecheck.errors import MappingError, problem_message
 from carecheck.records import Record
 from carecheck.yamlfile import read_yaml
 from carecheck.mapping.readers import (  # noqa: F401 (re-exported)
@@ -51,8 +51,7 @@ def render_validation_errors(errors: list[dict]) -> str:
     parts = []
     for error in errors:
         location = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        message = error["msg"].removeprefix("Value error, ")
-        parts.append(f"{location}: {message}")
+        parts.append(f"{location}: {problem_message(error)}")
     return "; ".join(parts)
 
 

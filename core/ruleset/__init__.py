@@ -21,7 +21,7 @@ from carecheck import plugin_manager
 
 from carecheck.domainkit import expressions
 from carecheck.domain_api import Domain, EscalationSpec, TargetSpec
-from carecheck.errors import InputError
+from carecheck.errors import InputError, problem_message
 from carecheck.plugin.domain_checks import framework_problems, trigger_names  # noqa: F401 (re-exported)
 from carecheck.domainkit.framework import load_framework
 from carecheck.periods import parse_period
@@ -124,7 +124,7 @@ def check_chain(chain: list[tuple[str, bytes, dict]], label: str) -> tuple[Rules
     except ValidationError as error:
         return None, [
             f"{_blame(sources, problem['loc'], label)}: {'.'.join(str(p) for p in problem['loc'])}: "
-            f"{problem['msg'].removeprefix('Value error, ')}"
+            f"{problem_message(problem)}"
             for problem in error.errors()
         ]
     raw = b"".join(raw for _label, raw, _data in chain)
@@ -195,7 +195,7 @@ def _resolve_domain(domain: Domain, plugin: str, config: DomainConfig, where: st
     except ValidationError as error:
         params = None
         problems += [
-            f"{where}.parameters.{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+            f"{where}.parameters.{'.'.join(str(p) for p in e['loc'])}: {problem_message(e)}"
             for e in error.errors()
         ]
     declared = {target.id: target for target in domain.targets}
