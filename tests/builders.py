@@ -51,6 +51,18 @@ def write_csv(path: Path, rows: list[list], encoding="utf-8", delimiter=","):
 INCIDENT_HEADER = ["id", "service", "occurred_at", "harm_level", "cause"]
 
 
+def demo_store_in(folder: Path) -> Path:
+    """The demo's store (four homes, January to August 2026, runs as of July and August)."""
+    from click.testing import CliRunner
+
+    from carecheck.cli import build_cli
+
+    path = folder / "demo.db"
+    result = CliRunner().invoke(build_cli(), ["demo", "--db", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return path
+
+
 def three_stories(folder: Path) -> Path:
     """The sample of three recovery stories (two services, January to August 2026, seed 7): in
     every home safeguarding recovers and stays recovered, incident learning improves without yet

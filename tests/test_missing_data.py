@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from builders import add, ruleset_file
+from builders import add, demo_store_in, ruleset_file
 from carecheck.ruleset import load_ruleset
 from carecheck.run import RunOptions, evaluate
 from carecheck.store import open_store
@@ -117,14 +117,7 @@ def test_a_month_with_records_again_ends_the_staleness(stopped, tmp_path):
 
 @pytest.fixture(scope="module")
 def demo_store(tmp_path_factory):
-    from click.testing import CliRunner
-
-    from carecheck.cli import build_cli
-
-    path = tmp_path_factory.mktemp("demo") / "demo.db"
-    result = CliRunner().invoke(build_cli(), ["demo", "--db", str(path), "--format", "json"])
-    assert result.exit_code == 0, result.output
-    return path
+    return demo_store_in(tmp_path_factory.mktemp("demo"))
 
 
 def test_a_run_after_the_data_ends_is_judged_as_of_its_end(run_cli, demo_store, tmp_path):

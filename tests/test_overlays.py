@@ -7,20 +7,15 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from builders import demo_store_in
+
 AS_OF = "31/08/2026"
 HOMES = ["Elm Court Nursing Home", "Oak House", "Riverside Supported Living", "Willow Lodge"]
 
 
 @pytest.fixture(scope="module")
 def demo_store(tmp_path_factory):
-    from click.testing import CliRunner
-
-    from carecheck.cli import build_cli
-
-    path = tmp_path_factory.mktemp("overlay") / "demo.db"
-    result = CliRunner().invoke(build_cli(), ["demo", "--db", str(path), "--format", "json"])
-    assert result.exit_code == 0, result.output
-    return path
+    return demo_store_in(tmp_path_factory.mktemp("overlay"))
 
 
 def _overlay(tmp_path, name, days, extra=""):
