@@ -26,24 +26,22 @@ with it step by step.
 
 from __future__ import annotations
 
-import bisect
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from functools import lru_cache
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, Literal, Mapping, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
 from carecheck.dates import LONDON, WorkingDays
+from carecheck.domainkit.cadence import FAIL, PASS, PENDING, cadence_slots
 from carecheck.domainkit.evidence import EvidenceSource  # noqa: F401 (part of this API)
 from carecheck.plugin.declared_reads import vet
-from carecheck.periods import Period, PeriodKind, period_of
+from carecheck.periods import Period, PeriodKind
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-PASS, FAIL, PENDING = "pass", "fail", "pending"
 
 # SQLite's own function names a domain's function may not take.
 _SQLITE_FUNCTIONS = frozenset(
@@ -83,6 +81,13 @@ class TargetSpec:
     #: How an escalation says the target was missed; fields {title}, {numerator}, {denominator},
     #: {value}, {threshold}, {period}. Default: "TITLE: 3 of 8 in 2026-08, below 95%".
     sentence: str | None = None
+    #: ``location``: judged at each location from its own records. ``provider``: judged once, from
+    #: records at the provider's own row or at any location, and the result applies to every
+    #: location (a nominated individual's review covers them all). A ruleset may change it.
+    scope: Literal["location", "provider"] = "location"
+    #: Its units are exceptions (actions that went overdue): a period with none is the good case, so
+    #: a location without any is not judged and its warnings say nothing of it.
+    exceptions: bool = False
 
     def say(self, numerator: int, denominator: int, period: str) -> str:
         value, threshold = _percent(numerator / denominator if denominator else None), _percent(self.threshold)
@@ -190,6 +195,9 @@ class Context:
     window: tuple[Period, ...] = ()
     #: kind -> import id -> the fields that import's source supplied (see :meth:`supplied`).
     supplied_fields: Mapping[str, Mapping[int, frozenset[str]]] = field(default_factory=dict)
+    #: The provider's own row in the service register (its canonical name), if it has one:
+    #: :meth:`service` names it, and only provider-level targets count its records.
+    provider: str | None = None
     #: The connection the run gives the domain; reach it through rows() and function() only.
     _db: "Database | None" = field(default=None, repr=False)
     _gaps: set[tuple[str | None, str, str | None]] = field(default_factory=set, repr=False)
@@ -203,9 +211,15 @@ class Context:
         return self.periods[0].start
 
     def service(self, raw: str | None) -> str | None:
-        """The canonical name of an in-scope service, or None."""
+        """The canonical name of an in-scope location, or of the provider's own row (the run counts
+        its records only for provider-level targets), or None."""
         name = self.aliases.get(raw, raw) if raw is not None else None
-        return name if name in self.services else None
+        return name if name in self.services or (name is not None and name == self.provider) else None
+
+    def provider_level(self, target_id: str) -> bool:
+        """Whether a target is judged once for the provider (:attr:`TargetSpec.scope`)."""
+        spec = self.targets.get(target_id)
+        return spec is not None and spec.scope == "provider"
 
     def day(self, value: str | None) -> date | None:
         """The calendar date of a stored date or time (None for None). A year of records holds few
@@ -325,36 +339,25 @@ class Context:
         is pending. Every in-scope service is expected to do the check, so a service with no
         record of it fails every slot. With ``lookback_days``, a slot passes when the checks fall
         within that many days up to its end (a quarterly review, checked every month).
+
+        A provider-level target's checks are one series: those at the provider's row and at every
+        location together, named after the provider (the run gives every location the result).
         """
+        if self.provider_level(target):
+            done = {PROVIDER_KEY: [day for days in done.values() for day in days]}
+            expected: Iterable[str] = (PROVIDER_KEY,)
+        else:
+            expected = self.services
         first, last = self.start, self.periods[-1].end
-        for service in self.services:
-            days = sorted(done.get(service, []))
-            counts: dict[date, int] = {}
-            for day in days:
-                slot_end = _slot(day, every)[1]
-                counts[slot_end] = counts.get(slot_end, 0) + 1
-            slot_start, slot_end, label = _slot(first, every)
-            while slot_start <= last:
-                if slot_start >= first:
-                    if slot_end > self.as_of:
-                        status = PENDING
-                    elif lookback_days is not None:
-                        window_start = slot_end - timedelta(days=lookback_days - 1)
-                        within = bisect.bisect_right(days, slot_end) - bisect.bisect_left(days, window_start)
-                        status = PASS if within >= minimum else FAIL
-                    else:
-                        status = PASS if counts.get(slot_end, 0) >= minimum else FAIL
-                    yield Outcome(target, service, slot_end, label, status)
-                slot_start, slot_end, label = _slot(slot_end + timedelta(days=1), every)
+        for service in expected:
+            for slot_end, label, status in cadence_slots(first, last, self.as_of, every, done.get(service, []),
+                                                         minimum, lookback_days):
+                yield Outcome(target, service, slot_end, label, status)
 
 
-@lru_cache(maxsize=8192)
-def _slot(day: date, every: str) -> tuple[date, date, str]:
-    # Cached: every service shares the same slots, and their labels are kept as failure ids.
-    if every == "day":
-        return day, day, day.isoformat()
-    period = period_of(day, every)  # type: ignore[arg-type]
-    return period.start, period.end, period.label
+#: The service an outcome of a provider-level target is counted under, before the run gives every
+#: location the result.
+PROVIDER_KEY = "(provider)"
 
 
 class Domain(ABC):

@@ -2,8 +2,9 @@
 
 Baseline issue: quality assurance visits were irregular and did not consistently challenge poor
 audit results. Target: monthly provider oversight visits with clear findings, actions, owner
-names and follow-up evidence; previous actions reviewed at each visit; quarterly nominated-
-individual review in board minutes.
+names and follow-up evidence; previous actions reviewed at each visit; overdue actions taken to
+the next governance meeting (the tracker reviewed); quarterly nominated-individual review in
+board minutes.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pydantic import Field
 
 from carecheck import hookimpl
 from carecheck.domain_api import (
-    FAIL, PASS, Context, Domain, DomainParameters, EscalationSpec, EvidenceSource, Outcome, OutcomeMeasure, SignalSpec,
+    FAIL, PASS, PENDING, Context, Domain, DomainParameters, EscalationSpec, EvidenceSource, Outcome, OutcomeMeasure, SignalSpec,
     TargetSpec, contains_phrase, feedback_sources, phrase_list, stored_day, word_count,
 )
 
@@ -33,6 +34,8 @@ class OversightParameters(DomainParameters):
     vague_phrases: list[str] = Field(default_factory=lambda: phrase_list("vague"))
     ni_review_every_days: int = Field(92, ge=28, description="Longest gap between nominated-individual reviews (a quarter).")
     ni_review_item_types: list[str] = Field(default_factory=lambda: ["ni_review", "oversight_review"])
+    tracker_review_within_days: int = Field(
+        35, ge=1, le=92, description="Days from an action going overdue by which a governance meeting must take it up.")
 
 
 def _reviewed(entries: str | None) -> dict[str, str]:
@@ -70,11 +73,23 @@ class ProviderOversight(Domain):
             "Share of visits (after a service's first) at which every action still open from earlier visits was reviewed.",
         ),
         TargetSpec(
+            "po_tracker_reviewed", "Overdue actions taken to governance", "rate", 1.0, ("improvement_action",),
+            "Share of improvement actions that went overdue (still open the day after their deadline) that a "
+            "governance meeting took up (a governance item citing the action) within 35 days of going overdue "
+            "(tracker_review_within_days); an action is counted in the period in which those days end, when "
+            "a miss is known.",
+            sentence="{title}: {numerator} of {denominator} overdue actions taken to a governance meeting in time, "
+                     "{period}",
+            exceptions=True,
+        ),
+        TargetSpec(
             "po_quarterly_ni_review", "Quarterly nominated-individual review in board minutes", "cadence", 1.0,
             ("governance_item",),
             "Share of months ending within a quarter (92 days) of the nominated individual's last review of oversight "
-            "reports in board minutes.",
+            "reports in board minutes (judged once for the provider: minutes at the provider's row or at any "
+            "location count for all).",
             cadence="Nominated individual reviews oversight reports quarterly (board minutes, item ni_review).",
+            scope="provider",
         ),
     )
     signals = (
@@ -103,6 +118,13 @@ class ProviderOversight(Domain):
         EscalationSpec("po_visit_missed", "Monthly visit missed", "po_monthly_visit.has_value and not po_monthly_visit.met",
                        "Increase provider visit frequency: fortnightly visits until three consecutive monthly visits are met",
                        "nominated_individual", 5),
+        EscalationSpec("po_overdue_actions", "Overdue actions", "overdue_actions > 0",
+                       "Record overdue actions for review at the next governance meeting, each with its owner, the "
+                       "reason for delay and a new date", "registered_manager", 10),
+        EscalationSpec("po_tracker_not_reviewed", "Overdue actions not taken to governance",
+                       "po_tracker_reviewed.has_value and not po_tracker_reviewed.met",
+                       "Review the improvement tracker at the next governance meeting: every overdue action, its owner "
+                       "and its recovery date", "nominated_individual", 10),
         EscalationSpec("po_repeated_overdue", "Repeated overdue actions", "repeated_overdue > 0",
                        "Assign senior oversight to actions overdue at consecutive visits", "nominated_individual", 5),
         EscalationSpec("po_evidence_before_closure", "Actions without owner, deadline or evidence",
@@ -187,6 +209,8 @@ class ProviderOversight(Domain):
                     ]
                     status = PASS if all(action in reviewed for action in still_open) else FAIL
                     yield Outcome("po_previous_reviewed", service, visit_day, visit_id, status)
+        if ctx.wants("po_tracker_reviewed"):
+            yield from self._tracker_outcomes(ctx, params)
         if ctx.wants("po_quarterly_ni_review"):
             marks = ", ".join("?" for _ in params.ni_review_item_types)
             done: dict[str, list[date]] = defaultdict(list)
@@ -199,6 +223,37 @@ class ProviderOversight(Domain):
                     done[service].append(ctx.day(day))
             # Checked every month: a review in the board minutes within the last quarter.
             yield from ctx.cadence("po_quarterly_ni_review", "month", done, lookback_days=params.ni_review_every_days)
+
+    def _tracker_outcomes(self, ctx: Context, params: OversightParameters) -> Iterable[Outcome]:
+        """Each action that went overdue: passed when a governance item cites it within the days
+        allowed from the day it went overdue, pending until then; placed on the last of those days."""
+        within = params.tracker_review_within_days
+        as_of = ctx.as_of.isoformat()
+        # Only the actions still open the day after their deadline are read with their citations
+        # (by the action_id index); an action closed on time is never overdue.
+        for record_id, raw_service, due, cited in ctx.rows(
+            """SELECT a.id, a.service, a.due_date,
+                      (SELECT min(g.meeting_date) FROM governance_item g
+                        WHERE g.action_id = a.id AND g.meeting_date > a.due_date AND g.meeting_date <= ?)
+               FROM improvement_action a
+               WHERE a.due_date IS NOT NULL AND a.due_date < ? AND a.due_date >= ?
+                 AND coalesce(a.status, '') != 'cancelled'
+                 AND (coalesce(a.status, '') NOT IN ('completed', 'closed')
+                      OR a.completed_on > a.due_date OR a.completed_on > ?)""",
+            [as_of, as_of, (ctx.start - timedelta(days=1)).isoformat(), as_of],
+        ):
+            service = ctx.service(raw_service)
+            if service is None:
+                continue
+            overdue = date.fromisoformat(due) + timedelta(days=1)
+            deadline = overdue + timedelta(days=within - 1)
+            if cited is not None and stored_day(cited) <= deadline:
+                status = PASS
+            elif deadline > ctx.as_of:
+                status = PENDING
+            else:
+                status = FAIL
+            yield Outcome("po_tracker_reviewed", service, deadline, record_id, status)
 
     def signal_values(self, ctx: Context) -> dict[str, dict[str, Any]]:
         """Each signal as the ids of the records behind it."""

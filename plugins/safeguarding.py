@@ -113,8 +113,10 @@ class SafeguardingRecording(Domain):
         ),
         TargetSpec(
             "sg_monthly_review", "Monthly nominated-individual review", "cadence", 1.0, ("governance_activity",),
-            "Share of months with the nominated individual's review of safeguarding data.",
+            "Share of months with the nominated individual's review of safeguarding data (judged once for the "
+            "provider: a review recorded at the provider's row or at any location counts for all).",
             cadence="Nominated individual reviews safeguarding data monthly (activity monthly_safeguarding_review).",
+            scope="provider",
         ),
     )
     signals = (

@@ -39,7 +39,7 @@ def test_the_base_ruleset_has_incident_learning_assured_where_an_overlay_loosens
     assert _levels(verdict) == {"Elm Court Nursing Home": "partly_assured", "Oak House": "assured_sustained",
                                 "Riverside Supported Living": "assured_sustained", "Willow Lodge": "not_assured"}
     assert verdict["audit"]["guardrails"] == "11 guardrails: none breached"
-    assert [t.get("guardrail") for d in verdict["domains"] for t in d["targets"]] == [None] * 17
+    assert [t.get("guardrail") for d in verdict["domains"] for t in d["targets"]] == [None] * 18
 
 
 def test_a_loosened_guardrail_runs_but_caps_its_domain_everywhere_and_says_so(run_cli, demo_store, tmp_path):

@@ -42,9 +42,13 @@ def test_diff_of_consecutive_monthly_runs_shows_the_drifting_home_regressed(run_
     # July: every home met every target but Oak House's follow-ups (3 of 4 on time) and Elm Court's
     # care plan reviews (5 of its 6 harmful incidents reviewed within 7 days). August: Willow Lodge
     # reviewed none of its six incidents within five working days, Oak House again completed 3 of
-    # its 4 follow-ups on time, Elm Court again 5 of 6; nothing else changed, and no closed month
-    # is listed.
-    assert changes["counts"] == {"regressed": 1, "resolved": 0, "new": 0, "still_failing": 2}
+    # its 4 follow-ups on time, Elm Court again 5 of 6, and Oak House's visit action overdue since
+    # 24 July reached 35 days on 27 August with no governance meeting taking it up (new: no
+    # overdue action had been due for review before); nothing else changed, and no closed month is
+    # listed.
+    assert changes["counts"] == {"regressed": 1, "resolved": 0, "new": 1, "still_failing": 2}
+    assert [(c["target"], c["service"], c["before"], c["after"]) for c in changes["new"]] == [
+        ("po_tracker_reviewed", "Oak House", None, 0.0)]
     assert [(c["target"], c["service"], c["before"], c["after"]) for c in changes["regressed"]] == [
         ("inc_review_5wd", "Willow Lodge", 1.0, 0.0)]
     assert [(c["target"], c["service"], round(c["before"], 4), round(c["after"], 4))

@@ -48,7 +48,7 @@ def test_junit_one_case_per_target_and_service(verdict_and_reports):
     verdict, reports = verdict_and_reports
     root = ET.fromstring(reports["junit"])
     cases = {(c.get("classname"), c.get("name")): c for c in root.iter("testcase")}
-    assert len(cases) == 17 * 2 + 2  # seventeen targets at two locations, and each location's level
+    assert len(cases) == 18 * 2 + 2  # eighteen targets at two locations, and each location's level
     assert cases[("Oak House", "level")].find("failure").get("message") == (
         "not assured (provider_oversight: level_not_assured)")
     visit = cases[("Oak House", "provider_oversight.po_monthly_visit")]
@@ -60,7 +60,7 @@ def test_junit_one_case_per_target_and_service(verdict_and_reports):
     passed = cases[("Riverside Supported Living", "safeguarding_recording.sg_record_complete")]
     assert passed.find("failure") is None and passed.find("skipped") is None
     failures = sum(1 for c in cases.values() if c.find("failure") is not None)
-    assert root.get("failures") == str(failures) and root.get("tests") == "36"
+    assert root.get("failures") == str(failures) and root.get("tests") == "38"
 
 
 def test_junit_skips_waived_targets(run_cli, demo_copy, tmp_path):
@@ -82,7 +82,7 @@ def test_html_pack_is_self_contained_with_a_chart_per_target(verdict_and_reports
     targets = [t["id"] for d in verdict["domains"] for t in d["targets"]]
     for target in targets:
         assert f'<svg class="chart" id="chart-{target}"' in html
-    assert html.count('<svg class="chart" id="chart-') == len(targets) == 17
+    assert html.count('<svg class="chart" id="chart-') == len(targets) == 18
     assert "This is the provider&#39;s internal assurance, not a CQC rating." in html
     for section in ("Commissioner summary", "Open actions", "Waivers", "Data-quality appendix", "Audit trail",
                     "Evidence triangulation", "Escalations fired"):

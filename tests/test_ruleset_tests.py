@@ -79,7 +79,7 @@ def test_the_shipped_cases_cover_every_target_and_rule_of_the_default_ruleset(ru
     assert result.exit_code == 0, result.stdout
     assert "15 passed, 0 failed, 0 malformed" in result.stdout
     # 17 targets, 27 escalation rules and the 10 level rules.
-    assert "Coverage 100% (54 of 54 targets, escalation rules and level rules of cqc-recovery)" in result.stdout
+    assert "Coverage 100% (57 of 57 targets, escalation rules and level rules of cqc-recovery)" in result.stdout
     assert run_cli("test", REPO / "rulesets" / "tests", "--min-coverage", "100").exit_code == 0
 
 
@@ -89,8 +89,8 @@ def test_removing_a_shipped_failing_case_drops_coverage_below_100(run_cli, tmp_p
     shutil.rmtree(shipped / "provider-oversight-gaps")
     result = run_cli("test", shipped, "--against", "cqc-recovery", "--min-coverage", "100")
     assert result.exit_code == 1
-    # Its four targets lose their failing unit and its four rules their firing case: 46 of 54.
-    assert "Coverage 85.2% (46 of 54 targets, escalation rules and level rules of cqc-recovery):" in result.stdout
+    # Its five targets lose their failing unit and its six rules their firing case: 46 of 57.
+    assert "Coverage 80.7% (46 of 57 targets, escalation rules and level rules of cqc-recovery):" in result.stdout
     assert "  not covered: target po_previous_reviewed: no case asserts a failing unit" in result.stdout
     assert "  not covered: escalation provider_oversight/po_weak_challenge: no case asserts that it fires" in (
         result.stdout)

@@ -77,7 +77,7 @@ def test_validate_cli_reports_every_problem(run_cli, tmp_path):
     assert "rule my_rule: position 1: unknown name 'staff_unawre'" in result.stderr
     good = run_cli("validate", RULESETS_DIR / "cqc-recovery.yaml")
     assert good.exit_code == 0
-    assert good.stdout.endswith("valid (3 domains, 17 targets, 27 escalation rules)\n")
+    assert good.stdout.endswith("valid (3 domains, 18 targets, 29 escalation rules)\n")
 
 
 def test_schema_ruleset_forbids_unknown_keys(run_cli):
@@ -104,9 +104,11 @@ domains:
         due_working_days: 5
 """)
     (domain,) = load_ruleset(path).domains
-    assert sorted(domain.targets) == ["po_action_quality", "po_monthly_visit", "po_previous_reviewed"]
+    assert sorted(domain.targets) == ["po_action_quality", "po_monthly_visit", "po_previous_reviewed",
+                                      "po_tracker_reviewed"]
     rules = {e.spec.id: e.spec for e in domain.escalations}
-    assert sorted(rules) == ["po_evidence_before_closure", "po_many_overdue", "po_repeated_overdue", "po_visit_missed"]
+    assert sorted(rules) == ["po_evidence_before_closure", "po_many_overdue", "po_overdue_actions", "po_repeated_overdue",
+                             "po_tracker_not_reviewed", "po_visit_missed"]
     assert (rules["po_visit_missed"].due_working_days, rules["po_visit_missed"].owner) == (1, "registered_manager")
 
 

@@ -158,7 +158,7 @@ def test_demo_output_file_and_no_free_text(tmp_path):
     assert done.returncode == 0, done.stderr
     text = out.read_text()
     verdict = json.loads(text)
-    assert verdict["schema_version"] == "2.3"
+    assert verdict["schema_version"] == "2.4"
     for phrase in ("staff saw", "Personal care given", "Seemed a bit upset", "Root cause analysis recorded",
                    "Risk controls reviewed"):  # free text in the generated records
         assert phrase not in text
@@ -206,7 +206,7 @@ def test_a_workers_share_of_the_services_is_all_its_queries_see(demo_verdict):
     assert everyone == [("S001", 48), ("S002", 48)]
     assert db.execute("SELECT service, COUNT(*) FROM incident GROUP BY service").fetchall() == [("S001", 48)]
     assert db.execute("SELECT COUNT(*) FROM main.incident").fetchone() == (96,)
-    assert db.execute("SELECT COUNT(*) FROM service").fetchone() == (2,)  # the register stays whole
+    assert db.execute("SELECT COUNT(*) FROM service").fetchone() == (3,)  # the register stays whole, provider too
     db.close()
 
 

@@ -257,23 +257,28 @@ def test_provider_oversight_escalation_ids_are_stable(visits, tmp_path):
     first = run(visits, tmp_path, "provider_oversight", date(2026, 3, 1))
     second = run(visits, tmp_path, "provider_oversight", date(2026, 3, 1))
     rules = sorted((e["rule"], e["id"]) for e in first["escalations"])
-    assert [r for r, _ in rules] == ["po_evidence_before_closure"]
+    # A13 closed without evidence; A11 is still open past its deadline of 30 April.
+    assert [r for r, _ in rules] == ["po_evidence_before_closure", "po_overdue_actions"]
     assert rules == sorted((e["rule"], e["id"]) for e in second["escalations"])
     closure = next(e for e in first["escalations"] if e["rule"] == "po_evidence_before_closure")
     assert closure["facts"]["closed_without_evidence"] == 1
     assert closure["owner_role"] == "nominated_individual"
+    overdue = next(e for e in first["escalations"] if e["rule"] == "po_overdue_actions")
+    assert (overdue["facts"]["overdue_actions"], overdue["records"]) == (1, ["A11"])
 
 
 def test_an_escalation_closes_when_an_action_citing_it_is_closed(visits, tmp_path):
     first = run(visits, tmp_path, "provider_oversight", date(2026, 3, 1))
-    (escalation,) = first["escalations"]
+    escalation = next(e for e in first["escalations"] if e["rule"] == "po_evidence_before_closure")
     assert escalation["status"] == "open"
     add(visits, "improvement_action", id="A20", service="Oak House", raised_on="01/06/2026", owner="Named",
         due_date="05/06/2026", escalation_id=escalation["id"])
-    still_open = run(visits, tmp_path, "provider_oversight", date(2026, 3, 1))["escalations"][0]
+    still_open = next(e for e in run(visits, tmp_path, "provider_oversight", date(2026, 3, 1))["escalations"]
+                      if e["id"] == escalation["id"])
     assert (still_open["status"], still_open["answered_by"]) == ("open", ["A20"])
     visits["improvement_action"].update("A20", {"status": "completed", "completed_on": "2026-06-04"})
-    closed = run(visits, tmp_path, "provider_oversight", date(2026, 3, 1))["escalations"][0]
+    closed = next(e for e in run(visits, tmp_path, "provider_oversight", date(2026, 3, 1))["escalations"]
+                  if e["id"] == escalation["id"])
     assert (closed["id"], closed["status"]) == (escalation["id"], "closed")
 
 

@@ -11,7 +11,11 @@ output shows each recovery status:
 - incident learning improves but has not yet met its 95% targets; every incident is followed by
   a care plan or risk assessment review, in the demo late for one incident in six at Elm Court;
 - provider oversight meets its targets, then drifts: the last month has no visit, and actions are
-  closed without evidence.
+  closed without evidence; in the demo, one of Oak House's visit actions stays open past its
+  deadline and no governance meeting takes it up.
+
+The register holds the provider's own row (Head Office, alias HQ) with the board's quarterly
+review and the nominated individual's monthly safeguarding review: recorded once for every location.
 
 Names of people never appear: people who use services and staff are pseudonymous ids, and the
 free text is made from neutral templates.
@@ -19,7 +23,6 @@ free text is made from neutral templates.
 
 from __future__ import annotations
 
-import calendar
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -30,6 +33,10 @@ import yaml
 from carecheck.dates import WorkingDays
 from carecheck.importing.generated_files import COLUMNS, FILES, Writer
 from carecheck.records import BUILTIN_KINDS
+from carecheck.importing.synthetic import (
+    CAUSE_TYPES, CAUSES, CONCERN_TEXT, FINDINGS_GOOD, FIRST_OWNERS, PROVIDER_NAME, SAID, SERVICE_NAMES, VAGUE_CONCERN,
+    WHAT, _at, _months, _quota,
+)
 
 
 @dataclass(frozen=True)
@@ -39,50 +46,6 @@ class ExportStop:
     kind: str
     service: str
     from_day: date
-
-SERVICE_NAMES = [
-    ("Riverside Supported Living", "supported_living"), ("Oak House", "residential"),
-    ("Elm Court Nursing Home", "nursing"), ("Willow Lodge", "residential"),
-    ("Harbour View Homecare", "homecare"), ("Meadow Bank", "supported_living"),
-]
-# Cause codes (INCIDENT_CAUSES), each with the incident type it usually goes with.
-CAUSES = ["environment", "health_condition", "medication_process", "behaviour", "care_planning", "equipment"]
-CAUSE_TYPES = {"environment": "fall", "health_condition": "fall", "medication_process": "medication",
-               "behaviour": "behaviour", "care_planning": "fall", "equipment": "fall"}
-FIRST_OWNERS = ["A. Patel", "J. Okafor", "S. Byrne", "M. Nowak", "R. Hughes", "L. Chen"]
-VAGUE_CONCERN = "Seemed a bit upset after the visit, possibly something happened, staff not sure etc."
-CONCERN_TEXT = ("At {time} staff saw {what}. The person said {said}. Staff stayed with the person and "
-                "recorded what was seen and said.")
-WHAT = ["a bruise on the left forearm", "a red mark on the wrist", "that money was missing from the purse",
-        "the person crying in the hallway", "a torn sleeve"]
-SAID = ["they had knocked it on the door", "they did not know", "a visitor had shouted at them",
-        "they wanted to speak to the manager"]
-FINDINGS_GOOD = ("Sampled six care records, spoke with three people and two staff, observed lunch. Two records lacked "
-                 "review dates after incidents; staffing matched the rota on both floors; one medicines audit action "
-                 "remains open and is escalated with a named owner and deadline.")
-
-
-
-
-def _months(start: date, count: int) -> list[tuple[date, date]]:
-    months = []
-    year, month = start.year, start.month
-    for _ in range(count):
-        last = calendar.monthrange(year, month)[1]
-        months.append((date(year, month, 1), date(year, month, last)))
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return months
-
-
-def _at(day: date, rng: random.Random, hours=(7, 22)) -> datetime:
-    return datetime(day.year, day.month, day.day, rng.randint(*hours), rng.choice([0, 10, 20, 30, 40, 50]))
-
-
-def _quota(n: int, share: float) -> list[bool]:
-    """Exactly round(share * n) passes among n, never all of them unless share is 1."""
-    passes = n if share >= 1 else min(n - 1, int(share * n)) if n else 0
-    return [True] * passes + [False] * (n - passes)
-
 
 class Generator:
     def __init__(self, out: Path, services: int, months: int, seed: int, start: date, notes_per_day: int,
@@ -130,6 +93,7 @@ class Generator:
         try:
             for index in range(self.n_services):
                 self.service(index)
+            self.provider()
         finally:
             for writer in self.writers.values():
                 writer.close()
@@ -142,6 +106,25 @@ class Generator:
             encoding="utf-8",
         )
         return path
+
+    # -- the provider's own records --------------------------------------------------------------
+
+    def provider(self) -> None:
+        """The provider's own row in the register, with what is recorded once for every location:
+        the board's quarterly review by the nominated individual, and the nominated individual's
+        monthly review of safeguarding data (every month once safeguarding has recovered, about
+        three months in five before)."""
+        self.write("service", id="SVC-000", service=PROVIDER_NAME, service_type="provider", aliases=["HQ"],
+                   registered_manager=None)
+        total = len(self.months)
+        for m, (first, last) in enumerate(self.months):
+            if m % 3 == 2:  # the quarter's board meeting
+                self.write("governance_item", id=self.next_id("GI"), service="HQ", meeting_date=last - timedelta(days=1),
+                           meeting_type="board", item_type="ni_review", chaired_by_role="nominated individual",
+                           decision="Strategic assurance findings recorded")
+            if m >= total - 4 or self.extra.random() < 0.6:
+                self.activity("HQ", "monthly_safeguarding_review", _at(last - timedelta(days=3), self.extra),
+                              "nominated individual")
 
     # -- one service ------------------------------------------------------------------------------
 
@@ -183,6 +166,7 @@ class Generator:
             self.other_evidence(code, people, staff, first, last)
             self.daily_notes(code, people, staff, first, last)
         for action in visit_actions:  # written once, in the state they ended in
+            action.pop("stuck", None)
             self.write("improvement_action", **action)
 
     def death(self, code, first, last, m) -> None:
@@ -253,7 +237,11 @@ class Generator:
                 self.activity(code, "recording_sample", _at(day, rng, (10, 16)), "deputy manager")
             day += timedelta(days=1)
         if complete or rng.random() < 0.6:
-            self.activity(code, "monthly_safeguarding_review", _at(last - timedelta(days=3), rng), "nominated individual")
+            # Drawn and set aside, id and time (the provider's row holds the review): the records
+            # after it keep their ids and values.
+            self.next_id("GA")
+            _at(last - timedelta(days=3), rng)
+            rng.randint(3, 20)
         self.activity(code, "monthly_incident_themes", _at(last - timedelta(days=2), rng), "quality lead")
 
     def incident_pattern(self, code: str, first: date, repeats: bool) -> list[tuple[int, str, str]]:
@@ -358,10 +346,8 @@ class Generator:
 
     def oversight(self, code, first, last, m, drifting, actions: list[dict], previous_visit):
         rng = self.rng
-        if m % 3 == 2:  # the quarter's board meeting
-            self.write("governance_item", id=self.next_id("GI"), service=code, meeting_date=last - timedelta(days=1),
-                       meeting_type="board", item_type="ni_review", chaired_by_role="nominated individual",
-                       decision="Strategic assurance findings recorded")
+        if m % 3 == 2:
+            self.next_id("GI")  # the board minutes are the provider's now: the ids after keep their values
         if drifting:
             for action in actions:  # closed without follow-up evidence, and no visit this month
                 if action["status"] == "open":
@@ -372,15 +358,23 @@ class Generator:
         reviewed = []
         for action in actions:
             if action["status"] == "open":
+                if action.get("stuck"):  # still open: reviewed, and past its deadline once it is
+                    reviewed.append(f"{action['id']}={'overdue' if action['due_date'] < visit_day else 'open'}")
+                    continue
                 action.update(status="completed", completed_on=visit_day,
                               closure_evidence="Follow-up evidence seen at the visit")
                 reviewed.append(f"{action['id']}=completed")
         agreed = []
-        for _ in range(2):
+        for n in range(2):
+            # Six weeks: done by the next visit, where its follow-up evidence is seen.
             action = {"id": self.next_id("ACT"), "service": code, "source_kind": "oversight_visit", "source_id": visit_id,
                       "description": "Put right a finding from the provider visit", "owner": rng.choice(FIRST_OWNERS),
                       "owner_role": "registered manager", "raised_on": visit_day,
-                      "due_date": visit_day + timedelta(days=21), "status": "open"}
+                      "due_date": visit_day + timedelta(days=42), "status": "open"}
+            # The demo's Oak House leaves one action from its visit three months before the end open
+            # past its deadline, and no governance meeting takes it up.
+            if n == 0 and self.drifting and code == "S002" and m == len(self.months) - 3:
+                action["stuck"] = True
             actions.append(action)
             agreed.append(action["id"])
         self.write("oversight_visit", id=visit_id, service=code, visit_date=visit_day, previous_visit_date=previous_visit,

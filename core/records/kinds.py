@@ -40,15 +40,18 @@ from carecheck.records.model import (  # noqa: F401 (used here and re-exported)
 
 
 class Service(Record):
-    """The service register: one row per registered location, with the names other systems use for it."""
+    """The service register: one row per registered location, with the names other systems use for it,
+    and optionally one row for the provider itself (type ``provider``): records there are the
+    provider's own (board minutes, the nominated individual's reviews), never a location's."""
 
     kind: ClassVar[str] = "service"
     title: ClassVar[str] = "Service (register)"
     event_field: ClassVar[str] = "registered_on"
 
     service: Text = Field(description="The service's canonical name, used in outputs.", min_length=1)
-    service_type: Code("residential", "nursing", "supported_living", "homecare") = Field(
-        description="Type of service; decides which CQC evidence categories apply."
+    service_type: Code("residential", "nursing", "supported_living", "homecare", "provider") = Field(
+        description="Type of service; decides which CQC evidence categories apply. ``provider``: the provider "
+                    "itself (head office), judged with every location and never as one."
     )
     cqc_location_id: Text | None = Field(default=None, description="CQC location id, e.g. 1-123456789.")
     aliases: IdList = Field(

@@ -206,7 +206,9 @@ def _resolve_domain(domain: Domain, plugin: str, config: DomainConfig, where: st
     for target_id, spec in declared.items():
         override = config.targets.get(target_id, TargetConfig())
         if override.enabled:
-            targets[target_id] = replace(spec, threshold=override.threshold) if override.threshold is not None else spec
+            changes = {key: value for key, value in (("threshold", override.threshold), ("scope", override.scope))
+                       if value is not None}
+            targets[target_id] = replace(spec, **changes) if changes else spec
     names = trigger_names(domain, targets)
     defaults = {spec.id: spec for spec in domain.escalations}
     escalations: list[ResolvedEscalation] = []

@@ -23,6 +23,9 @@ class _Strict(BaseModel):
 class TargetConfig(_Strict):
     enabled: bool = True
     threshold: float | None = Field(default=None, ge=0, le=1, description="Share of units that must pass (0 to 1).")
+    scope: Literal["location", "provider"] | None = Field(
+        default=None, description="location: judged at each location; provider: judged once from records at the "
+                                  "provider's own row or any location, the result applying to every location.")
 
 
 class EscalationConfig(_Strict):

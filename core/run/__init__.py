@@ -67,6 +67,8 @@ def evaluate(db: Database, ruleset: Ruleset, options: RunOptions) -> RunResult:
         missing = {target: presence.missing(spec.sources) for _, targets in jobs for target, spec in targets.items()}
         tally = Tally(scope, db, FailureSink(db), frozenset(t for t, kinds in missing.items() if kinds))
         tally.quality.unattributed = presence.unattributed()
+        tally.quality.provider_only = presence.provider_only(
+            {kind for _, targets in jobs for spec in targets.values() if spec.scope == "provider" for kind in spec.sources})
         judge = Judge(scope, engine)
         domains, figures, evidence, domain_figures = [], {}, {}, {}
         for (resolved, targets), work in zip(jobs, domain_work(tally, jobs, alongside)):

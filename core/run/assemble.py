@@ -31,7 +31,7 @@ from carecheck.run.scope import RunScope
 from carecheck.run.outcomes import trend_sentence
 from carecheck.run.tally import DataQualityFlags, DomainFigures, TargetFigures
 
-SCHEMA_VERSION = "2.3"
+SCHEMA_VERSION = "2.4"
 
 
 def _breach_fields(breach: dict) -> dict:
@@ -303,7 +303,7 @@ def verdict(db: Database, scope: RunScope, engine, domains: list[dict], figures:
             "lowest": {"level": bottom, "locations": at_bottom},
             "status": status,
             "summary": headline(located, levels, bottom, at_bottom, escalations, statutory, scope.data_end,
-                                flags.unattributed),
+                                flags.unattributed, flags.provider_only, scope.provider),
             "statutory": statutory,
             "disclaimer": DISCLAIMER,
         },
@@ -377,6 +377,7 @@ def _data_quality(scope: RunScope, quality: reads.Quality, flags: DataQualityFla
         "pending_units": flags.pending_units,
         "left_out": left_out,
         "unattributed": flags.unattributed,
+        "provider_only": flags.provider_only,
         "min_denominator": scope.model.min_denominator,
         "service_register": scope.registered,
     }

@@ -9,6 +9,8 @@
   leaving out records whose fields in the rule are empty.
 
 A source counts only for the locations whose type uses its category (the framework says which).
+Records at the provider's own row of a kind a provider-level target judges (board minutes, the
+nominated individual's reviews) are evidence for every location.
 """
 
 from __future__ import annotations
@@ -71,23 +73,33 @@ def triangulation(db: Database, scope: RunScope, resolved: ResolvedDomain) -> Tr
     categories: set[str] = set()
     in_window: dict[str, set[str]] = defaultdict(set)
     support: dict[str, dict[int, tuple[int, int]]] = defaultdict(dict)
+    provider_kinds = {kind for spec in resolved.targets.values() if spec.scope == "provider" for kind in spec.sources}
     for index, source in enumerate(resolved.domain.evidence):
         if source.kind not in scope.registry.kinds:
             continue
         count, newest = 0, None
         for raw, n, latest, recent, supporting, judged in figures[index]:
             service = scope.aliases.get(raw, raw)
-            if not n or service not in scope.services:
+            if not n:
                 continue
-            if source.category not in scope.framework.categories_for(scope.services[service]):
+            if service is not None and service == scope.provider and source.kind in provider_kinds:
+                locations = [name for name, kind in scope.services.items()
+                             if source.category in scope.framework.categories_for(kind)]
+            elif service in scope.services and \
+                    source.category in scope.framework.categories_for(scope.services[service]):
+                locations = [service]
+            else:
+                continue
+            if not locations:
                 continue
             count += n
             newest = max(newest, latest) if newest else latest
-            if recent:
-                in_window[service].add(source.category)
-            if index in resolved.supports:
-                before = support[service].get(index, (0, 0))
-                support[service][index] = (before[0] + (supporting or 0), before[1] + (judged or 0))
+            for location in locations:
+                if recent:
+                    in_window[location].add(source.category)
+                if index in resolved.supports:
+                    before = support[location].get(index, (0, 0))
+                    support[location][index] = (before[0] + (supporting or 0), before[1] + (judged or 0))
         if count:
             categories.add(source.category)
         sources.append({

@@ -38,9 +38,21 @@ def unattributed_sentence(unattributed: list[dict]) -> str:
             "no location (add the names as aliases).")
 
 
+def provider_only_sentence(provider_only: list[dict], provider: str | None) -> str:
+    """Said at the top when records at the provider's own row are of kinds only location-level
+    targets count: "2 incident records at Head Office: recorded for the provider, judged at no
+    location."."""
+    if not provider_only:
+        return ""
+    parts = [f"{item['records']} {item['kind']} record{'s' if item['records'] != 1 else ''}" for item in provider_only]
+    return (f"{'; '.join(parts)} at {provider or 'the provider'}: recorded for the provider, judged at no location "
+            "(record them at the location they concern).")
+
+
 def headline(located: list[dict], levels: dict[str, int], bottom: str | None, at_bottom: list[str],
               escalations: list[dict], statutory: list[dict], data_end: date | None = None,
-              unattributed: list[dict] | None = None) -> str:
+              unattributed: list[dict] | None = None, provider_only: list[dict] | None = None,
+              provider: str | None = None) -> str:
     """The provider headline, in one order: statutory breaches first, then the end of the data,
     then records judged at no location, then the locations at the lowest level, by name (the
     first ten)."""
@@ -54,6 +66,7 @@ def headline(located: list[dict], levels: dict[str, int], bottom: str | None, at
     spread = ", ".join(f"{levels[level]} {LEVEL_WORDS[level]}" for level in reversed(LEVELS))
     opened = len([e for e in escalations if e["status"] == "open"])
     first = " ".join(part for part in (statutory_sentence(statutory), end_of_data_sentence(data_end),
-                                       unattributed_sentence(unattributed or [])) if part)
+                                       unattributed_sentence(unattributed or []),
+                                       provider_only_sentence(provider_only or [], provider)) if part)
     return (f"{first + ' ' if first else ''}{lead} Locations: {spread}. "
             f"{opened} escalation{'s' if opened != 1 else ''} open. {DISCLAIMER}")

@@ -67,13 +67,15 @@ class Presence:
             newest: dict[str, str] = {}
             for raw, value in self._raw.get(kind, {}).items():
                 location = self.scope.aliases.get(raw, raw)
-                if location in self.scope.services and value and value > newest.get(location, ""):
+                known = location in self.scope.services or (location is not None and location == self.scope.provider)
+                if known and value and value > newest.get(location, ""):
                     newest[location] = value
             self._by_location[kind] = newest
         return self._by_location[kind]
 
     def newest(self, kind: str, location: str | None = None) -> str | None:
-        """The newest record of ``kind`` at ``location`` (at any location in scope when None)."""
+        """The newest record of ``kind`` at ``location`` (at any location in scope, or the provider's
+        own row, when None)."""
         by_location = self._kind(kind)
         if location is None:
             return max(by_location.values(), default=None)
@@ -91,8 +93,24 @@ class Presence:
                     found.append({"kind": kind, "value": value, "records": count})
         return found
 
+    def provider_only(self, provider_kinds: set[str]) -> list[dict]:
+        """Records at the provider's own row of the kinds only location-level targets count (an
+        incident logged against head office): recorded for the provider, judged at no location."""
+        provider = self.scope.provider
+        if provider is None:
+            return []
+        found = []
+        for kind in sorted(self.totals):
+            if kind in provider_kinds:
+                continue
+            count = sum(n for raw, n in self.totals[kind].items() if raw is not None
+                        and self.scope.aliases.get(raw) == provider)
+            if count:
+                found.append({"kind": kind, "records": count})
+        return found
+
     def missing(self, kinds) -> list[str]:
-        """The kinds of ``kinds`` with no record at any location in scope."""
+        """The kinds of ``kinds`` with no record at any location in scope (or the provider's row)."""
         return [kind for kind in kinds if not self._kind(kind)]
 
     def counts(self, kind: str, location: str) -> list[int] | None:
@@ -211,7 +229,7 @@ def judge_location(scope: RunScope, spec, service: str, entries: PeriodSeries, m
     if missing:
         return make(INSUFFICIENT, f"no {_kinds_text(missing)} records at any location in the evaluated periods",
                     NO_RECORDS, evidenced=False)
-    if spec.kind == "rate":
+    if spec.kind == "rate" and spec.scope != "provider":  # a provider-level figure is not one location's export
         stale = [found for kind in spec.sources if (found := presence.stale_by_rate(kind, service)) is not None]
         if stale:
             result = make(INSUFFICIENT, "; ".join(stale_reason(found, service, model.period) for found in stale),
@@ -235,6 +253,8 @@ def judge_location(scope: RunScope, spec, service: str, entries: PeriodSeries, m
                             trend=status.trend)
         result = make(INSUFFICIENT, "no events in the current period or the window before it", NO_EVENTS,
                       judged=False)
+        if spec.exceptions:  # none is the good case: nothing to warn of
+            return result
         newest = max((presence.newest(kind, service) or "" for kind in spec.sources), default="")
         since = f"since {stored_day(newest).isoformat()}" if newest else "in the evaluated periods"
         result.warning = f"no {_kinds_text(list(spec.sources))} records at {service} {since}"

@@ -117,7 +117,9 @@ def _worker(index: int) -> tuple[list[tuple], list[tuple]]:
     db = reads.read_only(_FORKED["path"], scope.registry)
     reads.only_share(db, [raw for raw, name in scope.aliases.items() if name in shares[index]])
     tally = Tally(scope, db, reads.ListSink(), _FORKED["uncounted"])
-    done = [tally.figures(resolved, targets, shares[index]) for resolved, targets in jobs]
+    # A provider-level target needs every location's records: the parent counts it.
+    done = [tally.figures(resolved, {t: spec for t, spec in targets.items() if spec.scope != "provider"},
+                          shares[index]) for resolved, targets in jobs]
     return done, list(tally.failures)
 
 
@@ -164,6 +166,10 @@ def _forked_domain_work(tally: Tally, jobs: list[Job], alongside: Alongside) -> 
                         counts = into.setdefault(shift, [0, 0])
                         counts[0] += passed
                         counts[1] += counted
+        provider_level = {t: spec for t, spec in targets.items() if spec.scope == "provider"}
+        if provider_level:
+            for target, target_cells in tally.figures(resolved, provider_level, cells_only=True).cells.items():
+                cells[target] = target_cells
         merged.append(DomainWork(joined, evidence[index]))
         if scope.options.progress:
             scope.options.progress(index + 1, len(jobs))

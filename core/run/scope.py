@@ -83,6 +83,9 @@ class RunScope:
     requested_as_of: date | None = None
     #: The newest evidence's day, when the run was moved back to it.
     data_end: date | None = None
+    #: The provider's own row in the register (type ``provider``), by its canonical name: never a
+    #: location; its records count toward provider-level targets (docs/verdict.md, "Provider level").
+    provider: str | None = None
 
     @property
     def as_of(self) -> date:
@@ -149,7 +152,7 @@ def build_scope(db: Database, ruleset: Ruleset, options: RunOptions) -> RunScope
         closures = Path(ruleset.source).parent / closures
     holidays_for = cached_bank_holidays(db)
     working_days = WorkingDays.from_file(closures, holidays_for) if closures else WorkingDays(holidays_for=holidays_for)
-    services, aliases, registered = _services(db, ruleset, options.services)
+    services, aliases, registered, provider = _services(db, ruleset, options.services)
     waivers = _resolve_waivers(options.waivers, ruleset, aliases)
     first = _first_day(db, ruleset, as_of)
     # A date past the span allowed is a typing mistake, whatever the evidence holds.
@@ -169,25 +172,33 @@ def build_scope(db: Database, ruleset: Ruleset, options: RunOptions) -> RunScope
         ruleset=ruleset, options=options, framework=load_framework(model.framework), working_days=working_days,
         services=services, aliases=aliases, waivers=tuple(waivers), periods=periods,
         current=complete[-1] if complete else None, partial=next((p for p in periods if p.end > as_of), None),
-        stale_cutoff=periods[cutoff_index].start, window=tuple(complete[-model.sustained:]), registered=registered,
+        stale_cutoff=periods[cutoff_index].start, window=tuple(complete[-model.sustained:]), registered=registered, provider=provider,
         registry=registry_of(db), supplied=reads.supplied_fields(db, {k for r in ruleset.domains for k in r.domain.reads}),
         requested_as_of=requested, data_end=data_end,
     )
 
 
 def _services(db: Database, ruleset: Ruleset, requested: list[str]
-              ) -> tuple[dict[str, str | None], dict[str, str], bool]:
-    """In-scope services (canonical name -> type), every alias -> canonical name, and whether they
-    come from a register."""
+              ) -> tuple[dict[str, str | None], dict[str, str], bool, str | None]:
+    """In-scope locations (canonical name -> type), every alias -> canonical name, whether they
+    come from a register, and the provider's own row (never a location)."""
     aliases: dict[str, str] = {}
     types: dict[str, str | None] = {}
+    providers: list[str] = []
     for service_id, name, service_type, alias_json in db.execute(
         "SELECT id, service, service_type, aliases FROM service ORDER BY service"
     ).fetchall():
-        types[name] = service_type
         for alias in [service_id, name] + (json.loads(alias_json) if alias_json else []):
             aliases[alias] = name
-    registered = bool(types)
+        if service_type == "provider":
+            providers.append(name)
+        else:
+            types[name] = service_type
+    if len(providers) > 1:
+        raise InputError(f"the service register has {len(providers)} provider rows ({', '.join(providers)}): "
+                         "a store holds one provider's evidence, so give only one row the type provider")
+    provider = providers[0] if providers else None
+    registered = bool(types) or provider is not None
     if not types:
         kinds = {kind for resolved in ruleset.domains for kind in resolved.domain.reads if kind in registry_of(db).kinds}
         for kind in sorted(kinds):
@@ -199,12 +210,15 @@ def _services(db: Database, ruleset: Ruleset, requested: list[str]
         chosen: dict[str, str | None] = {}
         for name in wanted:
             canonical = aliases.get(name)
+            if canonical is not None and canonical == provider:
+                raise InputError(f"{name!r} is the provider's own row, not a location: its records are judged with "
+                                 f"every location (locations: {', '.join(sorted(types)) or 'none'})")
             if canonical is None:
                 known = ", ".join(sorted(types)) or "none"
                 raise InputError(f"unknown service {name!r} (services in the store: {known})")
             chosen[canonical] = types[canonical]
         types = chosen
-    return dict(sorted(types.items())), aliases, registered
+    return dict(sorted(types.items())), aliases, registered, provider
 
 
 def _resolve_waivers(waivers: list[Waiver], ruleset: Ruleset, aliases: dict[str, str]) -> list[Waiver]:

@@ -32,6 +32,13 @@ class Cell:
         self.numerator = self.denominator = self.pending = self.failures_total = 0
         self.failures: list[str] | None = None
 
+    def copy(self) -> "Cell":
+        twin = Cell()
+        twin.numerator, twin.denominator, twin.pending = self.numerator, self.denominator, self.pending
+        twin.failures_total = self.failures_total
+        twin.failures = list(self.failures) if self.failures is not None else None
+        return twin
+
     def merge(self, other: "Cell", label: str | None = None) -> None:
         """Add another cell's figures; ``label`` names the service its failures came from."""
         self.numerator += other.numerator
@@ -50,11 +57,13 @@ class Cell:
 class TargetCells:
     """A target's cells by service and period, and its pooled figures by shift (kept once, not per service)."""
 
-    __slots__ = ("by_service", "shifts")
+    __slots__ = ("by_service", "shifts", "provider")
 
     def __init__(self, services) -> None:
         self.by_service: dict[str, dict[str, Cell]] = {service: defaultdict(Cell) for service in services}
         self.shifts: dict[str, dict[str, list[int]]] = {}  # period -> shift -> [passed, counted]
+        #: A provider-level target's cells, by period: judged once (each location holds a copy).
+        self.provider: dict[str, Cell] | None = None
 
 
 class PeriodEntry(Mapping):

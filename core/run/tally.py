@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlite_utils import Database
 
 from carecheck import plugin_manager
-from carecheck.domain_api import PASS, PENDING, Context
+from carecheck.domain_api import PASS, PENDING, PROVIDER_KEY, Context
 from carecheck.plugin.declared_reads import declared_reads, release
 from carecheck.periods import period_of
 from carecheck.ruleset import ResolvedDomain
@@ -31,7 +31,7 @@ from carecheck.run.series import FAILURE_CAP, Cell, Frame, PeriodSeries, TargetC
 if TYPE_CHECKING:  # waivers are read only when a run has them
     from carecheck.ruleset.waivers import Waiver
 
-PROVIDER = "(provider)"
+PROVIDER = PROVIDER_KEY
 
 
 @dataclass
@@ -64,6 +64,8 @@ class DataQualityFlags:
     pending_units: int = 0
     #: records of a counted kind naming a location the register does not know, by kind and value
     unattributed: list[dict] = field(default_factory=list)
+    #: Records at the provider's own row that only location-level targets count: judged nowhere.
+    provider_only: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -167,11 +169,13 @@ class Tally:
             services=scope.services if services is None else services, aliases=scope.aliases,
             working_days=scope.working_days, shift_hours=(shifts.day_starts, shifts.night_starts), targets=targets,
             signals=signals_used(resolved, targets) if scope.options.targets else None, window=scope.window,
-            supplied_fields=scope.supplied,
+            supplied_fields=scope.supplied, provider=scope.provider,
         )
 
-    def figures(self, resolved: ResolvedDomain, targets: dict, services: dict | None = None) -> DomainFigures:
-        """A domain's cells, signals and outcome measures, for every service or a worker's share."""
+    def figures(self, resolved: ResolvedDomain, targets: dict, services: dict | None = None,
+                cells_only: bool = False) -> DomainFigures:
+        """A domain's cells, signals and outcome measures, for every service or a worker's share
+        (``cells_only``: the targets' cells alone)."""
         ctx = self.context(resolved, targets, services)
         limit = self.scope.ruleset.model.domain_time_limit_s
         domain = resolved.domain
@@ -181,7 +185,11 @@ class Tally:
                     time_limit(self.db.conn, limit, f"domain {domain.name!r}"), \
                     declared_reads(self.db.conn, domain.name, resolved.plugin, domain.reads):
                 cells = self._cells(ctx, resolved)
-                signals, ids, details = _signal_counts(domain.signal_values(ctx))
+                if cells_only:
+                    return DomainFigures(cells, {}, {}, {})
+                # Signals are a location's: any the domain gives the provider's own row are not.
+                signals, ids, details = _signal_counts({service: values for service, values in
+                                                        domain.signal_values(ctx).items() if service in ctx.services})
                 measures = {service: {name: value for name, value in values.items() if value is not None}
                             for service, values in domain.measure_values(ctx).items() if service in ctx.services}
                 trends = outcome_trends(ctx, domain, measures, self.scope.registry) if measures else {}
@@ -200,16 +208,26 @@ class Tally:
         domain = resolved.domain.name
         services = ctx.services
         failures = self.failures
+        # A provider-level target's outcomes, at the provider's row or any location, count once.
+        provider_level = {target for target in cells if ctx.provider_level(target)}
+        for target in provider_level:
+            cells[target].provider = defaultdict(Cell)
         # The hottest loop of a run, one pass per record: the cell and shift counts are updated inline.
         for target, service, day, unit, status, shift in resolved.domain.outcomes(ctx):
             target_cells = cells.get(target)
-            if target_cells is None or service not in services:
+            if target_cells is None:
                 continue
+            if service not in services:
+                if target not in provider_level or (service != PROVIDER_KEY and service != ctx.provider):
+                    continue
             label = labels.get(day)
             if label is None:
                 if not first <= day <= last:
                     continue
                 label = labels[day] = period_of(day, kind).label
+            if target in provider_level:
+                _count_provider(target_cells.provider[label], status, unit)
+                continue
             cell = target_cells.by_service[service][label]
             if status == PENDING:
                 cell.pending += 1
@@ -237,6 +255,16 @@ class Tally:
                     counts = by_shift[shift] = [0, 0]
                 counts[0] += status == PASS
                 counts[1] += 1
+        for target in provider_level:
+            # Judged once, the same result at every location (each keeps its own failure rows, so
+            # history and diff read a location's failures as for any target).
+            target_cells = cells[target]
+            for service in services:
+                by_period = target_cells.by_service[service]
+                for label, cell in target_cells.provider.items():
+                    by_period[label] = cell.copy()
+                    for unit in cell.failures or ():
+                        failures.add((domain, target, service, label, unit))
         return cells
 
     # -- series and statuses -------------------------------------------------------------------
@@ -295,9 +323,10 @@ class Tally:
                     if cell.failures_total and self.silent(service, label):
                         by_period[label] = Cell()  # missed checks in a period with no evidence: not counted
                         silent.add(label)
-            for label, cell in by_period.items():
-                # A missed check is a date or week, the same for every service: say whose it was.
-                pooled[label].merge(cell, service if spec.kind == "cadence" else None)
+            if target_cells.provider is None:
+                for label, cell in by_period.items():
+                    # A missed check is a date or week, the same for every service: say whose it was.
+                    pooled[label].merge(cell, service if spec.kind == "cadence" else None)
             entries = self.series(by_period, spec)
             location = judge_location(scope, spec, service, entries, missing, presence,
                                       bool(waiver and waiver.applies), scope.current_label in silent)
@@ -307,6 +336,9 @@ class Tally:
                              "waiver": waiver_ref(waiver)})
             if spec.kind == "rate":
                 self._flag_low_denominator(domain, spec.id, service, entries)
+        if target_cells.provider is not None:  # judged once: the provider's figures are the pooled ones
+            for label, cell in target_cells.provider.items():
+                pooled[label].merge(cell)
         entries = self.series(pooled, spec, target_cells.shifts)
         stale = self._stale_sources(locations)
         complete = [e for e in entries if not e["partial"]]
@@ -336,7 +368,7 @@ class Tally:
             "status": status, "pooled_status": pooled_status.status, "location_statuses": counts,
             "baseline": pooled_status.baseline, "current": pooled_status.current, "trend": pooled_status.trend,
             "reason": reason, "reason_code": code, "stale_sources": stale, "periods": entries, "services": services,
-            "waiver": waiver_ref(waiver),
+            "waiver": waiver_ref(waiver), "scope": spec.scope,
         }
         return TargetFigures(result, locations, bool(waiver and waiver.applies))
 
@@ -347,3 +379,24 @@ class Tally:
                 "domain": domain, "target": target, "service": service or PROVIDER,
                 "period": current["period"], "denominator": current["denominator"],
             })
+
+
+def _count_provider(cell: Cell, status: str, unit: str) -> None:
+    """One outcome of a provider-level target into its provider cell (every failure kept in order,
+    so each location's copy lists the same smallest ids)."""
+    if status == PENDING:
+        cell.pending += 1
+        return
+    cell.denominator += 1
+    if status == PASS:
+        cell.numerator += 1
+        return
+    cell.failures_total += 1
+    if cell.failures is None:
+        cell.failures = []
+    if len(cell.failures) < FAILURE_CAP:
+        cell.failures.append(unit)
+    else:
+        largest = max(cell.failures)
+        if unit < largest:
+            cell.failures[cell.failures.index(largest)] = unit

@@ -105,6 +105,9 @@ class Target(StatusFields):
     waiver: WaiverRef | None = Field(description="A waiver covering this target for every service, if any.")
     guardrail: GuardrailBreach | None = Field(
         default=None, description="The guardrail breach this target carries: its domain is capped at not assured.")
+    scope: Literal["location", "provider"] = Field(
+        default="location", description="provider (schema 2.4): judged once, from records at the provider's own row "
+                                        "or any location, the same result at every location.")
 
 
 class EvidenceSourceFigures(_Model):
@@ -409,7 +412,7 @@ class Verdict(_Model):
     read as having none recorded), records a target could not judge counted (2.1 runs read as
     having left none out)."""
 
-    schema_version: Literal["2.0", "2.1", "2.2", "2.3"]
+    schema_version: Literal["2.0", "2.1", "2.2", "2.3", "2.4"]
     ruleset: RulesetInfo
     as_of: str = Field(description="The date the run was asked for (--as-of, default today).")
     effective_as_of: str | None = Field(

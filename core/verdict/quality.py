@@ -39,6 +39,11 @@ class Unattributed(_Model):
     records: int = Field(description="How many records of the kind in the evaluated periods name it.")
 
 
+class ProviderOnly(_Model):
+    kind: str
+    records: int = Field(description="How many records of the kind at the provider's own row in the evaluated periods.")
+
+
 class DataQuality(_Model):
     rows_rejected: int
     fields_left_empty: int = Field(
@@ -53,6 +58,10 @@ class DataQuality(_Model):
     unattributed: list[Unattributed] = Field(
         default_factory=list, description="Records of a kind a target counts that name a location the service "
                                           "register does not know (schema 2.3): judged at no location.")
+    provider_only: list[ProviderOnly] = Field(
+        default_factory=list, description="Records at the provider's own row (service type provider) of kinds only "
+                                          "location-level targets count (schema 2.4): recorded for the provider, "
+                                          "judged at no location.")
     left_out: list[LeftOut] = Field(
         default_factory=list, description="Records a target left out of its denominator because it could not judge "
                                           "them (schema 2.2), by target, location and reason.")
