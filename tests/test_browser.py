@@ -58,7 +58,7 @@ def test_demo_pack_in_headless_chromium(run_cli, browser, tmp_path):
     assert browser.execute_script("return performance.getEntriesByType('resource').length") == 0
 
     charts = browser.find_elements(By.CSS_SELECTOR, "svg.chart[id^='chart-']")
-    assert len(charts) == 17
+    assert len(charts) == 18
     for chart in charts:
         size = chart.size
         assert size["width"] > 300 and size["height"] > 100, chart.get_attribute("id")

@@ -99,8 +99,8 @@ def test_a_fleet_gives_each_provider_the_verdict_carecheck_run_gives(stores, tmp
     # The fleet database: one row per provider, location, domain and target, and the audit.
     con = sqlite3.connect(tmp_path / "fleet.db")
     assert con.execute("SELECT COUNT(DISTINCT provider) FROM fleet_results").fetchone() == (PROVIDERS,)
-    # Two homes, 17 targets each, per provider.
-    assert con.execute("SELECT COUNT(*) FROM fleet_results").fetchone() == (PROVIDERS * 2 * 17,)
+    # Two homes, 18 targets each, per provider.
+    assert con.execute("SELECT COUNT(*) FROM fleet_results").fetchone() == (PROVIDERS * 2 * 18,)
     assert con.execute("SELECT stores, failed, workers FROM fleet_runs").fetchone() == (PROVIDERS, 0, 2)
 
 

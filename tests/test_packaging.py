@@ -88,4 +88,4 @@ def test_installed_wheel_runs_the_demo_pack(fresh_venv, tmp_path):
         capture_output=True, text=True, cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
-    assert pack.read_text().count('<svg class="chart" id="chart-') == 17
+    assert pack.read_text().count('<svg class="chart" id="chart-') == 18
