@@ -47,7 +47,7 @@ def test_demo_pack_in_headless_chromium(run_cli, browser, tmp_path):
         "- {target: inc_review_5wd, justification: Agreed, approved_by: NI, expires: 2026-08-01}\n"
     )
     result = run_cli("demo", "--engine", "reference", "--format", "html", "--output", pack, "--waivers", waivers,
-                     "--db", tmp_path / "demo.db")
+                     "--db", tmp_path / "demo.db", "--expanded")  # every details section open: the charts show
     assert result.exit_code == 0, result.stderr
 
     browser.get(pack.as_uri())
@@ -90,7 +90,8 @@ def test_demo_pack_overview_leads_with_the_drifting_location_and_keeps_ids_whole
     # follow-ups and care plan reviews; then Riverside, the control.
     assert cells[0] == "Willow Lodge"
     assert cells[1] == "✖not assured"
-    assert cells[3].startswith("✖not assured")
+    assert cells[2] == "2 escalations open, 0 overdue actions"
+    assert cells[4].startswith("✖not assured")
     levels = [(row.find_elements(By.TAG_NAME, "td")[0].text, row.find_elements(By.TAG_NAME, "td")[1].text[1:])
               for row in rows[1:]]
     assert sorted(levels[:2]) == [("Elm Court Nursing Home", "partly assured"), ("Oak House", "partly assured")]
@@ -98,6 +99,7 @@ def test_demo_pack_overview_leads_with_the_drifting_location_and_keeps_ids_whole
     # The overview's link leads to the location's own section.
     rows[0].find_element(By.TAG_NAME, "a").click()
     assert browser.execute_script("return location.hash") == "#loc-willow-lodge"
+    browser.execute_script("document.querySelectorAll('details').forEach(d => { d.open = true; })")
     # No id, date or period breaks across lines: each is one line high, and the page is no wider
     # than the window.
     assert browser.execute_script("return document.documentElement.scrollWidth") <= 1280
@@ -116,3 +118,39 @@ def test_demo_pack_overview_leads_with_the_drifting_location_and_keeps_ids_whole
     assert len(lines) > 100
     for text, tops, height, font in lines:
         assert tops == 1 and height <= 2 * font, text
+
+
+def test_the_first_screen_says_why_and_what_to_do_and_print_shows_every_detail(run_cli, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    pack = tmp_path / "pack.html"
+    result = run_cli("demo", "--engine", "reference", "--format", "html", "--output", pack, "--db", tmp_path / "d.db")
+    assert result.exit_code == 0, result.stderr
+    browser.set_window_size(1280, 900)
+    browser.get(pack.as_uri())
+    fold = browser.execute_script("return window.innerHeight")
+
+    def on_first_screen(text):
+        found = [el for el in browser.find_elements(By.XPATH, f"//body//*[contains(., {text!r})]") if el.is_displayed()]
+        assert found, text
+        return min(el.rect["y"] + el.rect["height"] for el in found) <= fold
+
+    # Willow Lodge, the lowest: its level, its short target's reason in numbers (0 of its 6 incidents
+    # reviewed within five working days in August), and its first escalation's action, owner and due.
+    brief = browser.find_element(By.CSS_SELECTOR, "section.brief")
+    assert brief.get_attribute("data-location") == "Willow Lodge"
+    assert brief.find_element(By.TAG_NAME, "h3").text == "✖Willow Lodge: NOT ASSURED"
+    assert on_first_screen("Willow Lodge: ")
+    assert on_first_screen("0 of 6 in 2026-08, against at least 95%")
+    first = brief.find_element(By.CSS_SELECTOR, "table.todo tbody tr")
+    action, owner, due = (cell.text for cell in first.find_elements(By.TAG_NAME, "td")[:3])
+    assert (owner, due) == ("registered manager", "2026-09-07")
+    assert first.rect["y"] + first.rect["height"] <= fold, action
+    # With every details section closed, the pack is at most 8,000 px tall.
+    assert browser.execute_script("return document.body.scrollHeight") <= 8000
+    # Printed, every location's details are there to read.
+    hidden = "return Array.from(document.querySelectorAll('section.location-section table.location-targets'))" \
+             ".map(t => t.checkVisibility())"
+    assert browser.execute_script(hidden) == [False] * 4
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    assert browser.execute_script(hidden) == [True] * 4

@@ -37,9 +37,14 @@ def test_markdown_summary(verdict_and_reports):
     assert md.startswith("# Service recovery assurance: cqc-recovery\n")
     assert ("**Lowest assurance: not assured at 2 of 2 locations: Oak House, Riverside Supported Living. Locations: "
             "0 assured and sustained, 0 assured, 0 partly assured, 2 not assured. 8 escalations open.**") in md
-    assert "## Locations needing attention" in md
+    assert "## Where to act first" in md
     assert "| Provider oversight | DETERIORATING | 2 NOT ASSURED |" in md
-    assert "| Oak House | NOT ASSURED | Incident learning: partly assured (improving); Provider oversight: NOT ASSURED (DETERIORATING) |" in md
+    # Why, in numbers, and what to do, for each location below assured.
+    assert "### Oak House: NOT ASSURED\n\n4 escalations open, 0 overdue actions." in md
+    assert ("- Provider oversight: **Provider oversight visit every month**, DETERIORATING: 0 of 1 in 2026-08, against "
+            "at least 100% (baseline 100%)") in md
+    assert ("| Increase provider visit frequency: fortnightly visits until three consecutive monthly visits are met | "
+            "nominated individual | 2026-09-07 |") in md
     assert "**What has improved**" in md and "**What remains under review**" in md
     assert "**What extra controls are in place**" in md
 

@@ -100,7 +100,7 @@ def test_run_table_fail_under_and_filters(run_cli, demo_verdict):
     table = run_cli("run", "--db", db_path, "--as-of", "31/08/2026", "--engine", "reference")
     assert table.exit_code == 0
     assert "Lowest assurance: not assured at 2 of 2 locations: Oak House, Riverside Supported Living." in table.stdout
-    assert "Locations needing attention (2 of 2)" in table.stdout
+    assert "Where to act first: 2 of 2 locations below assured" in table.stdout
     assert "What has improved:" in table.stdout and "What extra controls are in place:" in table.stdout
     failing = run_cli("run", "--db", db_path, "--as-of", "2026-08-31", "--fail-under", "partly_assured",
                       "--engine", "reference")

@@ -75,7 +75,8 @@ def test_a_waiver_date_that_is_not_a_date_is_an_input_error(run_cli, demo_copy, 
 def test_waivers_show_in_table_and_html(run_cli, demo_copy, waivers_file):
     table = run_demo(run_cli, demo_copy, waivers_file, "table").stdout
     assert "DETERIORATING [waived until 2026-12-31]" in table
-    assert "po_action_quality for Oak House: DETERIORATING [waived until 2026-09-10, expiring soon]" in table
+    assert ("Visit actions with owner, deadline and closure evidence for Oak House: DETERIORATING "
+            "[waived until 2026-09-10, expiring soon]") in table
     assert "[waiver expired 2026-08-30]" in table
     assert "Warning: waiver 2 (po_previous_reviewed) expired on 2026-08-30 and no longer applies" in table
     html = run_demo(run_cli, demo_copy, waivers_file, "html").stdout

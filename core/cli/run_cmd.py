@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import os
 import tempfile
@@ -38,7 +39,14 @@ def output_options(function):
                             help="Write the report to this file instead of standard output.")(function)
     function = click.option("--format", "fmt", type=ReportFormat(), default="table", show_default=True,
                             help="Report format: table, json, md, junit, html, or one a plugin adds.")(function)
+    function = click.option("--expanded", is_flag=True, expose_value=False, callback=_remember_expanded,
+                            help="HTML: write every details section open, for browsers that print closed sections "
+                                 "empty.")(function)
     return function
+
+
+def _remember_expanded(ctx: click.Context, param, value: bool) -> None:
+    ctx.meta["carecheck.expanded"] = value
 
 
 def evidence_options(function):
@@ -68,6 +76,11 @@ def _emit(verdict: dict, fmt: str, output: Path | None, stores: list) -> None:
 
     registered = plugin_manager.registry().reporters[fmt]
     reporter = registered.item
+    if click.get_current_context().meta.get("carecheck.expanded"):
+        if not hasattr(reporter, "expanded"):
+            raise click.UsageError(f"--expanded applies to the html format, not {fmt!r}")
+        reporter = copy.copy(reporter)
+        reporter.expanded = True
     guarded = functools.partial(plugin_manager.plugin_code, registered.plugin, f"report format {fmt!r}")
     if output is None:
         with guarded():

@@ -14,8 +14,14 @@ from carecheck import hookimpl
 from carecheck.reporter_api import Reporter
 
 from carecheck.verdict.statutory import statutory_sentence
-from carecheck.reporters.words import LEVEL_WORDS, judged_as_of, STATUS_WORDS, domain_notes, level_spread, locations_text, needing_attention, percent
+from carecheck.reporters.first_screen import briefs, category_list, category_words, counts_words, location_counts
+from carecheck.reporters.words import (
+    CAP_WORDS, LEVEL_WORDS, STATUS_WORDS, domain_notes, judged_as_of, level_spread, locations_text, percent, rule_words,
+)
 from carecheck.verdict.levels import LEVELS, rank
+
+#: How each kind of target counts, in words.
+KIND_WORDS = {"rate": "the share of units that pass each period", "cadence": "a check expected in every slot"}
 
 
 def _environment():
@@ -37,6 +43,10 @@ def _environment():
     env.filters["status_symbol"] = lambda status: STATUS_SYMBOLS.get(status, "")
     env.filters["rule_words"] = rule_words
     env.filters["keep_ids"] = keep_ids
+    env.filters["category"] = category_words
+    env.filters["categories"] = category_list
+    env.filters["kind_words"] = lambda kind: KIND_WORDS.get(kind, kind)
+    env.filters["cap_words"] = lambda cap: CAP_WORDS.get(cap, (cap or "").replace("_", " "))
     return env
 
 
@@ -60,19 +70,6 @@ LOCATION_CHARTS_UP_TO = 50
 def _anchor(name: str) -> str:
     """An HTML id for a location's section."""
     return "loc-" + "".join(c.lower() if c.isalnum() else "-" for c in name)
-
-
-def rule_words(rule: str | None) -> str:
-    """A level rule in words, with its code after: "a target is deteriorating, ... (level_not_assured)".
-    A location's rule is prefixed with its domain ("incident_learning: level_not_assured")."""
-    from carecheck.verdict.levels import LEVEL_RULES
-
-    if not rule:
-        return ""
-    domain, _, name = rule.rpartition(": ")
-    explained = {r.name: r.explanation for r in LEVEL_RULES}.get(name)
-    words = f"{explained} ({name})" if explained else name
-    return f"{domain.replace('_', ' ')}: {words}" if domain else words
 
 
 def _by_location(verdict: dict) -> dict[tuple[str, str], list[dict]]:
@@ -134,7 +131,9 @@ def _charts(verdict: dict) -> dict[str, dict]:
     return charts
 
 
-def render_html(verdict: dict) -> str:
+def render_html(verdict: dict, expanded: bool = False) -> str:
+    """The pack; ``expanded`` writes every details section open (for browsers that print closed
+    details empty)."""
     from carecheck.reporters.charts import value_chart
 
     template = _environment().get_template("pack.html.j2")
@@ -154,9 +153,12 @@ def render_html(verdict: dict) -> str:
                            f"{target['title']} at {service}: value per period against the target",
                            f"{_anchor(service)}-{target['id']}")
 
+    below, rest = briefs(verdict)
+    counts = {loc["service"]: counts_words(*location_counts(verdict, loc)) for loc in overview}
     return template.render(
         v=verdict, charts=_charts(verdict), escalations_by_domain=escalations_by_domain,
-        escalations_by_location=escalations_by_location, attention=needing_attention(verdict), overview=overview,
+        escalations_by_location=escalations_by_location, overview=overview, below=below, rest=rest, counts=counts,
+        opened=Markup(" open") if expanded else "",
         targets_at=lambda service, domain: targets.get((service, domain), []),
         titles={d["domain"]: d["title"] for d in verdict["domains"]},
         location_charts=len(overview) <= LOCATION_CHARTS_UP_TO, location_chart=location_chart,
@@ -167,9 +169,11 @@ class HTMLReporter(Reporter):
     name = "html"
     description = "A self-contained HTML evidence pack with charts, for governance meetings and inspectors"
     extension = ".html"
+    #: Write every details section open (``carecheck run --expanded``).
+    expanded = False
 
     def render(self, verdict: dict) -> str:
-        return render_html(verdict)
+        return render_html(verdict, self.expanded)
 
 
 @hookimpl

@@ -7,25 +7,32 @@ import re
 from carecheck import hookimpl
 from carecheck.reporter_api import Reporter
 
-from carecheck.reporters.words import LEVEL_WORDS, as_of_words, STATUS_WORDS, domain_notes, level_spread, locations_text, needing_attention, percent, waiver_note
+from carecheck.reporters.first_screen import briefs, category_list, status_words, target_titles
+from carecheck.reporters.words import (
+    as_of_words, STATUS_WORDS, level_spread, locations_text, needing_attention, percent, waiver_note,
+)
 
 
 _MARKDOWN = re.compile(r"([\\`*_\[\]|~])")
 
 
-def md(text) -> str:
+def md(text, line_start: bool = True) -> str:
     """Text from the records (service names, owners, reasons) as Markdown shows it literally: HTML
     is escaped (a viewer that renders Markdown as HTML never runs it) and Markdown's marks are
-    backslashed, on one line."""
+    backslashed, on one line. Where a line might start, a block mark is escaped too, by a
+    backslash CommonMark takes as an escape ("\\#", "12\\."), never one it would show."""
     escaped = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     escaped = _MARKDOWN.sub(r"\\\1", escaped).replace("\r", " ").replace("\n", " ")
-    if escaped[:1] in ("#", "-", "+") or re.match(r"\d+[.)]", escaped):
-        escaped = "\\" + escaped  # a block mark where a line might start
+    if line_start:
+        if escaped[:1] in ("#", "-", "+"):
+            escaped = "\\" + escaped
+        elif found := re.match(r"\d+(?=[.)])", escaped):
+            escaped = escaped[:found.end()] + "\\" + escaped[found.end():]
     return escaped
 
 
 def _cell(text) -> str:
-    return md(text)
+    return md(text, line_start=False)  # a table cell is inline: no block mark to escape
 
 
 def _table(headers: list[str], rows: list[list]) -> list[str]:
@@ -46,13 +53,7 @@ def render_markdown(verdict: dict) -> str:
         "",
     ]
     attention = needing_attention(verdict)
-    lines += ["## Locations needing attention", ""]
-    if attention:
-        lines += _table(["Location", "Level", "Domains below assured"],
-                        [[row["service"], LEVEL_WORDS[row["level"]], domain_notes(row)] for row in attention])
-    else:
-        lines.append("None: every location is assured or better.")
-    lines.append("")
+    lines += _first_screen(verdict)
     for warning in verdict["warnings"]:
         lines.append(f"> Warning: {md(warning)}")
     if verdict["warnings"]:
@@ -61,7 +62,7 @@ def render_markdown(verdict: dict) -> str:
     lines += _table(
         ["Domain", "Worst location status", "Locations by level", "Evidence categories"],
         [[d["title"], STATUS_WORDS[d["status"]], level_spread(d.get("levels", {}), skip_zero=True) or "none",
-          ", ".join(d["evidence_categories"]) or "none"] for d in verdict["domains"]],
+          category_list(d["evidence_categories"]) or "none"] for d in verdict["domains"]],
     )
     for domain in verdict["domains"]:
         lines += ["", f"### {domain['title']}", ""]
@@ -86,6 +87,33 @@ def render_markdown(verdict: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _first_screen(verdict: dict) -> list[str]:
+    """Where to act first: each location below assured with why and what to do, then the rest."""
+    below, rest = briefs(verdict)
+    lines = ["## Where to act first", ""]
+    for brief in below:
+        lines += [f"### {md(brief.service)}: {brief.level_words}", "", f"{brief.counts}.", ""]
+        if brief.statutory:
+            lines += [f"> {md(brief.statutory)}", ""]
+        if brief.short:
+            lines += ["**Why**", ""]
+            lines += [f"- {md(t.domain)}: **{md(t.title)}**, {status_words(t.status)}: {md(t.why)}" for t in brief.short]
+            lines.append("")
+        if brief.todo:
+            lines += ["**What to do**", ""]
+            lines += _table(["Action", "Owner", "Due", "Because"], [[e.action, e.owner, e.due, e.why] for e in brief.todo])
+            lines.append("")
+        else:
+            lines += ["No escalation open.", ""]
+    if not below:
+        lines += ["None: every location is assured or better.", ""]
+    if rest:
+        lines += ["**At assured or above**", ""]
+        lines += [f"- {md(brief.service)}: {brief.level_words}; {brief.counts}" for brief in rest]
+        lines.append("")
+    return lines
+
+
 def _summary(verdict: dict, attention: list[dict]) -> list[str]:
     """The commissioner summary, with what the records say where attention is needed, and the waivers."""
     lines: list[str] = []
@@ -104,14 +132,15 @@ def _summary(verdict: dict, attention: list[dict]) -> list[str]:
     controls = summary["extra_controls"]
     if verdict["escalations"]:
         lines += _table(["Escalation", "Service", "Why", "Action", "Owner", "Due", "Status"],
-                        [[e["id"], e["service"], e["reason"], e["action"], e["owner_role"].replace("_", " "), e["due"],
+                        [[e["id"], e["service"], e["reason"], e["action"], (e["owner_role"] or "").replace("_", " "), e["due"],
                           e["status"]] for e in verdict["escalations"]])
     if controls["open_actions"]:
         lines += ["", f"Open improvement actions ({controls['open_actions_total']}):", ""]
         lines += _table(["Action", "Service", "Owner", "Due", "Status"],
                         [[a["id"], a["service"], a["owner"] or a["owner_role"] or "not named", a["due"] or "-", a["status"]]
                          for a in controls["open_actions"]])
-    notes = [(row["service"], domain["domain"], warning) for row in attention
+    titles = {d["domain"]: d["title"] for d in verdict["domains"]}
+    notes = [(row["service"], titles.get(domain["domain"], domain["domain"]), warning) for row in attention
              for location in verdict["locations"] if location["service"] == row["service"]
              for domain in location["domains"] for warning in domain.get("warnings", [])]
     if notes:
@@ -122,7 +151,8 @@ def _summary(verdict: dict, attention: list[dict]) -> list[str]:
     if verdict["waivers"]:
         lines += ["", "## Waivers", ""]
         lines += _table(["Target", "Service", "Expires", "Status", "Approved by", "Justification"],
-                        [[w["target"], w["service"] or "all", w["expires"], w["status"].replace("_", " "),
+                        [[target_titles(verdict).get(w["target"], w["target"]), w["service"] or "all", w["expires"],
+                          w["status"].replace("_", " "),
                           w["approved_by"], w["justification"]] for w in verdict["waivers"]])
     return lines
 

@@ -8,31 +8,14 @@ from __future__ import annotations
 
 from carecheck import hookimpl
 from carecheck.reporter_api import Reporter
-from carecheck.reporters.words import (LEVEL_WORDS, as_of_words, STATUS_WORDS, domain_notes, level_spread, locations_text,
+from carecheck.reporters.first_screen import briefs, category_list, status_words, target_titles
+from carecheck.reporters.words import (as_of_words, STATUS_WORDS, level_spread, locations_text,
                                        needing_attention, percent, tabulate, waiver_note)
-
-
-
-
-
-
-
-
-
-
 
 
 def _threshold(target: dict) -> str:
     sign = ">=" if target["direction"] == "at_least" else "<="
     return f"{sign} {percent(target['threshold'])}"
-
-
-
-
-
-
-
-
 
 
 def render_table(verdict: dict) -> str:
@@ -53,15 +36,28 @@ def _heading(verdict: dict, attention: list[dict]) -> list[str]:
         overall["summary"],
         "",
     ]
-    lines.append(f"Locations needing attention ({len(attention)} of {len(verdict.get('locations', []))})")
-    # Said whole, before the table: a wrapped cell would break the sentence and its record ids.
-    lines += [row["statutory"] for row in attention if row["statutory"]]
-    if attention:
-        lines.append(tabulate([(row["service"], LEVEL_WORDS[row["level"]], domain_notes(row, statutory=False))
-                               for row in attention],
-                              headers=("location", "level", "domains below assured"), maxcolwidths=[28, None, 70]))
-    else:
+    below, rest = briefs(verdict)
+    lines.append(f"Where to act first: {len(below)} of {len(verdict.get('locations', []))} locations below assured")
+    for brief in below:
+        lines.append(f"{brief.service}: {brief.level_words} ({brief.counts})")
+        # Said whole: a wrapped cell would break the sentence and its record ids.
+        if brief.statutory:
+            lines.append(f"  {brief.statutory}")
+        if brief.short:
+            lines.append("  Why:")
+            lines += [f"  - {t.domain}: {t.title}, {status_words(t.status)}: {t.why}" for t in brief.short]
+        if brief.todo:
+            lines.append("  What to do:")
+            lines += ["    " + line for line in tabulate(
+                [(e.action, e.owner, e.due) for e in brief.todo], headers=("action", "owner", "due"),
+                maxcolwidths=[70, 22, None]).splitlines()]
+        else:
+            lines.append("  No escalation open.")
+    if not below:
         lines.append("None: every location is assured or better.")
+    if rest:
+        lines.append("At assured or above:")
+        lines += [f"  {brief.service}: {brief.level_words}; {brief.counts}" for brief in rest]
     lines.append("")
     return lines
 
@@ -76,12 +72,12 @@ def _targets(verdict: dict) -> list[str]:
         for target in domain["targets"]:
             counts = target.get("location_statuses", {})
             rows.append((
-                f"- {target['id']}", percent(target["baseline"]), percent(target["current"]), _threshold(target),
+                f"- {target['title']}", percent(target["baseline"]), percent(target["current"]), _threshold(target),
                 STATUS_WORDS[target["status"]] + waiver_note(target),
                 ", ".join(f"{n} {key.replace('_', ' ')}" for key, n in counts.items()),
             ))
     lines.append(tabulate(rows, headers=("domain / target", "pooled baseline", "pooled current", "target",
-                                         "worst location status", "locations"), maxcolwidths=[None] * 5 + [48]))
+                                         "worst location status", "locations"), maxcolwidths=[44] + [None] * 4 + [48]))
     return lines
 
 
@@ -92,11 +88,12 @@ def _notes(verdict: dict, attention: list[dict]) -> list[str]:
     for target in (t for d in verdict["domains"] for t in d["targets"]):
         for row in target["services"]:
             if row["waiver"] and not target["waiver"]:
-                lines.append(f"{target['id']} for {row['service']}: {STATUS_WORDS[row['status']]}{waiver_note(row)}")
+                lines.append(f"{target['title']} for {row['service']}: {STATUS_WORDS[row['status']]}{waiver_note(row)}")
+    titles = {d["domain"]: d["title"] for d in verdict["domains"]}
     for domain in verdict["domains"]:
-        lines.append(f"Evidence ({domain['domain']}): {', '.join(domain['evidence_categories']) or 'none'}")
+        lines.append(f"Evidence ({domain['title']}): {category_list(domain['evidence_categories']) or 'none'}")
         for warning in domain["warnings"]:
-            lines.append(f"Warning ({domain['domain']}): {warning}")
+            lines.append(f"Warning ({domain['title']}): {warning}")
     for location in verdict.get("locations", []):
         for warning in location["warnings"]:
             lines.append(f"Note ({location['service']}): {warning}")
@@ -104,12 +101,14 @@ def _notes(verdict: dict, attention: list[dict]) -> list[str]:
         location = next(loc for loc in verdict["locations"] if loc["service"] == row["service"])
         for domain in location["domains"]:
             for warning in domain.get("warnings", []):
-                lines.append(f"Note ({location['service']}, {domain['domain']}): {warning}")
+                lines.append(f"Note ({location['service']}, {titles.get(domain['domain'], domain['domain'])}): {warning}")
     lines.append(overall["disclaimer"])
 
     if verdict["waivers"]:
         lines += ["", "Waivers"]
-        lines += [f"  - {w['message']}; approved by {w['approved_by']}: {w['justification']}" for w in verdict["waivers"]]
+        named = target_titles(verdict)
+        lines += [f"  - {named.get(w['target'], w['target'])}: {w['message']}; approved by {w['approved_by']}: "
+                  f"{w['justification']}" for w in verdict["waivers"]]
     for warning in verdict["warnings"]:
         lines.append(f"Warning: {warning}")
     return lines
@@ -120,7 +119,7 @@ def _escalations(verdict: dict) -> list[str]:
     lines += ["", f"Escalations ({len(verdict['escalations'])})"]
     if verdict["escalations"]:
         lines.append(tabulate(
-            [(e["id"], e["service"], e["reason"], e["action"], e["owner_role"].replace("_", " "), e["due"], e["status"])
+            [(e["id"], e["service"], e["reason"], e["action"], (e["owner_role"] or "").replace("_", " "), e["due"], e["status"])
              for e in verdict["escalations"]],
             headers=("id", "service", "why", "action", "owner", "due", "status"),
             maxcolwidths=[None, 22, 44, 40, 14, None, None],

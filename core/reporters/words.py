@@ -5,7 +5,7 @@ than one format's module.
 
 from __future__ import annotations
 
-from carecheck.verdict.levels import LEVELS, NEEDS_ATTENTION, READER_WORDS, rank
+from carecheck.verdict.levels import LEVEL_RULES, LEVELS, NEEDS_ATTENTION, READER_WORDS, rank
 from carecheck.verdict.statutory import statutory_sentence
 
 
@@ -68,12 +68,30 @@ def needing_attention(verdict: dict) -> list[dict]:
     return rows
 
 
+#: Each level rule in words (the part of its explanation before any colon), by its name and, for
+#: a cap, by the short name the verdict's level_caps give.
+RULE_WORDS = {rule.name: rule.explanation.split(": ")[0] for rule in LEVEL_RULES}
+CAP_WORDS = {rule.cap: RULE_WORDS[rule.name] for rule in LEVEL_RULES if rule.role == "cap"}
+
+
+def rule_words(rule: str | None, titles: dict[str, str] | None = None) -> str:
+    """A level rule in words: "Incident learning: a target is deteriorating, or half or more ..."
+    (a location's rule names its domain: "incident_learning: level_not_assured")."""
+    if not rule:
+        return ""
+    domain, _, name = rule.rpartition(": ")
+    explained = next((r.explanation for r in LEVEL_RULES if r.name == name), name.replace("_", " "))
+    if not domain:
+        return explained
+    return f"{(titles or {}).get(domain, domain.replace('_', ' ').capitalize())}: {explained}"
+
+
 def domain_notes(row: dict, statutory: bool = True) -> str:
     """A location's statutory breaches first (unless said apart), then its domains below assured."""
     lead = (row.get("statutory") or "") if statutory else ""
     return (lead + " " if lead else "") + "; ".join(
         f"{d['title']}: {LEVEL_WORDS[d['level']]} ({STATUS_WORDS[d['status']]})"
-        + (f", capped: {', '.join(d['caps'])}" if d["caps"] else "")
+        + (f", capped: {'; '.join(CAP_WORDS.get(c, c.replace('_', ' ')) for c in d['caps'])}" if d["caps"] else "")
         for d in row["domains"]
     )
 
