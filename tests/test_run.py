@@ -75,7 +75,8 @@ def test_demo_levels_follow_the_rules(demo_verdict):
         "Lowest assurance: not assured at 2 of 2 locations: Oak House, Riverside Supported Living.")
 
 
-def test_demo_store_keeps_the_run_and_every_failure(demo_verdict):
+def test_demo_store_keeps_the_run_and_every_failure(demo_verdict, run_cli):
+    import json
     import sqlite3
 
     verdict, db_path = demo_verdict
@@ -89,10 +90,15 @@ def test_demo_store_keeps_the_run_and_every_failure(demo_verdict):
     inc = next(t for d in verdict["domains"] for t in d["targets"] if t["id"] == "inc_review_5wd")
     august = next(p for p in inc["periods"] if p["period"] == "2026-08")
     assert stored == (august["numerator"], august["denominator"])
-    (failures,) = conn.execute(
-        "SELECT COUNT(*) FROM run_failures WHERE run_id = ? AND target = 'inc_review_5wd' AND period = '2026-08'",
-        [run_id]).fetchone()
-    assert failures == august["failures_total"] == august["denominator"] - august["numerator"]
+    # Only the current period's figures are rows; every period's are kept with the run.
+    assert conn.execute("SELECT DISTINCT period FROM target_results WHERE run_id = ?", [run_id]).fetchall() == [
+        ("2026-08",)]
+    listed = run_cli("failures", run_id[:8], "--db", db_path, "--target", "inc_review_5wd", "--period", "2026-08",
+                     "--json")
+    assert listed.exit_code == 0, listed.stderr
+    failures = json.loads(listed.stdout)
+    assert len(failures) == august["failures_total"] == august["denominator"] - august["numerator"]
+    assert sorted(f["unit"] for f in failures)[:25] == sorted(august["failures"])
 
 
 def test_run_table_fail_under_and_filters(run_cli, demo_verdict):

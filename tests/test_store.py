@@ -29,7 +29,7 @@ def test_store_is_private_wal_with_busy_timeout(db_path):
     assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 30_000  # carecheck --busy-timeout, 30 s unless given
     assert [m.name for m in migrations.applied(db)] == ["m001_imports", "m002_rejected_rows", "m003_record_history", "m004_runs", "m005_run_current_period", "m006_compressed_verdicts",
         "m007_bank_holidays", "m008_history_index", "m009_run_lowest_level", "m010_run_provenance", "m011_rows_left_out", "m012_field_findings", "m013_clean_ids", "m014_plugin_kinds",
-        "m015_store_info", "m016_verdict_length", "m017_supplied_fields",
+        "m015_store_info", "m016_verdict_length", "m017_supplied_fields", "m018_compact_runs",
     ]
     plan = " ".join(str(row) for row in db.execute(
         "EXPLAIN QUERY PLAN SELECT value FROM target_results WHERE run_id = 'r' AND service = '(provider)' AND period = 'p'"
@@ -46,6 +46,49 @@ def test_migrations_from_blank_and_part_way(tmp_path):
     migrations.apply(db)
     assert db["record_history"].exists()
     assert db.execute("SELECT source_file FROM imports").fetchone()[0] == "legacy.csv"
+
+
+def test_stored_runs_from_before_compaction_keep_every_figure_and_failure(tmp_path):
+    from carecheck.store.runs import diff_runs, run_rows, stored_failures, stored_figures
+
+    db = Database(memory=True)
+    migrations.apply(db, stop_before="m018_compact_runs")
+    # Two runs as stored before: a row per figure (July and August) and per failure.
+    for run_id, created, period in (("A", "2026-08-01T09:00:00", "2026-07"), ("B", "2026-09-01T09:00:00", "2026-08")):
+        db["runs"].insert({"run_id": run_id, "created_at": created, "as_of": period + "-28", "ruleset": "r",
+                           "current_period": period, "verdict": "{}"})
+    rows = [("A", "inc", "inc_review_5wd", "Oak House", "2026-07", 0, 6, 6, 1.0, 1, "recovered"),
+            ("B", "inc", "inc_review_5wd", "Oak House", "2026-07", 0, 6, 6, 1.0, 1, "deteriorating"),
+            ("B", "inc", "inc_review_5wd", "Oak House", "2026-08", 0, 0, 6, 0.0, 0, "deteriorating")]
+    db.conn.executemany("INSERT INTO target_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    db.conn.executemany("INSERT INTO run_failures VALUES (?, ?, ?, ?, ?, ?)",
+                        [("B", "inc", "inc_review_5wd", "Oak House", "2026-08", f"I{n}") for n in range(1, 7)])
+    migrations.apply(db)
+    assert not db["run_failures"].exists()
+    # Only the current period's rows stay in target_results; every figure is kept with its run.
+    assert db.execute("SELECT run_id, period FROM target_results ORDER BY run_id").fetchall() == [
+        ("A", "2026-07"), ("B", "2026-08")]
+    assert [(f["period"], f["numerator"], f["denominator"], f["met"]) for f in stored_figures(db, "B")] == [
+        ("2026-07", 6, 6, 1), ("2026-08", 0, 6, 0)]
+    assert [f["unit"] for f in stored_failures(db, "B")] == ["I1", "I2", "I3", "I4", "I5", "I6"]
+    assert [(r["run_id"], r["value"]) for r in run_rows(db)] == [("A", 1.0), ("B", 0.0)]
+    changes = diff_runs(db, "A", "B", all_periods=True)
+    assert [(c["target"], c["before"], c["after"]) for c in changes["regressed"]] == [("inc_review_5wd", 1.0, 0.0)]
+
+
+def test_a_stored_runs_figures_that_inflate_past_their_length_are_refused(tmp_path):
+    from carecheck.errors import InputError
+    from carecheck.store.runs import pack_rows, stored_figures
+
+    db = Database(memory=True)
+    migrations.apply(db)
+    packed, length = pack_rows([["inc", "t", "Oak House", "2026-08", 0, 1, 1, 1.0, 1, "recovered"]] * 100)
+    db["runs"].insert({"run_id": "R", "figures_z": packed, "figures_length": length // 10})
+    with pytest.raises(InputError, match="run R: its stored figures inflate past their recorded length"):
+        stored_figures(db, "R")
+    db.execute("UPDATE runs SET figures_z = ?, figures_length = ? WHERE run_id = 'R'", pack_rows([["x"]]))
+    with pytest.raises(InputError, match="line 1 of its stored figures is damaged"):
+        stored_figures(db, "R")
 
 
 def test_not_a_database(tmp_path):

@@ -1,4 +1,4 @@
-"""``carecheck runs``, ``history``, ``diff`` and ``prune``: recovery over time, run by run."""
+"""``carecheck runs``, ``history``, ``diff``, ``failures`` and ``prune``: recovery over time, run by run."""
 
 from __future__ import annotations
 
@@ -137,6 +137,34 @@ def diff(run_a, run_b, db_path, all_periods, as_json) -> None:
         ))
 
 
+@click.command(name="failures")
+@click.argument("run_id")
+@db_option
+@click.option("--target", help="Only this target id.")
+@click.option("--service", help="Only this location (as the verdict names it).")
+@click.option("--period", help="Only this period (2026-08).")
+@json_option
+def failures(run_id, db_path, target, service, period, as_json) -> None:
+    """Every failure behind a stored run's figures: the record ids (or missed checks) by target,
+    location and period, more than the verdict's lists show (they stop at 25).
+
+    \b
+    Example:
+        carecheck failures 3f2a9c --target inc_review_5wd --period 2026-08
+    """
+    from carecheck.store.runs import _resolve_run_id, stored_failures
+
+    with _store(db_path) as db:
+        resolved = _resolve_run_id(db, run_id)
+        rows = [row for row in stored_failures(db, resolved)
+                if (target is None or row["target"] == target) and (service is None or row["service"] == service)
+                and (period is None or row["period"] == period)]
+    if _shown_plainly(rows, as_json, "No failures match."):
+        return
+    click.echo(tabulate([(r["target"], r["service"], r["period"], r["unit"]) for r in rows],
+                        headers=("target", "location", "period", "record or missed check")))
+
+
 @click.command(name="prune")
 @db_option
 @click.option("--keep", type=click.IntRange(1), help="Keep the newest N runs of each ruleset.")
@@ -176,4 +204,4 @@ def prune(db_path, keep, before, ruleset, dry_run, vacuum, as_json) -> None:
         click.echo(f"  {run['run_id'][:8]}  {run['created_at'][:16]}  as of {run['as_of']}  {run['ruleset']}")
 
 
-COMMANDS = [runs, history, diff, prune]
+COMMANDS = [runs, history, diff, failures, prune]

@@ -300,7 +300,7 @@ def _file_name(provider: str) -> str:
 
 def _forget_run(db, run_id: str) -> None:
     with db.atomic():
-        for table in ("run_failures", "target_results", "runs"):
+        for table in ("target_results", "runs"):
             db.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
 
 

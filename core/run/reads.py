@@ -10,7 +10,6 @@ import json
 import os
 import sqlite3
 from collections import defaultdict
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Iterable, Iterator
@@ -25,13 +24,13 @@ SHARE_TABLE = "temp.carecheck_share"
 
 
 class FailureSink:
-    """Every failure behind the figures, for the store's run_failures table, kept on disk as it comes,
+    """Every failure behind the figures, for the stored run's failures, kept on disk as it comes,
     so memory does not grow with the number of failing records.
 
     The failures go to a private temporary file through a connection of the sink's own: the run's
     connection is read-only (``PRAGMA query_only``) while a domain's outcomes stream on it, and
     a write there between two steps of the domain's query could abort it. A stored run's
-    failures are copied from the file in one statement (:meth:`attached`).
+    failures are read back from the file once (:meth:`rows`).
     """
 
     BATCH = 2_000
@@ -69,16 +68,6 @@ class FailureSink:
         """Every failure as (domain, target, service, period, unit), in the order they came."""
         self.flush()
         return self.conn.execute("SELECT domain, target, service, period, unit FROM failures ORDER BY rowid")
-
-    @contextmanager
-    def attached(self, db: Database) -> Iterator[str]:
-        """The failures as a table ``db`` can read (outside any transaction of ``db``)."""
-        self.flush()
-        db.conn.execute("ATTACH DATABASE ? AS carecheck_sink", [self.path])
-        try:
-            yield "carecheck_sink.failures"
-        finally:
-            db.conn.execute("DETACH DATABASE carecheck_sink")
 
     def close(self) -> None:
         self._finalizer()

@@ -1,4 +1,11 @@
-"""Keeping runs in the store: the verdict, every figure, and every failure behind it."""
+"""Keeping runs in the store: the verdict, every figure, and every failure behind it.
+
+A stored run is one ``runs`` row holding three compressed blobs, each with its uncompressed
+length (reading one back stops there: a store is untrusted): the verdict's JSON, every figure of
+every period (``figures_z``: what ``diff`` compares) and every failure behind them
+(``failures_z``). ``target_results`` keeps only each target's current period per location, the
+rows ``history`` and SQL over runs read: a run adds a few kilobytes, not one row per figure.
+"""
 
 from __future__ import annotations
 
@@ -33,8 +40,8 @@ def _compressed(verdict: dict) -> tuple[bytes, int]:
     return packed, length
 
 
-def _inflated(packed: bytes, length: int | None, run_id: str) -> bytes:
-    """A stored verdict, decompressed no further than its recorded length: a store is untrusted."""
+def _inflated(packed: bytes, length: int | None, run_id: str, what: str = "verdict inflates past its") -> bytes:
+    """A stored blob, decompressed no further than its recorded length: a store is untrusted."""
     from carecheck.errors import InputError
 
     limit = length if isinstance(length, int) and length >= 0 else LEGACY_VERDICT_LIMIT
@@ -42,14 +49,20 @@ def _inflated(packed: bytes, length: int | None, run_id: str) -> bytes:
     try:
         data = inflater.decompress(packed, limit + 1)
     except zlib.error as error:
-        raise InputError(f"run {run_id}: its stored verdict is damaged ({error})") from None
+        raise InputError(f"run {run_id}: its stored {what.split()[0]} is damaged ({error})") from None
     if len(data) > limit or inflater.unconsumed_tail:
-        raise InputError(f"run {run_id}: its stored verdict inflates past its recorded length "
+        raise InputError(f"run {run_id}: its stored {what} recorded length "
                          f"({limit:,} bytes); the store is damaged or was altered (carecheck doctor)")
     return data
 
 
-def _result_rows(run_id: str, verdict: dict):
+#: Each stored figure row: the columns of ``target_results`` after run_id.
+FIGURE_COLUMNS = ("domain", "target", "service", "period", "partial", "numerator", "denominator", "value", "met",
+                  "status")
+FAILURE_COLUMNS = ("domain", "target", "service", "period", "unit")
+
+
+def _figure_rows(verdict: dict):
     for domain in verdict["domains"]:
         for target in domain["targets"]:
             series = [("(provider)", target["status"], target["periods"])] + [
@@ -57,10 +70,47 @@ def _result_rows(run_id: str, verdict: dict):
             ]
             for service, status, periods in series:
                 for period, partial, numerator, denominator, value, met in periods.result_rows():
-                    yield (
-                        run_id, domain["domain"], target["id"], service, period, int(partial),
-                        numerator, denominator, value, None if met is None else int(met), status,
-                    )
+                    yield (domain["domain"], target["id"], service, period, int(partial), numerator, denominator,
+                           value, None if met is None else int(met), status)
+
+
+def pack_rows(rows) -> tuple[bytes, int]:
+    """Rows as compressed JSON lines (one array a line) and their uncompressed length."""
+    compressor = zlib.compressobj(6)
+    parts, length, batch = [], 0, []
+    for row in rows:
+        batch.append(json.dumps(row, separators=(",", ":")))
+        if len(batch) >= 4096:
+            text = ("\n".join(batch) + "\n").encode()
+            length += len(text)
+            parts.append(compressor.compress(text))
+            batch = []
+    if batch:
+        text = ("\n".join(batch) + "\n").encode()
+        length += len(text)
+        parts.append(compressor.compress(text))
+    parts.append(compressor.flush())
+    return b"".join(parts), length
+
+
+def unpack_rows(packed: bytes | None, length: int | None, run_id: str, width: int, noun: str = "figures"
+                ) -> list[tuple]:
+    """The rows of a blob :func:`pack_rows` made, each checked to be an array of ``width`` values."""
+    from carecheck.errors import InputError
+
+    if packed is None:
+        return []
+    rows = []
+    for number, line in enumerate(_inflated(packed, length, run_id, f"{noun} inflate past their").splitlines(), 1):
+        try:
+            row = json.loads(line)
+        except ValueError:
+            row = None
+        if not isinstance(row, list) or len(row) != width or any(isinstance(v, (list, dict)) for v in row):
+            raise InputError(f"run {run_id}: line {number} of its stored {noun} is damaged; the store was altered "
+                             "(carecheck doctor)")
+        rows.append(tuple(row))
+    return rows
 
 
 def save_run(db: Database, result: RunResult, before_commit=None) -> str:
@@ -69,25 +119,39 @@ def save_run(db: Database, result: RunResult, before_commit=None) -> str:
     if it raises (the report could not be written), the run is not stored."""
     verdict, failures = result.verdict, result.failures
     run_id = verdict["audit"]["run_id"]
-    rows = _result_rows(run_id, verdict)
-    with failures.attached(db) as failures_table, db.atomic():
+    current = verdict["periods"]["current"]
+    figures = list(_figure_rows(verdict))
+    packed = (*_compressed(verdict), *pack_rows(figures), *pack_rows(failures.rows()))
+    with db.atomic():
         db.conn.execute(
             "INSERT INTO runs (run_id, created_at, as_of, ruleset, ruleset_hash, engine, lowest_level, verdict_z, "
-            "verdict_length, current_period, carecheck_version, records_read) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "verdict_length, figures_z, figures_length, failures_z, failures_length, current_period, "
+            "carecheck_version, records_read) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             # A run moved back to the end of its evidence is a point at that date in the history.
             (run_id, verdict["audit"]["generated_at"], verdict.get("effective_as_of") or verdict["as_of"],
              verdict["ruleset"]["name"],
              verdict["ruleset"]["hash"], verdict["audit"]["engine"], verdict["verdict"]["lowest"]["level"],
-             *_compressed(verdict), verdict["periods"]["current"], verdict["audit"]["carecheck_version"],
-             verdict["audit"]["records_read"]),
+             *packed, current, verdict["audit"]["carecheck_version"], verdict["audit"]["records_read"]),
         )
-        db.conn.executemany("INSERT INTO target_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        db.conn.execute(f"INSERT INTO run_failures SELECT ?, domain, target, service, period, unit "
-                        f"FROM {failures_table} ORDER BY rowid", [run_id])
+        # The current period's figures, for history and SQL over runs; every period is in figures_z.
+        db.conn.executemany("INSERT INTO target_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            [(run_id, *row) for row in figures if row[3] == current])
         if before_commit is not None:
             before_commit()
     return run_id
+
+
+def stored_figures(db: Database, run_id: str) -> list[dict]:
+    """Every figure of a stored run, every period (the columns of ``target_results``)."""
+    packed, length = db.execute("SELECT figures_z, figures_length FROM runs WHERE run_id = ?", [run_id]).fetchone()
+    return [dict(zip(FIGURE_COLUMNS, row)) for row in unpack_rows(packed, length, run_id, len(FIGURE_COLUMNS))]
+
+
+def stored_failures(db: Database, run_id: str) -> list[dict]:
+    """Every failure behind a stored run's figures, in the order the run found them."""
+    packed, length = db.execute("SELECT failures_z, failures_length FROM runs WHERE run_id = ?", [run_id]).fetchone()
+    return [dict(zip(FAILURE_COLUMNS, row))
+            for row in unpack_rows(packed, length, run_id, len(FAILURE_COLUMNS), "failures")]
 
 
 def target_history(db: Database, ruleset: str, service: str = "(provider)") -> dict[str, list[dict]]:
@@ -183,11 +247,8 @@ def diff_runs(db: Database, run_a: str, run_b: str, all_periods: bool = False) -
                           for r in (a, b))
 
     def figures(run_id: str) -> dict[tuple, tuple]:
-        rows = db.execute(
-            "SELECT domain, target, service, period, value, met FROM target_results "
-            "WHERE run_id = ? AND partial = 0 AND service != '(provider)'", [run_id],
-        ).fetchall()
-        return {(d, t, s, p): (v, m) for d, t, s, p, v, m in rows}
+        return {(f["domain"], f["target"], f["service"], f["period"]): (f["value"], f["met"])
+                for f in stored_figures(db, run_id) if not f["partial"] and f["service"] != "(provider)"}
 
     before, after = figures(a), figures(b)
     headline: dict[str, list[dict]] = {state: [] for state in DIFF_STATES}
@@ -269,7 +330,7 @@ def prune_runs(db: Database, keep: int | None = None, before: str | None = None,
             db.conn.execute("CREATE TEMP TABLE IF NOT EXISTS carecheck_prune (run_id TEXT PRIMARY KEY)")
             db.conn.execute("DELETE FROM temp.carecheck_prune")
             db.conn.executemany("INSERT INTO temp.carecheck_prune VALUES (?)", [(r["run_id"],) for r in removed])
-            for table in ("run_failures", "target_results", "runs"):
+            for table in ("target_results", "runs"):
                 db.conn.execute(f"DELETE FROM [{table}] WHERE run_id IN (SELECT run_id FROM temp.carecheck_prune)")
     return removed
 
