@@ -48,8 +48,8 @@ def test_migrations_from_blank_and_part_way(tmp_path):
     assert db.execute("SELECT source_file FROM imports").fetchone()[0] == "legacy.csv"
 
 
-def test_stored_runs_from_before_compaction_keep_every_figure_and_failure(tmp_path):
-    from carecheck.store.runs import diff_runs, run_rows, stored_failures, stored_figures
+def test_stored_runs_from_before_compaction_keep_every_failure(tmp_path):
+    from carecheck.store.runs import run_rows, stored_failures
 
     db = Database(memory=True)
     migrations.apply(db, stop_before="m018_compact_runs")
@@ -65,30 +65,27 @@ def test_stored_runs_from_before_compaction_keep_every_figure_and_failure(tmp_pa
                         [("B", "inc", "inc_review_5wd", "Oak House", "2026-08", f"I{n}") for n in range(1, 7)])
     migrations.apply(db)
     assert not db["run_failures"].exists()
-    # Only the current period's rows stay in target_results; every figure is kept with its run.
+    # Only the current period's rows stay in target_results (the verdict holds every period).
     assert db.execute("SELECT run_id, period FROM target_results ORDER BY run_id").fetchall() == [
         ("A", "2026-07"), ("B", "2026-08")]
-    assert [(f["period"], f["numerator"], f["denominator"], f["met"]) for f in stored_figures(db, "B")] == [
-        ("2026-07", 6, 6, 1), ("2026-08", 0, 6, 0)]
     assert [f["unit"] for f in stored_failures(db, "B")] == ["I1", "I2", "I3", "I4", "I5", "I6"]
+    assert stored_failures(db, "A") == []
     assert [(r["run_id"], r["value"]) for r in run_rows(db)] == [("A", 1.0), ("B", 0.0)]
-    changes = diff_runs(db, "A", "B", all_periods=True)
-    assert [(c["target"], c["before"], c["after"]) for c in changes["regressed"]] == [("inc_review_5wd", 1.0, 0.0)]
 
 
-def test_a_stored_runs_figures_that_inflate_past_their_length_are_refused(tmp_path):
+def test_a_stored_runs_failures_that_inflate_past_their_length_are_refused(tmp_path):
     from carecheck.errors import InputError
-    from carecheck.store.runs import pack_rows, stored_figures
+    from carecheck.store.runs import pack_rows, stored_failures
 
     db = Database(memory=True)
     migrations.apply(db)
-    packed, length = pack_rows([["inc", "t", "Oak House", "2026-08", 0, 1, 1, 1.0, 1, "recovered"]] * 100)
-    db["runs"].insert({"run_id": "R", "figures_z": packed, "figures_length": length // 10})
-    with pytest.raises(InputError, match="run R: its stored figures inflate past their recorded length"):
-        stored_figures(db, "R")
-    db.execute("UPDATE runs SET figures_z = ?, figures_length = ? WHERE run_id = 'R'", pack_rows([["x"]]))
-    with pytest.raises(InputError, match="line 1 of its stored figures is damaged"):
-        stored_figures(db, "R")
+    packed, length = pack_rows([["inc", "t", "Oak House", "2026-08", "I1"]] * 100)
+    db["runs"].insert({"run_id": "R", "failures_z": packed, "failures_length": length // 10})
+    with pytest.raises(InputError, match="run R: its stored failures inflate past their recorded length"):
+        stored_failures(db, "R")
+    db.execute("UPDATE runs SET failures_z = ?, failures_length = ? WHERE run_id = 'R'", pack_rows([["x"]]))
+    with pytest.raises(InputError, match="row 1 of its stored failures is damaged"):
+        stored_failures(db, "R")
 
 
 def test_not_a_database(tmp_path):
@@ -261,3 +258,18 @@ def test_a_store_from_before_ids_were_cleaned_is_migrated_and_clashes_listed(db_
     assert db.execute("SELECT kind, record_id, clean_id FROM id_clashes").fetchall() == [
         ("incident", "IN-\u200b9200", "IN-9200")]
     db.close()
+
+
+def test_a_store_an_earlier_carecheck_made_has_no_foreign_objects(tmp_path):
+    # Made up to the migration before runs were compacted: it still has run_failures and its
+    # index, which a later migration removes. Until then, they are carecheck's own, not foreign.
+    from carecheck.plugin_manager import registry
+    from carecheck.store.trust import schema_findings
+
+    db = Database(memory=True)
+    migrations.apply(db, stop_before="m018_compact_runs")
+    assert db["run_failures"].exists()
+    assert schema_findings(db.conn, registry()) == []
+    db.conn.execute("CREATE TABLE run_failures_copy (x)")
+    (finding,) = schema_findings(db.conn, registry())
+    assert "run_failures_copy" in finding.text

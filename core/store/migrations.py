@@ -215,21 +215,18 @@ def m017_supplied_fields(db: Database) -> None:
 
 @migrations()
 def m018_compact_runs(db: Database) -> None:
-    # A stored run keeps every figure and failure as two compressed blobs on its runs row (with
-    # their lengths); target_results keeps the current period only. One row per figure and per
-    # failure made every run add hundreds of kilobytes.
-    from carecheck.store.runs import FAILURE_COLUMNS, FIGURE_COLUMNS, pack_rows
+    # A stored run keeps every failure as a compressed blob on its runs row (with its length), and
+    # target_results the current period only (the stored verdict holds every period). One row per
+    # figure and per failure made every run add hundreds of kilobytes.
+    from carecheck.store.runs import FAILURE_COLUMNS, pack_rows
 
-    for column, kind in (("figures_z", bytes), ("figures_length", int), ("failures_z", bytes), ("failures_length", int)):
+    for column, kind in (("failures_z", bytes), ("failures_length", int)):
         db["runs"].add_column(column, kind)
     has_failures = db["run_failures"].exists()
     for run_id, current in db.execute("SELECT run_id, current_period FROM runs").fetchall():
-        figures = pack_rows(db.execute(f"SELECT {', '.join(FIGURE_COLUMNS)} FROM target_results WHERE run_id = ? "
-                                       "ORDER BY rowid", [run_id]))
         failures = pack_rows(db.execute(f"SELECT {', '.join(FAILURE_COLUMNS)} FROM run_failures WHERE run_id = ? "
-                                        "ORDER BY rowid", [run_id]) if has_failures else ())
-        db.execute("UPDATE runs SET figures_z = ?, figures_length = ?, failures_z = ?, failures_length = ? "
-                   "WHERE run_id = ?", [*figures, *failures, run_id])
+                                        "ORDER BY rowid", [run_id]).fetchall() if has_failures else [])
+        db.execute("UPDATE runs SET failures_z = ?, failures_length = ? WHERE run_id = ?", [*failures, run_id])
         db.execute("DELETE FROM target_results WHERE run_id = ? AND period IS NOT ?", [run_id, current])
     if has_failures:
         db["run_failures"].drop()

@@ -1,10 +1,10 @@
 """Keeping runs in the store: the verdict, every figure, and every failure behind it.
 
-A stored run is one ``runs`` row holding three compressed blobs, each with its uncompressed
-length (reading one back stops there: a store is untrusted): the verdict's JSON, every figure of
-every period (``figures_z``: what ``diff`` compares) and every failure behind them
-(``failures_z``). ``target_results`` keeps only each target's current period per location, the
-rows ``history`` and SQL over runs read: a run adds a few kilobytes, not one row per figure.
+A stored run is one ``runs`` row holding two compressed blobs, each with its uncompressed length
+(reading one back stops there: a store is untrusted): the verdict's JSON, which holds every
+figure of every period (what ``diff`` compares), and every failure behind them (``failures_z``).
+``target_results`` keeps only each target's current period per location, the rows ``history``
+and SQL over runs read: a run adds a few kilobytes, not one row per figure and failure.
 """
 
 from __future__ import annotations
@@ -62,55 +62,48 @@ FIGURE_COLUMNS = ("domain", "target", "service", "period", "partial", "numerator
 FAILURE_COLUMNS = ("domain", "target", "service", "period", "unit")
 
 
-def _figure_rows(verdict: dict):
+def _figure_rows(verdict: dict, only_period: str | None = None):
+    """Every figure of a verdict as the columns of ``target_results`` after run_id (only one
+    period's with ``only_period``). A fresh verdict's periods are series; a stored one's, lists."""
     for domain in verdict["domains"]:
         for target in domain["targets"]:
             series = [("(provider)", target["status"], target["periods"])] + [
                 (s["service"], s["status"], s["periods"]) for s in target["services"]
             ]
             for service, status, periods in series:
-                for period, partial, numerator, denominator, value, met in periods.result_rows():
-                    yield (domain["domain"], target["id"], service, period, int(partial), numerator, denominator,
-                           value, None if met is None else int(met), status)
+                rows = periods.result_rows() if hasattr(periods, "result_rows") else (
+                    (p["period"], p["partial"], p["numerator"], p["denominator"], p["value"], p["met"])
+                    for p in periods)
+                for period, partial, numerator, denominator, value, met in rows:
+                    if only_period is None or period == only_period:
+                        yield (domain["domain"], target["id"], service, period, int(partial), numerator,
+                               denominator, value, None if met is None else int(met), status)
 
 
 def pack_rows(rows) -> tuple[bytes, int]:
-    """Rows as compressed JSON lines (one array a line) and their uncompressed length."""
-    compressor = zlib.compressobj(6)
-    parts, length, batch = [], 0, []
-    for row in rows:
-        batch.append(json.dumps(row, separators=(",", ":")))
-        if len(batch) >= 4096:
-            text = ("\n".join(batch) + "\n").encode()
-            length += len(text)
-            parts.append(compressor.compress(text))
-            batch = []
-    if batch:
-        text = ("\n".join(batch) + "\n").encode()
-        length += len(text)
-        parts.append(compressor.compress(text))
-    parts.append(compressor.flush())
-    return b"".join(parts), length
+    """Rows as one compressed JSON array of arrays, and its uncompressed length."""
+    text = json.dumps(rows if isinstance(rows, list) else list(rows), separators=(",", ":")).encode()
+    return zlib.compress(text, 6), len(text)
 
 
 def unpack_rows(packed: bytes | None, length: int | None, run_id: str, width: int, noun: str = "figures"
                 ) -> list[tuple]:
-    """The rows of a blob :func:`pack_rows` made, each checked to be an array of ``width`` values."""
+    """The rows of a blob :func:`pack_rows` made, each checked to be an array of ``width`` plain values."""
     from carecheck.errors import InputError
 
     if packed is None:
         return []
-    rows = []
-    for number, line in enumerate(_inflated(packed, length, run_id, f"{noun} inflate past their").splitlines(), 1):
-        try:
-            row = json.loads(line)
-        except ValueError:
-            row = None
+    try:
+        rows = json.loads(_inflated(packed, length, run_id, f"{noun} inflate past their"))
+    except ValueError:
+        rows = None
+    if not isinstance(rows, list):
+        raise InputError(f"run {run_id}: its stored {noun} are damaged; the store was altered (carecheck doctor)")
+    for number, row in enumerate(rows, 1):
         if not isinstance(row, list) or len(row) != width or any(isinstance(v, (list, dict)) for v in row):
-            raise InputError(f"run {run_id}: line {number} of its stored {noun} is damaged; the store was altered "
+            raise InputError(f"run {run_id}: row {number} of its stored {noun} is damaged; the store was altered "
                              "(carecheck doctor)")
-        rows.append(tuple(row))
-    return rows
+    return [tuple(row) for row in rows]
 
 
 def save_run(db: Database, result: RunResult, before_commit=None) -> str:
@@ -120,31 +113,29 @@ def save_run(db: Database, result: RunResult, before_commit=None) -> str:
     verdict, failures = result.verdict, result.failures
     run_id = verdict["audit"]["run_id"]
     current = verdict["periods"]["current"]
-    figures = list(_figure_rows(verdict))
-    packed = (*_compressed(verdict), *pack_rows(figures), *pack_rows(failures.rows()))
+    packed = (*_compressed(verdict), *pack_rows(list(failures.rows())))
     with db.atomic():
         db.conn.execute(
             "INSERT INTO runs (run_id, created_at, as_of, ruleset, ruleset_hash, engine, lowest_level, verdict_z, "
-            "verdict_length, figures_z, figures_length, failures_z, failures_length, current_period, "
-            "carecheck_version, records_read) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "verdict_length, failures_z, failures_length, current_period, "
+            "carecheck_version, records_read) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             # A run moved back to the end of its evidence is a point at that date in the history.
             (run_id, verdict["audit"]["generated_at"], verdict.get("effective_as_of") or verdict["as_of"],
              verdict["ruleset"]["name"],
              verdict["ruleset"]["hash"], verdict["audit"]["engine"], verdict["verdict"]["lowest"]["level"],
              *packed, current, verdict["audit"]["carecheck_version"], verdict["audit"]["records_read"]),
         )
-        # The current period's figures, for history and SQL over runs; every period is in figures_z.
+        # The current period's figures, for history and SQL over runs; the verdict holds every period.
         db.conn.executemany("INSERT INTO target_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            [(run_id, *row) for row in figures if row[3] == current])
+                            [(run_id, *row) for row in _figure_rows(verdict, current)])
         if before_commit is not None:
             before_commit()
     return run_id
 
 
 def stored_figures(db: Database, run_id: str) -> list[dict]:
-    """Every figure of a stored run, every period (the columns of ``target_results``)."""
-    packed, length = db.execute("SELECT figures_z, figures_length FROM runs WHERE run_id = ?", [run_id]).fetchone()
-    return [dict(zip(FIGURE_COLUMNS, row)) for row in unpack_rows(packed, length, run_id, len(FIGURE_COLUMNS))]
+    """Every figure of a stored run, every period (the columns of ``target_results``), from its verdict."""
+    return [dict(zip(FIGURE_COLUMNS, row)) for row in _figure_rows(load_run(db, run_id))]
 
 
 def stored_failures(db: Database, run_id: str) -> list[dict]:

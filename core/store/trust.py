@@ -175,12 +175,24 @@ def expected_schema(registry) -> ExpectedSchema:
     from carecheck.store.schema import sync_record_tables
 
     db = Database(memory=True, execute_plugins=False)
+    tables: dict[str, dict[str, str]] = {}
+    indexes: set[tuple[str, tuple[str, ...]]] = set()
+
+    def seen() -> None:
+        for name in db.table_names():
+            tables.setdefault(name, {}).update(
+                {row[1]: (row[2] or "").upper() for row in db.execute(f"PRAGMA table_xinfo([{name}])")})
+            indexes.update((name, tuple(index.columns)) for index in db[name].indexes)
+
     try:
+        # Step by step: a store an earlier carecheck made (not yet migrated by a command that only
+        # reads) holds what an earlier migration made and a later one removed.
+        for migration in migrations.pending(db):
+            migrations.apply(db, stop_before=migration.name)
+            seen()
         migrations.apply(db)
         sync_record_tables(db, registry)
-        tables = {name: {row[1]: (row[2] or "").upper() for row in db.execute(f"PRAGMA table_xinfo([{name}])")}
-                  for name in db.table_names()}
-        indexes = {(table, tuple(index.columns)) for table in db.table_names() for index in db[table].indexes}
+        seen()
     finally:
         db.close()
     _EXPECTED[key] = ExpectedSchema(tables, indexes)
