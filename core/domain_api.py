@@ -205,6 +205,9 @@ class Context:
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
     _shifts: dict[str, str] = field(default_factory=dict, repr=False)
     _days: dict[str, date] = field(default_factory=dict, repr=False)
+    #: Set by the run for carecheck's own domains, which pass a cadence's outcomes on unchanged: its
+    #: slots come as one outcome per service (:data:`SLOTS`). Other domains get one per slot.
+    _slots_at_once: bool = field(default=False, repr=False)
 
     @property
     def start(self) -> date:
@@ -350,10 +353,17 @@ class Context:
             expected = self.services
         first, last = self.start, self.periods[-1].end
         for service in expected:
-            for slot_end, label, status in cadence_slots(first, last, self.as_of, every, done.get(service, []),
-                                                         minimum, lookback_days):
+            slots = cadence_slots(first, last, self.as_of, every, done.get(service, []), minimum, lookback_days)
+            if self._slots_at_once:  # a year of daily checks at 300 homes is 100,000 outcomes: counted in bulk
+                yield Outcome(target, service, first, tuple(slots), SLOTS)
+                continue
+            for slot_end, label, status in slots:
                 yield Outcome(target, service, slot_end, label, status)
 
+
+#: The status of an outcome that carries a service's every cadence slot as its ``unit``: (last day,
+#: label, status) each. Only the run asks for them, and only of carecheck's own domains.
+SLOTS = "slots"
 
 #: The service an outcome of a provider-level target is counted under, before the run gives every
 #: location the result.

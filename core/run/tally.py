@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlite_utils import Database
 
 from carecheck import plugin_manager
-from carecheck.domain_api import PASS, PENDING, PROVIDER_KEY, Context
+from carecheck.domain_api import PASS, PENDING, PROVIDER_KEY, SLOTS, Context
 from carecheck.plugin.declared_reads import declared_reads, release
 from carecheck.periods import period_of
 from carecheck.ruleset import ResolvedDomain
@@ -170,6 +170,8 @@ class Tally:
             working_days=scope.working_days, shift_hours=(shifts.day_starts, shifts.night_starts), targets=targets,
             signals=signals_used(resolved, targets) if scope.options.targets else None, window=scope.window,
             supplied_fields=scope.supplied, provider=scope.provider,
+            # carecheck's own domains pass a cadence's outcomes on as they come: counted in bulk.
+            _slots_at_once=plugin_manager.is_builtin(resolved.plugin),
         )
 
     def figures(self, resolved: ResolvedDomain, targets: dict, services: dict | None = None,
@@ -220,6 +222,9 @@ class Tally:
             if service not in services:
                 if target not in provider_level or (service != PROVIDER_KEY and service != ctx.provider):
                     continue
+            if status == SLOTS:
+                self._count_slots(target_cells, service, unit, target in provider_level, labels, domain, target)
+                continue
             label = labels.get(day)
             if label is None:
                 if not first <= day <= last:
@@ -266,6 +271,41 @@ class Tally:
                     for unit in cell.failures or ():
                         failures.add((domain, target, service, label, unit))
         return cells
+
+    def _count_slots(self, target_cells: TargetCells, service: str, slots: tuple, provider_level: bool,
+                     labels: dict[date, str], domain: str, target: str) -> None:
+        """A service's cadence slots, each (last day, label, pass, fail or pending), into its cells."""
+        periods = self.scope.periods
+        first, last, kind = periods[0].start, periods[-1].end, self.scope.model.period
+        by_period = target_cells.provider if provider_level else target_cells.by_service[service]
+        failures = self.failures
+        for day, unit, status in slots:
+            label = labels.get(day)
+            if label is None:
+                if not first <= day <= last:
+                    continue
+                label = labels[day] = period_of(day, kind).label
+            cell = by_period[label]
+            if provider_level:
+                _count_provider(cell, status, unit)
+                continue
+            if status == PENDING:
+                cell.pending += 1
+                continue
+            cell.denominator += 1
+            if status == PASS:
+                cell.numerator += 1
+                continue
+            cell.failures_total += 1
+            if cell.failures is None:
+                cell.failures = [unit]
+            elif len(cell.failures) < FAILURE_CAP:
+                cell.failures.append(unit)
+            else:
+                largest = max(cell.failures)
+                if unit < largest:
+                    cell.failures[cell.failures.index(largest)] = unit
+            failures.add((domain, target, service, label, unit))
 
     # -- series and statuses -------------------------------------------------------------------
 
