@@ -120,42 +120,46 @@ class IncidentLearning(Domain):
     regulations = ("RA2014-12", "RA2014-17", "RA2014-20", "REG2009-16", "REG2009-18")
     targets = (
         TargetSpec(
-            "inc_review_5wd", "Incidents reviewed within five working days", "rate", 0.95, ("incident",),
-            "Share of incidents whose management review was recorded within five working days (weekends and "
-            "England and Wales bank holidays excluded, counting from the day after the incident), with the fields "
-            "review_requires lists (root cause and immediate controls) recorded.",
+            "inc_review_5wd", "Incidents reviewed within {review_within_working_days} working days", "rate", 0.95,
+            ("incident",),
+            "Share of incidents whose management review was recorded within {review_within_working_days} working days "
+            "(weekends and England and Wales bank holidays excluded, counting from the day after the incident), with "
+            "the fields a review must record (root cause and immediate controls by default) recorded.",
         ),
         TargetSpec(
             "inc_learning_identified", "Learning identified for every reviewed incident", "rate", 0.95,
             ("incident", "improvement_action"),
             "Share of reviewed incidents with an improvement action raised, or a decision that none is needed with "
-            "its rationale, within five working days of the review.",
+            "its rationale, within {learning_within_working_days} working days of the review.",
         ),
         TargetSpec(
             "inc_learning_checked", "Learning actions checked at the next governance meeting", "rate", 0.95,
             ("incident", "governance_item"),
             "Share of incidents with a learning action whose action was checked at the first governance meeting "
-            "after the incident was reviewed, held within governance_within_days (35).",
+            "after the incident was reviewed, held within {governance_within_days} days.",
         ),
         TargetSpec(
-            "inc_practice_observed", "Practice observed within seven days of learning shared", "rate", 0.95,
-            ("incident", "practice_observation"),
-            "Share of incidents whose learning was shared and whose related practice was observed within seven days.",
+            "inc_practice_observed", "Practice observed within {observation_within_days} days of learning shared", "rate",
+            0.95, ("incident", "practice_observation"),
+            "Share of incidents whose learning was shared and whose related practice was observed within "
+            "{observation_within_days} days.",
         ),
         TargetSpec(
             "inc_monthly_themes", "Monthly review of incident themes", "cadence", 1.0, ("governance_activity",),
             "Share of months with the provider quality lead's review of incident themes.",
-            cadence="Provider quality lead reviews incident themes monthly (activity monthly_incident_themes).",
+            cadence="Provider quality lead reviews incident themes monthly (recorded as a monthly incident themes "
+                    "review).",
         ),
         TargetSpec(
             "inc_care_plan_reviewed", "Care plans reviewed after incidents", "rate", 0.95,
             ("incident", "care_plan_review"),
             "Share of incidents of low harm or above, or falls, medication and behaviour incidents, followed within "
-            "seven days by a review of the person's care plan or risk assessment.",
+            "{care_plan_within_days} days by a review of the person's care plan or risk assessment.",
         ),
         TargetSpec(
             "inc_reported_promptly", "Incident forms completed at once", "rate", 0.95, ("incident",),
-            "Share of incidents whose form was submitted within 24 hours, with the immediate action recorded.",
+            "Share of incidents whose form was submitted within {reported_within_hours} hours, with the immediate action "
+            "recorded.",
         ),
     )
     signals = (
@@ -243,7 +247,8 @@ class IncidentLearning(Domain):
                        "quality_lead", 5),
         EscalationSpec("inc_care_plan_missed", "Care plans not reviewed after incidents",
                        "inc_care_plan_reviewed.has_value and not inc_care_plan_reviewed.met",
-                       "Review the care plan and risk assessment of each person after an incident, within seven days",
+                       "Review the care plan and risk assessment of each person after an incident, within "
+                       "{care_plan_within_days} days",
                        "registered_manager", 2),
         EscalationSpec("inc_form_late", "Incident forms late or incomplete",
                        "inc_reported_promptly.has_value and not inc_reported_promptly.met",

@@ -75,8 +75,8 @@ class ProviderOversight(Domain):
         TargetSpec(
             "po_tracker_reviewed", "Overdue actions taken to governance", "rate", 1.0, ("improvement_action",),
             "Share of improvement actions that went overdue (still open the day after their deadline) that a "
-            "governance meeting took up (a governance item citing the action) within 35 days of going overdue "
-            "(tracker_review_within_days); an action is counted in the period in which those days end, when "
+            "governance meeting took up (a governance item citing the action) within {tracker_review_within_days} days "
+            "of going overdue; an action is counted in the period in which those days end, when "
             "a miss is known.",
             sentence="{title}: {numerator} of {denominator} overdue actions taken to a governance meeting in time, "
                      "{period}",
@@ -85,10 +85,12 @@ class ProviderOversight(Domain):
         TargetSpec(
             "po_quarterly_ni_review", "Quarterly nominated-individual review in board minutes", "cadence", 1.0,
             ("governance_item",),
-            "Share of months ending within a quarter (92 days) of the nominated individual's last review of oversight "
+            "Share of months ending within {ni_review_every_days} days (a quarter) of the nominated individual's last "
+            "review of oversight "
             "reports in board minutes (judged once for the provider: minutes at the provider's row or at any "
             "location count for all).",
-            cadence="Nominated individual reviews oversight reports quarterly (board minutes, item ni_review).",
+            cadence="Nominated individual reviews oversight reports quarterly (board minutes, an item recording the "
+                    "nominated individual's review).",
             scope="provider",
         ),
     )

@@ -94,28 +94,28 @@ class SafeguardingRecording(Domain):
         TargetSpec(
             "sg_follow_up_complete", "Safeguarding follow-ups completed on time", "rate", 0.95, ("safeguarding_concern",),
             "Share of concerns with follow-up actions agreed whose follow-up was completed by its due date "
-            "(follow_up_due, else the manager's decision plus follow_up_within_days).",
+            "(its recorded due date, else {follow_up_within_days} days after the manager's decision).",
         ),
         TargetSpec(
             "sg_daily_screening", "Daily notes screened every day", "cadence", 1.0, ("governance_activity",),
             "Share of days with a recorded screening of daily notes.",
-            cadence="Team leader screens all daily notes each morning (activity daily_screening).",
+            cadence="Team leader screens all daily notes each morning (recorded as daily screening).",
         ),
         TargetSpec(
             "sg_lead_checks", "Safeguarding lead checks twice weekly", "cadence", 1.0, ("governance_activity",),
             "Share of weeks with the expected number of safeguarding-lead checks of open actions.",
-            cadence="Safeguarding lead checks open safeguarding actions twice weekly (activity safeguarding_lead_check).",
+            cadence="Safeguarding lead checks open safeguarding actions twice weekly (recorded as a safeguarding lead check).",
         ),
         TargetSpec(
             "sg_weekly_sample", "Weekly sampling of staff recording", "cadence", 1.0, ("governance_activity",),
             "Share of weeks with a recorded sample of staff recording.",
-            cadence="Deputy manager samples staff recording weekly (activity recording_sample).",
+            cadence="Deputy manager samples staff recording weekly (recorded as a recording sample).",
         ),
         TargetSpec(
             "sg_monthly_review", "Monthly nominated-individual review", "cadence", 1.0, ("governance_activity",),
             "Share of months with the nominated individual's review of safeguarding data (judged once for the "
             "provider: a review recorded at the provider's row or at any location counts for all).",
-            cadence="Nominated individual reviews safeguarding data monthly (activity monthly_safeguarding_review).",
+            cadence="Nominated individual reviews safeguarding data monthly (recorded as a monthly safeguarding review).",
             scope="provider",
         ),
     )

@@ -25,14 +25,16 @@ def test_and_binds_tighter_than_or():
     "text,message",
     [
         ("a > ", "position 5: expected a name or a value, found 'end of condition'"),
-        ("missing_rationale > 0", "position 1: unknown name 'missing_rationale'"),
+        # An unknown name lists what the domain has: its signals, or the close names.
+        ("missing_rationale > 0", "position 1: unknown name 'missing_rationale' (signals: a, b; or TARGET.value, .met, .has_value, .numerator, .denominator, .status)"),
         ("a > 0 and (b < 1", "position 17: expected ')', found 'end of condition'"),
         ("a > b", "position 5: compare a name with a value, not with another name"),
         ("a == true", "position 1: a is number, compared with bool"),
         ("t.met > 1", "position 1: t.met is bool, compared with number"),
         ("t.status < 'x'", "position 1: t.status is text: only == and != apply"),
         ("a > 0 ; drop", "position 7: unexpected character ';'"),
-        ("__import__('os')", "position 1: unknown name '__import__'"),
+        ("__import__('os')", "position 1: unknown name '__import__' (signals: a, b; or TARGET.value, .met, .has_value, .numerator, .denominator, .status)"),
+        ("t.mett", "position 1: unknown name 't.mett' (did you mean t.met?)"),
         ("a > 0 b", "position 7: expected end of condition, found 'b'"),
         ("", "position 1: the condition is empty"),
     ],

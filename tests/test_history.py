@@ -202,3 +202,33 @@ def test_prune_needs_a_condition(run_cli, demo_copy):
     result = run_cli("prune", "--db", demo_copy)
     assert result.exit_code == 2
     assert "--keep N, --before DATE, or both" in result.stderr
+
+
+def test_runs_of_another_ruleset_are_another_series_and_diff_says_so_first(run_cli, demo_copy, tmp_path):
+    overlay = tmp_path / "three-days.yaml"
+    overlay.write_text("extends: cqc-recovery\nname: three-days\ndomains:\n  incident_learning:\n    parameters:\n"
+                       "      review_within_working_days: 3\n")
+    before = json.loads(run_cli("runs", "--db", demo_copy, "--json").stdout)
+    made = run_cli("run", overlay, "--db", demo_copy, "--as-of", "31/08/2026", "--format", "json")
+    assert made.exit_code == 0, made.stderr
+    after = json.loads(made.stdout)["audit"]["run_id"]
+    # history: the newest run's series only (one run of three-days); --ruleset picks the other.
+    own = json.loads(run_cli("history", "--db", demo_copy, "--target", "inc_review_5wd", "--service",
+                             "(provider)", "--json").stdout)
+    assert [(h["run_id"], h["ruleset"]) for h in own] == [(after, "three-days")]
+    base = json.loads(run_cli("history", "--db", demo_copy, "--ruleset", "cqc-recovery", "--target",
+                              "inc_review_5wd", "--service", "(provider)", "--json").stdout)
+    assert [h["run_id"] for h in base] == [r["run_id"] for r in before]
+    typo = run_cli("history", "--db", demo_copy, "--ruleset", "cqc-recovry")
+    assert typo.exit_code == 2 and "no stored run has the ruleset 'cqc-recovry'" in typo.stderr
+    # diff names the change of ruleset before any figure, and labels each column with its run.
+    text = run_cli("diff", before[-1]["run_id"], after, "--db", demo_copy).stdout
+    lines = text.splitlines()
+    assert lines[0].startswith("The two runs used different rulesets: A cqc-recovery version 1 (values ")
+    assert "B three-days version 1, extends " in lines[0]
+    assert lines[1] == "  domains.incident_learning.parameters.review_within_working_days: 5 in A, 3 in B"
+    assert "A: 2026-08-31 (cqc-recovery)" in text and "B: 2026-08-31 (three-days)" in text
+    same = run_cli("diff", before[0]["run_id"], before[-1]["run_id"], "--db", demo_copy, "--json").stdout
+    assert json.loads(same)["rulesets"]["same"] is True
+    assert not run_cli("diff", before[0]["run_id"], before[-1]["run_id"], "--db", demo_copy).stdout.startswith(
+        "The two runs used different rulesets")

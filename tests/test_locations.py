@@ -95,7 +95,7 @@ def test_a_store_of_incidents_alone_is_insufficient_evidence_not_failure(db):
     for target_id, kind in missing.items():
         target = _target(verdict, target_id)
         assert (target["status"], target["reason_code"], target["current"]) == ("insufficient_evidence", "no_records", None)
-        assert kind in target["reason"]
+        assert kind.replace("_", " ") in target["reason"]  # the kind in words
         for row in target["services"]:
             assert (row["status"], row["reason_code"]) == ("insufficient_evidence", "no_records")
             assert all(p["denominator"] == 0 and list(p["failures"]) == [] for p in row["periods"])  # nothing counted
@@ -185,7 +185,7 @@ def test_no_concerns_this_month_keeps_the_level_two_months_carries_and_a_rare_ki
     # Fir: records since May, but no concern in the window: not judged, and said in its warnings.
     assert (fir["status"], fir["reason_code"], fir["judged"]) == ("insufficient_evidence", "no_events", False)
     locations = {loc["service"]: loc for loc in verdict["locations"]}
-    assert locations["Fir"]["warnings"] == ["no safeguarding_concern records at Fir since 2026-04-14"]
+    assert locations["Fir"]["warnings"] == ["no safeguarding concern records at Fir since 2026-04-14"]
     assert locations["Fir"]["level"] is None
     assert locations["Ash"]["level"] is None
     # Elm's May status: met in April and May, but not yet in three periods, and no better than April.

@@ -138,3 +138,26 @@ def test_a_waiver_does_not_lift_a_guardrail_breach(run_cli, demo_store, tmp_path
     assert target["guardrail"]["value"] == 10.0
     # The waived target is not judged, but the domain's other targets are: still capped everywhere.
     assert _levels(verdict) == {home: "not_assured" for home in HOMES}
+
+
+def test_validate_and_show_warn_of_guardrail_breaches_and_strict_fails(run_cli, tmp_path):
+    # Two loosened guarded values (reviews in ten working days, candour in fifteen) and a required
+    # target switched off (the monthly provider visit).
+    overlay = _overlay(tmp_path, "loose", 10, "      candour_within_working_days: 15\n"
+                                              "  provider_oversight:\n    targets:\n"
+                                              "      po_monthly_visit: {enabled: false}\n"
+                                              "    escalations:\n      po_visit_missed: {enabled: false}\n")
+    result = run_cli("validate", overlay)
+    assert result.exit_code == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning: guardrail breached:")]
+    assert len(warnings) == 3, result.stderr
+    assert any("review_within_working_days is 10" in w and "capped at not assured in every location" in w
+               for w in warnings)
+    assert any("po_monthly_visit" in w for w in warnings)
+    assert result.stdout.endswith("valid (3 domains, 17 targets, 28 escalation rules, 3 guardrail warnings)\n")
+    strict = run_cli("validate", overlay, "--strict")
+    assert strict.exit_code == 1 and strict.stderr == result.stderr
+    assert run_cli("validate", _overlay(tmp_path, "tight", 3), "--strict").exit_code == 0
+    shown = run_cli("ruleset", "show", overlay, "--resolved")
+    assert shown.exit_code == 0
+    assert sum(line.startswith("# Warning: guardrail breached:") for line in shown.stdout.splitlines()) == 3

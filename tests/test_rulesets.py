@@ -38,7 +38,7 @@ def test_trigger_errors_name_file_rule_and_position(tmp_path):
     assert problems == [
         f"{path}: domains.incident_learning.escalations.inc_repeated_themes.when: rule inc_repeated_themes: "
         "position 21: expected a name or a value, found '>'",
-        f"{path}: domains.incident_learning.escalations.my_rule.when: rule my_rule: position 1: unknown name 'staff_unawre'",
+        f"{path}: domains.incident_learning.escalations.my_rule.when: rule my_rule: position 1: unknown name 'staff_unawre' (did you mean staff_unaware?)",
     ]
 
 

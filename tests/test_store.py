@@ -29,7 +29,7 @@ def test_store_is_private_wal_with_busy_timeout(db_path):
     assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 30_000  # carecheck --busy-timeout, 30 s unless given
     assert [m.name for m in migrations.applied(db)] == ["m001_imports", "m002_rejected_rows", "m003_record_history", "m004_runs", "m005_run_current_period", "m006_compressed_verdicts",
         "m007_bank_holidays", "m008_history_index", "m009_run_lowest_level", "m010_run_provenance", "m011_rows_left_out", "m012_field_findings", "m013_clean_ids", "m014_plugin_kinds",
-        "m015_store_info", "m016_verdict_length", "m017_supplied_fields", "m018_compact_runs",
+        "m015_store_info", "m016_verdict_length", "m017_supplied_fields", "m018_compact_runs", "m019_rulesets",
     ]
     plan = " ".join(str(row) for row in db.execute(
         "EXPLAIN QUERY PLAN SELECT value FROM target_results WHERE run_id = 'r' AND service = '(provider)' AND period = 'p'"

@@ -83,8 +83,8 @@ def test_waivers_show_in_table_and_html(run_cli, demo_copy, waivers_file):
     assert "Waived until 2026-12-31</span>" in html
     assert "expiring soon (expires 2026-09-10)" in html
     assert "Waiver expired 2026-08-30: no longer applies" in html
-    assert '<tr class="waiver-expired"><td>po_previous_reviewed</td>' in html
-    assert '<tr class="waiver-in_force"><td>inc_review_5wd</td>' in html
+    assert '<tr class="waiver-expired"><td>Previous actions reviewed at each visit</td>' in html
+    assert '<tr class="waiver-in_force"><td>Incidents reviewed within five working days</td>' in html
 
 
 def test_a_waiver_in_force_does_not_lower_the_level(run_cli, demo_copy, tmp_path):

@@ -23,9 +23,23 @@ def _shown_plainly(rows: list[dict], as_json: bool, empty: str) -> bool:
         click.echo(json.dumps(rows, indent=2))
         return True
     if not rows:
-        click.echo(empty)
+        click.echo(empty + _demo_hint())
         return True
     return False
+
+
+def _demo_hint() -> str:
+    """Where the demo's runs are, when the default store has none and the demo's store is here."""
+    from pathlib import Path
+
+    from carecheck.cli.options import DEFAULT_DB
+    from carecheck.cli.run_cmd import DEMO_DB
+
+    ctx = click.get_current_context(silent=True)
+    used = ctx.params.get("db_path") if ctx else None
+    if used == DEFAULT_DB and Path(DEMO_DB).exists():
+        return f" The demo keeps its runs in {DEMO_DB}: add --db {DEMO_DB}."
+    return ""
 
 
 def _when(text: str) -> str:
@@ -62,14 +76,24 @@ def runs(db_path, last, as_json) -> None:
     ))
 
 
+def _known_or_fail(db, what: str, value: str, sql: str) -> None:
+    """A --target or --service that no stored run has is a typing mistake: say what there is."""
+    known = sorted(name for (name,) in db.execute(sql).fetchall() if name)
+    if known and value not in known:
+        raise click.BadParameter(f"no stored run has the {what} {value!r} ({what}s: {', '.join(known)})",
+                                 param_hint=f"--{what}")
+
+
 @click.command(name="history")
 @db_option
 @click.option("--target", help="Only this target id.")
 @click.option("--service", help="Only this service (as the verdict names it), or (provider) for pooled figures.")
 @click.option("--last", type=click.IntRange(1), help="Only the newest N runs.")
+@click.option("--ruleset", help="The series of this ruleset (by name); default: the newest run's.")
 @json_option
-def history(db_path, target, service, last, as_json) -> None:
-    """Show each target's current-period value and status, run by run.
+def history(db_path, target, service, last, ruleset, as_json) -> None:
+    """Show each target's current-period value and status, run by run, in one series: runs of one
+    ruleset with the same values (a change of ruleset or overlay starts another series).
 
     \b
     Example:
@@ -80,7 +104,13 @@ def history(db_path, target, service, last, as_json) -> None:
     from carecheck.store.runs import run_rows
 
     with _store(db_path) as db:
-        rows = run_rows(db, target, service, last)
+        if ruleset is not None:
+            _known_or_fail(db, "ruleset", ruleset, "SELECT DISTINCT ruleset FROM runs")
+        rows = run_rows(db, target, service, last, ruleset)
+        if target is not None and not rows:
+            _known_or_fail(db, "target", target, "SELECT DISTINCT target FROM target_results")
+        if service is not None and not rows:
+            _known_or_fail(db, "service", service, "SELECT DISTINCT service FROM target_results")
     if _shown_plainly(rows, as_json, "No runs match. Runs are kept by carecheck run and carecheck demo."):
         return
     click.echo(tabulate(
@@ -118,6 +148,15 @@ def diff(run_a, run_b, db_path, all_periods, as_json) -> None:
         click.echo(json.dumps(changes, indent=2))
         return
     counts = changes["counts"]
+    rulesets = changes["rulesets"]
+    a, b = rulesets["a"], rulesets["b"]
+    if not rulesets["same"]:
+        # A change of ruleset reads as a change of evidence unless it is said first.
+        click.echo(f"The two runs used different rulesets: A {_ruleset_words(a)}; B {_ruleset_words(b)}.")
+        for item in rulesets["differences"]:
+            click.echo(f"  {item['key']}: {json.dumps(item['a'])} in A, {json.dumps(item['b'])} in B")
+        click.echo("Figures below compare the two rulesets' judgements, not only the evidence.\n")
+    column_a, column_b = f"A: {a['as_of']} ({a['name']})", f"B: {b['as_of']} ({b['name']})"
     click.echo(f"From run {changes['run_a'][:8]} ({changes['period_a']}) to run {changes['run_b'][:8]} "
                f"({changes['period_b']}): " + ", ".join(f"{counts[s]} {s.replace('_', ' ')}" for s in DIFF_STATES))
     for state in DIFF_STATES:
@@ -126,14 +165,14 @@ def diff(run_a, run_b, db_path, all_periods, as_json) -> None:
             click.echo(f"\n{state.replace('_', ' ').capitalize()} ({len(items)})")
             click.echo(tabulate(
                 [(i["target"], i["service"], percent(i["before"]), percent(i["after"])) for i in items],
-                headers=("target", "location", changes["period_a"], changes["period_b"]),
+                headers=("target", "location", column_a, column_b),
             ))
     restated = changes["changed"]
     click.echo(f"\nRestated figures ({len(restated)}){'' if all_periods else ' in the window of run B'}")
     if restated:
         click.echo(tabulate(
             [(i["target"], i["service"], i["period"], percent(i["before"]), percent(i["after"])) for i in restated],
-            headers=("target", "location", "period", "before", "after"),
+            headers=("target", "location", "period", column_a, column_b),
         ))
 
 
@@ -163,6 +202,13 @@ def failures(run_id, db_path, target, service, period, as_json) -> None:
         return
     click.echo(tabulate([(r["target"], r["service"], r["period"], r["unit"]) for r in rows],
                         headers=("target", "location", "period", "record or missed check")))
+
+
+def _ruleset_words(side: dict) -> str:
+    chain = f", extends {' -> '.join(side['extends'])}" if side.get("extends") else ""
+    version = f" version {side['version']}" if side.get("version") is not None else ""
+    values = (side.get("values_hash") or side.get("hash") or "")[:8]
+    return f"{side['name']}{version}{chain} (values {values})"
 
 
 @click.command(name="prune")

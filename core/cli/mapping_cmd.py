@@ -74,7 +74,10 @@ def suggest(path: Path, kind: str, adapter: str | None, options, db_path: Path |
     with output_file(output, [path, *stores], "mapping") as handle:
         handle.write(text)
     todo = f"; settle its TODOs first ({', '.join(draft.todo)})" if draft.todo else ""
-    click.echo(f"Wrote {output}{todo}. Try it: carecheck mapping check {path} --kind {kind} --mapping {output}")
+    import shlex
+
+    click.echo(f"Wrote {output}{todo}. Try it: carecheck mapping check {shlex.quote(str(path))} --kind {kind} "
+               f"--mapping {shlex.quote(str(output))}")
 
 
 @mapping.command(name="check")

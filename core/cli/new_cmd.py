@@ -24,9 +24,13 @@ def new() -> None:
 def _made(what: str, name: str, into: str) -> None:
     from carecheck.cli.scaffold import scaffold
 
+    import shlex
+
     folder = scaffold(what, name, Path(into))
-    click.echo(f"Wrote {folder}. Next:\n  pip install {folder}\n  carecheck plugins\n"
-               f"  python -m pytest {folder / 'tests'}")
+    # A path pip cannot mistake for a package name on the index: ./carecheck-falls, not carecheck-falls.
+    local = str(folder) if folder.is_absolute() or str(folder).startswith(".") else f"./{folder}"
+    click.echo(f"Wrote {folder}. Next:\n  pip install {shlex.quote(local)}\n  carecheck plugins\n"
+               f"  python -m pytest {shlex.quote(str(folder / 'tests'))}")
 
 
 @new.command(name="plugin")

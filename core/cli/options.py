@@ -55,4 +55,8 @@ class UKDate(click.ParamType):
         try:
             return parse_date(value)
         except DateParseError as error:
-            self.fail(f"{error} (use DD/MM/YYYY or YYYY-MM-DD)", param, ctx)
+            hint = ""
+            parts = str(value).strip().split("/")
+            if len(parts) == 3 and all(p.isdigit() for p in parts) and int(parts[1]) > 12 >= int(parts[0]):
+                hint = f"; dates are day first: {int(parts[1]):02d}/{int(parts[0]):02d}/{parts[2]}?"
+            self.fail(f"{error}{hint or ' (use DD/MM/YYYY or YYYY-MM-DD)'}", param, ctx)

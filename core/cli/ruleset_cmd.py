@@ -49,6 +49,11 @@ def show(name_or_file: str, resolved: bool) -> None:
         click.echo("guardrails:")
         for guardrail, file in guardrails:
             click.echo(f"  - {json.dumps(guardrail)}  # {file}")
+    from carecheck.ruleset import check_ruleset
+
+    loaded, _problems = check_ruleset(path)
+    for breach in loaded.breaches if loaded is not None else []:
+        click.echo(f"# Warning: {breach['sentence']}")
 
 
 def _lines(data: dict, sources: dict, depth: int) -> list[str]:

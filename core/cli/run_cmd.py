@@ -206,12 +206,17 @@ def report(run_id, db_path, fmt, output) -> None:
 
 @click.command(name="validate")
 @click.argument("ruleset")
-def validate(ruleset: str) -> None:
-    """Check a ruleset and report every problem with its key path.
+@click.option("--strict", is_flag=True,
+              help="Exit 1 when the ruleset breaches a guardrail (a run would cap the domain at not assured).")
+def validate(ruleset: str, strict: bool) -> None:
+    """Check a ruleset and report every problem with its key path, and warn of every guardrail it
+    breaches (a loosened value, or a required target switched off): a run caps that domain at not
+    assured in every location.
 
     \b
     Example:
         carecheck validate my-ruleset.yaml
+        carecheck validate my-overlay.yaml --strict     # exit 1 on a guardrail breach
     """
     from carecheck.ruleset import check_ruleset, locate
 
@@ -223,7 +228,13 @@ def validate(ruleset: str) -> None:
         raise click.exceptions.Exit(EXIT_INPUT_ERROR)
     targets = sum(len(d.targets) for d in loaded.domains)
     rules = sum(len(d.escalations) for d in loaded.domains)
-    click.echo(f"{path}: valid ({len(loaded.domains)} domains, {targets} targets, {rules} escalation rules)")
+    for breach in loaded.breaches:
+        click.echo(f"Warning: {breach['sentence']}", err=True)
+    warned = f", {len(loaded.breaches)} guardrail warning{'s' if len(loaded.breaches) != 1 else ''}" \
+        if loaded.breaches else ""
+    click.echo(f"{path}: valid ({len(loaded.domains)} domains, {targets} targets, {rules} escalation rules{warned})")
+    if strict and loaded.breaches:
+        raise click.exceptions.Exit(EXIT_CHECKS_FAILED)
 
 
 DEMO_SERVICES, DEMO_MONTHS, DEMO_SEED, DEMO_START, DEMO_DRIFTING = 4, 8, 7, date(2026, 1, 1), 1
@@ -311,6 +322,11 @@ def generate_cmd(services, months, seed, start, notes_per_day, drifting, stops, 
     """Write seeded synthetic evidence for every record kind, with a manifest to import it.
 
     The same seed gives the same files: CSV in Windows-1252 with day-first dates, as Excel writes.
+    Without --drifting, every location tells the three stories of the default ruleset:
+    safeguarding recovers, incident learning improves without yet meeting its targets, and
+    provider oversight drifts in the last month (no visit, actions closed without evidence), so
+    every location is not assured at the end. With --drifting, the group recovers except the
+    drifting locations. The register also holds the provider's own row (Head Office).
 
     \b
     Example:

@@ -177,11 +177,22 @@ class _Parser:
             return self.check(Compare(left[1], op, right[1]), token.position, left[2])
         return self.check(Compare(right[1], FLIPPED[op], left[1]), right_token.position, right[2])
 
+    def suggest(self, name: str) -> str:
+        """The closest known names, or the domain's signals: what the author may have meant."""
+        import difflib
+
+        close = difflib.get_close_matches(name, list(self.names), n=3, cutoff=0.75)
+        if close:
+            return f" (did you mean {', '.join(close)}?)"
+        signals = sorted(n for n in self.names if "." not in n)
+        return f" (signals: {', '.join(signals)}; or TARGET.value, .met, .has_value, .numerator, .denominator, " \
+               ".status)" if signals else ""
+
     def operand(self) -> tuple[str, Any, int]:
         token = self.take()
         if token.kind == "name":
             if token.text not in self.names:
-                raise ExpressionError(f"unknown name {token.text!r}", token.position)
+                raise ExpressionError(f"unknown name {token.text!r}{self.suggest(token.text)}", token.position)
             return ("name", token.text, token.position)
         if token.kind == "number":
             number = float(token.text)

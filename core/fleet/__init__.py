@@ -22,6 +22,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from carecheck.errors import InputError
+from carecheck.fleet.view import overview, summary_rows  # noqa: F401 (the fleet's view, re-exported)
 
 
 @dataclass
@@ -257,7 +258,8 @@ def _check_store(job, chain, label, as_of, targets, read_only, fleet_id, started
         result = evaluate(db, ruleset, RunOptions(as_of=as_of, targets=list(targets), waivers=waivers,
                                                   read_alongside=read_alongside))
         verdict = result.verdict
-        verdict["history"] = target_history(db, verdict["ruleset"]["name"])
+        verdict["history"] = target_history(db, verdict["ruleset"]["name"],
+                                            values_hash=verdict["ruleset"].get("values_hash"))
         run_id = store_run_id(fleet_id, job)
         verdict["audit"]["run_id"] = run_id
         verdict["audit"]["fleet_run_id"] = fleet_id
@@ -302,37 +304,6 @@ def _forget_run(db, run_id: str) -> None:
     with db.atomic():
         for table in ("target_results", "runs"):
             db.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
-
-
-def summary_rows(provider: str, verdict: dict) -> tuple[list[dict], list[dict]]:
-    """One row per location, domain and target; and one per location with its levels and whether
-    it is drifting (any of its targets deteriorating)."""
-    open_escalations: dict[tuple[str, str], int] = {}
-    for escalation in verdict["escalations"]:
-        if escalation.get("status", "open") == "open":
-            key = (escalation["service"], escalation["domain"])
-            open_escalations[key] = open_escalations.get(key, 0) + 1
-    levels = {(loc["service"], d["domain"]): d["level"] for loc in verdict["locations"] for d in loc["domains"]}
-    current = verdict["periods"]["current"]
-    rows = []
-    for domain in verdict["domains"]:
-        for target in domain["targets"]:
-            for row in target["services"]:
-                entry = next((p for p in row["periods"] if p["period"] == current), None)
-                rows.append({
-                    "provider": provider, "location": row["service"], "domain": domain["domain"],
-                    "target": target["id"], "level": levels.get((row["service"], domain["domain"])),
-                    "status": row["status"], "current": entry["value"] if entry else None,
-                    "baseline": row.get("baseline"),
-                    "open_escalations": open_escalations.get((row["service"], domain["domain"]), 0),
-                })
-    locations = []
-    for location in verdict["locations"]:
-        drifting = any(r["status"] == "deteriorating" for r in rows if r["location"] == location["service"])
-        locations.append({"provider": provider, "location": location["service"], "level": location["level"],
-                          "drifting": drifting,
-                          "domains": {d["domain"]: d["level"] for d in location["domains"]}})
-    return rows, locations
 
 
 # -- the fleet database ---------------------------------------------------------------------------
@@ -422,24 +393,6 @@ def save_fleet(path: Path, audit: dict, results: list[StoreResult]) -> None:
                 for r in results)
     finally:
         db.close()
-
-
-def overview(audit: dict, results: list[StoreResult]) -> dict:
-    """The fleet's combined view: providers and their locations, drifting ones first."""
-    locations = [loc for r in results for loc in r.locations]
-    from carecheck.verdict.levels import rank
-    locations.sort(key=lambda loc: (not loc["drifting"], rank(loc["level"]), loc["provider"], loc["location"]))
-    return {
-        "fleet_run_id": audit["fleet_run_id"],
-        "audit": audit,
-        "locations": locations,
-        "drifting": sum(1 for loc in locations if loc["drifting"]),
-        "failures": [{"provider": r.provider, "store": r.store, "error": r.error} for r in results if r.error],
-        "stores": [{"provider": r.provider, "store": r.store, "run_id": r.run_id, "lowest_level": r.verdict_lowest,
-                    "seconds": round(r.seconds, 3), "error": r.error, "pack": r.pack, "data_end": r.data_end,
-                    "newest_evidence": r.newest_evidence}
-                   for r in results],
-    }
 
 
 def now() -> str:

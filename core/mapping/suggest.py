@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from functools import lru_cache
@@ -147,12 +148,11 @@ def infer_format(values: list[Any]) -> tuple[str | None, str]:
     said = f"{best} of {len(texts)} values parse as {fmt}"
     if fmt.startswith("%d/%m") and any(w.startswith("%m/%d") for w in winners):
         said += " (they read month-first too: day-first, the UK's order, is assumed)"
-    elif fmt.startswith("%m/%d"):
-        day_first = fmt.replace("%m/%d", "%d/%m", 1)
-        said += f" (month-first: {_example([v for v in texts if not _parses(v, day_first)])} cannot be day-first)"
-    elif fmt.startswith("%d/%m") and any(_parses(v, fmt.replace("%d/%m", "%m/%d", 1)) is False for v in texts):
-        said += f" (day-first: {_example([v for v in texts if not _parses(v, fmt.replace('%d/%m', '%m/%d', 1))])} " \
-                "cannot be month-first)"
+    elif fmt.startswith(("%m/%d", "%d/%m")):  # the proof: a value this format reads and the other order cannot
+        first, other = ("month", "day") if fmt.startswith("%m/%d") else ("day", "month")
+        swapped = fmt.replace("%m/%d", "%d/%m", 1) if first == "month" else fmt.replace("%d/%m", "%m/%d", 1)
+        proof = [v for v in texts if _parses(v, fmt) and not _parses(v, swapped)]
+        said += f" ({first}-first: {_example(proof)} cannot be {other}-first)" if proof else ""
     return fmt, said
 
 
@@ -407,7 +407,7 @@ def render(draft: Draft, today: date | None = None) -> str:
     lines = [f"# Suggested by carecheck mapping suggest from {draft.source} ({draft.rows} rows) on "
              f"{(today or date.today()).isoformat()}.",
              "# Each guess has its evidence beside it; check them, settle the TODOs, then try it with",
-             f"#   carecheck mapping check {draft.source} --kind {draft.kind} --mapping THIS_FILE",
+             f"#   carecheck mapping check {shlex.quote(str(draft.source))} --kind {draft.kind} --mapping THIS_FILE",
              f"kind: {draft.kind}"]
     if draft.true_values:
         lines.append(f"true_values: [{', '.join(_q(w) for w in draft.true_values)}]  # words read as yes")

@@ -14,7 +14,9 @@ from carecheck import hookimpl
 from carecheck.reporter_api import Reporter
 
 from carecheck.verdict.statutory import statutory_sentence
-from carecheck.reporters.first_screen import briefs, category_list, category_words, counts_words, location_counts
+from carecheck.reporters.first_screen import (
+    briefs, category_list, category_words, counts_words, location_counts, target_titles,
+)
 from carecheck.reporters.words import (
     CAP_WORDS, LEVEL_WORDS, STATUS_WORDS, domain_notes, judged_as_of, level_spread, locations_text, percent, rule_words,
 )
@@ -46,6 +48,8 @@ def _environment():
     env.filters["category"] = category_words
     env.filters["categories"] = category_list
     env.filters["kind_words"] = lambda kind: KIND_WORDS.get(kind, kind)
+    env.filters["source_words"] = source_words
+    env.filters["plugin_words"] = plugin_words
     env.filters["cap_words"] = lambda cap: CAP_WORDS.get(cap, (cap or "").replace("_", " "))
     return env
 
@@ -70,6 +74,20 @@ LOCATION_CHARTS_UP_TO = 50
 def _anchor(name: str) -> str:
     """An HTML id for a location's section."""
     return "loc-" + "".join(c.lower() if c.isalnum() else "-" for c in name)
+
+
+def plugin_words(plugins: list[dict]) -> str:
+    """The plugins a run used: carecheck's own in one entry, each other by name and version."""
+    own = [p for p in plugins if p["name"].startswith("carecheck.")]
+    others = [f"{p['name']} {p['version']}" for p in plugins if not p["name"].startswith("carecheck.")]
+    said = [f"carecheck's own {len(own)} (domains, adapters and formats) {own[0]['version']}"] if own else []
+    return "; ".join(said + others) or "none"
+
+
+def source_words(source: str | None) -> str:
+    """Where an open action came from, in words: "oversight_visit VIS-1" is "oversight visit VIS-1"."""
+    kind, _, record = (source or "").partition(" ")
+    return f"{kind.replace('_', ' ')} {record}".strip() if source else "-"
 
 
 def _by_location(verdict: dict) -> dict[tuple[str, str], list[dict]]:
@@ -161,6 +179,7 @@ def render_html(verdict: dict, expanded: bool = False) -> str:
         opened=Markup(" open") if expanded else "",
         targets_at=lambda service, domain: targets.get((service, domain), []),
         titles={d["domain"]: d["title"] for d in verdict["domains"]},
+        names={"targets": target_titles(verdict)},
         location_charts=len(overview) <= LOCATION_CHARTS_UP_TO, location_chart=location_chart,
     )
 

@@ -93,7 +93,8 @@ def _notes(verdict: dict, attention: list[dict]) -> list[str]:
     for domain in verdict["domains"]:
         lines.append(f"Evidence ({domain['title']}): {category_list(domain['evidence_categories']) or 'none'}")
         for warning in domain["warnings"]:
-            lines.append(f"Warning ({domain['title']}): {warning}")
+            if warning not in verdict["warnings"]:  # said once, at the foot, with the run's own warnings
+                lines.append(f"Warning ({domain['title']}): {warning}")
     for location in verdict.get("locations", []):
         for warning in location["warnings"]:
             lines.append(f"Note ({location['service']}): {warning}")

@@ -9,6 +9,7 @@ provides, so a typo is an error naming the file, the rule and the position.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from carecheck import plugin_manager
 
 from carecheck.domainkit import expressions
+from carecheck.domainkit.wording import fill
 from carecheck.domain_api import Domain, EscalationSpec, TargetSpec
 from carecheck.errors import InputError, problem_message
 from carecheck.plugin.domain_checks import framework_problems, trigger_names  # noqa: F401 (re-exported)
@@ -78,6 +80,9 @@ class Ruleset:
     domains: list[ResolvedDomain] = field(default_factory=list)
     #: every file of an overlay chain, the base first: {"file", "hash"}
     chain: list[dict] = field(default_factory=list)
+    #: the resolved values (the merged ruleset, as JSON data) and their hash: a run's series
+    values: dict = field(default_factory=dict)
+    values_hash: str | None = None
     #: (guardrail, the file that declared it)
     guardrails: list[tuple["Guardrail", str]] = field(default_factory=list)
     #: each breached guardrail: {"parameter", "kind", "limit", "value", "file", "domain", "protects", "sentence"}
@@ -132,6 +137,9 @@ def check_chain(chain: list[tuple[str, bytes, dict]], label: str) -> tuple[Rules
     ruleset.chain = [{"file": file, "hash": hashlib.blake2b(content, digest_size=16).hexdigest()}
                      for file, content, _data in chain]
     ruleset.guardrails = list(zip(model.guardrails, [file for _g, file in guardrails]))
+    ruleset.values = model.model_dump(mode="json")
+    ruleset.values_hash = hashlib.blake2b(json.dumps(ruleset.values, sort_keys=True).encode(),
+                                          digest_size=16).hexdigest()
     ruleset.sources = sources
     framework = None
     try:
@@ -208,7 +216,10 @@ def _resolve_domain(domain: Domain, plugin: str, config: DomainConfig, where: st
         if override.enabled:
             changes = {key: value for key, value in (("threshold", override.threshold), ("scope", override.scope))
                        if value is not None}
-            targets[target_id] = replace(spec, **changes) if changes else spec
+            # Titles and descriptions say the ruleset's values ("within three working days").
+            changes.update(title=fill(spec.title, params, words=True), description=fill(spec.description, params),
+                           cadence=fill(spec.cadence, params, words=True), sentence=fill(spec.sentence, params))
+            targets[target_id] = replace(spec, **changes)
     names = trigger_names(domain, targets)
     defaults = {spec.id: spec for spec in domain.escalations}
     escalations: list[ResolvedEscalation] = []
@@ -228,6 +239,7 @@ def _resolve_domain(domain: Domain, plugin: str, config: DomainConfig, where: st
                                   due_working_days=values["due_working_days"])
         else:
             spec = replace(base, **values)
+        spec = replace(spec, title=fill(spec.title, params, words=True), action=fill(spec.action, params, words=True))
         try:
             expression = expressions.parse(spec.when, names)
         except expressions.ExpressionError as error:

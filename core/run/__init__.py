@@ -45,6 +45,8 @@ class RunResult:
 
     verdict: dict
     failures: FailureSink
+    #: The ruleset's resolved values, kept once per values hash with the stored run.
+    ruleset_values: dict | None = None
 
 
 def evaluate(db: Database, ruleset: Ruleset, options: RunOptions) -> RunResult:
@@ -94,7 +96,7 @@ def evaluate(db: Database, ruleset: Ruleset, options: RunOptions) -> RunResult:
                                    tally.quality, quality.result())
     finally:
         alongside.close()
-    return RunResult(verdict, tally.failures)
+    return RunResult(verdict, tally.failures, ruleset.values)
 
 
 def _jobs(ruleset: Ruleset, options: RunOptions) -> list[tuple]:

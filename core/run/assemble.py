@@ -284,7 +284,8 @@ def verdict(db: Database, scope: RunScope, engine, domains: list[dict], figures:
     return {
         "schema_version": SCHEMA_VERSION,
         "ruleset": {"name": ruleset.model.name, "source": ruleset.source, "hash": ruleset.content_hash,
-                    "version": ruleset.model.version, "framework": ruleset.model.framework},
+                    "version": ruleset.model.version, "framework": ruleset.model.framework,
+                    "values_hash": ruleset.values_hash, "extends": [step["file"] for step in ruleset.chain[:-1]]},
         "as_of": (scope.requested_as_of or scope.as_of).isoformat(),
         "effective_as_of": scope.as_of.isoformat(),
         "data_end": scope.data_end.isoformat() if scope.data_end else None,

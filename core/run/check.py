@@ -18,7 +18,8 @@ def run_check(db: Database, ruleset: str | Path | None, options: RunOptions, sav
     verdict. ``before_commit(verdict)`` runs just before the stored run commits (writing the report
     file, so a report that cannot be written leaves no run behind)."""
     result = evaluate(db, load_ruleset(ruleset), options)
-    result.verdict["history"] = target_history(db, result.verdict["ruleset"]["name"])
+    info = result.verdict["ruleset"]
+    result.verdict["history"] = target_history(db, info["name"], values_hash=info.get("values_hash"))
     if save:
         save_run(db, result, (lambda: before_commit(result.verdict)) if before_commit else None)
     elif before_commit is not None:

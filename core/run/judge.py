@@ -226,6 +226,14 @@ class Judge:
             caps.append(cap)
         return Level(level.level, level.rule, tuple(caps))
 
+    def _domain_title(self, domain: str) -> str:
+        return next((r.domain.title for r in self.scope.ruleset.domains if r.domain.name == domain), _words(domain))
+
+    def _target_titles(self, domain: str, targets: list[str]) -> str:
+        """Targets by their titles, in quotes: '"Incidents reviewed within five working days"'."""
+        specs = {t: spec for r in self.scope.ruleset.domains for t, spec in r.targets.items()}
+        return ", ".join(f'"{specs[t].title}"' if t in specs else _words(t) for t in targets)
+
     def _field_gap(self, domain: str, service: str | None, kind: str, name: str | None) -> dict:
         """One escalation for evidence a check needed and could not have: a field of ``kind`` that
         the imports at a location never supplied, or no ``kind`` records at all."""
@@ -234,16 +242,17 @@ class Judge:
         where = service or "(provider)"
         digest = hashlib.blake2b(f"{DATA_GAP}|{domain}|{where}|{kind}|{name}|{period}".encode(),
                                  digest_size=5).hexdigest().upper()
+        said, field, area = _words(kind), _words(name), self._domain_title(domain)
         if name is None:
-            title, trigger = f"No {kind} records", f"no {kind} records in scope"
-            action = (f"Import the {kind} records ({domain} checks statutory duties with them), or record that "
+            title, trigger = f"No {said} records", f"no {kind} records in scope"
+            action = (f"Import the {said} records ({area} checks statutory duties with them), or record that "
                       f"none were kept")
-            reason = f"no {kind} records at any location in scope, so {domain} cannot check the duties that need them"
+            reason = f"no {said} records at any location in scope, so {area} cannot check the duties that need them"
         else:
-            title, trigger = f"{kind} field {name} not supplied", f"{kind}.{name} not supplied"
-            action = (f"Add the {name} column to the {kind} export (or map it), and import it again: the checks "
+            title, trigger = f"{said.capitalize()} field {field} not supplied", f"{kind}.{name} not supplied"
+            action = (f"Add the {field} column to the {said} export (or map it), and import it again: the checks "
                       f"that need it are not made meanwhile")
-            reason = (f"the {kind} records at {where} come from imports with no {name} column, so {domain} judged "
+            reason = (f"the {said} records at {where} come from imports with no {field} column, so {area} judged "
                       f"them without it")
         return {
             "id": f"ESC-{digest}", "rule": DATA_GAP, "title": title, "domain": domain, "service": where,
@@ -286,12 +295,14 @@ class Judge:
         digest = hashlib.blake2b(f"{DATA_GAP}|{domain}|{service}|{kind}|stale|{period}".encode(),
                                  digest_size=5).hexdigest().upper()
         return {
-            "id": f"ESC-{digest}", "rule": DATA_GAP, "title": f"{kind} records stopped", "domain": domain,
+            "id": f"ESC-{digest}", "rule": DATA_GAP, "title": f"{_words(kind).capitalize()} records stopped",
+            "domain": domain,
             "service": service, "period": period, "trigger": f"no {kind} records in {period} or the period before",
             "facts": {"kind": kind, "targets": targets, "stale": True, "usual_per_period": round(found.rate, 2),
                       "newest": found.newest[:10] if found.newest else None},
-            "action": (f"Check the {kind} export at {service} and import the records since it stopped, or record "
-                       f"why none were made: {', '.join(targets)} cannot be judged meanwhile"),
+            "action": (f"Check the {_words(kind)} export at {service} and import the records since it stopped, or "
+                       f"record why none were made: {self._target_titles(domain, targets)} cannot be judged "
+                       "meanwhile"),
             "owner_role": "registered_manager", "detected": scope.as_of.isoformat(),
             "due": scope.working_days.add(scope.as_of, DATA_GAP_DUE_WORKING_DAYS).isoformat(), "status": "open",
             "answered_by": None, "locations": [service], "reason": stale_reason(found, service, scope.model.period),
@@ -308,22 +319,24 @@ class Judge:
         return {
             "id": f"ESC-{digest}",
             "rule": DATA_GAP,
-            "title": f"No {kind} records",
+            "title": f"No {_words(kind)} records",
             "domain": needed[0][0],
             "service": "(provider)",
             "period": period,
             "trigger": f"no {kind} records at any location in the evaluated periods",
             "facts": {"kind": kind, "targets": targets},
-            "action": (f"Import the {kind} records that {', '.join(targets)} need{'s' if len(targets) == 1 else ''}, "
-                       f"or record that none were kept, for {len(locations)} location{'s' if len(locations) != 1 else ''}"),
+            "action": (f"Import the {_words(kind)} records that {self._target_titles(needed[0][0], targets)} "
+                       f"need{'s' if len(targets) == 1 else ''}, or record that none were kept, for {len(locations)} "
+                       f"location{'s' if len(locations) != 1 else ''}"),
             "owner_role": "registered_manager",
             "detected": scope.as_of.isoformat(),
             "due": scope.working_days.add(scope.as_of, DATA_GAP_DUE_WORKING_DAYS).isoformat(),
             "status": "open",
             "answered_by": None,
             "locations": locations,
-            "reason": (f"no {kind} records at any of the {len(locations)} location{'s' if len(locations) != 1 else ''} "
-                       f"in the evaluated periods, though {', '.join(targets)} need{'s' if len(targets) == 1 else ''} them"),
+            "reason": (f"no {_words(kind)} records at any of the {len(locations)} "
+                       f"location{'s' if len(locations) != 1 else ''} in the evaluated periods, though "
+                       f"{self._target_titles(needed[0][0], targets)} need{'s' if len(targets) == 1 else ''} them"),
             "records": [],
             "records_total": 0,
         }
@@ -427,3 +440,8 @@ def _apply_levels(rules: tuple[LevelRule, ...], fired: set[str]) -> Level:
         if LEVELS.index(cap.level) < LEVELS.index(level):
             level, rule = cap.level, cap.name
     return Level(level, rule, tuple({"cap": cap.cap, "at_most": cap.level} for cap in caps))
+
+
+def _words(code: str | None) -> str:
+    """A kind or field in words: "care_plan_review" is "care plan review"."""
+    return (code or "").replace("_", " ")

@@ -267,7 +267,7 @@ def stale_reason(found: StaleKind, service: str, period: str) -> str:
     """"no incident records at Oak House since 14/05/2026; it logged about 6 a month before"."""
     since = f"since {stored_day(found.newest):%d/%m/%Y}" if found.newest else "in the evaluated periods"
     usual = round(found.rate)
-    return f"no {found.kind} records at {service} {since}; it logged about {usual} a {period} before"
+    return f"no {found.kind.replace('_', ' ')} records at {service} {since}; it logged about {usual} a {period} before"
 
 
 def _carried(scope: RunScope, complete: list) -> tuple[int, dict] | None:
@@ -293,7 +293,7 @@ def _baseline_rule(model):
 
 
 def _kinds_text(kinds: list[str]) -> str:
-    return " or ".join(kinds)
+    return " or ".join(kind.replace("_", " ") for kind in kinds)
 
 
 def rollup_status(locations: list[LocationTarget]) -> tuple[str, dict[str, int]]:

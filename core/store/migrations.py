@@ -230,3 +230,12 @@ def m018_compact_runs(db: Database) -> None:
         db.execute("DELETE FROM target_results WHERE run_id = ? AND period IS NOT ?", [run_id, current])
     if has_failures:
         db["run_failures"].drop()
+
+
+@migrations()
+def m019_rulesets(db: Database) -> None:
+    # Each resolved ruleset a run used, once per hash of its values: a series in history is a
+    # ruleset name with that hash, and diff names what changed between two runs' rulesets.
+    db["rulesets"].create({"values_hash": str, "name": str, "version": int, "extends": str, "values_z": bytes,
+                           "values_length": int}, pk="values_hash")
+    db["runs"].add_column("ruleset_values_hash", str)

@@ -80,10 +80,29 @@ def _figure_rows(verdict: dict, only_period: str | None = None):
                                denominator, value, None if met is None else int(met), status)
 
 
-def pack_rows(rows) -> tuple[bytes, int]:
-    """Rows as one compressed JSON array of arrays, and its uncompressed length."""
-    text = json.dumps(rows if isinstance(rows, list) else list(rows), separators=(",", ":")).encode()
-    return zlib.compress(text, 6), len(text)
+def pack_rows(rows, batch: int = 8192) -> tuple[bytes, int]:
+    """Rows as one compressed JSON array of arrays, and its uncompressed length; encoded a batch at
+    a time, so a run's hundreds of thousands of failures are never all in memory at once."""
+    compressor = zlib.compressobj(6)
+    parts, length, taken, first = [], 0, [], True
+
+    def put(text: str) -> None:
+        nonlocal length
+        encoded = text.encode()
+        length += len(encoded)
+        parts.append(compressor.compress(encoded))
+
+    put("[")
+    for row in rows:
+        taken.append(row)
+        if len(taken) >= batch:
+            put(("" if first else ",") + json.dumps(taken, separators=(",", ":"))[1:-1])
+            taken, first = [], False
+    if taken:
+        put(("" if first else ",") + json.dumps(taken, separators=(",", ":"))[1:-1])
+    put("]")
+    parts.append(compressor.flush())
+    return b"".join(parts), length
 
 
 def unpack_rows(packed: bytes | None, length: int | None, run_id: str, width: int, noun: str = "figures"
@@ -113,17 +132,23 @@ def save_run(db: Database, result: RunResult, before_commit=None) -> str:
     verdict, failures = result.verdict, result.failures
     run_id = verdict["audit"]["run_id"]
     current = verdict["periods"]["current"]
-    packed = (*_compressed(verdict), *pack_rows(list(failures.rows())))
+    packed = (*_compressed(verdict), *pack_rows(failures.rows()))
+    values_hash = verdict["ruleset"].get("values_hash")
     with db.atomic():
+        if values_hash and result.ruleset_values is not None:
+            text = json.dumps(result.ruleset_values, sort_keys=True).encode()
+            db.conn.execute("INSERT OR IGNORE INTO rulesets VALUES (?, ?, ?, ?, ?, ?)",
+                            (values_hash, verdict["ruleset"]["name"], verdict["ruleset"]["version"],
+                             json.dumps(verdict["ruleset"].get("extends", [])), zlib.compress(text, 6), len(text)))
         db.conn.execute(
             "INSERT INTO runs (run_id, created_at, as_of, ruleset, ruleset_hash, engine, lowest_level, verdict_z, "
             "verdict_length, failures_z, failures_length, current_period, "
-            "carecheck_version, records_read) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "carecheck_version, records_read, ruleset_values_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             # A run moved back to the end of its evidence is a point at that date in the history.
             (run_id, verdict["audit"]["generated_at"], verdict.get("effective_as_of") or verdict["as_of"],
              verdict["ruleset"]["name"],
              verdict["ruleset"]["hash"], verdict["audit"]["engine"], verdict["verdict"]["lowest"]["level"],
-             *packed, current, verdict["audit"]["carecheck_version"], verdict["audit"]["records_read"]),
+             *packed, current, verdict["audit"]["carecheck_version"], verdict["audit"]["records_read"], values_hash),
         )
         # The current period's figures, for history and SQL over runs; the verdict holds every period.
         db.conn.executemany("INSERT INTO target_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -145,14 +170,21 @@ def stored_failures(db: Database, run_id: str) -> list[dict]:
             for row in unpack_rows(packed, length, run_id, len(FAILURE_COLUMNS), "failures")]
 
 
-def target_history(db: Database, ruleset: str, service: str = "(provider)") -> dict[str, list[dict]]:
-    """Each target's current-period value and status in earlier runs of ``ruleset``, oldest first."""
+#: The runs of one series: a ruleset name with the hash of its resolved values (a run stored before
+#: the hash was kept belongs to every series of its name).
+SERIES = "r.ruleset = ? AND (r.ruleset_values_hash IS NULL OR ? IS NULL OR r.ruleset_values_hash = ?)"
+
+
+def target_history(db: Database, ruleset: str, service: str = "(provider)", values_hash: str | None = None
+                   ) -> dict[str, list[dict]]:
+    """Each target's current-period value and status in earlier runs of the series (``ruleset``
+    with ``values_hash``), oldest first."""
     history: dict[str, list[dict]] = {}
     for run_id, created, as_of, period, target, value, status in db.execute(
-        """SELECT r.run_id, r.created_at, r.as_of, r.current_period, t.target, t.value, t.status
+        f"""SELECT r.run_id, r.created_at, r.as_of, r.current_period, t.target, t.value, t.status
            FROM runs r JOIN target_results t ON t.run_id = r.run_id AND t.period = r.current_period
-           WHERE r.ruleset = ? AND t.service = ? ORDER BY r.created_at, r.rowid""",
-        [ruleset, service],
+           WHERE {SERIES} AND t.service = ? ORDER BY r.created_at, r.rowid""",
+        [ruleset, values_hash, values_hash, service],
     ).fetchall():
         history.setdefault(target, []).append(
             {"run_id": run_id, "generated_at": created, "as_of": as_of, "period": period, "value": value, "status": status}
@@ -188,18 +220,31 @@ def list_runs(db: Database, last: int | None = None) -> list[dict]:
     return [dict(zip(columns, row)) for row in reversed(rows)]
 
 
-def run_rows(db: Database, target: str | None = None, service: str | None = None, last: int | None = None
-             ) -> list[dict]:
-    """Each target's current-period value and status, run by run (oldest first; the newest
-    ``last`` runs when given)."""
-    sql = """SELECT r.run_id, r.created_at, r.as_of, r.ruleset, t.domain, t.target, t.service, t.period, t.numerator,
+def series_of(db: Database, ruleset: str | None = None) -> tuple[str, str | None] | None:
+    """The series of the newest run (of ``ruleset``, a name, when given): (name, values hash)."""
+    row = db.execute("SELECT ruleset, ruleset_values_hash FROM runs" + (" WHERE ruleset = ?" if ruleset else "")
+                     + " ORDER BY created_at DESC, rowid DESC LIMIT 1", [ruleset] if ruleset else []).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def run_rows(db: Database, target: str | None = None, service: str | None = None, last: int | None = None,
+             ruleset: str | None = None) -> list[dict]:
+    """Each target's current-period value and status, run by run, in one series: the newest run's
+    ruleset (or ``ruleset``'s newest) with the same values (oldest first; the newest ``last`` runs
+    of the series when given)."""
+    series = series_of(db, ruleset)
+    if series is None:
+        return []
+    name, values_hash = series
+    sql = f"""SELECT r.run_id, r.created_at, r.as_of, r.ruleset, t.domain, t.target, t.service, t.period, t.numerator,
                     t.denominator, t.value, t.met, t.status
              FROM runs r JOIN target_results t ON t.run_id = r.run_id AND t.period = r.current_period
-             WHERE 1 = 1"""
-    args: list = []
+             WHERE {SERIES}"""
+    args: list = [name, values_hash, values_hash]
     if last:
-        sql += " AND r.run_id IN (SELECT run_id FROM runs ORDER BY created_at DESC, rowid DESC LIMIT ?)"
-        args.append(last)
+        sql += (f" AND r.run_id IN (SELECT r.run_id FROM runs r WHERE {SERIES} "
+                "ORDER BY r.created_at DESC, r.rowid DESC LIMIT ?)")
+        args += [name, values_hash, values_hash, last]
     if target:
         sql += " AND t.target = ?"
         args.append(target)
@@ -272,8 +317,46 @@ def diff_runs(db: Database, run_a: str, run_b: str, all_periods: bool = False) -
             changed.append({"domain": domain, "target": target, "service": service, "period": period,
                             "before": old_value, "after": new_value, "met_before": _met(old_met),
                             "met_after": _met(new_met)})
-    return {"run_a": a, "run_b": b, "period_a": period_a, "period_b": period_b,
+    return {"run_a": a, "run_b": b, "period_a": period_a, "period_b": period_b, "rulesets": compare_rulesets(db, a, b),
             "counts": {state: len(items) for state, items in headline.items()}, **headline, "changed": changed}
+
+
+def compare_rulesets(db: Database, run_a: str, run_b: str) -> dict:
+    """Whether two runs used the same ruleset (name and resolved values), each run's ruleset, and
+    the values that differ (key path, A's value, B's value)."""
+    described = {}
+    for run_id in (run_a, run_b):
+        name, version, values_hash, as_of, file_hash = db.execute(
+            "SELECT r.ruleset, s.version, r.ruleset_values_hash, r.as_of, r.ruleset_hash FROM runs r "
+            "LEFT JOIN rulesets s ON s.values_hash = r.ruleset_values_hash WHERE r.run_id = ?", [run_id]).fetchone()
+        described[run_id] = {"name": name, "version": version, "values_hash": values_hash, "as_of": as_of,
+                             "hash": file_hash, "extends": [], "values": None}
+        row = db.execute("SELECT extends, values_z, values_length FROM rulesets WHERE values_hash = ?",
+                         [values_hash]).fetchone() if values_hash else None
+        if row is not None:
+            extends, packed, length = row
+            described[run_id]["extends"] = json.loads(extends or "[]")
+            described[run_id]["values"] = json.loads(_inflated(packed, length, run_id, "ruleset inflates past its"))
+    a, b = described[run_a], described[run_b]
+    same = a["name"] == b["name"] and (a["values_hash"] == b["values_hash"] or None in (a["values_hash"], b["values_hash"]))
+    differences = []
+    if a["values"] is not None and b["values"] is not None:
+        flat_a, flat_b = _flatten(a["values"]), _flatten(b["values"])
+        differences = [{"key": key, "a": flat_a.get(key), "b": flat_b.get(key)}
+                       for key in sorted(set(flat_a) | set(flat_b)) if flat_a.get(key) != flat_b.get(key)
+                       and key not in ("name", "description")]
+    for side in (a, b):
+        side.pop("values", None)
+    return {"same": same, "a": a, "b": b, "differences": differences}
+
+
+def _flatten(data, prefix: str = "") -> dict[str, object]:
+    if isinstance(data, dict):
+        out: dict[str, object] = {}
+        for key, value in data.items():
+            out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: data}
 
 
 def _met(value) -> bool | None:

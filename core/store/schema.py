@@ -38,7 +38,7 @@ def record_columns(model: type[Record]) -> dict[str, type]:
 #: The store's own tables: no plugin's record kind may take these names.
 STORE_TABLES = frozenset({
     "imports", "rejected_rows", "record_history", "runs", "target_results", "run_failures", "bank_holidays",
-    "field_findings", "id_clashes", "plugin_kinds", "waivers", "actions", "store_info",
+    "field_findings", "id_clashes", "plugin_kinds", "waivers", "actions", "store_info", "rulesets",
 })
 
 

@@ -348,9 +348,14 @@ class Audit(_Model):
 class RulesetInfo(_Model):
     name: str
     source: str
-    hash: str
+    hash: str = Field(description="Of the ruleset's files, as read.")
     version: int
     framework: str
+    values_hash: str | None = Field(
+        default=None, description="Of its resolved values (schema 2.4): runs with the same name and values_hash are "
+                                  "one series in history; a different one is a change of ruleset, which diff names.")
+    extends: list[str] = Field(default_factory=list, description="The files of its overlay chain, the base first "
+                                                                 "(schema 2.4).")
 
 
 class Periods(_Model):
