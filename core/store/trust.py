@@ -137,6 +137,9 @@ def require_store(path: Path | str, *, create: bool = False) -> str:
     if kind in (STORE, OLDER_STORE) or (create and kind in (NEW, EMPTY)):
         return kind
     if kind == NEW:
+        demo = Path(path).with_name("carecheck-demo.db")
+        if demo.exists():  # the demo keeps its store beside the default one
+            raise InputError(f"{path}: no evidence store here; the demo's store is {demo.name}: pass --db {demo.name}")
         raise InputError(f"{path}: no evidence store here; import records first (carecheck import) or pass --db")
     if kind == EMPTY:
         raise InputError(f"{path}: no evidence store here (an empty file); import records first (carecheck import)")
