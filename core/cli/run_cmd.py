@@ -255,7 +255,7 @@ def demo(db_path, fmt, output, waivers_path, include_text, engine) -> None:
     The sample is made by carecheck's seeded generator: a group of four locations over eight
     months that recovers in every domain, except one home that stops reviewing its incidents on
     time in the last month (not assured) and one whose safeguarding follow-ups slip one in four
-    every month (partly assured). A pooled figure would hide them; the verdict names them first. The store
+    every month and whose overdue visit action no governance meeting took up (partly assured). A pooled figure would hide them; the verdict names them first. The store
     is kept (carecheck-demo.db), so history, diff, report and actions work on it next.
 
     \b
