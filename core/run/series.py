@@ -32,6 +32,19 @@ class Cell:
         self.numerator = self.denominator = self.pending = self.failures_total = 0
         self.failures: list[str] | None = None
 
+    def fail(self, unit: str) -> None:
+        """Count a failing unit, keeping the smallest ids up to the cap (so the list shown never
+        depends on the order rows came in)."""
+        self.failures_total += 1
+        if self.failures is None:
+            self.failures = [unit]
+        elif len(self.failures) < FAILURE_CAP:
+            self.failures.append(unit)
+        else:
+            largest = max(self.failures)
+            if unit < largest:
+                self.failures[self.failures.index(largest)] = unit
+
     def copy(self) -> "Cell":
         twin = Cell()
         twin.numerator, twin.denominator, twin.pending = self.numerator, self.denominator, self.pending

@@ -26,7 +26,7 @@ from carecheck.run.scope import RunScope, signals_used
 from carecheck.run import reads
 from carecheck.run.outcomes import trends as outcome_trends
 from carecheck.run.time_limit import time_limit
-from carecheck.run.series import FAILURE_CAP, Cell, Frame, PeriodSeries, TargetCells, ratio
+from carecheck.run.series import Cell, Frame, PeriodSeries, TargetCells, ratio
 
 if TYPE_CHECKING:  # waivers are read only when a run has them
     from carecheck.ruleset.waivers import Waiver
@@ -241,15 +241,7 @@ class Tally:
             if status == PASS:
                 cell.numerator += 1
             else:
-                cell.failures_total += 1
-                if cell.failures is None:
-                    cell.failures = [unit]
-                elif len(cell.failures) < FAILURE_CAP:
-                    cell.failures.append(unit)
-                else:  # keep the smallest ids, so the list shown never depends on the order rows came in
-                    largest = max(cell.failures)
-                    if unit < largest:
-                        cell.failures[cell.failures.index(largest)] = unit
+                cell.fail(unit)
                 failures.add((domain, target, service, label, unit))
             if shift:
                 by_shift = target_cells.shifts.get(label)
@@ -296,15 +288,7 @@ class Tally:
             if status == PASS:
                 cell.numerator += 1
                 continue
-            cell.failures_total += 1
-            if cell.failures is None:
-                cell.failures = [unit]
-            elif len(cell.failures) < FAILURE_CAP:
-                cell.failures.append(unit)
-            else:
-                largest = max(cell.failures)
-                if unit < largest:
-                    cell.failures[cell.failures.index(largest)] = unit
+            cell.fail(unit)
             failures.add((domain, target, service, label, unit))
 
     # -- series and statuses -------------------------------------------------------------------
@@ -431,12 +415,4 @@ def _count_provider(cell: Cell, status: str, unit: str) -> None:
     if status == PASS:
         cell.numerator += 1
         return
-    cell.failures_total += 1
-    if cell.failures is None:
-        cell.failures = []
-    if len(cell.failures) < FAILURE_CAP:
-        cell.failures.append(unit)
-    else:
-        largest = max(cell.failures)
-        if unit < largest:
-            cell.failures[cell.failures.index(largest)] = unit
+    cell.fail(unit)
