@@ -10,6 +10,14 @@ def test_records_doc_matches_the_models():
     assert current == records_doc.render(), "regenerate with: python -m carecheck.records.doc docs/records.md"
 
 
+def test_framework_ids_doc_matches_the_framework():
+    from carecheck.domainkit.framework import framework_doc
+
+    current = (REPO / "docs" / "plugins" / "framework-ids.md").read_text(encoding="utf-8")
+    assert current == framework_doc(), "regenerate with: python -m carecheck.domainkit.framework docs/plugins/framework-ids.md"
+    assert "| `well_led.governance` | " in current and "| `REG2009-18` | " in current
+
+
 def test_readme_explains_every_dependency():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     readme = (REPO / "README.md").read_text()

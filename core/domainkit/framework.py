@@ -44,3 +44,28 @@ def load_framework(name: str = DEFAULT_FRAMEWORK) -> Framework:
         known = sorted(p.stem for p in FRAMEWORK_DIR.glob("*.yaml"))
         raise InputError(f"unknown framework {name!r} (known: {', '.join(known)})")
     return Framework.model_validate(parse_yaml(path.read_text(encoding="utf-8")))
+
+
+def framework_doc(name: str = DEFAULT_FRAMEWORK) -> str:
+    """docs/plugins/framework-ids.md: every id a domain may cite in ``key_questions``,
+    ``quality_statements`` and ``regulations``, with its title."""
+    framework = load_framework(name)
+    lines = [f"# Framework ids a domain may cite ({framework.title})", "",
+             "Generated from `core/data/framework/" + name + ".yaml` (`python -m carecheck.domainkit.framework "
+             "docs/plugins/framework-ids.md`). A domain citing an id not listed here is refused when it loads, "
+             "with an error naming the plugin, the attribute and the value.", "", "## Key questions (`key_questions`)", "", "| id | title |", "|---|---|"]
+    lines += [f"| `{key}` | {title} |" for key, title in framework.key_questions.items()]
+    lines += ["", "## Quality statements (`quality_statements`)", "", "| id | title |", "|---|---|"]
+    lines += [f"| `{key}` | {statement.title} |" for key, statement in framework.quality_statements.items()]
+    lines += ["", "## Regulations (`regulations`)", "", "| id | title |", "|---|---|"]
+    lines += [f"| `{key}` | {title} |" for key, title in framework.regulations.items()]
+    lines += ["", "## Evidence categories (`EvidenceSource.category`)", "", "| id | title |", "|---|---|"]
+    lines += [f"| `{key}` | {title} |" for key, title in framework.evidence_categories.items()]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    import sys
+    from pathlib import Path
+
+    Path(sys.argv[1]).write_text(framework_doc(), encoding="utf-8")
