@@ -42,6 +42,11 @@ class SourceRows:
 
     ``row_number`` is the number a person would look for in the source: the line in a CSV or
     JSON Lines file (the header is line 1), the row in a spreadsheet, the position in a table.
+
+    ``columns`` must be complete when :meth:`Adapter.open` returns, before any row is read: the
+    mapping is checked against it first (a mapped column the source lacks is refused before a
+    row is imported). A source that cannot know every column before reading (JSON Lines) gives
+    those of its first row, as carecheck's JSON adapter does.
     """
 
     columns: list[str]
