@@ -202,3 +202,15 @@ def test_a_usage_error_is_one_line_naming_the_option(run_cli, tmp_path):
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("Error: Invalid value for '--as-of': ")
     assert result.stderr.endswith("(see carecheck run --help)\n")
+
+
+def test_records_findings_lists_each_field_left_empty(run_cli, db_path):
+    run_cli("import", "--manifest", SAMPLE / "manifest.yaml", "--db", db_path)
+    summary = run_cli("records", "--db", db_path).output
+    assert "Field findings on import (values left empty, implausible dates): 1 (--findings lists them)" in summary
+    findings = json.loads(run_cli("records", "--findings", "--json", "--db", db_path).output)
+    # INC-1009, line 10 of incidents.csv: its harm word is not in the list, so harm is left empty.
+    assert [(f["source_file"].rsplit("/", 1)[-1], f["row"], f["field"]) for f in findings] == [
+        ("incidents.csv", 10, "harm_level")]
+    table = run_cli("records", "--findings", "--db", db_path).output
+    assert "harm_level" in table and "why left empty" in table

@@ -66,8 +66,8 @@ def _report(result) -> None:
     if result.rows_with_findings:
         fields = ", ".join(f"{name} ({count})" for name, count in sorted(result.fields_left_empty.items()))
         click.echo(f"  {result.rows_with_findings} accepted row{'s' if result.rows_with_findings != 1 else ''} with "
-                   f"a field left empty because its value could not be read: {fields} (the store's field_findings "
-                   f"table, import {result.import_id}, says which rows and why)")
+                   f"a field left empty because its value could not be read: {fields} (carecheck records --findings "
+                   "says which rows and why)")
     for rejection in result.rejections[:SHOWN_REJECTIONS]:
         click.echo(f"  rejected row {rejection.row}: {rejection.reason}")
     if result.rows_rejected > SHOWN_REJECTIONS:

@@ -51,7 +51,9 @@ def kinds_without_plugin(db) -> list[dict]:
 @click.option("--kind", "kinds", multiple=True, type=KindChoice(), help="Only this kind; repeatable.")
 @click.option("--service", "services", multiple=True, help="Only this service (as the register names it); repeatable.")
 @click.option("--dangling", is_flag=True, help="List every reference that points at no record.")
-def records_list(db_path: str, as_json: bool, kinds, services, dangling: bool) -> None:
+@click.option("--findings", is_flag=True,
+              help="List every field left empty on import because its value could not be read (file, row, field, why).")
+def records_list(db_path: str, as_json: bool, kinds, services, dangling: bool, findings: bool) -> None:
     """Count the records in the store by kind, service and month.
 
     Also reports data-quality findings: references to records that are not in the store, and
@@ -62,7 +64,11 @@ def records_list(db_path: str, as_json: bool, kinds, services, dangling: bool) -
         carecheck records
         carecheck records --json --db evidence.db
         carecheck records --kind incident --service "Oak House"
+        carecheck records --findings
     """
+    if findings:
+        _list_findings(db_path, as_json)
+        return
     with using_store(db_path, read_only_ok=True) as db:
         counts = [c for c in record_counts(db)
                   if (not kinds or c["kind"] in kinds) and (not services or c["service"] in services)]
@@ -90,7 +96,8 @@ def records_list(db_path: str, as_json: bool, kinds, services, dangling: bool) -
             totals[count["kind"]] = totals.get(count["kind"], 0) + count["records"]
         click.echo("\nTotal: " + ", ".join(f"{kind} {n}" for kind, n in sorted(totals.items())))
     click.echo(f"Rows rejected on import: {rejected}")
-    click.echo(f"Field findings on import (values left empty, implausible dates): {left_empty}")
+    click.echo(f"Field findings on import (values left empty, implausible dates): {left_empty}"
+               + (" (--findings lists them)" if left_empty else ""))
     if clashes:
         click.echo(f"Ids that are another record's once cleaned of invisible characters: {len(clashes)} "
                    "(kept apart; the store's id_clashes table lists them)")
@@ -105,6 +112,20 @@ def records_list(db_path: str, as_json: bool, kinds, services, dangling: bool) -
         )
     if len(findings) > len(shown):
         click.echo(f"  ... and {len(findings) - len(shown)} more (use --dangling to list all)")
+
+
+def _list_findings(db_path: str, as_json: bool) -> None:
+    """Every field left empty on import, with the file, row and why: the import kept the record."""
+    with using_store(db_path, read_only_ok=True) as db:
+        rows = [dict(zip(("import_id", "source_file", "row", "field", "reason"), row)) for row in db.execute(
+            "SELECT import_id, source_file, row, field, reason FROM field_findings ORDER BY import_id, row, field")]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    elif not rows:
+        click.echo("No field findings: every value imported could be read.")
+    else:
+        click.echo(tabulate([(r["import_id"], r["source_file"], r["row"], r["field"], r["reason"]) for r in rows],
+                            headers=("import", "file", "row", "field", "why left empty")))
 
 
 COMMANDS = [records_list]
